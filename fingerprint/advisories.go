@@ -1,0 +1,148 @@
+package fingerprint
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"slices"
+)
+
+// Advisory is the part of an OSV record the matcher needs. Updating advisories means dropping
+// new OSV JSON files into advisories/.
+type Advisory struct {
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases"`
+	Summary  string   `json:"summary"`
+	Severity string   `json:"-"`
+	Affected []struct {
+		Package struct {
+			Ecosystem string `json:"ecosystem"`
+			Name      string `json:"name"`
+		} `json:"package"`
+		Ranges []struct {
+			Type   string `json:"type"`
+			Events []struct {
+				Introduced   string `json:"introduced,omitempty"`
+				Fixed        string `json:"fixed,omitempty"`
+				LastAffected string `json:"last_affected,omitempty"`
+			} `json:"events"`
+		} `json:"ranges"`
+		Versions []string `json:"versions"`
+	} `json:"affected"`
+	DatabaseSpecific struct {
+		Severity string `json:"severity"`
+	} `json:"database_specific"`
+}
+
+func (r *Rules) loadAdvisories(fsys fs.FS) error {
+	files, err := fs.Glob(fsys, "advisories/*.json")
+	if err != nil {
+		return err
+	}
+	for _, name := range files {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		var a Advisory
+		// OSV records carry many fields we do not use, so unknown fields are allowed here;
+		// the ones we use are checked below.
+		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&a); err != nil {
+			return fmt.Errorf("advisory %s: %w", name, err)
+		}
+		if a.ID == "" || len(a.Affected) == 0 {
+			return fmt.Errorf("advisory %s: needs an id and affected packages", name)
+		}
+		for _, af := range a.Affected {
+			for _, rg := range af.Ranges {
+				if rg.Type != "ECOSYSTEM" && rg.Type != "SEMVER" {
+					return fmt.Errorf("advisory %s: range type %q not supported", name, rg.Type)
+				}
+				for _, ev := range rg.Events {
+					for _, v := range []string{ev.Introduced, ev.Fixed, ev.LastAffected} {
+						if v != "" && v != "0" {
+							if _, err := ParseVersion(v); err != nil {
+								return fmt.Errorf("advisory %s: %w", name, err)
+							}
+						}
+					}
+				}
+			}
+		}
+		a.Severity = a.DatabaseSpecific.Severity
+		r.Advisories = append(r.Advisories, a)
+	}
+	slices.SortFunc(r.Advisories, func(a, b Advisory) int { return cmpString(a.ID, b.ID) })
+	return nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// AdvisoriesFor returns the IDs of advisories whose affected ranges contain version of the
+// npm package pkg. The match is version-implied, not a confirmed vulnerability.
+func (r *Rules) AdvisoriesFor(pkg, version string) []string {
+	v, err := ParseVersion(version)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, a := range r.Advisories {
+		if a.affects(pkg, v) {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids
+}
+
+func (a *Advisory) affects(pkg string, v Version) bool {
+	for _, af := range a.Affected {
+		if af.Package.Ecosystem != "npm" || af.Package.Name != pkg {
+			continue
+		}
+		if slices.Contains(af.Versions, v.String()) {
+			return true
+		}
+		for _, rg := range af.Ranges {
+			if inRange(v, rg.Events) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inRange applies OSV's event semantics: walking events in order, "introduced" opens an
+// affected interval, "fixed" closes it before that version, "last_affected" after it.
+func inRange(v Version, events []struct {
+	Introduced   string `json:"introduced,omitempty"`
+	Fixed        string `json:"fixed,omitempty"`
+	LastAffected string `json:"last_affected,omitempty"`
+}) bool {
+	affected := false
+	for _, ev := range events {
+		switch {
+		case ev.Introduced != "":
+			if ev.Introduced == "0" || v.Compare(MustParseVersion(ev.Introduced)) >= 0 {
+				affected = true
+			}
+		case ev.Fixed != "":
+			if v.Compare(MustParseVersion(ev.Fixed)) >= 0 {
+				affected = false
+			}
+		case ev.LastAffected != "":
+			if v.Compare(MustParseVersion(ev.LastAffected)) > 0 {
+				affected = false
+			}
+		}
+	}
+	return affected
+}

@@ -1,0 +1,215 @@
+package fingerprint
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// version combines every version source: explicit claims (build id, service worker, config
+// JSON) and the asset-hash table. It sets Version or VersionCandidates, Channel, Commit and
+// Official, and returns the version used to apply era rules (nil when unknown).
+func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]response) *Version {
+	var claims []claim
+	for i := range p.Versions {
+		e := &p.Versions[i]
+		if r, ok := responses[e.Probe]; ok {
+			if c, ok := e.extract(r); ok {
+				claims = append(claims, c)
+				res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %s", c.source, c.version))
+				if c.channel != "" {
+					res.Channel = c.channel
+				}
+				if c.commit != "" && res.Commit == "" {
+					res.Commit = c.commit
+				}
+			}
+		}
+	}
+	official := true
+	decided := false
+	var explicit []string
+	for _, c := range claims {
+		if !slices.Contains(explicit, c.version) {
+			explicit = append(explicit, c.version)
+		}
+		if c.channel != "" && c.channel != "release" {
+			official = false
+			res.Evidence = append(res.Evidence, fmt.Sprintf("build channel %q is not a release build", c.channel))
+		}
+	}
+	if len(explicit) > 1 {
+		official = false
+		res.Evidence = append(res.Evidence, "version sources disagree: "+strings.Join(explicit, " vs "))
+	}
+
+	var fromAssets []string
+	if r, ok := responses[p.Assets.Probe]; ok && r.Err == nil {
+		if names := p.AssetNames(r.Body); len(names) > 0 {
+			releases, known := f.rules.ReleasesWithAssets(p.NPM, names)
+			switch {
+			case !known || len(releases) == 0:
+				official = false
+				res.Evidence = append(res.Evidence, fmt.Sprintf("assets %s: in no published %s release (self-built or third-party build)", strings.Join(names, ","), p.NPM))
+			default:
+				decided = true
+				for _, rel := range releases {
+					fromAssets = append(fromAssets, rel.Version)
+				}
+				res.Evidence = append(res.Evidence, fmt.Sprintf("assets %s: %s", strings.Join(names, ","), strings.Join(fromAssets, ",")))
+			}
+		}
+	}
+
+	switch {
+	case len(explicit) == 1:
+		res.Version = explicit[0]
+		if decided && !slices.Contains(fromAssets, res.Version) {
+			official = false
+			res.Evidence = append(res.Evidence, fmt.Sprintf("claimed version %s does not ship these assets", res.Version))
+		}
+	case len(explicit) > 1:
+		res.VersionCandidates = explicit
+	case len(fromAssets) == 1:
+		res.Version = fromAssets[0]
+	case len(fromAssets) > 1:
+		res.VersionCandidates = fromAssets
+	}
+	slices.SortFunc(res.VersionCandidates, CompareVersions)
+	if decided || !official {
+		res.Official = &official
+	}
+	return f.eraVersion(res)
+}
+
+// eraVersion is the version era rules use: the exact one, or the oldest candidate.
+func (f *Fingerprinter) eraVersion(res *Result) *Version {
+	s := res.Version
+	if s == "" && len(res.VersionCandidates) > 0 {
+		s = res.VersionCandidates[0]
+	}
+	if v, err := ParseVersion(s); err == nil {
+		return &v
+	}
+	return nil
+}
+
+// consistency checks the header set against what a real gateway of this era sends.
+func (f *Fingerprinter) consistency(res *Result, p *Product, ver *Version, responses map[string]response) {
+	root := responses[f.probes[0].ID]
+	if root.Err != nil || root.Status != 200 {
+		return
+	}
+	var broken []string
+	for _, c := range p.Consistency {
+		if c.min != nil && (ver == nil || ver.Compare(*c.min) < 0) {
+			continue
+		}
+		got := root.Header.Get(c.Header)
+		switch {
+		case c.Absent && got != "":
+			broken = append(broken, fmt.Sprintf("%s header %q present (a real gateway sends none)", c.Header, sanitize(got, 60)))
+		case !c.Absent && got == "":
+			broken = append(broken, fmt.Sprintf("%s header missing (a real gateway of this era sends it)", c.Header))
+		case c.Equals != "" && !strings.EqualFold(got, c.Equals):
+			broken = append(broken, fmt.Sprintf("%s header %q, want %q", c.Header, sanitize(got, 60), c.Equals))
+		}
+	}
+	if len(broken) == 0 {
+		return
+	}
+	res.Honeypot = true
+	official := false
+	res.Official = &official
+	res.Flags = append(res.Flags, "probable-honeypot")
+	for _, b := range broken {
+		res.Evidence = append(res.Evidence, "contradiction: "+b)
+	}
+}
+
+func (f *Fingerprinter) auth(res *Result, p *Product, ver *Version, responses map[string]response) {
+	res.Auth = AuthUnknown
+	for _, a := range p.Auth {
+		r, sent := responses[a.Probe]
+		if a.Probe != "" && !sent {
+			continue
+		}
+		if a.match(r, ver) {
+			res.Auth = a.Result
+			where := "release range"
+			if a.Probe != "" {
+				where = fmt.Sprintf("%s → %d", f.probePath(a.Probe), r.Status)
+			}
+			res.Evidence = append(res.Evidence, fmt.Sprintf("auth %s: %s", a.ID, where))
+			return
+		}
+	}
+}
+
+func (f *Fingerprinter) flags(res *Result, p *Product, ver *Version, responses map[string]response) {
+	for _, fl := range p.Flags {
+		if r, ok := responses[fl.Probe]; ok && fl.match(r, ver) {
+			res.Flags = append(res.Flags, fl.ID)
+			res.Evidence = append(res.Evidence, fmt.Sprintf("flag %s: %s", fl.ID, f.probePath(fl.Probe)))
+		}
+	}
+	if res.Scheme == "http" {
+		res.Flags = append(res.Flags, "plaintext-http")
+	} else {
+		res.Flags = append(res.Flags, "tls")
+	}
+	slices.Sort(res.Flags)
+	res.Flags = slices.Compact(res.Flags)
+}
+
+// advisories lists the advisories the version implies; with only candidates, those that
+// every candidate is affected by.
+func (f *Fingerprinter) advisories(res *Result, p *Product) {
+	versions := res.VersionCandidates
+	if res.Version != "" {
+		versions = []string{res.Version}
+	}
+	for i, v := range versions {
+		ids := f.rules.AdvisoriesFor(p.NPM, v)
+		if i == 0 {
+			res.Advisories = ids
+			continue
+		}
+		res.Advisories = slices.DeleteFunc(res.Advisories, func(id string) bool { return !slices.Contains(ids, id) })
+	}
+}
+
+// MIIT/NVDB "six don'ts" that one observation can show violated.
+const (
+	MIITOutdated  = "outdated-version"   // not the latest official version
+	MIITMirror    = "unofficial-build"   // no mirror or third-party builds
+	MIITExposed   = "internet-exposure"  // no exposure to the Internet
+	MIITAuthOff   = "no-authentication"  // least privilege: access without credentials
+	MIITUnpatched = "known-advisories"   // patch regularly
+	MIITTerminal  = "host-terminal-open" // least privilege: host terminal enabled
+)
+
+func (f *Fingerprinter) miit(res *Result, p *Product) {
+	res.MIIT = []string{MIITExposed}
+	latest, known := f.latest["openclaw"]
+	switch {
+	case p.ID != "openclaw":
+		res.MIIT = append(res.MIIT, MIITOutdated) // renamed product: no longer maintained
+	case res.Version != "" && known:
+		if v, err := ParseVersion(res.Version); err == nil && v.Compare(latest) < 0 {
+			res.MIIT = append(res.MIIT, MIITOutdated)
+		}
+	}
+	if res.Official != nil && !*res.Official {
+		res.MIIT = append(res.MIIT, MIITMirror)
+	}
+	if res.Auth == AuthNone {
+		res.MIIT = append(res.MIIT, MIITAuthOff)
+	}
+	if len(res.Advisories) > 0 {
+		res.MIIT = append(res.MIIT, MIITUnpatched)
+	}
+	if slices.Contains(res.Flags, "host-terminal-enabled") {
+		res.MIIT = append(res.MIIT, MIITTerminal)
+	}
+}

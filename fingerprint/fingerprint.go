@@ -1,0 +1,197 @@
+package fingerprint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config configures a Fingerprinter. Zero values mean the documented defaults.
+type Config struct {
+	// Timeout bounds all probes to one host together. Zero means 10s.
+	Timeout time.Duration
+	// MaxBody caps each response body in bytes. Zero means 512 KiB.
+	MaxBody int64
+	// ToolVersion and Contact make the User-Agent "clawcensus/<ToolVersion> (+<Contact>)".
+	ToolVersion string
+	Contact     string
+	// OptIn enables active probes by their opt_in name (e.g. "invoke"). Empty: GETs only.
+	OptIn []string
+	// Rules is the knowledge base. Nil means LoadRules().
+	Rules *Rules
+}
+
+// Fingerprinter identifies gateways. It is safe for concurrent use.
+type Fingerprinter struct {
+	cfg    Config
+	rules  *Rules
+	probes []ProbeSpec
+	client *client
+	latest map[string]Version // npm package -> newest non-prerelease in the release table
+}
+
+// New validates cfg, loads the rules and prepares the HTTP client.
+func New(cfg Config) (*Fingerprinter, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 512 << 10
+	}
+	if cfg.Timeout < 0 || cfg.MaxBody < 0 {
+		return nil, errors.New("fingerprint: timeout and body cap must be positive")
+	}
+	if cfg.ToolVersion == "" {
+		cfg.ToolVersion = "dev"
+	}
+	rules := cfg.Rules
+	if rules == nil {
+		var err error
+		if rules, err = LoadRules(); err != nil {
+			return nil, err
+		}
+	}
+	f := &Fingerprinter{cfg: cfg, rules: rules, latest: map[string]Version{}}
+	known := map[string]bool{}
+	for _, p := range rules.Probes {
+		if p.OptIn != "" {
+			known[p.OptIn] = true
+			if !slices.Contains(cfg.OptIn, p.OptIn) {
+				continue
+			}
+		}
+		f.probes = append(f.probes, p)
+	}
+	for _, o := range cfg.OptIn {
+		if !known[o] {
+			return nil, fmt.Errorf("active probe %q: no such opt-in probe", o)
+		}
+	}
+	for _, rel := range rules.Releases {
+		v, err := ParseVersion(rel.Version)
+		if err != nil || v.Beta > 0 || rel.Broken != "" || v.Year < 2026 {
+			continue
+		}
+		if cur, ok := f.latest[rel.Package]; !ok || v.Compare(cur) > 0 {
+			f.latest[rel.Package] = v
+		}
+	}
+	ua := "clawcensus/" + cfg.ToolVersion
+	if cfg.Contact != "" {
+		ua += " (+" + cfg.Contact + ")"
+	}
+	c, err := newClient(ua, cfg.Timeout, cfg.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	f.client = c
+	return f, nil
+}
+
+// Probes returns the requests this fingerprinter may send to one host, in order.
+func (f *Fingerprinter) Probes() []ProbeSpec { return slices.Clone(f.probes) }
+
+// UserAgent is the User-Agent every probe carries.
+func (f *Fingerprinter) UserAgent() string { return f.client.userAgent }
+
+// Close releases the HTTP client's dialer.
+func (f *Fingerprinter) Close() { f.client.close() }
+
+// Fingerprint probes addr and says what it is. Network failures are outcomes on the result.
+func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Result {
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	defer cancel()
+	res := Result{Addr: addr, ObservedAt: time.Now().UTC()}
+	root := f.probes[0]
+	scheme := "http"
+	first := f.client.do(ctx, scheme, addr, root)
+	if first.Err != nil || looksLikeTLSPort(first) {
+		if tlsResp := f.client.do(ctx, "https", addr, root); tlsResp.Err == nil {
+			scheme, first = "https", tlsResp
+		}
+	}
+	res.Scheme = scheme
+	if first.Err != nil {
+		res.Outcome = classifyErr(first.Err)
+		return res
+	}
+	responses := map[string]response{root.ID: first}
+	res.Status = first.Status
+	res.Server = sanitize(first.Header.Get("Server"), 80)
+	res.Title = extractTitle(first.Body)
+
+	gate := false
+	for i := range f.rules.Products {
+		for _, m := range f.rules.Products[i].Markers {
+			if m.Probe == root.ID && m.match(first, nil) {
+				gate = true
+			}
+		}
+	}
+	if gate {
+		for _, p := range f.probes[1:] {
+			if ctx.Err() != nil {
+				break
+			}
+			responses[p.ID] = f.client.do(ctx, scheme, addr, p)
+		}
+	}
+	f.identify(&res, responses)
+	return res
+}
+
+// Identify classifies recorded responses (probe ID → response); it is Fingerprint without
+// the network, used by tests and replays.
+func (f *Fingerprinter) identify(res *Result, responses map[string]response) {
+	res.Outcome = OutcomeNotOpenClaw
+	var best *Product
+	var bestGroups []string
+	for i := range f.rules.Products {
+		p := &f.rules.Products[i]
+		var groups, evidence []string
+		for _, m := range p.Markers {
+			if r, ok := responses[m.Probe]; ok && m.match(r, nil) {
+				if !slices.Contains(groups, m.Group) {
+					groups = append(groups, m.Group)
+				}
+				evidence = append(evidence, fmt.Sprintf("marker %s/%s on %s", p.ID, m.ID, f.probePath(m.Probe)))
+			}
+		}
+		if len(groups) >= p.MinGroups && len(groups) > len(bestGroups) {
+			best, bestGroups = p, groups
+			res.Evidence = evidence
+		}
+	}
+	if best == nil {
+		return
+	}
+	res.Outcome = OutcomeOpenClaw
+	res.Product = best.ID
+	ver := f.version(res, best, responses)
+	f.consistency(res, best, ver, responses)
+	f.auth(res, best, ver, responses)
+	f.flags(res, best, ver, responses)
+	f.advisories(res, best)
+	f.miit(res, best)
+}
+
+func (f *Fingerprinter) probePath(id string) string {
+	for _, p := range f.rules.Probes {
+		if p.ID == id {
+			return p.Method + " " + p.Path
+		}
+	}
+	return id
+}
+
+func looksLikeTLSPort(r response) bool {
+	if r.Err != nil || r.Status != 400 {
+		return false
+	}
+	b := strings.ToLower(string(r.Body))
+	return strings.Contains(b, "https port") || strings.Contains(b, "http request to an https server")
+}

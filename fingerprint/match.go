@@ -1,0 +1,113 @@
+package fingerprint
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// match reports whether m holds for r, with ver the version found so far (nil: unknown).
+func (m *Matcher) match(r response, ver *Version) bool {
+	if (m.min != nil || m.max != nil) && ver == nil {
+		return false
+	}
+	if m.min != nil && ver.Compare(*m.min) < 0 || m.max != nil && ver.Compare(*m.max) > 0 {
+		return false
+	}
+	if m.Probe == "" {
+		return true
+	}
+	if r.Err != nil || r.Status == 0 {
+		return false
+	}
+	if len(m.Status) > 0 && !slices.Contains(m.Status, r.Status) {
+		return false
+	}
+	if m.Contains != "" && !bytes.Contains(r.Body, []byte(m.Contains)) {
+		return false
+	}
+	if m.re != nil && !m.re.Match(r.Body) {
+		return false
+	}
+	return true
+}
+
+// claim is one source's statement of the version.
+type claim struct {
+	source, version, channel, commit string
+}
+
+func (e *Extractor) extract(r response) (claim, bool) {
+	if r.Err != nil || r.Status == 0 || len(e.Status) > 0 && !slices.Contains(e.Status, r.Status) {
+		return claim{}, false
+	}
+	c := claim{source: e.ID}
+	if e.re != nil {
+		m := e.re.FindSubmatch(r.Body)
+		if m == nil {
+			return claim{}, false
+		}
+		c.version = string(m[e.re.SubexpIndex("version")])
+		if i := e.re.SubexpIndex("channel"); i >= 0 {
+			c.channel = string(m[i])
+		}
+		if i := e.re.SubexpIndex("commit"); i >= 0 {
+			c.commit = string(m[i])
+		}
+	} else {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(r.Body, &obj) != nil {
+			return claim{}, false
+		}
+		var s string
+		if json.Unmarshal(obj[e.JSON], &s) != nil {
+			return claim{}, false
+		}
+		c.version = s
+	}
+	if _, err := ParseVersion(c.version); err != nil {
+		return claim{}, false
+	}
+	return c, true
+}
+
+var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.{0,400}?)</title>`)
+
+func extractTitle(body []byte) string {
+	m := titleRE.FindSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return sanitize(string(m[1]), 120)
+}
+
+// sanitize makes network text safe for a terminal or a CSV cell: no control characters,
+// collapsed white space, at most n runes.
+func sanitize(s string, n int) string {
+	var b strings.Builder
+	space := false
+	count := 0
+	for _, r := range s {
+		if count >= n {
+			break
+		}
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.Is(unicode.Cf, r):
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+			count++
+		}
+		space = false
+		b.WriteRune(r)
+		count++
+	}
+	return b.String()
+}

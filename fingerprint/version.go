@@ -1,0 +1,118 @@
+package fingerprint
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Version is an OpenClaw release number, YYYY.M.D with an optional "-N" republish suffix and
+// an optional "-beta.N" prerelease. Releases are not date-ordered (2026.7.33 exists), so
+// comparison is numeric, field by field.
+type Version struct {
+	Year, Month, Day int
+	Republish        int // -N; 0 when absent
+	Beta             int // -beta.N; 0 when not a prerelease
+}
+
+// ParseVersion parses s, e.g. "2026.1.24-3" or "2026.5.16-beta.4".
+func ParseVersion(s string) (Version, error) {
+	var v Version
+	core, rest, _ := strings.Cut(s, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return v, fmt.Errorf("version %q: want YYYY.M.D", s)
+	}
+	nums := make([]int, 3)
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || len(p) > 4 {
+			return v, fmt.Errorf("version %q: field %q is not a number", s, p)
+		}
+		nums[i] = n
+	}
+	v.Year, v.Month, v.Day = nums[0], nums[1], nums[2]
+	for rest != "" {
+		var field string
+		field, rest, _ = strings.Cut(rest, "-")
+		switch {
+		case strings.HasPrefix(field, "beta."):
+			n, err := strconv.Atoi(field[5:])
+			if err != nil || n <= 0 {
+				return v, fmt.Errorf("version %q: bad beta number", s)
+			}
+			v.Beta = n
+		default:
+			n, err := strconv.Atoi(field)
+			if err != nil || n <= 0 || v.Beta != 0 {
+				return v, fmt.Errorf("version %q: bad suffix %q", s, field)
+			}
+			v.Republish = n
+		}
+	}
+	return v, nil
+}
+
+// MustParseVersion is ParseVersion for constants in rules; it panics on a bad version.
+func MustParseVersion(s string) Version {
+	v, err := ParseVersion(s)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func (v Version) String() string {
+	s := fmt.Sprintf("%d.%d.%d", v.Year, v.Month, v.Day)
+	if v.Republish > 0 {
+		s += fmt.Sprintf("-%d", v.Republish)
+	}
+	if v.Beta > 0 {
+		s += fmt.Sprintf("-beta.%d", v.Beta)
+	}
+	return s
+}
+
+// Compare returns -1, 0 or +1. A prerelease sorts before its release; a republish after it.
+func (v Version) Compare(w Version) int {
+	for _, d := range [][2]int{{v.Year, w.Year}, {v.Month, w.Month}, {v.Day, w.Day}} {
+		if d[0] != d[1] {
+			return sign(d[0] - d[1])
+		}
+	}
+	if (v.Beta == 0) != (w.Beta == 0) {
+		if v.Beta != 0 {
+			return -1
+		}
+		return 1
+	}
+	if v.Republish != w.Republish {
+		return sign(v.Republish - w.Republish)
+	}
+	return sign(v.Beta - w.Beta)
+}
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	}
+	return 0
+}
+
+// CompareVersions compares two version strings; an unparsable one sorts first.
+func CompareVersions(a, b string) int {
+	va, errA := ParseVersion(a)
+	vb, errB := ParseVersion(b)
+	switch {
+	case errA != nil && errB != nil:
+		return strings.Compare(a, b)
+	case errA != nil:
+		return -1
+	case errB != nil:
+		return 1
+	}
+	return va.Compare(vb)
+}

@@ -1,0 +1,192 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// ChunkRanges is how many target ranges are permuted together. Targets are read in chunks of
+// this many ranges so that a 10M-line file is never held whole; a chunk may still cover
+// billions of addresses (0.0.0.0/0 is one range).
+const ChunkRanges = 1 << 16
+
+// ErrNoTargets means every target was removed by a blocklist (or none was given).
+var ErrNoTargets = errors.New("no targets left")
+
+// Shard selects one of Count disjoint parts of a scan; Index counts from 0.
+type Shard struct{ Index, Count uint64 }
+
+// ParseShard parses "i/N" with 0 <= i < N.
+func ParseShard(s string) (Shard, error) {
+	if s == "" {
+		return Shard{Index: 0, Count: 1}, nil
+	}
+	var sh Shard
+	if _, err := fmt.Sscanf(s, "%d/%d", &sh.Index, &sh.Count); err != nil || sh.Count == 0 || sh.Index >= sh.Count || fmt.Sprintf("%d/%d", sh.Index, sh.Count) != s {
+		return Shard{}, fmt.Errorf("shard %q: want i/N with 0 <= i < N, e.g. 0/4", s)
+	}
+	return sh, nil
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// Plan is what a sweep visits: targets minus the blocklist, times ports, in seeded order.
+type Plan struct {
+	// Specs are target specifications for ReadTargets.
+	Specs []string
+	// Stdin is read when a spec is "-".
+	Stdin io.Reader
+	// Blocklist removes addresses; nil means the built-in reserved ranges.
+	Blocklist *Blocklist
+	// Ports are visited for every address. Empty means DefaultPorts.
+	Ports []uint16
+	// Seed keys the permutation: the same seed visits the same order.
+	Seed int64
+	// Shard selects a part of the permuted sequence. The zero value means the whole.
+	Shard Shard
+}
+
+// Totals describes a plan after exclusions.
+type Totals struct {
+	Addresses uint64
+	Probes    uint64 // Addresses × ports, for this shard
+	// ExcludedBy names the lists that removed at least one address.
+	ExcludedBy []string
+}
+
+func (p *Plan) blocklist() *Blocklist {
+	if p.Blocklist == nil {
+		p.Blocklist = NewBlocklist(false)
+	}
+	return p.Blocklist
+}
+
+func (p *Plan) ports() []uint16 {
+	if len(p.Ports) == 0 {
+		p.Ports = []uint16{18789}
+	}
+	return p.Ports
+}
+
+func (p *Plan) shard() Shard {
+	if p.Shard.Count == 0 {
+		return Shard{Index: 0, Count: 1}
+	}
+	return p.Shard
+}
+
+// Count reads the targets once and totals them. It consumes Stdin when a spec is "-".
+func (p *Plan) Count() (Totals, error) {
+	var t Totals
+	var addrs uint64
+	err := p.chunks(func(c *chunk) error {
+		addrs += c.total
+		t.Probes += p.shardShare(c.total * uint64(len(p.ports())))
+		return nil
+	}, &t.ExcludedBy)
+	t.Addresses = addrs
+	if err == nil && addrs == 0 {
+		err = noTargets(t.ExcludedBy)
+	}
+	return t, err
+}
+
+func noTargets(excludedBy []string) error {
+	if len(excludedBy) == 0 {
+		return fmt.Errorf("%w: no target given", ErrNoTargets)
+	}
+	return fmt.Errorf("%w: every target is excluded by %s", ErrNoTargets, strings.Join(excludedBy, "; "))
+}
+
+func (p *Plan) shardShare(n uint64) uint64 {
+	sh := p.shard()
+	if n <= sh.Index {
+		return 0
+	}
+	return (n-sh.Index-1)/sh.Count + 1
+}
+
+// Walk calls fn for every probe of this shard in permuted order, stopping at the first error
+// or when ctx is done. Addresses are checked against the blocklist once more as they are
+// yielded, so nothing blocked is ever sent even if the plan was built wrongly.
+func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
+	ports := p.ports()
+	sh := p.shard()
+	bl := p.blocklist()
+	var excludedBy []string
+	var seen uint64
+	err := p.chunks(func(c *chunk) error {
+		seen += c.total
+		n := c.total * uint64(len(ports))
+		perm := newPermutation(n, p.Seed)
+		for j := sh.Index; j < n; j += sh.Count {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			idx := perm.at(j)
+			addr := c.addr(idx / uint64(len(ports)))
+			if src, blocked := bl.Lookup(addr); blocked {
+				return fmt.Errorf("internal error: %s reached the sender although %s blocks it", addr, src)
+			}
+			if err := fn(netip.AddrPortFrom(addr, ports[idx%uint64(len(ports))])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, &excludedBy)
+	if err == nil && seen == 0 {
+		return noTargets(excludedBy)
+	}
+	return err
+}
+
+// chunk is up to ChunkRanges ranges with running totals, indexable by address number.
+type chunk struct {
+	ranges []Range
+	starts []uint64 // starts[i] is the number of addresses before ranges[i]
+	total  uint64
+}
+
+func (c *chunk) add(r Range) {
+	c.ranges = append(c.ranges, r)
+	c.starts = append(c.starts, c.total)
+	c.total += r.Size()
+}
+
+func (c *chunk) addr(i uint64) netip.Addr {
+	k := sort.Search(len(c.starts), func(k int) bool { return c.starts[k] > i }) - 1
+	return c.ranges[k].Addr(i - c.starts[k])
+}
+
+func (p *Plan) chunks(fn func(*chunk) error, excludedBy *[]string) error {
+	bl := p.blocklist()
+	c := &chunk{}
+	err := ReadTargets(p.Specs, p.Stdin, func(r Range) error {
+		kept, by := bl.Subtract(r)
+		for _, s := range by {
+			*excludedBy = appendUnique(*excludedBy, s)
+		}
+		for _, k := range kept {
+			c.add(k)
+		}
+		if len(c.ranges) >= ChunkRanges {
+			if err := fn(c); err != nil {
+				return err
+			}
+			c = &chunk{}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if c.total > 0 {
+		return fn(c)
+	}
+	return nil
+}

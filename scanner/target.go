@@ -1,0 +1,178 @@
+package scanner
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// MaxRangeSize is the most addresses one target may cover. IPv6 space cannot be swept
+// exhaustively, so IPv6 prefixes shorter than /96 are refused rather than silently truncated.
+const MaxRangeSize = 1 << 32
+
+// Range is an inclusive range of addresses of one family.
+type Range struct {
+	First, Last netip.Addr
+}
+
+// Size is the number of addresses in r.
+func (r Range) Size() uint64 {
+	return toU128(r.First).diff(toU128(r.Last)) + 1
+}
+
+// Addr returns the i-th address of r; i must be below r.Size().
+func (r Range) Addr(i uint64) netip.Addr {
+	return fromU128(toU128(r.First).add(i), r.First.Is4())
+}
+
+func (r Range) String() string {
+	if r.First == r.Last {
+		return r.First.String()
+	}
+	return r.First.String() + "-" + r.Last.String()
+}
+
+// ParseTarget parses one target: an address, a CIDR prefix or an "a-b" range of one family.
+func ParseTarget(s string) (Range, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Range{}, errors.New("empty target")
+	}
+	var r Range
+	switch {
+	case strings.Contains(s, "/"):
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return Range{}, fmt.Errorf("target %q: not a CIDR prefix", s)
+		}
+		p = p.Masked()
+		r.First = p.Addr()
+		hostBits := p.Addr().BitLen() - p.Bits()
+		if hostBits > 32 {
+			return Range{}, fmt.Errorf("target %q: %d addresses is more than one sweep covers (IPv6 prefixes must be /96 or longer)", s, uint64(1)<<min(hostBits, 63))
+		}
+		r.Last = fromU128(toU128(r.First).add(uint64(1)<<hostBits-1), r.First.Is4())
+	case strings.Contains(s, "-"):
+		a, b, _ := strings.Cut(s, "-")
+		first, err1 := parseAddr(a)
+		last, err2 := parseAddr(b)
+		if err1 != nil || err2 != nil {
+			return Range{}, fmt.Errorf("target %q: a range is two addresses joined by '-'", s)
+		}
+		if first.Is4() != last.Is4() {
+			return Range{}, fmt.Errorf("target %q: a range cannot mix IPv4 and IPv6", s)
+		}
+		if toU128(last).less(toU128(first)) {
+			return Range{}, fmt.Errorf("target %q: range ends before it starts", s)
+		}
+		r = Range{First: first, Last: last}
+		if hi, lo := toU128(first), toU128(last); hi.hi != lo.hi || lo.lo-hi.lo >= MaxRangeSize {
+			return Range{}, fmt.Errorf("target %q: more than %d addresses in one range", s, uint64(MaxRangeSize))
+		}
+	default:
+		a, err := parseAddr(s)
+		if err != nil {
+			return Range{}, fmt.Errorf("target %q: not an IP address, CIDR or range", s)
+		}
+		r = Range{First: a, Last: a}
+	}
+	return r, nil
+}
+
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, errors.New("zoned addresses are not targets")
+	}
+	return a.Unmap(), nil
+}
+
+// ReadTargets streams the targets named by specs to fn, in order. A spec is a target,
+// "@FILE" (one target per line; blank lines and #-comments are skipped) or "-" for stdin.
+// Files are read line by line, never whole.
+func ReadTargets(specs []string, stdin io.Reader, fn func(Range) error) error {
+	for _, spec := range specs {
+		switch {
+		case spec == "-":
+			if err := readTargetLines("stdin", stdin, fn); err != nil {
+				return err
+			}
+		case strings.HasPrefix(spec, "@"):
+			f, err := os.Open(spec[1:])
+			if err != nil {
+				return fmt.Errorf("target file: %w", err)
+			}
+			err = readTargetLines(spec[1:], f, fn)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		default:
+			for _, field := range strings.Split(spec, ",") {
+				r, err := ParseTarget(field)
+				if err != nil {
+					return err
+				}
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func readTargetLines(name string, r io.Reader, fn func(Range) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<16)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		t, err := ParseTarget(text)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+func readBlockLines(name string, r io.Reader, b *Blocklist) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<16)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(text); err == nil {
+			b.addPrefix(p, "exclude file "+name)
+			continue
+		}
+		t, err := ParseTarget(text)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		b.add(t, "exclude file "+name)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres is the store for scale, through pgx.
+type Postgres struct {
+	pool *pgxpool.Pool
+}
+
+func openPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: postgres URL %s: %v", ErrUnavailable, redact(dsn), err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, redact(dsn), err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, redact(dsn), err)
+	}
+	p := &Postgres{pool: pool}
+	if err := p.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Backend implements Store.
+func (p *Postgres) Backend() string { return "postgres" }
+
+// Close implements Store.
+func (p *Postgres) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+// migrationLock is the advisory lock key that serialises migrations across processes.
+const migrationLock = 0x636c6177 // "claw"
+
+func (p *Postgres) migrate(ctx context.Context) error {
+	ms, err := loadMigrations("postgres")
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("migrate postgres: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+			return fmt.Errorf("migrate postgres: %w", err)
+		}
+		var current int
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("migrate postgres: %w", err)
+		}
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migrate postgres %s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
+				return fmt.Errorf("migrate postgres %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// StartRun implements Store.
+func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
+	r.Status = StatusRunning
+	err := p.pool.QueryRow(ctx, `INSERT INTO runs
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, r.Status, r.Note,
+	).Scan(&r.ID)
+	if err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	return nil
+}
+
+// AddObservations implements Store. One batch, one round trip, in one transaction.
+func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
+	b := &pgx.Batch{}
+	for _, o := range obs {
+		b.Queue(`INSERT INTO observations
+			(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
+			 honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			ON CONFLICT (run_id, ip, port) DO NOTHING`,
+			runID, o.IP, int(o.Port), o.Scheme, o.Outcome, o.Product, o.Version, nonNil(o.VersionCandidates), o.Channel,
+			o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
+			o.Title, o.Server, o.HTTPStatus, o.ObservedAt)
+	}
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("add observations: %w", err)
+		}
+		return nil
+	})
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// FinishRun implements Store.
+func (p *Postgres) FinishRun(ctx context.Context, runID int64, status string, endedAt time.Time, sent, open int64) error {
+	if err := validStatus(status); err != nil {
+		return err
+	}
+	if _, err := p.pool.Exec(ctx, `UPDATE runs SET status = $1, ended_at = $2, probes_sent = $3, open_ports = $4 WHERE id = $5`,
+		status, endedAt, sent, open, runID); err != nil {
+		return fmt.Errorf("finish run %d: %w", runID, err)
+	}
+	return nil
+}
+
+type runRow struct {
+	ID          int64      `db:"id"`
+	StartedAt   time.Time  `db:"started_at"`
+	EndedAt     *time.Time `db:"ended_at"`
+	Targets     string     `db:"targets"`
+	TargetCount int64      `db:"target_count"`
+	Ports       string     `db:"ports"`
+	Rate        int        `db:"rate"`
+	Seed        int64      `db:"seed"`
+	Shard       string     `db:"shard"`
+	ToolVersion string     `db:"tool_version"`
+	Method      string     `db:"method"`
+	Status      string     `db:"status"`
+	ProbesSent  int64      `db:"probes_sent"`
+	OpenPorts   int64      `db:"open_ports"`
+	Note        string     `db:"note"`
+}
+
+// Summaries implements Store.
+func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed, shard,
+		tool_version, method, status, probes_sent, open_ports, note FROM runs ORDER BY id`)
+	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[runRow])
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	out := make([]Summary, 0, len(runs))
+	index := map[int64]int{}
+	for _, r := range runs {
+		index[r.ID] = len(out)
+		out = append(out, Summary{Run: Run(r), ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{}})
+	}
+	type countRow struct {
+		RunID   int64  `db:"run_id"`
+		Product string `db:"product"`
+		Version string `db:"version"`
+		Auth    string `db:"auth"`
+		N       int64  `db:"n"`
+	}
+	rows, _ = p.pool.Query(ctx, `SELECT run_id, product, version, auth, COUNT(*) AS n FROM observations
+		WHERE product <> '' GROUP BY run_id, product, version, auth`)
+	counts, err := pgx.CollectRows(rows, pgx.RowToStructByName[countRow])
+	if err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	for _, c := range counts {
+		if i, ok := index[c.RunID]; ok {
+			addCounts(&out[i], c.Product, c.Version, c.Auth, c.N)
+		}
+	}
+	return out, nil
+}
+
+type obsRow struct {
+	IP                netip.Addr `db:"ip"`
+	Port              int        `db:"port"`
+	Scheme            string     `db:"scheme"`
+	Outcome           string     `db:"outcome"`
+	Product           string     `db:"product"`
+	Version           string     `db:"version"`
+	VersionCandidates []string   `db:"version_candidates"`
+	Channel           string     `db:"channel"`
+	Auth              string     `db:"auth"`
+	Official          *bool      `db:"official"`
+	Honeypot          bool       `db:"honeypot"`
+	Advisories        []string   `db:"advisories"`
+	Flags             []string   `db:"flags"`
+	Evidence          []string   `db:"evidence"`
+	MIIT              []string   `db:"miit"`
+	Title             string     `db:"title"`
+	Server            string     `db:"server"`
+	HTTPStatus        int        `db:"http_status"`
+	ObservedAt        time.Time  `db:"observed_at"`
+}
+
+// Observations implements Store.
+func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates, channel,
+		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at
+		FROM observations WHERE run_id = $1 ORDER BY id`, runID)
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[obsRow])
+	if err != nil {
+		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
+	}
+	out := make([]Observation, len(got))
+	for i, r := range got {
+		out[i] = Observation{IP: r.IP, Port: uint16(r.Port), Scheme: r.Scheme, Outcome: r.Outcome, Product: r.Product,
+			Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
+			Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
+			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, ObservedAt: r.ObservedAt}
+	}
+	return out, nil
+}

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
+)
+
+// SQLite is the embedded store: one file, no server.
+type SQLite struct {
+	db *sql.DB
+}
+
+func openSQLite(ctx context.Context, path string) (*SQLite, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
+	}
+	s := &SQLite{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Backend implements Store.
+func (s *SQLite) Backend() string { return "sqlite" }
+
+// Close implements Store.
+func (s *SQLite) Close() error { return s.db.Close() }
+
+func (s *SQLite) migrate(ctx context.Context) error {
+	ms, err := loadMigrations("sqlite")
+	if err != nil {
+		return err
+	}
+	// An immediate transaction takes SQLite's write lock: two processes migrate one at a time.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%w: sqlite: %v", ErrUnavailable, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate sqlite: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate sqlite: %w", err)
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migrate sqlite %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+			return fmt.Errorf("migrate sqlite %s: %w", m.name, err)
+		}
+	}
+	return tx.Commit()
+}
+
+const sqliteTime = time.RFC3339Nano
+
+// StartRun implements Store.
+func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
+	r.Status = StatusRunning
+	res, err := s.db.ExecContext(ctx, `INSERT INTO runs
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
+		r.ToolVersion, r.Method, r.Status, r.Note)
+	if err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	r.ID, err = res.LastInsertId()
+	return err
+}
+
+// AddObservations implements Store.
+func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add observations: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations
+		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
+		 honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, ip, port) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("add observations: %w", err)
+	}
+	defer stmt.Close()
+	for _, o := range obs {
+		var official any
+		if o.Official != nil {
+			official = *o.Official
+		}
+		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, o.Outcome, o.Product,
+			o.Version, jsonList(o.VersionCandidates), o.Channel, o.Auth, official, o.Honeypot,
+			jsonList(o.Advisories), jsonList(o.Flags), jsonList(o.Evidence), jsonList(o.MIIT), o.Title, o.Server,
+			o.HTTPStatus, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
+			return fmt.Errorf("add observation %s:%d: %w", o.IP, o.Port, err)
+		}
+	}
+	return tx.Commit()
+}
+
+func jsonList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+// FinishRun implements Store.
+func (s *SQLite) FinishRun(ctx context.Context, runID int64, status string, endedAt time.Time, sent, open int64) error {
+	if err := validStatus(status); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at = ?, probes_sent = ?, open_ports = ? WHERE id = ?`,
+		status, endedAt.UTC().Format(sqliteTime), sent, open, runID)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// Summaries implements Store.
+func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed,
+		shard, tool_version, method, status, probes_sent, open_ports, note FROM runs ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		var sm Summary
+		var started string
+		var ended sql.NullString
+		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
+			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note); err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		sm.StartedAt, _ = time.Parse(sqliteTime, started)
+		if ended.Valid {
+			t, _ := time.Parse(sqliteTime, ended.String)
+			sm.EndedAt = &t
+		}
+		out = append(out, sm)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := s.counts(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *SQLite) counts(ctx context.Context, sm *Summary) error {
+	sm.ByVersion, sm.ByAuth, sm.ByProduct = map[string]int64{}, map[string]int64{}, map[string]int64{}
+	rows, err := s.db.QueryContext(ctx, `SELECT product, version, auth, COUNT(*) FROM observations
+		WHERE run_id = ? AND product <> '' GROUP BY product, version, auth`, sm.ID)
+	if err != nil {
+		return fmt.Errorf("count run %d: %w", sm.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var product, version, auth string
+		var n int64
+		if err := rows.Scan(&product, &version, &auth, &n); err != nil {
+			return err
+		}
+		addCounts(sm, product, version, auth, n)
+	}
+	return rows.Err()
+}
+
+func addCounts(sm *Summary, product, version, auth string, n int64) {
+	if version == "" {
+		version = "unknown"
+	}
+	sm.Detected += n
+	sm.ByVersion[version] += n
+	sm.ByAuth[auth] += n
+	sm.ByProduct[product] += n
+}
+
+// Observations implements Store.
+func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates,
+		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at
+		FROM observations WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Observation
+	for rows.Next() {
+		var o Observation
+		var ip, cands, advs, flags, ev, miit, observed string
+		var port int
+		var official sql.NullBool
+		if err := rows.Scan(&ip, &port, &o.Scheme, &o.Outcome, &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
+			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &observed); err != nil {
+			return nil, err
+		}
+		o.IP, _ = netip.ParseAddr(ip)
+		o.Port = uint16(port)
+		if official.Valid {
+			o.Official = &official.Bool
+		}
+		for _, f := range []struct {
+			s   string
+			dst *[]string
+		}{{cands, &o.VersionCandidates}, {advs, &o.Advisories}, {flags, &o.Flags}, {ev, &o.Evidence}, {miit, &o.MIIT}} {
+			if err := json.Unmarshal([]byte(f.s), f.dst); err != nil {
+				return nil, fmt.Errorf("observation %s:%d: %w", ip, port, err)
+			}
+		}
+		o.ObservedAt, _ = time.Parse(sqliteTime, observed)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
