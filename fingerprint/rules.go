@@ -337,6 +337,9 @@ func (r *Rules) ReleasesWithAssets(pkg string, assets []string) ([]Release, bool
 	}
 	var out []Release
 	for _, k := range common {
+		if r.Releases[k].Broken != "" {
+			continue // a publish that cannot run is never what a gateway serves
+		}
 		if pkg == "" || r.Releases[k].Package == pkg {
 			out = append(out, r.Releases[k])
 		}

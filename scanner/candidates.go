@@ -90,4 +90,3 @@ func parseCandidate(text string, saddr, sport int, defaultPort uint16) (netip.Ad
 	}
 	return netip.AddrPort{}, fmt.Errorf("candidate %q: want ip:port, a zmap CSV or masscan -oL line", text)
 }
-

@@ -58,7 +58,7 @@ type Sweeper struct {
 	sent   atomic.Uint64
 	open   atomic.Uint64
 
-	mu    sync.Mutex
+	mu      sync.Mutex
 	found   map[netip.AddrPort]bool
 	out     chan<- netip.AddrPort
 	ctx     context.Context

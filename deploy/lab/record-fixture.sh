@@ -50,6 +50,8 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 
+# Hand-written expectations (lines "# expect: …", passive_auth, advisories, flags) survive a refresh.
+kept=$(grep -E '^(# expect: |passive_auth:|advisories:|flags:)' "$out" 2>/dev/null || true)
 {
   echo "# Recorded by deploy/lab/record-fixture.sh from a real gateway on $(date -u +%Y-%m-%d)."
   echo "# Requests carried X-Forwarded-For: 198.51.100.9 through a trusted loopback proxy (remote view)."
@@ -57,6 +59,7 @@ done
   echo "version: $version"
   echo "auth: $([ "$auth" = none ] && echo none || echo required)"
   echo "official: true"
+  [ -n "$kept" ] && echo "$kept"
   for path in / /clawcensus-probe-$RANDOM /sw.js /__openclaw/control-ui-config.json /control-ui-config.json \
     /__clawdbot/control-ui-config.json /avatar/main /health /readyz /v1/chat/completions /__openclaw__/canvas/ \
     /manifest.webmanifest; do

@@ -29,8 +29,9 @@ func main() {
 	out := flag.String("out", "fingerprint/rules/releases.json", "release table to write")
 	refresh := flag.Bool("refresh", false, "re-read versions already in the table")
 	limit := flag.Int("limit", 0, "stop after this many new tarballs (0: all)")
+	only := flag.String("only", "", "read just this PACKAGE@VERSION")
 	flag.Parse()
-	if err := run(*out, *refresh, *limit); err != nil {
+	if err := run(*out, *refresh, *limit, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "genreleases:", err)
 		os.Exit(1)
 	}
@@ -42,7 +43,7 @@ type table struct {
 	Releases  []fingerprint.Release `json:"releases"`
 }
 
-func run(out string, refresh bool, limit int) error {
+func run(out string, refresh bool, limit int, only string) error {
 	rules, err := fingerprint.LoadRules()
 	if err != nil {
 		return err
@@ -75,14 +76,14 @@ func run(out string, refresh bool, limit int) error {
 		times := map[string]string{}
 		_ = npmJSON(&times, "view", pkg, "time", "--json")
 		for _, v := range versions {
-			if have[pkg+"@"+v] || (limit > 0 && fetched >= limit) {
+			if have[pkg+"@"+v] || (limit > 0 && fetched >= limit) || (only != "" && only != pkg+"@"+v) {
 				continue
 			}
 			fetched++
 			rel, err := readTarball(rules, tmp, pkg, v)
 			if err != nil {
 				slog.Warn("release unreadable", "package", pkg, "version", v, "err", err)
-				rel = fingerprint.Release{Package: pkg, Version: v, Broken: err.Error()}
+				rel.Package, rel.Version, rel.Broken = pkg, v, err.Error()
 			}
 			rel.Registry = times[v]
 			t.Releases = append(t.Releases, rel)
@@ -146,7 +147,15 @@ func readTarball(rules *fingerprint.Rules, dir, pkg, version string) (fingerprin
 	if len(rel.Assets) == 0 {
 		return rel, fmt.Errorf("no bundle names in dist/control-ui/index.html")
 	}
+	rel.Broken = knownBroken[pkg+"@"+version]
 	return rel, nil
+}
+
+// knownBroken are publishes that cannot run, found by installing them (see
+// ../shared/docs/openclaw-on-the-wire.md). Their UI may be shared with a working release, so
+// they stay in the table, marked, and the matcher ignores them.
+var knownBroken = map[string]string{
+	"clawdbot@2026.1.24": "broken publish: the tarball lacks dist modules its entry imports (dist/link-understanding/); superseded by 2026.1.24-3",
 }
 
 func extract(path string, want ...string) (map[string][]byte, error) {

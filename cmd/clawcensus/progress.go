@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/clawcensus/clawcensus/scanner"
+)
+
+// progress reports probes sent, rate, open ports, detections and ETA on stderr: a live line
+// on a terminal, a plain line every 10 seconds otherwise.
+type progress struct {
+	w        io.Writer
+	total    uint64
+	sw       *scanner.Sweeper
+	p        *pipeline
+	live     bool
+	start    time.Time
+	lastSent uint64
+	lastAt   time.Time
+}
+
+func newProgress(w io.Writer, total uint64, sw *scanner.Sweeper, p *pipeline) *progress {
+	live := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			live = true
+		}
+	}
+	now := time.Now()
+	return &progress{w: w, total: total, sw: sw, p: p, live: live, start: now, lastAt: now}
+}
+
+func (pr *progress) run(ctx context.Context) {
+	every := 10 * time.Second
+	if pr.live {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pr.print(false)
+		}
+	}
+}
+
+func (pr *progress) final() { pr.print(true) }
+
+func (pr *progress) print(final bool) {
+	var st scanner.Stats
+	if pr.sw != nil {
+		st = pr.sw.Stats()
+	}
+	now := time.Now()
+	rate := float64(st.Sent-pr.lastSent) / now.Sub(pr.lastAt).Seconds()
+	pr.lastSent, pr.lastAt = st.Sent, now
+	eta := "?"
+	if pr.total > 0 && rate > 0 && st.Sent <= pr.total {
+		eta = (time.Duration(float64(pr.total-st.Sent)/rate) * time.Second).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("progress: sent %d/%d probes, %.0f/s, open %d, fingerprinted %d, detected %d, elapsed %s, eta %s",
+		st.Sent, pr.total, rate, st.Open, pr.p.seen.Load(), pr.p.detected.Load(), now.Sub(pr.start).Round(time.Second), eta)
+	switch {
+	case pr.live && !final:
+		fmt.Fprintf(pr.w, "\r\033[K%s", line)
+	case pr.live:
+		fmt.Fprintf(pr.w, "\r\033[K%s\n", line)
+	default:
+		fmt.Fprintln(pr.w, line)
+	}
+}

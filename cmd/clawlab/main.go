@@ -1,0 +1,86 @@
+// Command clawlab serves a loopback lab for demos and end-to-end tests: each recorded host in
+// a fixture folder (real gateways, recorded by deploy/lab/record-fixture.sh, and negatives)
+// is replayed on its own loopback address, and one more address keeps the port closed.
+//
+// It only ever binds 127.0.0.0/8; it refuses any other address.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+)
+
+func main() {
+	dirs := flag.String("fixtures", "fingerprint/testdata/gateways,fingerprint/testdata/negatives", "comma-separated fixture folders")
+	base := flag.String("base", "127.0.0.10", "first loopback address; one address per fixture after it")
+	port := flag.Int("port", 18789, "port every host listens on")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *dirs, *base, *port); err != nil {
+		fmt.Fprintln(os.Stderr, "clawlab:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dirs, base string, port int) error {
+	addr, err := netip.ParseAddr(base)
+	if err != nil || !addr.Is4() || !netip.MustParsePrefix("127.0.0.0/8").Contains(addr) {
+		return fmt.Errorf("-base %q: the lab binds loopback (127.0.0.0/8) only", base)
+	}
+	var fixtures []*fixture.Fixture
+	for _, dir := range strings.Split(dirs, ",") {
+		if dir == "" {
+			continue
+		}
+		fs, err := fixture.Load(dir)
+		if err != nil {
+			return err
+		}
+		fixtures = append(fixtures, fs...)
+	}
+	if len(fixtures) == 0 {
+		return errors.New("no fixtures found")
+	}
+	var servers []*http.Server
+	for _, f := range fixtures {
+		ln, err := net.Listen("tcp", netip.AddrPortFrom(addr, uint16(port)).String())
+		if err != nil {
+			return fmt.Errorf("listen for %s: %w", f.Name, err)
+		}
+		srv := &http.Server{Handler: f, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, srv)
+		go srv.Serve(ln)
+		fmt.Printf("%s:%d\t%s\texpect product=%s version=%s auth=%s\n", addr, port, f.Name,
+			orNone(f.Meta["product"]), f.Meta["version"], f.Meta["auth"])
+		addr = addr.Next()
+	}
+	fmt.Printf("%s:%d\tclosed-port\tnothing listens\n", addr, port)
+	fmt.Println("lab ready")
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		s.Shutdown(shutdown)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,128 @@
+package fingerprint_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+)
+
+// TestFixtures replays every recorded host (real gateways and negatives) on 127.0.0.1 and checks
+// what the fingerprinter concludes against what the fixture says the host really was.
+// Adding a case means adding a file.
+func TestFixtures(t *testing.T) {
+	var all []*fixture.Fixture
+	for _, dir := range []string{"testdata/gateways", "testdata/negatives"} {
+		fs, err := fixture.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, fs...)
+	}
+	if len(all) < 10 {
+		t.Fatalf("only %d fixtures: the recordings are missing", len(all))
+	}
+	passive := newFingerprinter(t)
+	active := newFingerprinter(t, "invoke")
+	for _, f := range all {
+		t.Run(f.Name, func(t *testing.T) {
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			addr := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
+
+			got := passive.Fingerprint(context.Background(), addr)
+			want := f.Meta
+			if want["product"] == "none" {
+				if got.Detected() {
+					t.Fatalf("negative detected as %s %s; evidence %v", got.Product, got.Version, got.Evidence)
+				}
+				return
+			}
+			if !got.Detected() {
+				t.Fatalf("not detected (outcome %s); evidence %v", got.Outcome, got.Evidence)
+			}
+			check := func(field, gotV, wantV string) {
+				t.Helper()
+				if gotV != wantV {
+					t.Errorf("%s = %q, want %q; evidence:\n  %s", field, gotV, wantV, strings.Join(got.Evidence, "\n  "))
+				}
+			}
+			check("product", got.Product, want["product"])
+			if v, ok := want["version"]; ok {
+				check("version", got.Version, v)
+			}
+			if c, ok := want["version_candidates"]; ok {
+				check("version_candidates", strings.Join(got.VersionCandidates, ","), c)
+			}
+			// Passively some eras cannot tell auth (the fixture says so, and why); with the
+			// opt-in probe every era must give the configured truth.
+			wantPassive := want["auth"]
+			if pa, ok := want["passive_auth"]; ok {
+				wantPassive = pa
+			}
+			check("passive auth", got.Auth, wantPassive)
+			if want["official"] == "true" {
+				if got.Official == nil || !*got.Official {
+					t.Errorf("official = %v, want true; evidence %v", ptr(got.Official), got.Evidence)
+				}
+			} else if got.Official != nil && *got.Official {
+				t.Errorf("official = true for a %s build; evidence %v", want["official"], got.Evidence)
+			}
+			if adv, ok := want["advisories"]; ok {
+				if diff := cmp.Diff(splitList(adv), got.Advisories); diff != "" {
+					t.Errorf("advisories (-want +got):\n%s", diff)
+				}
+			}
+			for _, fl := range splitList(want["flags"]) {
+				if !slices.Contains(got.Flags, fl) {
+					t.Errorf("flag %s missing from %v", fl, got.Flags)
+				}
+			}
+			if want["honeypot"] == "true" && !got.Honeypot {
+				t.Errorf("not flagged as a probable honeypot; evidence %v", got.Evidence)
+			}
+			if want["honeypot"] != "true" && got.Honeypot {
+				t.Errorf("real gateway flagged as a honeypot; evidence %v", got.Evidence)
+			}
+
+			act := active.Fingerprint(context.Background(), addr)
+			if want["official"] == "true" {
+				check("auth with the invoke probe", act.Auth, want["auth"])
+			}
+		})
+	}
+}
+
+func newFingerprinter(t *testing.T, optIn ...string) *fingerprint.Fingerprinter {
+	t.Helper()
+	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Contact: "https://example.invalid/scan", OptIn: optIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fp.Close)
+	return fp
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func ptr(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}
