@@ -42,6 +42,9 @@ type Config struct {
 	Timeout time.Duration
 	// Blocklist is consulted for every probe at send time; nil means the reserved ranges.
 	Blocklist *Blocklist
+	// Scope, when set, is checked for every probe at send time; a probe outside it stops the
+	// sweep with an error.
+	Scope Scope
 }
 
 // Stats counts a sweep's progress; it is safe to read while the sweep runs.
@@ -163,6 +166,9 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 }
 
 func (s *Sweeper) allowed(ap netip.AddrPort) error {
+	if err := s.cfg.Scope.Check(ap.Addr()); err != nil {
+		return err
+	}
 	if src, blocked := s.cfg.Blocklist.Lookup(ap.Addr()); blocked {
 		return fmt.Errorf("refusing to probe %s: blocked by %s", ap, src)
 	}

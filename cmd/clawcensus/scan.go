@@ -54,7 +54,8 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "contact", Usage: "contact URL or address for the User-Agent, e.g. https://example.org/scan"},
 			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an active probe (invoke: POST /tools/invoke {} to tell auth on old releases)"},
 			&cli.DurationFlag{Name: "max-runtime", Usage: "stop after this long (the run is marked interrupted)"},
-			&cli.BoolFlag{Name: "confirm-large", Usage: "allow more than 16M probes (coordinate with your network first)"},
+			&cli.BoolFlag{Name: "confirm-large", Usage: "allow 16M probes or more (coordinate with your network first)"},
+			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
 			dbFlag,
 		},
 		Action: runScan,
@@ -64,6 +65,7 @@ func scanCommand() *cli.Command {
 // scanOptions are the validated flags of one scan.
 type scanOptions struct {
 	plan        *scanner.Plan
+	scope       scanner.Scope
 	ports       []uint16
 	format      string
 	candidates  string
@@ -104,6 +106,9 @@ func parseScanFlags(c *cli.Context) (*scanOptions, error) {
 			return nil, err
 		}
 		o.seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+	}
+	if o.scope, err = scanner.ParseScope(c.String("scope")); err != nil {
+		return nil, usageError{err}
 	}
 	bl := scanner.NewBlocklist(c.Bool("lab"))
 	for _, f := range c.StringSlice("exclude") {
@@ -149,7 +154,7 @@ func runScan(c *cli.Context) error {
 			c.Int("rate"), eta.Round(time.Second), orNone(totals.ExcludedBy))
 		return nil
 	}
-	if totals.Probes > largeScan && !c.Bool("confirm-large") {
+	if totals.Probes >= largeScan && !c.Bool("confirm-large") {
 		return usagef("%d probes is an Internet-scale run: coordinate with your network first, then add --confirm-large", totals.Probes)
 	}
 
@@ -180,7 +185,7 @@ func runScan(c *cli.Context) error {
 	if o.candidates == "" {
 		sw, err = scanner.New(scanner.Config{
 			Rate: c.Int("rate"), Method: c.String("scan-type"), Retries: c.Int("retries"),
-			Timeout: c.Duration("timeout"), Blocklist: o.plan.Blocklist,
+			Timeout: c.Duration("timeout"), Blocklist: o.plan.Blocklist, Scope: o.scope,
 		})
 		if err != nil {
 			return usageError{err}
@@ -213,7 +218,7 @@ func runScan(c *cli.Context) error {
 		if sw != nil {
 			return sw.Sweep(ctx, o.plan, open)
 		}
-		return readCandidates(ctx, c.App.Reader, o.candidates, o.plan.Blocklist, o.ports[0], open)
+		return readCandidates(ctx, c.App.Reader, o.candidates, o.plan.Blocklist, o.scope, o.ports[0], open)
 	})
 	stopProgress()
 	prog.final()
@@ -257,26 +262,49 @@ func runScan(c *cli.Context) error {
 
 var errMaxRuntime = errors.New("--max-runtime reached")
 
-func readCandidates(ctx context.Context, stdin io.Reader, name string, bl *scanner.Blocklist, port uint16, open chan<- netip.AddrPort) error {
+// readCandidates feeds candidates from a file or stdin to open. Reading a pipe cannot be
+// cancelled, so the reader runs on its own and this stage returns as soon as ctx is done.
+func readCandidates(ctx context.Context, stdin io.Reader, name string, bl *scanner.Blocklist, scope scanner.Scope, port uint16, open chan<- netip.AddrPort) error {
 	r := stdin
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return fmt.Errorf("candidates: %w", err)
+			return usageError{fmt.Errorf("candidates: %w", err)}
 		}
 		defer f.Close()
 		r = f
 	}
-	return scanner.ReadCandidates(name, r, bl, port, func(ap netip.AddrPort) error {
+	found := make(chan netip.AddrPort)
+	done := make(chan error, 1)
+	go func() {
+		done <- scanner.ReadCandidates(name, r, bl, port, func(ap netip.AddrPort) error {
+			if err := scope.Check(ap.Addr()); err != nil {
+				return err
+			}
+			select {
+			case found <- ap:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}, func(ap netip.AddrPort, src string) {
+			slog.Warn("candidate skipped", "addr", ap.String(), "blocked_by", src)
+		})
+	}()
+	for {
 		select {
-		case open <- ap:
-			return nil
+		case ap := <-found:
+			select {
+			case open <- ap:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case err := <-done:
+			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}, func(ap netip.AddrPort, src string) {
-		slog.Warn("candidate skipped", "addr", ap.String(), "blocked_by", src)
-	})
+	}
 }
 
 func describeTargets(o *scanOptions) string {

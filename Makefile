@@ -1,0 +1,53 @@
+# clawcensus — see README.md. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin
+PGDIR := $(CURDIR)/.pg
+DEMO_DB := $(BIN)/demo.db
+LAB_BASE := 127.0.0.10
+
+.PHONY: help build demo test test-short bench fingerprints fixtures lint clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
+
+build: ## build bin/clawcensus and bin/clawlab (static, no cgo)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clawcensus ./cmd/clawcensus
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/clawlab ./cmd/clawlab
+
+demo: build ## scan a loopback lab of real-gateway replays into the embedded store, print the report
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@$(BIN)/clawlab -base $(LAB_BASE) > $(BIN)/lab.txt & echo $$! > $(BIN)/lab.pid; \
+	  trap 'kill $$(cat $(BIN)/lab.pid) 2>/dev/null' EXIT; \
+	  for i in $$(seq 50); do grep -q '^lab ready' $(BIN)/lab.txt 2>/dev/null && break; sleep 0.1; done; \
+	  echo "== the lab: one loopback address per recorded host"; cat $(BIN)/lab.txt; \
+	  echo "== clawcensus scan --lab 127.0.0.0/24 (JSON Lines on stdout, progress on stderr)"; \
+	  $(BIN)/clawcensus scan --lab --scan-type connect --rate 2000 --db $(DEMO_DB) --format table 127.0.0.0/24 && \
+	  echo "== clawcensus report" && $(BIN)/clawcensus report --db $(DEMO_DB)
+
+test: ## run every test (race detector on), with a throwaway PostgreSQL for the Postgres store
+	@url=$$(deploy/lab/pg-throwaway.sh start $(PGDIR)) || exit 1; \
+	  trap 'deploy/lab/pg-throwaway.sh stop $(PGDIR)' EXIT; \
+	  TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 ./...
+
+test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they skip)
+	$(GO) test -count=1 ./...
+
+bench: build ## sweep rate and recall on a loopback /16, fingerprint throughput (prints a table)
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/ ./fingerprint/
+
+fingerprints: ## refresh fingerprint/rules/releases.json from the npm registry (needs npm)
+	$(GO) run ./fingerprint/internal/genreleases -out fingerprint/rules/releases.json
+
+fixtures: ## re-record the real-gateway fixtures (root, npm registry, Node >= 24 on PATH)
+	deploy/lab/record-all.sh
+	deploy/lab/record-negatives.sh
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+clean: ## remove build output and the demo store
+	rm -rf $(BIN) $(PGDIR)

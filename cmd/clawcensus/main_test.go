@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// The end-to-end tests drive the built binary against real listeners on 127.0.0.1: a replay
+// of a real 2026.9.6 gateway, an nginx page and a closed port.
+
+var cliBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "clawcensus-e2e")
+	if err != nil {
+		panic(err)
+	}
+	cliBinary = filepath.Join(dir, "clawcensus")
+	out, err := exec.Command("go", "build", "-race", "-o", cliBinary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type lab struct {
+	gateway, nginx, closed uint16
+}
+
+func startLab(t *testing.T) lab {
+	t.Helper()
+	serve := func(path string) uint16 {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := fixture.Parse(filepath.Base(path), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: f}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return uint16(ln.Addr().(*net.TCPAddr).Port)
+	}
+	l := lab{
+		gateway: serve("../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar"),
+		nginx:   serve("../../fingerprint/testdata/negatives/nginx-default.txtar"),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.closed = uint16(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	return l
+}
+
+// testEnv confines every run of the binary to loopback: whatever a test asks for, the scope
+// guard refuses to send a probe anywhere else.
+func testEnv() []string {
+	return append(os.Environ(), "CLAWCENSUS_DB=", "CLAWCENSUS_SCOPE=127.0.0.0/8,::1")
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cliBinary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = testEnv()
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func decodeLines(t *testing.T, s string) []record {
+	t.Helper()
+	var recs []record
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if line == "" {
+			continue
+		}
+		var r record
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("stdout line %q is not a record: %v", line, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func scanArgs(l lab, db string, extra ...string) []string {
+	args := []string{"scan", "--lab", "--scan-type", "connect", "--rate", "500", "--seed", "7",
+		"--ports", fmt.Sprintf("%d,%d,%d", l.gateway, l.nginx, l.closed), "--db", db}
+	return append(append(args, extra...), "127.0.0.1")
+}
+
+func TestScanEndToEnd(t *testing.T) {
+	l := startLab(t)
+	dbs := map[string]string{"sqlite": filepath.Join(t.TempDir(), "e2e.db")}
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		dbs["postgres"] = u
+	}
+	for backend, db := range dbs {
+		t.Run(backend, func(t *testing.T) {
+			before := reportRuns(t, db)
+			res := runCLI(t, "", scanArgs(l, db)...)
+			if res.code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
+			}
+			recs := decodeLines(t, res.stdout)
+			if len(recs) != 1 {
+				t.Fatalf("%d records on stdout, want the one gateway:\n%s", len(recs), res.stdout)
+			}
+			r := recs[0]
+			if r.IP != "127.0.0.1" || r.Port != int(l.gateway) || r.Product != "openclaw" || r.Version != "2026.9.6" ||
+				r.Auth != "required" || r.Official == nil || !*r.Official || r.Scheme != "http" || len(r.Evidence) == 0 {
+				t.Errorf("record = %+v", r)
+			}
+			if _, err := time.Parse(time.RFC3339, r.ObservedAt); err != nil {
+				t.Errorf("observed_at %q: %v", r.ObservedAt, err)
+			}
+			if !strings.Contains(res.stderr, "progress: sent 3/3 probes") || !strings.Contains(res.stderr, "scan finished") {
+				t.Errorf("stderr lacks progress and summary:\n%s", res.stderr)
+			}
+
+			runs := reportRuns(t, db)
+			if len(runs) != len(before)+1 {
+				t.Fatalf("report has %d runs, want %d", len(runs), len(before)+1)
+			}
+			last := runs[len(runs)-1]
+			if last.Status != "complete" || last.Detected != 1 || last.ByVersion["2026.9.6"] != 1 || last.ByAuth["required"] != 1 ||
+				last.Seed != 7 || last.Method != "connect" || last.OpenPorts != 2 {
+				t.Errorf("report run = %+v", last)
+			}
+
+			if backend == "sqlite" {
+				st, err := store.Open(context.Background(), db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				obs, err := st.Observations(context.Background(), last.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Every open port is stored, the nginx page as not-openclaw; the closed port is not.
+				got := map[uint16]string{}
+				for _, o := range obs {
+					got[o.Port] = o.Outcome + "/" + o.Product + "/" + o.Version
+				}
+				want := map[uint16]string{l.gateway: "openclaw/openclaw/2026.9.6", l.nginx: "not-openclaw//"}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("stored %v, want %v", got, want)
+				}
+			}
+
+			all := runCLI(t, "", scanArgs(l, db, "--all", "--format", "csv")...)
+			if all.code != 0 || !strings.Contains(all.stdout, "timestamp,ip,port") || !strings.Contains(all.stdout, "not-openclaw") ||
+				strings.Count(strings.TrimSpace(all.stdout), "\n") != 2 {
+				t.Errorf("--all --format csv: exit %d\n%s", all.code, all.stdout)
+			}
+		})
+	}
+}
+
+func reportRuns(t *testing.T, db string) []reportRun {
+	t.Helper()
+	res := runCLI(t, "", "report", "--db", db, "--format", "json")
+	if res.code != 0 {
+		t.Fatalf("report: exit %d: %s", res.code, res.stderr)
+	}
+	var rep struct {
+		Runs []reportRun `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatalf("report JSON: %v\n%s", err, res.stdout)
+	}
+	return rep.Runs
+}
+
+func TestRefusalsAndUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"private range without --lab", []string{"scan", "--db", db, "10.0.0.0/8"}, 2, "reserved ranges (built-in blocklist"},
+		{"loopback without --lab", []string{"scan", "--db", db, "127.0.0.1"}, 2, "reserved ranges (built-in blocklist"},
+		{"excluded by file", []string{"scan", "--lab", "--db", db, "--exclude", "testdata/exclude-all.txt", "127.0.0.1"}, 2, "exclude file testdata/exclude-all.txt"},
+		{"bad target", []string{"scan", "--db", db, "example.com"}, 2, "not an IP address"},
+		{"no target", []string{"scan", "--db", db}, 2, "no targets"},
+		{"bad port", []string{"scan", "--db", db, "--ports", "70000", "127.0.0.1"}, 2, "not a port"},
+		{"bad shard", []string{"scan", "--db", db, "--shard", "3/3", "127.0.0.1"}, 2, "shard"},
+		{"bad flag", []string{"scan", "--no-such-flag", "127.0.0.1"}, 2, "no-such-flag"},
+		{"bad format", []string{"report", "--db", db, "--format", "xml"}, 2, "want text or json"},
+		{"unreachable database", []string{"report", "--db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 2, "database unavailable"},
+		{"unknown active probe", []string{"scan", "--lab", "--db", db, "--active-probe", "exploit", "127.0.0.1"}, 2, "no such opt-in probe"},
+		{"huge run unconfirmed", []string{"scan", "--lab", "--db", db, "--ports", "1-2", "127.0.0.0/8"}, 2, "--confirm-large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runCLI(t, "", tt.args...)
+			if res.code != tt.code || !strings.Contains(res.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", res.code, res.stderr, tt.code, tt.want)
+			}
+			if res.stdout != "" {
+				t.Errorf("stdout not empty: %q", res.stdout)
+			}
+		})
+	}
+}
+
+func TestScopeGuardRefusesAtSendTime(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	l := startLab(t)
+	// The target is loopback, so even a broken guard sends nothing off this machine.
+	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--scope", "127.0.0.2", "--ports", fmt.Sprint(l.gateway), "--db", db, "127.0.0.1")
+	if res.code != 1 || !strings.Contains(res.stderr, "outside the authorized scope") || res.stdout != "" {
+		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	res = runCLI(t, fmt.Sprintf("127.0.0.1:%d\n", l.gateway), "scan", "--lab", "--scope", "127.0.0.2", "--db", db, "--candidates", "-")
+	if res.code != 1 || !strings.Contains(res.stderr, "outside the authorized scope") {
+		t.Errorf("candidates: exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+func TestDryRunSendsNothing(t *testing.T) {
+	res := runCLI(t, "", "scan", "--dry-run", "--db", filepath.Join(t.TempDir(), "x.db"), "0.0.0.0/0")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 2056h", "nothing was sent"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stderr, "scan started") {
+		t.Error("a dry run started a scan")
+	}
+}
+
+// TestInterruptKeepsObservations sends SIGINT while candidates are still streaming in: what was
+// observed is stored and the run is marked interrupted.
+func TestInterruptKeepsObservations(t *testing.T) {
+	l := startLab(t)
+	db := filepath.Join(t.TempDir(), "int.db")
+	cmd := exec.Command(cliBinary, "scan", "--lab", "--db", db, "--candidates", "-")
+	cmd.Env = testEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(stdin, "127.0.0.1:%d\n127.0.0.1:%d\n", l.gateway, l.nginx)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.Contains(line, `"product":"openclaw"`) {
+		t.Fatalf("no detection before the interrupt: %q %v; stderr %s", line, err, stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	stdin.Close()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit after SIGINT: %v, want 1; stderr:\n%s", err, stderr.String())
+	}
+	runs := reportRuns(t, db)
+	if len(runs) != 1 || runs[0].Status != "interrupted" || runs[0].Detected != 1 {
+		t.Errorf("after SIGINT the report says %+v", runs)
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say the run was interrupted:\n%s", stderr.String())
+	}
+}
+
+func TestCandidatesFromExternalSweep(t *testing.T) {
+	l := startLab(t)
+	db := filepath.Join(t.TempDir(), "c.db")
+	masscan := fmt.Sprintf("open tcp %d 127.0.0.1 1700000000\nopen tcp %d 127.0.0.1 1700000001\n", l.gateway, l.nginx)
+	res := runCLI(t, masscan, "scan", "--lab", "--db", db, "--candidates", "-", "--format", "table")
+	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || strings.Count(res.stdout, "\n") != 2 {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	res = runCLI(t, "10.0.0.1:18789\n", "scan", "--db", db, "--candidates", "-")
+	if res.code != 0 || !strings.Contains(res.stderr, "candidate skipped") || res.stdout != "" {
+		t.Errorf("a reserved candidate was not skipped: exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+func TestFingerprintsListsReleases(t *testing.T) {
+	res := runCLI(t, "", "fingerprints")
+	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || !strings.Contains(res.stdout, "clawdbot") ||
+		!strings.Contains(res.stdout, "GHSA-g8p2-7wf7-98mq") {
+		t.Errorf("exit %d\n%s", res.code, res.stdout)
+	}
+}
+

@@ -1,0 +1,4 @@
+// Package clawcensus is the root of the clawcensus module. The pipeline lives in its
+// folders: scanner (targets → open ports) → fingerprint (open port → what it is) → store
+// (observations → counts), wired together by cmd/clawcensus.
+package clawcensus

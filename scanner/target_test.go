@@ -1,0 +1,270 @@
+package scanner
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct {
+		in          string
+		first, last string
+		size        uint64
+		err         string
+	}{
+		{in: "192.0.2.7", first: "192.0.2.7", last: "192.0.2.7", size: 1},
+		{in: "192.0.2.7/24", first: "192.0.2.0", last: "192.0.2.255", size: 256},
+		{in: "0.0.0.0/0", first: "0.0.0.0", last: "255.255.255.255", size: 1 << 32},
+		{in: "10.0.0.250-10.0.1.5", first: "10.0.0.250", last: "10.0.1.5", size: 12},
+		{in: "2001:db8::1", first: "2001:db8::1", last: "2001:db8::1", size: 1},
+		{in: "2001:db8::/120", first: "2001:db8::", last: "2001:db8::ff", size: 256},
+		{in: "::ffff:1.2.3.4", first: "1.2.3.4", last: "1.2.3.4", size: 1},
+		{in: "2001:db8::/64", err: "IPv6 prefixes must be /96 or longer"},
+		{in: "10.0.0.9-10.0.0.1", err: "ends before it starts"},
+		{in: "10.0.0.1-2001:db8::1", err: "cannot mix"},
+		{in: "example.com", err: "not an IP address"},
+		{in: "fe80::1%eth0", err: "not an IP address"},
+		{in: "300.1.1.1", err: "not an IP address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			r, err := ParseTarget(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.First.String() != tt.first || r.Last.String() != tt.last || r.Size() != tt.size {
+				t.Errorf("got %s (%d), want %s-%s (%d)", r, r.Size(), tt.first, tt.last, tt.size)
+			}
+		})
+	}
+}
+
+func TestReadTargetsFileAndStdin(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/targets.txt"
+	writeFile(t, file, "# a comment\n192.0.2.1\n\n192.0.2.8/30  # trailing comment\n")
+	var got []string
+	err := ReadTargets([]string{"@" + file, "-", "198.51.100.1,198.51.100.2"}, strings.NewReader("203.0.113.5\n"), func(r Range) error {
+		got = append(got, r.String())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.1", "192.0.2.8-192.0.2.11", "203.0.113.5", "198.51.100.1", "198.51.100.2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	writeFile(t, file, "192.0.2.1\nnot-a-target\n")
+	err = ReadTargets([]string{"@" + file}, nil, func(Range) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "targets.txt:2") {
+		t.Errorf("err = %v, want one naming targets.txt:2", err)
+	}
+}
+
+func TestBlocklist(t *testing.T) {
+	bl := NewBlocklist(false)
+	for _, a := range []string{"10.1.2.3", "127.0.0.1", "192.168.0.1", "198.18.5.5", "::1", "fe80::1", "2001:db8::5", "255.255.255.255"} {
+		if _, blocked := bl.Lookup(netip.MustParseAddr(a)); !blocked {
+			t.Errorf("%s not blocked by the reserved ranges", a)
+		}
+	}
+	for _, a := range []string{"8.8.8.8", "2606:4700::1111", "1.1.1.1"} {
+		if src, blocked := bl.Lookup(netip.MustParseAddr(a)); blocked {
+			t.Errorf("%s blocked by %s", a, src)
+		}
+	}
+	if lab := NewBlocklist(true); lab.Len() != 0 {
+		t.Errorf("lab blocklist has %d entries, want none", lab.Len())
+	}
+
+	r, _ := ParseTarget("9.255.255.0-11.0.0.10")
+	kept, by := bl.Subtract(r)
+	var got []string
+	for _, k := range kept {
+		got = append(got, k.String())
+	}
+	if diff := cmp.Diff([]string{"9.255.255.0-9.255.255.255", "11.0.0.0-11.0.0.10"}, got); diff != "" {
+		t.Errorf("subtract (-want +got):\n%s", diff)
+	}
+	if len(by) != 1 || !strings.Contains(by[0], "reserved") {
+		t.Errorf("removed by %v, want the reserved list", by)
+	}
+
+	dir := t.TempDir()
+	writeFile(t, dir+"/optout.txt", "# opted out\n8.8.8.0/24\n1.1.1.1-1.1.1.3\n2606:4700::/32\n")
+	if err := bl.AddFile(dir + "/optout.txt"); err != nil {
+		t.Fatal(err)
+	}
+	src, blocked := bl.Lookup(netip.MustParseAddr("8.8.8.8"))
+	if !blocked || !strings.Contains(src, "optout.txt") {
+		t.Errorf("8.8.8.8: blocked=%v by %q, want the exclude file", blocked, src)
+	}
+	if _, blocked := bl.Lookup(netip.MustParseAddr("2606:4700::1111")); !blocked {
+		t.Error("an IPv6 /32 in an exclude file is not applied")
+	}
+}
+
+func TestPermutationIsABijectionAndShardsPartition(t *testing.T) {
+	for _, n := range []uint64{1, 2, 3, 7, 255, 256, 1000, 4097} {
+		p := newPermutation(n, 42)
+		seen := make([]bool, n)
+		for i := uint64(0); i < n; i++ {
+			v := p.at(i)
+			if v >= n || seen[v] {
+				t.Fatalf("n=%d: at(%d)=%d repeats or escapes", n, i, v)
+			}
+			seen[v] = true
+		}
+	}
+	if newPermutation(1000, 1).at(0) == newPermutation(1000, 2).at(0) && newPermutation(1000, 1).at(1) == newPermutation(1000, 2).at(1) {
+		t.Error("different seeds give the same order")
+	}
+
+	collect := func(seed int64, shard Shard) []netip.AddrPort {
+		plan := &Plan{Specs: []string{"192.0.2.0/24", "198.51.100.0/25"}, Blocklist: NewBlocklist(true), Ports: []uint16{80, 18789}, Seed: seed, Shard: shard}
+		var got []netip.AddrPort
+		if err := plan.Walk(context.Background(), func(ap netip.AddrPort) error { got = append(got, ap); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	whole := collect(7, Shard{})
+	if len(whole) != 384*2 {
+		t.Fatalf("walk visited %d probes, want %d", len(whole), 384*2)
+	}
+	if !slices.Equal(whole, collect(7, Shard{})) {
+		t.Error("the same seed gave a different order")
+	}
+	sorted := slices.Clone(whole)
+	slices.SortFunc(sorted, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	if slices.Equal(sorted, whole) {
+		t.Error("the walk is in address order, not permuted")
+	}
+	var union []netip.AddrPort
+	for i := uint64(0); i < 3; i++ {
+		part := collect(7, Shard{Index: i, Count: 3})
+		if len(part) != 256 {
+			t.Errorf("shard %d/3 has %d probes, want 256", i, len(part))
+		}
+		union = append(union, part...)
+	}
+	slices.SortFunc(union, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	if !slices.Equal(sorted, union) {
+		t.Error("the shards together are not exactly the whole walk")
+	}
+}
+
+func TestPlanCount(t *testing.T) {
+	plan := &Plan{Specs: []string{"0.0.0.0/0"}}
+	tot, err := plan.Count()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2^32 minus the reserved IPv4 ranges (0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12,
+	// 192.0.0/24, 192.0.2/24, 192.88.99/24, 192.168/16, 198.18/15, 198.51.100/24, 203.0.113/24,
+	// 224/4, 240/4 which includes 255.255.255.255).
+	const want = 3702258432
+	if tot.Addresses != want || tot.Probes != want {
+		t.Errorf("0.0.0.0/0 counts %d addresses, %d probes; want %d", tot.Addresses, tot.Probes, uint64(want))
+	}
+	for _, specs := range [][]string{{"10.0.0.0/8"}, {"127.0.0.1"}} {
+		_, err := (&Plan{Specs: specs}).Count()
+		if err == nil || !strings.Contains(err.Error(), "reserved ranges") {
+			t.Errorf("%v: err = %v, want a refusal naming the reserved ranges", specs, err)
+		}
+	}
+	sh, _ := ParseShard("1/4")
+	tot, err = (&Plan{Specs: []string{"192.0.2.0/24"}, Blocklist: NewBlocklist(true), Ports: []uint16{1, 2, 3}, Shard: sh}).Count()
+	if err != nil || tot.Probes != 192 {
+		t.Errorf("shard 1/4 of 768 probes: %d (%v), want 192", tot.Probes, err)
+	}
+}
+
+func TestParsePortsAndShard(t *testing.T) {
+	got, err := ParsePorts("18789,8080-8082,funnel,443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]uint16{443, 8080, 8081, 8082, 8443, 10000, 18789}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"0", "65536", "9-1", "http", "1,,2"} {
+		if _, err := ParsePorts(bad); err == nil {
+			t.Errorf("ParsePorts(%q) accepted", bad)
+		}
+	}
+	for _, bad := range []string{"4/4", "1", "-1/3", "a/b", "1/0", "01/3"} {
+		if _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+}
+
+func TestReadCandidates(t *testing.T) {
+	input := strings.Join([]string{
+		"192.0.2.1:18789",
+		"[2001:db8::7]:443",
+		"open tcp 8080 192.0.2.9 1700000000",
+		"203.0.113.4",
+		"10.0.0.1:18789",
+	}, "\n")
+	read := func(name, input string, bl *Blocklist) (got, skipped []string, err error) {
+		err = ReadCandidates(name, strings.NewReader(input), bl, 18789,
+			func(ap netip.AddrPort) error { got = append(got, ap.String()); return nil },
+			func(ap netip.AddrPort, _ string) { skipped = append(skipped, ap.String()) })
+		return got, skipped, err
+	}
+	got, skipped, err := read("mixed", input, NewBlocklist(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.1:18789", "[2001:db8::7]:443", "192.0.2.9:8080", "203.0.113.4:18789", "10.0.0.1:18789"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Outside lab mode every one of these is reserved space: all skipped, none passed on.
+	got, skipped, err = read("mixed", input, NewBlocklist(false))
+	if err != nil || len(got) != 0 || len(skipped) != 5 {
+		t.Errorf("default blocklist: passed %v, skipped %v, err %v; want all 5 skipped", got, skipped, err)
+	}
+	got, _, err = read("zmap.csv", "saddr,sport\n198.51.100.3,18789\n198.51.100.4,8443\n", NewBlocklist(true))
+	if err != nil || !slices.Equal(got, []string{"198.51.100.3:18789", "198.51.100.4:8443"}) {
+		t.Errorf("zmap CSV: %v, %v", got, err)
+	}
+	if _, _, err := read("bad", "192.0.2.1:99999\n", NewBlocklist(true)); err == nil || !strings.Contains(err.Error(), "bad:1") {
+		t.Errorf("err = %v, want one naming bad:1", err)
+	}
+}
+
+func TestScope(t *testing.T) {
+	sc, err := ParseScope("127.0.0.0/8, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, want := range map[string]bool{"127.3.4.5": true, "::1": true, "1.0.0.1": false, "::2": false, "::ffff:127.0.0.1": true} {
+		if got := sc.Allows(netip.MustParseAddr(a)); got != want {
+			t.Errorf("Allows(%s) = %v, want %v", a, got, want)
+		}
+	}
+	if err := sc.Check(netip.MustParseAddr("1.0.0.1")); err == nil || !strings.Contains(err.Error(), "outside the authorized scope") {
+		t.Errorf("Check = %v", err)
+	}
+	if none, _ := ParseScope(""); none.Set() || !none.Allows(netip.MustParseAddr("1.0.0.1")) {
+		t.Error("an empty scope restricts")
+	}
+	if _, err := ParseScope("10.0.0.0/33"); err == nil {
+		t.Error("a bad scope was accepted")
+	}
+}

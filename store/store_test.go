@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
+)
+
+// backends opens a fresh store of every backend this machine has. Postgres needs
+// TEST_DATABASE_URL (make test starts a throwaway cluster and sets it).
+func backends(t *testing.T) map[string]func(t *testing.T) Store {
+	return map[string]func(t *testing.T) Store{
+		"sqlite": func(t *testing.T) Store {
+			st, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		"postgres": func(t *testing.T) Store {
+			base := os.Getenv("TEST_DATABASE_URL")
+			if base == "" {
+				t.Skip("TEST_DATABASE_URL is not set: run `make test`, which starts a throwaway PostgreSQL")
+			}
+			return freshPostgres(t, base)
+		},
+	}
+}
+
+// freshPostgres creates a database of its own for one test and drops it afterwards.
+func freshPostgres(t *testing.T, base string) Store {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("clawcensus_test_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	st, err := Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Close()
+		c, err := pgx.Connect(ctx, base)
+		if err == nil {
+			c.Exec(ctx, "DROP DATABASE "+name)
+			c.Close(ctx)
+		}
+	})
+	return st
+}
+
+func TestContract(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			if st.Backend() != name {
+				t.Errorf("Backend() = %q", st.Backend())
+			}
+			start := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+			run := &Run{StartedAt: start, Targets: "192.0.2.0/24", TargetCount: 256, Ports: "18789", Rate: 1000,
+				Seed: 42, Shard: "0/1", ToolVersion: "test", Method: "connect"}
+			if err := st.StartRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			if run.ID == 0 || run.Status != StatusRunning {
+				t.Fatalf("StartRun left id %d status %q", run.ID, run.Status)
+			}
+			yes := true
+			obs := []Observation{
+				{IP: netip.MustParseAddr("192.0.2.1"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
+					Version: "2026.9.6", Channel: "release", Auth: "required", Official: &yes, Flags: []string{"plaintext-http"},
+					Evidence: []string{"marker openclaw/title on GET /"}, MIIT: []string{"internet-exposure"}, Title: "OpenClaw Control",
+					HTTPStatus: 200, ObservedAt: start.Add(time.Second)},
+				{IP: netip.MustParseAddr("192.0.2.2"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
+					VersionCandidates: []string{"2026.2.2", "2026.2.2-3"}, Auth: "unknown", Advisories: []string{"CVE-2026-32034"},
+					HTTPStatus: 200, ObservedAt: start.Add(2 * time.Second)},
+				{IP: netip.MustParseAddr("2001:db8::9"), Port: 443, Scheme: "https", Outcome: "openclaw", Product: "clawdbot",
+					Version: "2026.1.24-3", Auth: "none", HTTPStatus: 200, ObservedAt: start.Add(3 * time.Second)},
+				{IP: netip.MustParseAddr("192.0.2.3"), Port: 18789, Scheme: "http", Outcome: "not-openclaw", Title: "Welcome to nginx!",
+					Server: "nginx", HTTPStatus: 200, ObservedAt: start.Add(4 * time.Second)},
+			}
+			if err := st.AddObservations(ctx, run.ID, obs[:2]); err != nil {
+				t.Fatal(err)
+			}
+			// A retried batch (the first two again) plus the rest: nothing counts twice.
+			if err := st.AddObservations(ctx, run.ID, obs); err != nil {
+				t.Fatal(err)
+			}
+			end := start.Add(time.Minute)
+			if err := st.FinishRun(ctx, run.ID, StatusComplete, end, 256, 4); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.FinishRun(ctx, run.ID, "done", end, 0, 0); err == nil {
+				t.Error("FinishRun accepted an unknown status")
+			}
+
+			got, err := st.Observations(ctx, run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := cmp.Options{cmpopts.EquateEmpty(), cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+				cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })}
+			if diff := cmp.Diff(obs, got, opts); diff != "" {
+				t.Errorf("observations (-stored +read):\n%s", diff)
+			}
+
+			sums, err := st.Summaries(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sums) != 1 {
+				t.Fatalf("%d summaries, want 1", len(sums))
+			}
+			s := sums[0]
+			if s.Status != StatusComplete || s.EndedAt == nil || !s.EndedAt.Equal(end) || s.ProbesSent != 256 || s.OpenPorts != 4 {
+				t.Errorf("run not finished as recorded: %+v", s.Run)
+			}
+			want := Summary{Detected: 3,
+				ByVersion: map[string]int64{"2026.9.6": 1, "unknown": 1, "2026.1.24-3": 1},
+				ByAuth:    map[string]int64{"required": 1, "unknown": 1, "none": 1},
+				ByProduct: map[string]int64{"openclaw": 2, "clawdbot": 1}}
+			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Summary{}, "Run")); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+
+			// A second run counts on its own; runs come back oldest first.
+			run2 := &Run{StartedAt: end, Targets: "x", Ports: "18789", Rate: 1, ToolVersion: "test", Method: "syn", Shard: "0/1"}
+			if err := st.StartRun(ctx, run2); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddObservations(ctx, run2.ID, obs[:1]); err != nil {
+				t.Fatal(err)
+			}
+			sums, err = st.Summaries(ctx)
+			if err != nil || len(sums) != 2 || sums[1].ID != run2.ID || sums[1].Detected != 1 || sums[1].Status != StatusRunning {
+				t.Errorf("after a second run: %+v, %v", sums, err)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, dsn := range []string{"mysql://localhost/x", filepath.Join(t.TempDir(), "missing-dir", "x.db"),
+		"postgres://nobody@127.0.0.1:1/none?connect_timeout=2"} {
+		_, err := Open(ctx, dsn)
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", dsn)
+			continue
+		}
+		if !strings.Contains(err.Error(), ErrUnavailable.Error()) {
+			t.Errorf("Open(%q): %v, want ErrUnavailable", dsn, err)
+		}
+	}
+	if got := redact("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
+		t.Errorf("redact left the password: %s", got)
+	}
+}
+
+func TestMigrationsAreNumbered(t *testing.T) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		ms, err := loadMigrations(b)
+		if err != nil || len(ms) == 0 {
+			t.Errorf("%s migrations: %d, %v", b, len(ms), err)
+		}
+	}
+}
