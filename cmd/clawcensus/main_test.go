@@ -340,4 +340,3 @@ func TestFingerprintsListsReleases(t *testing.T) {
 		t.Errorf("exit %d\n%s", res.code, res.stdout)
 	}
 }
-
