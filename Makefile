@@ -19,11 +19,12 @@ build: ## build bin/clawcensus and bin/clawlab (static, no cgo)
 
 demo: build ## scan a loopback lab of real-gateway replays into the embedded store, print the report
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	@$(BIN)/clawlab -base $(LAB_BASE) > $(BIN)/lab.txt & echo $$! > $(BIN)/lab.pid; \
+	@$(BIN)/clawlab -base $(LAB_BASE) > $(BIN)/lab.txt 2>&1 & echo $$! > $(BIN)/lab.pid; \
 	  trap 'kill $$(cat $(BIN)/lab.pid) 2>/dev/null' EXIT; \
 	  for i in $$(seq 50); do grep -q '^lab ready' $(BIN)/lab.txt 2>/dev/null && break; sleep 0.1; done; \
+	  grep -q '^lab ready' $(BIN)/lab.txt || { echo "the lab did not start (is something else on $(LAB_BASE):18789?)"; exit 1; }; \
 	  echo "== the lab: one loopback address per recorded host"; cat $(BIN)/lab.txt; \
-	  echo "== clawcensus scan --lab 127.0.0.0/24 (JSON Lines on stdout, progress on stderr)"; \
+	  echo "== clawcensus scan --lab 127.0.0.0/24 --format table (JSON Lines is the default; progress goes to stderr)"; \
 	  $(BIN)/clawcensus scan --lab --scan-type connect --rate 2000 --db $(DEMO_DB) --format table 127.0.0.0/24 && \
 	  echo "== clawcensus report" && $(BIN)/clawcensus report --db $(DEMO_DB)
 
