@@ -8,6 +8,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/projectdiscovery/httpx v1.8.1
 	github.com/projectdiscovery/naabu/v2 v2.6.1
+	github.com/projectdiscovery/ratelimit v0.0.86
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sync v0.25.0
 	golang.org/x/time v0.16.0
