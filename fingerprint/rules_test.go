@@ -1,0 +1,162 @@
+package fingerprint
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefaultProbesArePassiveGETs(t *testing.T) {
+	fp, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fp.Close()
+	for _, p := range fp.Probes() {
+		if p.Method != http.MethodGet || p.Body != "" {
+			t.Errorf("default probe %s is %s %s with body %q: only GETs may go out by default", p.ID, p.Method, p.Path, p.Body)
+		}
+	}
+	active, err := New(Config{OptIn: []string{"invoke"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer active.Close()
+	if !slices.ContainsFunc(active.Probes(), func(p ProbeSpec) bool { return p.Method == http.MethodPost }) {
+		t.Error("opting in to invoke adds no POST probe")
+	}
+	if !strings.HasPrefix(fp.UserAgent(), "clawcensus/") {
+		t.Errorf("User-Agent %q", fp.UserAgent())
+	}
+}
+
+func TestVersionOrder(t *testing.T) {
+	ordered := []string{"2026.1.24", "2026.1.24-3", "2026.2.2", "2026.2.2-3", "2026.2.23-beta.1", "2026.2.23",
+		"2026.5.16-beta.1", "2026.5.16-beta.7", "2026.7.1-beta.6", "2026.7.1", "2026.7.1-1", "2026.7.1-2", "2026.7.33", "2026.9.6"}
+	for i := range ordered {
+		for j := range ordered {
+			got := CompareVersions(ordered[i], ordered[j])
+			want := sign(i - j)
+			if got != want {
+				t.Errorf("compare(%s, %s) = %d, want %d", ordered[i], ordered[j], got, want)
+			}
+		}
+		v, err := ParseVersion(ordered[i])
+		if err != nil || v.String() != ordered[i] {
+			t.Errorf("%s round-trips as %s (%v)", ordered[i], v, err)
+		}
+	}
+	for _, bad := range []string{"", "2026.1", "2026.1.x", "2026.1.2-beta", "2026.1.2-0", "v2026.1.2", "2026.1.2-beta.1-3", "99999.1.1"} {
+		if _, err := ParseVersion(bad); err == nil {
+			t.Errorf("ParseVersion(%q) accepted", bad)
+		}
+	}
+}
+
+func TestAdvisoryRanges(t *testing.T) {
+	rules, err := LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		pkg, version string
+		has, hasNot  []string
+	}{
+		{"clawdbot", "2026.1.24-3", []string{"GHSA-g8p2-7wf7-98mq"}, []string{"CVE-2026-25593", "OPENCLAW-2026-70247"}},
+		{"openclaw", "2026.1.29", []string{"CVE-2026-28472"}, []string{"GHSA-g8p2-7wf7-98mq"}},
+		{"openclaw", "2026.2.15", []string{"OPENCLAW-2026-70247"}, nil},
+		{"openclaw", "2026.2.14", nil, []string{"OPENCLAW-2026-70247"}},
+		{"openclaw", "2026.4.21", []string{"OPENCLAW-2026-70247"}, []string{"CVE-2026-43585", "CVE-2026-45001"}},
+		{"openclaw", "2026.4.22", []string{"GHSA-cf2p-f286-mphf"}, []string{"OPENCLAW-2026-70247"}},
+		{"openclaw", "2026.6.5-beta.1", []string{"GHSA-cf2p-f286-mphf"}, nil},
+		{"openclaw", "2026.6.5", nil, []string{"GHSA-cf2p-f286-mphf"}},
+	}
+	for _, tt := range tests {
+		got := rules.AdvisoriesFor(tt.pkg, tt.version)
+		for _, id := range tt.has {
+			if !slices.Contains(got, id) {
+				t.Errorf("%s@%s: %s missing from %v", tt.pkg, tt.version, id, got)
+			}
+		}
+		for _, id := range tt.hasNot {
+			if slices.Contains(got, id) {
+				t.Errorf("%s@%s: %s should not apply", tt.pkg, tt.version, id)
+			}
+		}
+	}
+}
+
+func TestReleaseTable(t *testing.T) {
+	rules, err := LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	usable, builds := 0, map[string]bool{}
+	for _, r := range rules.Releases {
+		if r.Broken == "" {
+			usable++
+			builds[strings.Join(r.Assets, ",")] = true
+			// The commit may be absent: 2026.3.23-1 was published with "commit": null.
+			if len(r.Assets) == 0 || r.BuiltAt == "" {
+				t.Errorf("%s@%s lacks assets or a build date", r.Package, r.Version)
+			}
+		}
+	}
+	if usable < 130 || len(builds) < 100 {
+		t.Errorf("release table: %d usable releases, %d UI builds; the generator output is missing", usable, len(builds))
+	}
+	// 2026.2.2 and its republish 2026.2.2-3 ship the same UI: the table says so.
+	got, known := rules.ReleasesWithAssets("openclaw", []string{"index-BVBLXya3.css", "index-CYRpW51H.js"})
+	var versions []string
+	for _, r := range got {
+		versions = append(versions, r.Version)
+	}
+	if !known || !cmp.Equal(versions, []string{"2026.2.2-3", "2026.2.2"}) && !cmp.Equal(versions, []string{"2026.2.2", "2026.2.2-3"}) {
+		t.Errorf("shared UI build: %v %v", versions, known)
+	}
+}
+
+func TestBadRulesFailFast(t *testing.T) {
+	good := `probes:
+  - {id: root, method: GET, path: /}
+products:
+  - id: x
+    npm: x
+    min_groups: 1
+    markers:
+      - {id: t, group: title, probe: root, contains: x}
+`
+	base := fstest.MapFS{
+		"rules/releases.json":  {Data: []byte(`{"generated":"","note":"","releases":[]}`)},
+		"advisories/none.json": {Data: []byte(`{"id":"A","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}`)},
+		"rules/a.yaml":         {Data: []byte(good)},
+	}
+	if _, err := loadRules(base); err != nil {
+		t.Fatalf("a good rule set failed: %v", err)
+	}
+	tests := map[string]string{
+		"unknown field":     strings.Replace(good, "min_groups: 1", "min_groups: 1\n    colour: red", 1),
+		"POST not opt-in":   strings.Replace(good, "method: GET", "method: POST", 1),
+		"unknown probe":     strings.Replace(good, "probe: root, contains", "probe: nope, contains", 1),
+		"bad regex":         strings.Replace(good, "contains: x", "regex: '('", 1),
+		"too few groups":    strings.Replace(good, "min_groups: 1", "min_groups: 2", 1),
+		"bad version bound": strings.Replace(good, "contains: x", "contains: x, min_version: 2026.x", 1),
+	}
+	for name, yaml := range tests {
+		fs := fstest.MapFS{}
+		for k, v := range base {
+			fs[k] = v
+		}
+		fs["rules/a.yaml"] = &fstest.MapFile{Data: []byte(yaml)}
+		_, err := loadRules(fs)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.Contains(err.Error(), "rules/a.yaml") && !strings.Contains(err.Error(), "product x") && !strings.Contains(err.Error(), "probe") {
+			t.Errorf("%s: error %q does not say where", name, err)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package scanner
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "192.0.2.0/24", "10.0.0.1-10.0.0.9", "2001:db8::/120", "::ffff:1.2.3.4", "0.0.0.0/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseTarget(s)
+		if err != nil {
+			return
+		}
+		if r.First.Is4() != r.Last.Is4() || r.Last.Less(r.First) || r.Size() == 0 || r.Size() > MaxRangeSize {
+			t.Errorf("%q parsed to a bad range %s (%d)", s, r, r.Size())
+		}
+		kept, _ := NewBlocklist(false).Subtract(r)
+		for _, k := range kept {
+			for _, a := range []netip.Addr{k.First, k.Last} {
+				if src, blocked := NewBlocklist(false).Lookup(a); blocked {
+					t.Errorf("%q: %s survived subtraction of %s", s, a, src)
+				}
+			}
+		}
+	})
+}
+
+func FuzzReadCandidates(f *testing.F) {
+	for _, s := range []string{"192.0.2.1:18789\n", "saddr,sport\n1.2.3.4,80\n", "open tcp 80 1.2.3.4 1\n", "[::1]:443\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ReadCandidates("fuzz", strings.NewReader(s), NewBlocklist(false), 18789, func(ap netip.AddrPort) error {
+			if !ap.IsValid() || ap.Port() == 0 {
+				t.Errorf("invalid candidate %v from %q", ap, s)
+			}
+			if _, blocked := NewBlocklist(false).Lookup(ap.Addr()); blocked {
+				t.Errorf("blocked candidate %v passed", ap)
+			}
+			return nil
+		}, func(netip.AddrPort, string) {})
+	})
+}
