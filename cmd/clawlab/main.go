@@ -2,7 +2,8 @@
 // a fixture folder (real gateways, recorded by deploy/lab/record-fixture.sh, and negatives)
 // is replayed on its own loopback address, and one more address keeps the port closed.
 //
-// It only ever binds 127.0.0.0/8; it refuses any other address.
+// It only ever binds loopback (127.0.0.0/8) or the benchmarking block 198.18.0.0/15 that the
+// namespace testbed (deploy/lab/netns-lab.sh) uses; it refuses any other address.
 package main
 
 import (
@@ -37,8 +38,8 @@ func main() {
 
 func run(ctx context.Context, dirs, base string, port int) error {
 	addr, err := netip.ParseAddr(base)
-	if err != nil || !addr.Is4() || !netip.MustParsePrefix("127.0.0.0/8").Contains(addr) {
-		return fmt.Errorf("-base %q: the lab binds loopback (127.0.0.0/8) only", base)
+	if err != nil || !addr.Is4() || !(netip.MustParsePrefix("127.0.0.0/8").Contains(addr) || netip.MustParsePrefix("198.18.0.0/15").Contains(addr)) {
+		return fmt.Errorf("-base %q: the lab binds 127.0.0.0/8 or 198.18.0.0/15 only", base)
 	}
 	var fixtures []*fixture.Fixture
 	for _, dir := range strings.Split(dirs, ",") {
