@@ -32,7 +32,11 @@ if [ "$auth" = none ]; then
   # Clawdbot and 2026.1.29 know no "none" mode: with no token configured they are open.
   [ "${LEGACY_ARGS:-0}" = 1 ] && authjson=
 fi
-echo "{\"gateway\":{\"mode\":\"local\",$authjson\"trustedProxies\":[\"127.0.0.1\",\"::1\"]}}" >"$confdir/$conf"
+# EXTRA_GATEWAY_JSON adds gateway settings (e.g. '"http":{"endpoints":{"chatCompletions":{"enabled":true}}},');
+# UNTRUSTED_PROXY=1 leaves trustedProxies out, as a misconfigured reverse proxy does.
+proxies='"trustedProxies":["127.0.0.1","::1"]'
+[ "${UNTRUSTED_PROXY:-0}" = 1 ] && proxies='"port":'$port
+echo "{\"gateway\":{\"mode\":\"local\",$authjson${EXTRA_GATEWAY_JSON:-}$proxies}}" >"$confdir/$conf"
 
 args=(gateway run --port "$port" --bind loopback --allow-unconfigured)
 if [ "${LEGACY_ARGS:-0}" = 1 ]; then
@@ -55,6 +59,8 @@ kept=$(grep -E '^(# expect: |passive_auth:|advisories:|flags:)' "$out" 2>/dev/nu
 {
   echo "# Recorded by deploy/lab/record-fixture.sh from a real gateway on $(date -u +%Y-%m-%d)."
   echo "# Requests carried X-Forwarded-For: 198.51.100.9 through a trusted loopback proxy (remote view)."
+  [ -n "${EXTRA_GATEWAY_JSON:-}" ] && echo "# Extra gateway settings: ${EXTRA_GATEWAY_JSON%,}"
+  [ "${UNTRUSTED_PROXY:-0}" = 1 ] && echo "# The proxy is NOT in gateway.trustedProxies (a misconfigured reverse proxy)."
   echo "product: $([ "$pkg" = clawdbot ] && echo clawdbot || echo openclaw)"
   echo "version: $version"
   echo "auth: $([ "$auth" = none ] && echo none || echo required)"
