@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint/fixture"
 )
 
 // TestSYNSweepInNamespaces runs the real raw-socket SYN path: two network namespaces joined by
@@ -68,12 +70,30 @@ func TestSYNSweepInNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatalf("syn scan: %v\n%s", err, stderr)
 	}
+	hosts, gateways := labSize(t)
 	recs := decodeLines(t, string(out))
-	if len(recs) != 13 {
-		t.Errorf("SYN sweep found %d gateways, want the lab's 13:\n%s", len(recs), out)
+	if len(recs) != gateways {
+		t.Errorf("SYN sweep found %d gateways, want the lab's %d:\n%s", len(recs), gateways, out)
 	}
 	res := runCLI(t, "", "report", "--db", db, "--format", "json")
-	if res.code != 0 || !strings.Contains(res.stdout, `"method": "syn"`) || !strings.Contains(res.stdout, `"open_ports": 15`) {
+	if res.code != 0 || !strings.Contains(res.stdout, `"method": "syn"`) || !strings.Contains(res.stdout, fmt.Sprintf(`"open_ports": %d`, hosts)) {
 		t.Errorf("report after the SYN sweep:\n%s\n%s", res.stdout, res.stderr)
 	}
+}
+
+// labSize counts the lab's hosts and the gateways among them, from the fixtures.
+func labSize(t *testing.T) (hosts, gateways int) {
+	for _, dir := range []string{"../../fingerprint/testdata/gateways", "../../fingerprint/testdata/negatives"} {
+		fs, err := fixture.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			hosts++
+			if f.Meta["product"] != "none" {
+				gateways++
+			}
+		}
+	}
+	return hosts, gateways
 }
