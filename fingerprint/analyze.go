@@ -157,6 +157,21 @@ func (f *Fingerprinter) flags(res *Result, p *Product, ver *Version, responses m
 		res.Flags = append(res.Flags, "plaintext-http")
 	} else {
 		res.Flags = append(res.Flags, "tls")
+		if t := responses[f.probes[0].ID].TLS; t != nil {
+			res.TLS = describeTLS(t)
+			if t.SelfSigned {
+				res.Flags = append(res.Flags, "tls-self-signed")
+			}
+			if t.Expired {
+				res.Flags = append(res.Flags, "tls-expired")
+			}
+			for _, san := range append([]string{t.SubjectCN}, t.SANs...) {
+				if strings.HasSuffix(strings.ToLower(san), ".ts.net") {
+					res.Flags = append(res.Flags, "tailscale-funnel")
+					break
+				}
+			}
+		}
 	}
 	slices.Sort(res.Flags)
 	res.Flags = slices.Compact(res.Flags)
@@ -212,4 +227,23 @@ func (f *Fingerprinter) miit(res *Result, p *Product) {
 	if slices.Contains(res.Flags, "host-terminal-enabled") {
 		res.MIIT = append(res.MIIT, MIITTerminal)
 	}
+}
+
+func describeTLS(t *tlsInfo) string {
+	parts := []string{sanitize(t.Version, 20), sanitize(t.Cipher, 60)}
+	if t.SubjectCN != "" {
+		parts = append(parts, "subject "+sanitize(t.SubjectCN, 100))
+	}
+	if t.IssuerCN != "" {
+		parts = append(parts, "issuer "+sanitize(t.IssuerCN, 100))
+	}
+	if len(t.SANs) > 0 {
+		sans := t.SANs[:min(len(t.SANs), 5)]
+		clean := make([]string, len(sans))
+		for i, s := range sans {
+			clean[i] = sanitize(s, 100)
+		}
+		parts = append(parts, "names "+strings.Join(clean, ","))
+	}
+	return strings.Join(parts, "; ")
 }

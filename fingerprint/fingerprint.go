@@ -21,6 +21,9 @@ type Config struct {
 	Contact     string
 	// OptIn enables active probes by their opt_in name (e.g. "invoke"). Empty: GETs only.
 	OptIn []string
+	// WebSocket reads the server's first WebSocket frame from each detected gateway and
+	// closes (no method call, no token). Off by default.
+	WebSocket bool
 	// Rules is the knowledge base. Nil means LoadRules().
 	Rules *Rules
 }
@@ -141,7 +144,24 @@ func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Re
 		}
 	}
 	f.identify(&res, responses)
+	if f.cfg.WebSocket && res.Detected() && ctx.Err() == nil {
+		f.websocket(ctx, &res)
+	}
 	return res
+}
+
+func (f *Fingerprinter) websocket(ctx context.Context, res *Result) {
+	ch, err := firstFrame(ctx, res.Scheme, res.Addr, "/", f.client.userAgent)
+	switch {
+	case err != nil:
+		res.Evidence = append(res.Evidence, "websocket: "+sanitize(err.Error(), 120))
+	case ch.Type == "event" && ch.Event == "connect.challenge":
+		res.Flags = append(res.Flags, "websocket-challenge")
+		res.Evidence = append(res.Evidence, ch.describe())
+	default:
+		res.Evidence = append(res.Evidence, ch.describe()+" (not a gateway challenge)")
+	}
+	slices.Sort(res.Flags)
 }
 
 // Identify classifies recorded responses (probe ID → response); it is Fingerprint without

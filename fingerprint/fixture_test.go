@@ -31,6 +31,11 @@ func TestFixtures(t *testing.T) {
 	}
 	passive := newFingerprinter(t)
 	active := newFingerprinter(t, "invoke")
+	ws, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", WebSocket: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ws.Close)
 	for _, f := range all {
 		t.Run(f.Name, func(t *testing.T) {
 			srv := httptest.NewServer(f)
@@ -106,6 +111,18 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("real gateway flagged as a honeypot; evidence %v", got.Evidence)
 			}
 
+			if frame, ok := f.Frames["WS /"]; ok && strings.Contains(string(frame), "connect.challenge") {
+				w := ws.Fingerprint(context.Background(), addr)
+				if !slices.Contains(w.Flags, "websocket-challenge") {
+					t.Errorf("the recorded connect.challenge frame was not read; evidence %v", w.Evidence)
+				}
+				if strings.Contains(string(frame), "model-catalog-snapshot") && !slices.ContainsFunc(w.Evidence, func(e string) bool {
+					return strings.Contains(e, "capabilities model-catalog-snapshot")
+				}) {
+					t.Errorf("capabilities missing from evidence %v", w.Evidence)
+				}
+			}
+
 			act := active.Fingerprint(context.Background(), addr)
 			if want["official"] == "true" {
 				wantActive := want["auth"]
@@ -143,4 +160,31 @@ func ptr(b *bool) any {
 		return nil
 	}
 	return *b
+}
+
+// TestTLSGateway replays a real gateway behind TLS: the scheme is found after the plain-HTTP
+// attempt fails, and the handshake's details are kept.
+func TestTLSGateway(t *testing.T) {
+	fs, err := fixture.Load("testdata/gateways")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gw *fixture.Fixture
+	for _, f := range fs {
+		if f.Name == "openclaw-2026.9.6-token" {
+			gw = f
+		}
+	}
+	if gw == nil {
+		t.Fatal("fixture openclaw-2026.9.6-token missing")
+	}
+	srv := httptest.NewTLSServer(gw)
+	defer srv.Close()
+	got := newFingerprinter(t).Fingerprint(context.Background(), netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "https://")))
+	if got.Scheme != "https" || got.Version != "2026.9.6" || !slices.Contains(got.Flags, "tls") || slices.Contains(got.Flags, "plaintext-http") {
+		t.Errorf("over TLS: scheme %s version %s flags %v", got.Scheme, got.Version, got.Flags)
+	}
+	if !strings.Contains(got.TLS, "TLS") || !strings.Contains(got.TLS, "example.com") {
+		t.Errorf("TLS details %q", got.TLS)
+	}
 }

@@ -21,6 +21,14 @@ type response struct {
 	Header http.Header
 	Body   []byte
 	Err    error
+	TLS    *tlsInfo
+}
+
+// tlsInfo is what the handshake showed, read from the connection itself (no extra request).
+type tlsInfo struct {
+	Version, Cipher, SubjectCN, IssuerCN string
+	SANs                                 []string
+	SelfSigned, Expired                  bool
 }
 
 // client sends probes with httpx's common/httpx client: no retries, no redirects, capped
@@ -43,6 +51,7 @@ func newClient(userAgent string, timeout time.Duration, maxBody int64) (*client,
 	opts.MaxResponseBodySizeToRead = maxBody
 	opts.MaxResponseBodySizeToSave = maxBody
 	opts.Protocol = "http11"
+	opts.TLSGrab = true // read from the handshake already made; sends nothing more
 	hx, err := pdhttpx.New(&opts)
 	if err != nil {
 		return nil, fmt.Errorf("http client: %w", err)
@@ -79,7 +88,15 @@ func (c *client) do(ctx context.Context, scheme string, addr netip.AddrPort, p P
 	if int64(len(body)) > c.maxBody {
 		body = body[:c.maxBody]
 	}
-	return response{Status: resp.StatusCode, Header: http.Header(resp.Headers), Body: body}
+	r := response{Status: resp.StatusCode, Header: http.Header(resp.Headers), Body: body}
+	if t := resp.TLSData; t != nil {
+		r.TLS = &tlsInfo{Version: t.Version, Cipher: t.Cipher}
+		if c := t.CertificateResponse; c != nil {
+			r.TLS.SubjectCN, r.TLS.IssuerCN, r.TLS.SANs = c.SubjectCN, c.IssuerCN, c.SubjectAN
+			r.TLS.SelfSigned, r.TLS.Expired = c.SelfSigned, c.Expired
+		}
+	}
+	return r
 }
 
 // classifyErr turns a transport error into an outcome.

@@ -102,12 +102,12 @@ func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Obser
 	for _, o := range obs {
 		b.Queue(`INSERT INTO observations
 			(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-			 honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+			 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 			ON CONFLICT (run_id, ip, port) DO NOTHING`,
 			runID, o.IP, int(o.Port), o.Scheme, o.Outcome, o.Product, o.Version, nonNil(o.VersionCandidates), o.Channel,
 			o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
-			o.Title, o.Server, o.HTTPStatus, o.ObservedAt)
+			o.Title, o.Server, o.HTTPStatus, o.TLS, o.ObservedAt)
 	}
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -166,24 +166,47 @@ func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 	index := map[int64]int{}
 	for _, r := range runs {
 		index[r.ID] = len(out)
-		out = append(out, Summary{Run: Run(r), ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{}})
+		out = append(out, newSummary(Run(r)))
 	}
 	type countRow struct {
-		RunID   int64  `db:"run_id"`
-		Product string `db:"product"`
-		Version string `db:"version"`
-		Auth    string `db:"auth"`
-		N       int64  `db:"n"`
+		RunID    int64  `db:"run_id"`
+		Product  string `db:"product"`
+		Version  string `db:"version"`
+		Auth     string `db:"auth"`
+		Official *bool  `db:"official"`
+		N        int64  `db:"n"`
 	}
-	rows, _ = p.pool.Query(ctx, `SELECT run_id, product, version, auth, COUNT(*) AS n FROM observations
-		WHERE product <> '' GROUP BY run_id, product, version, auth`)
+	rows, _ = p.pool.Query(ctx, `SELECT run_id, product, version, auth, official, COUNT(*) AS n FROM observations
+		WHERE product <> '' GROUP BY run_id, product, version, auth, official`)
 	counts, err := pgx.CollectRows(rows, pgx.RowToStructByName[countRow])
 	if err != nil {
 		return nil, fmt.Errorf("count runs: %w", err)
 	}
 	for _, c := range counts {
 		if i, ok := index[c.RunID]; ok {
-			addCounts(&out[i], c.Product, c.Version, c.Auth, c.N)
+			addCounts(&out[i], c.Product, c.Version, c.Auth, c.Official, c.N)
+		}
+	}
+	type tagRow struct {
+		RunID int64  `db:"run_id"`
+		Tag   string `db:"tag"`
+		N     int64  `db:"n"`
+	}
+	for column, pick := range map[string]func(*Summary) map[string]int64{
+		"flags": func(s *Summary) map[string]int64 { return s.ByFlag },
+		"miit":  func(s *Summary) map[string]int64 { return s.ByMIIT },
+	} {
+		// column is one of two constants above, never input.
+		rows, _ = p.pool.Query(ctx, `SELECT run_id, tag, COUNT(*) AS n FROM observations, unnest(`+column+`) AS tag
+			WHERE product <> '' GROUP BY run_id, tag`)
+		tags, err := pgx.CollectRows(rows, pgx.RowToStructByName[tagRow])
+		if err != nil {
+			return nil, fmt.Errorf("count %s: %w", column, err)
+		}
+		for _, t := range tags {
+			if i, ok := index[t.RunID]; ok {
+				pick(&out[i])[t.Tag] = t.N
+			}
 		}
 	}
 	return out, nil
@@ -208,13 +231,14 @@ type obsRow struct {
 	Title             string     `db:"title"`
 	Server            string     `db:"server"`
 	HTTPStatus        int        `db:"http_status"`
+	TLS               string     `db:"tls"`
 	ObservedAt        time.Time  `db:"observed_at"`
 }
 
 // Observations implements Store.
 func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates, channel,
-		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at
+		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at
 		FROM observations WHERE run_id = $1 ORDER BY id`, runID)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[obsRow])
 	if err != nil {
@@ -225,7 +249,7 @@ func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation
 		out[i] = Observation{IP: r.IP, Port: uint16(r.Port), Scheme: r.Scheme, Outcome: r.Outcome, Product: r.Product,
 			Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
 			Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
-			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, ObservedAt: r.ObservedAt}
+			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, TLS: r.TLS, ObservedAt: r.ObservedAt}
 	}
 	return out, nil
 }

@@ -105,8 +105,8 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations
 		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-		 honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, ip, port) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
@@ -120,7 +120,7 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, o.Outcome, o.Product,
 			o.Version, jsonList(o.VersionCandidates), o.Channel, o.Auth, official, o.Honeypot,
 			jsonList(o.Advisories), jsonList(o.Flags), jsonList(o.Evidence), jsonList(o.MIIT), o.Title, o.Server,
-			o.HTTPStatus, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
+			o.HTTPStatus, o.TLS, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
 			return fmt.Errorf("add observation %s:%d: %w", o.IP, o.Port, err)
 		}
 	}
@@ -158,7 +158,7 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 	defer rows.Close()
 	var out []Summary
 	for rows.Next() {
-		var sm Summary
+		sm := newSummary(Run{})
 		var started string
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
@@ -184,25 +184,53 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 }
 
 func (s *SQLite) counts(ctx context.Context, sm *Summary) error {
-	sm.ByVersion, sm.ByAuth, sm.ByProduct = map[string]int64{}, map[string]int64{}, map[string]int64{}
-	rows, err := s.db.QueryContext(ctx, `SELECT product, version, auth, COUNT(*) FROM observations
-		WHERE run_id = ? AND product <> '' GROUP BY product, version, auth`, sm.ID)
+	rows, err := s.db.QueryContext(ctx, `SELECT product, version, auth, official, COUNT(*) FROM observations
+		WHERE run_id = ? AND product <> '' GROUP BY product, version, auth, official`, sm.ID)
 	if err != nil {
 		return fmt.Errorf("count run %d: %w", sm.ID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var product, version, auth string
+		var official sql.NullBool
 		var n int64
-		if err := rows.Scan(&product, &version, &auth, &n); err != nil {
+		if err := rows.Scan(&product, &version, &auth, &official, &n); err != nil {
 			return err
 		}
-		addCounts(sm, product, version, auth, n)
+		var off *bool
+		if official.Valid {
+			off = &official.Bool
+		}
+		addCounts(sm, product, version, auth, off, n)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for column, dst := range map[string]map[string]int64{"flags": sm.ByFlag, "miit": sm.ByMIIT} {
+		// column is one of two constants above, never input.
+		rows, err := s.db.QueryContext(ctx, `SELECT j.value, COUNT(*) FROM observations AS o, json_each(o.`+column+`) AS j
+			WHERE o.run_id = ? AND o.product <> '' GROUP BY j.value`, sm.ID)
+		if err != nil {
+			return fmt.Errorf("count %s of run %d: %w", column, sm.ID, err)
+		}
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			dst[k] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func addCounts(sm *Summary, product, version, auth string, n int64) {
+func addCounts(sm *Summary, product, version, auth string, official *bool, n int64) {
 	if version == "" {
 		version = "unknown"
 	}
@@ -210,12 +238,13 @@ func addCounts(sm *Summary, product, version, auth string, n int64) {
 	sm.ByVersion[version] += n
 	sm.ByAuth[auth] += n
 	sm.ByProduct[product] += n
+	sm.ByOfficial[officialKey(official)] += n
 }
 
 // Observations implements Store.
 func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates,
-		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, observed_at
+		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at
 		FROM observations WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
@@ -228,7 +257,7 @@ func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, 
 		var port int
 		var official sql.NullBool
 		if err := rows.Scan(&ip, &port, &o.Scheme, &o.Outcome, &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
-			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &observed); err != nil {
+			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &observed); err != nil {
 			return nil, err
 		}
 		o.IP, _ = netip.ParseAddr(ip)

@@ -64,6 +64,7 @@ type Observation struct {
 	Title             string
 	Server            string
 	HTTPStatus        int
+	TLS               string
 	ObservedAt        time.Time
 }
 
@@ -71,10 +72,28 @@ type Observation struct {
 type Summary struct {
 	Run
 	// Detected counts gateways (observations with a product), per host:port.
-	Detected  int64
-	ByVersion map[string]int64 // "" is reported as "unknown"
-	ByAuth    map[string]int64
-	ByProduct map[string]int64
+	Detected   int64
+	ByVersion  map[string]int64 // "" is reported as "unknown"
+	ByAuth     map[string]int64
+	ByProduct  map[string]int64
+	ByOfficial map[string]int64 // "true", "false", "unknown"
+	ByFlag     map[string]int64 // posture flags, a gateway counted once per flag
+	ByMIIT     map[string]int64 // MIIT/NVDB "don'ts" shown violated
+}
+
+func newSummary(r Run) Summary {
+	return Summary{Run: r, ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{},
+		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{}}
+}
+
+func officialKey(b *bool) string {
+	switch {
+	case b == nil:
+		return "unknown"
+	case *b:
+		return "true"
+	}
+	return "false"
 }
 
 // Store is the contract both backends keep; one test suite runs against each.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -190,6 +191,15 @@ func TestScanEndToEnd(t *testing.T) {
 				if fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("stored %v, want %v", got, want)
 				}
+			}
+
+			if last.ByOfficial["true"] != 1 || last.ByMIIT["internet-exposure"] != 1 || last.ByFlag["plaintext-http"] != 1 {
+				t.Errorf("report breakdowns: official %v, miit %v, flags %v", last.ByOfficial, last.ByMIIT, last.ByFlag)
+			}
+
+			ws := runCLI(t, "", scanArgs(l, db, "--websocket")...)
+			if recs := decodeLines(t, ws.stdout); ws.code != 0 || len(recs) != 1 || !slices.Contains(recs[0].Flags, "websocket-challenge") {
+				t.Errorf("--websocket: exit %d, %s\n%s", ws.code, ws.stdout, ws.stderr)
 			}
 
 			all := runCLI(t, "", scanArgs(l, db, "--all", "--format", "csv")...)

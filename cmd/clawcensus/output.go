@@ -60,6 +60,7 @@ type record struct {
 	Status   int      `json:"http_status,omitempty"`
 	Title    string   `json:"title,omitempty"`
 	Server   string   `json:"server,omitempty"`
+	TLS      string   `json:"tls,omitempty"`
 }
 
 func toRecord(r fingerprint.Result) record {
@@ -68,7 +69,7 @@ func toRecord(r fingerprint.Result) record {
 		Version: r.Version, VersionCandidates: r.VersionCandidates, Auth: r.Auth, Official: r.Official,
 		Advisories: nonNil(r.Advisories), Evidence: nonNil(r.Evidence), ObservedAt: r.ObservedAt.Format(time.RFC3339),
 		Outcome: r.Outcome, Channel: r.Channel, Honeypot: r.Honeypot, Flags: r.Flags, MIIT: r.MIIT,
-		Status: r.Status, Title: r.Title, Server: r.Server,
+		Status: r.Status, Title: r.Title, Server: r.Server, TLS: r.TLS,
 	}
 }
 

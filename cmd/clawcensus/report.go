@@ -57,6 +57,9 @@ type reportRun struct {
 	ByVersion   map[string]int64 `json:"by_version"`
 	ByAuth      map[string]int64 `json:"by_auth"`
 	ByProduct   map[string]int64 `json:"by_product"`
+	ByOfficial  map[string]int64 `json:"by_official"`
+	ByFlag      map[string]int64 `json:"by_flag"`
+	ByMIIT      map[string]int64 `json:"by_miit_violation"`
 	Targets     string           `json:"targets"`
 	TargetCount int64            `json:"target_count"`
 	Ports       string           `json:"ports"`
@@ -75,7 +78,8 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 	for _, s := range sums {
 		r := reportRun{
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
-			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, Targets: s.Targets,
+			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
+			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, Targets: s.Targets,
 			TargetCount: s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
 			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, DedupKey: "ip:port",
 		}
@@ -102,6 +106,9 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		writeCounts(w, "by product", s.ByProduct, nil)
 		writeCounts(w, "by version", s.ByVersion, fingerprint.CompareVersions)
 		writeCounts(w, "by auth", s.ByAuth, nil)
+		writeCounts(w, "official build", s.ByOfficial, nil)
+		writeCounts(w, "posture flags", s.ByFlag, nil)
+		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ func scanCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Usage: "also print HTTP services that are not gateways"},
 			&cli.StringFlag{Name: "contact", Usage: "contact URL or address for the User-Agent, e.g. https://example.org/scan"},
 			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an active probe (invoke: POST /tools/invoke {} to tell auth on old releases)"},
+			&cli.BoolFlag{Name: "websocket", Usage: "read each gateway's first WebSocket frame (connect.challenge) and close; sends no method call"},
 			&cli.DurationFlag{Name: "max-runtime", Usage: "stop after this long (the run is marked interrupted)"},
 			&cli.BoolFlag{Name: "confirm-large", Usage: "allow 16M probes or more (coordinate with your network first)"},
 			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
@@ -173,7 +174,7 @@ func runScan(c *cli.Context) error {
 
 	fp, err := fingerprint.New(fingerprint.Config{
 		Timeout: c.Duration("http-timeout"), ToolVersion: version, Contact: c.String("contact"),
-		OptIn: c.StringSlice("active-probe"),
+		OptIn: c.StringSlice("active-probe"), WebSocket: c.Bool("websocket"),
 	})
 	if err != nil {
 		return usageError{err}
@@ -429,6 +430,6 @@ func toObservation(r fingerprint.Result) store.Observation {
 		IP: r.Addr.Addr(), Port: r.Addr.Port(), Scheme: r.Scheme, Outcome: r.Outcome, Product: r.Product,
 		Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
 		Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
-		MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.Status, ObservedAt: r.ObservedAt,
+		MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.Status, TLS: r.TLS, ObservedAt: r.ObservedAt,
 	}
 }

@@ -25,5 +25,12 @@ for r in "${releases[@]}"; do
     LEGACY_ARGS=$legacy "$here/record-fixture.sh" "$dir" "$pkg" "$version" "$auth" \
       "$out/$pkg-$version-$auth.txtar"
   done
+  if [ "$version" = 2026.9.6 ]; then
+    # Two deployment mistakes, recorded on the latest release: the OpenAI-compatible endpoint
+    # switched on, and a reverse proxy missing from gateway.trustedProxies.
+    EXTRA_GATEWAY_JSON='"http":{"endpoints":{"chatCompletions":{"enabled":true}}},' \
+      "$here/record-fixture.sh" "$dir" "$pkg" "$version" token "$out/$pkg-$version-token-openai.txtar"
+    UNTRUSTED_PROXY=1 "$here/record-fixture.sh" "$dir" "$pkg" "$version" token "$out/$pkg-$version-token-untrusted-proxy.txtar"
+  fi
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done

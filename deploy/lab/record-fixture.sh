@@ -54,8 +54,8 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 
-# Hand-written expectations (lines "# expect: …", passive_auth, advisories, flags) survive a refresh.
-kept=$(grep -E '^(# expect: |passive_auth:|advisories:|flags:)' "$out" 2>/dev/null || true)
+# Hand-written expectations ("# expect: …" lines, passive_*, active_*, advisories, flags) survive a refresh.
+kept=$(grep -E '^(# expect: |passive_[a-z]+:|active_[a-z]+:|advisories:|flags:)' "$out" 2>/dev/null || true)
 {
   echo "# Recorded by deploy/lab/record-fixture.sh from a real gateway on $(date -u +%Y-%m-%d)."
   echo "# Requests carried X-Forwarded-For: 198.51.100.9 through a trusted loopback proxy (remote view)."
@@ -74,6 +74,14 @@ kept=$(grep -E '^(# expect: |passive_auth:|advisories:|flags:)' "$out" 2>/dev/nu
       -H 'User-Agent: clawcensus-fixture-recorder' "http://127.0.0.1:$port$path" | tr -d '\r' | head -c 65536
     echo
   done
+  # The server's first WebSocket frame (Node's built-in client; it cannot add X-Forwarded-For,
+  # so this one frame is the local view: the challenge carries no client-specific detail).
+  echo "-- WS / --"
+  ip netns exec "$ns" node -e '
+    const ws = new WebSocket(process.argv[1]);
+    const t = setTimeout(() => process.exit(0), 5000);
+    ws.onmessage = (m) => { process.stdout.write(String(m.data).slice(0, 4096) + "\n"); clearTimeout(t); ws.close(); process.exit(0); };
+    ws.onerror = () => process.exit(0);' "ws://127.0.0.1:$port/" || true
   # The opt-in active auth probe (body validation only): recorded so its classifier is tested too.
   echo "-- POST /tools/invoke --"
   ip netns exec "$ns" curl -s -i --max-time 5 -X POST -H 'Content-Type: application/json' -d '{}' \
