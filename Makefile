@@ -36,8 +36,9 @@ test: ## run every test (race detector on), with a throwaway PostgreSQL for the 
 test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they skip)
 	$(GO) test -count=1 ./...
 
-bench: build ## sweep rate and recall on a loopback /16, fingerprint throughput (prints a table)
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/ ./fingerprint/
+bench: ## sweep rate and recall on a loopback /16, pacing, fingerprint throughput (prints a table)
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
 
 fingerprints: ## refresh fingerprint/rules/releases.json from the npm registry (needs npm)
 	$(GO) run ./fingerprint/internal/genreleases -out fingerprint/rules/releases.json

@@ -135,6 +135,15 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
+func newBenchFingerprinter(b *testing.B) *fingerprint.Fingerprinter {
+	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fp.Close)
+	return fp
+}
+
 func newFingerprinter(t *testing.T, optIn ...string) *fingerprint.Fingerprinter {
 	t.Helper()
 	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Contact: "https://example.invalid/scan", OptIn: optIn})

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -266,5 +267,36 @@ func TestScope(t *testing.T) {
 	}
 	if _, err := ParseScope("10.0.0.0/33"); err == nil {
 		t.Error("a bad scope was accepted")
+	}
+}
+
+// TestWalkAcrossChunks streams more target lines than one chunk holds and checks every target
+// is visited exactly once, across chunk boundaries, and that shards still partition.
+func TestWalkAcrossChunks(t *testing.T) {
+	n := 2*ChunkRanges + 5
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "10.%d.%d.%d\n", i>>16, (i>>8)&0xff, i&0xff)
+	}
+	file := t.TempDir() + "/many.txt"
+	writeFile(t, file, b.String())
+	seen := make(map[netip.Addr]int, n)
+	for shard := uint64(0); shard < 2; shard++ {
+		plan := &Plan{Specs: []string{"@" + file}, Blocklist: NewBlocklist(true), Seed: 3, Shard: Shard{Index: shard, Count: 2}}
+		err := plan.Walk(context.Background(), func(ap netip.AddrPort) error {
+			seen[ap.Addr()]++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("visited %d distinct targets, want %d", len(seen), n)
+	}
+	for a, c := range seen {
+		if c != 1 {
+			t.Fatalf("%s visited %d times", a, c)
+		}
 	}
 }

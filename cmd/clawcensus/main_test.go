@@ -350,3 +350,27 @@ func TestFingerprintsListsReleases(t *testing.T) {
 		t.Errorf("exit %d\n%s", res.code, res.stdout)
 	}
 }
+
+func TestScanIPv6Loopback(t *testing.T) {
+	data, err := os.ReadFile("../../fingerprint/testdata/gateways/openclaw-2026.6.10-none.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fixture.Parse("gw", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	srv := &http.Server{Handler: f}
+	go srv.Serve(ln)
+	defer srv.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--ports", fmt.Sprint(port), "--db", filepath.Join(t.TempDir(), "v6.db"), "::1")
+	recs := decodeLines(t, res.stdout)
+	if res.code != 0 || len(recs) != 1 || recs[0].IP != "::1" || recs[0].Version != "2026.6.10" || recs[0].Auth != "none" {
+		t.Errorf("exit %d, records %+v\n%s", res.code, recs, res.stderr)
+	}
+}
