@@ -38,6 +38,9 @@ func usagef(format string, args ...any) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed stdout (clawcensus scan … | head) becomes a write error the scan handles,
+	// storing what it saw and marking the run, instead of a silent death by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	os.Exit(run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -72,6 +75,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			scanCommand(),
 			reportCommand(),
+			exportCommand(),
 			migrateCommand(),
 			fingerprintsCommand(),
 		},

@@ -197,6 +197,14 @@ func TestScanEndToEnd(t *testing.T) {
 				t.Errorf("report breakdowns: official %v, miit %v, flags %v", last.ByOfficial, last.ByMIIT, last.ByFlag)
 			}
 
+			exp := runCLI(t, "", "export", "--db", db, "--run", fmt.Sprint(last.ID))
+			lines := strings.Split(strings.TrimSpace(exp.stdout), "\n")
+			if exp.code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "timestamp,severity,ip,protocol,port,hostname,tag,") ||
+				!strings.Contains(lines[1], ",low,127.0.0.1,tcp,") || !strings.Contains(lines[1], "openclaw,auth-required") ||
+				!strings.Contains(exp.stderr, "TLP:AMBER") {
+				t.Errorf("export: exit %d\n%s\n%s", exp.code, exp.stdout, exp.stderr)
+			}
+
 			ws := runCLI(t, "", scanArgs(l, db, "--websocket")...)
 			if recs := decodeLines(t, ws.stdout); ws.code != 0 || len(recs) != 1 || !slices.Contains(recs[0].Flags, "websocket-challenge") {
 				t.Errorf("--websocket: exit %d, %s\n%s", ws.code, ws.stdout, ws.stderr)
@@ -372,5 +380,54 @@ func TestScanIPv6Loopback(t *testing.T) {
 	recs := decodeLines(t, res.stdout)
 	if res.code != 0 || len(recs) != 1 || recs[0].IP != "::1" || recs[0].Version != "2026.6.10" || recs[0].Auth != "none" {
 		t.Errorf("exit %d, records %+v\n%s", res.code, recs, res.stderr)
+	}
+}
+
+// TestClosedStdoutKeepsObservations closes the reader of stdout mid-run (as `| head -1`
+// does): the scan stops, and what it saw is stored, including the result it could not print.
+func TestClosedStdoutKeepsObservations(t *testing.T) {
+	l := startLab(t)
+	db := filepath.Join(t.TempDir(), "pipe.db")
+	cmd := exec.Command(cliBinary, "scan", "--lab", "--all", "--db", db, "--candidates", "-")
+	cmd.Env = testEnv()
+	stdin, _ := cmd.StdinPipe()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	fmt.Fprintf(stdin, "127.0.0.1:%d\n", l.gateway)
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || !strings.Contains(line, "openclaw") {
+		t.Fatalf("first line %q, %v; stderr %s", line, err, stderr.String())
+	}
+	r.Close()
+	fmt.Fprintf(stdin, "127.0.0.1:%d\n", l.nginx)
+	err = cmd.Wait()
+	stdin.Close()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit after stdout closed: %v, want 1; stderr:\n%s", err, stderr.String())
+	}
+	runs := reportRuns(t, db)
+	if len(runs) != 1 || runs[0].Status != "interrupted" || runs[0].Detected != 1 {
+		t.Errorf("report: %+v", runs)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	obs, _ := st.Observations(context.Background(), runs[0].ID)
+	if len(obs) != 2 {
+		t.Errorf("%d observations stored, want both the printed gateway and the unprintable nginx page", len(obs))
+	}
+	if !strings.Contains(stderr.String(), "stdout closed") {
+		t.Errorf("stderr does not say why:\n%s", stderr.String())
 	}
 }

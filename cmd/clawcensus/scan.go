@@ -348,6 +348,10 @@ type pipeline struct {
 }
 
 func (p *pipeline) run(ctx context.Context, sweep func(context.Context, chan<- netip.AddrPort) error) error {
+	// A closed stdout stops the scan (as SIGPIPE would), but not before every result in
+	// flight is stored: the sink cancels this context and keeps draining.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	g, gctx := errgroup.WithContext(ctx)
 	open := make(chan netip.AddrPort, 1024)
 	results := make(chan fingerprint.Result, 256)
@@ -374,28 +378,40 @@ func (p *pipeline) run(ctx context.Context, sweep func(context.Context, chan<- n
 		}
 		return fg.Wait()
 	})
-	// The sink never stops early: it drains every result, even after cancellation, so
-	// nothing already observed is lost.
-	g.Go(func() error { return p.sink(ctx, results) })
-	return g.Wait()
+	var storeErr error
+	g.Go(func() error {
+		storeErr = p.sink(ctx, results, stop)
+		return storeErr
+	})
+	err := g.Wait()
+	if storeErr != nil {
+		return storeErr // the store failed: the run failed, whatever else stopped
+	}
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("%w: %w", context.Canceled, cause)
+	}
+	return err
 }
 
 // outcomeUnprobed marks an open port the run found but did not fingerprint before it stopped.
 const outcomeUnprobed = "open-unprobed"
 
 // sink prints and stores every result. It drains results to the end even after an error, so
-// the stages before it never block; the first error is returned.
-func (p *pipeline) sink(ctx context.Context, results <-chan fingerprint.Result) error {
+// the stages before it never block and nothing observed is lost. A failed store write is
+// returned; a failed stdout write stops the scan through stop.
+func (p *pipeline) sink(ctx context.Context, results <-chan fingerprint.Result, stop context.CancelCauseFunc) error {
 	const batchSize = 100
 	var batch []store.Observation
-	var firstErr error
+	var storeErr error
+	outOK := true
 	flushCtx := context.WithoutCancel(ctx)
 	flush := func() {
-		if len(batch) == 0 || firstErr != nil {
+		if len(batch) == 0 || storeErr != nil {
 			return
 		}
 		if err := p.store.AddObservations(flushCtx, p.runID, batch); err != nil {
-			firstErr = fmt.Errorf("store: %w", err)
+			storeErr = fmt.Errorf("store: %w", err)
+			stop(storeErr)
 		}
 		batch = batch[:0]
 	}
@@ -406,14 +422,17 @@ func (p *pipeline) sink(ctx context.Context, results <-chan fingerprint.Result) 
 		case r, ok := <-results:
 			if !ok {
 				flush()
-				return firstErr
+				return storeErr
 			}
 			p.seen.Add(1)
 			if r.Detected() {
 				p.detected.Add(1)
 			}
-			if err := p.out.write(r); err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("write output: %w", err)
+			if outOK {
+				if err := p.out.write(r); err != nil {
+					outOK = false
+					stop(fmt.Errorf("stdout closed (%v); results stay in the store", err))
+				}
 			}
 			batch = append(batch, toObservation(r))
 			if len(batch) >= batchSize {
