@@ -238,7 +238,7 @@ func addCounts(sm *Summary, product, version, auth string, official *bool, n int
 	sm.ByVersion[version] += n
 	sm.ByAuth[auth] += n
 	sm.ByProduct[product] += n
-	sm.ByOfficial[officialKey(official)] += n
+	sm.ByOfficial[OfficialText(official)] += n
 }
 
 // Observations implements Store.

@@ -86,7 +86,8 @@ func newSummary(r Run) Summary {
 		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{}}
 }
 
-func officialKey(b *bool) string {
+// OfficialText names an official-build verdict: "true", "false" or "unknown".
+func OfficialText(b *bool) string {
 	switch {
 	case b == nil:
 		return "unknown"

@@ -13,22 +13,19 @@ import (
 )
 
 func exportCommand() *cli.Command {
-	return &cli.Command{
+	return command(&cli.Command{
 		Name:  "export",
 		Usage: "write one run's gateways as a Shadowserver-style CSV for CERTs and network owners",
 		Description: "Columns follow Shadowserver's scan_http_vulnerable report (consumers key on the header), then\n" +
 			"clawcensus's own. Enrichment columns (asn, geo, …) stay empty: no lookups are made.\n" +
 			"Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.\n" +
 			"Name files YYYY-MM-DD-scan_http_vulnerable-<recipient>.csv, e.g. …-asn64500.csv.",
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Flags: []cli.Flag{
 			dbFlag,
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},
 		},
 		Action: runExport,
-	}
+	})
 }
 
 var shadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "port", "hostname", "tag", "asn", "geo",
@@ -39,9 +36,9 @@ var shadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "po
 	"product", "auth", "official", "advisories", "miit_violations", "evidence"}
 
 func runExport(c *cli.Context) error {
-	st, err := store.Open(c.Context, c.String("db"))
+	st, err := openStore(c)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	defer st.Close()
 	sums, err := st.Summaries(c.Context)
@@ -85,7 +82,7 @@ func runExport(c *cli.Context) error {
 			fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), "", "", "", "", "", "", "", o.Scheme,
 			fmt.Sprint(o.HTTPStatus), "", "", "", "", "", csvSafe(o.Server), "", "", "",
 			o.Version, built[o.Product+"@"+o.Version], detail(o), o.Channel,
-			o.Product, o.Auth, officialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
+			o.Product, o.Auth, store.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
 			csvSafe(strings.Join(o.Evidence, "; ")),
 		})
 	}
@@ -143,7 +140,7 @@ func severity(o store.Observation, severityOf map[string]string) string {
 }
 
 func detail(o store.Observation) string {
-	d := "auth " + o.Auth + ", official " + officialText(o.Official)
+	d := "auth " + o.Auth + ", official " + store.OfficialText(o.Official)
 	if len(o.VersionCandidates) > 0 {
 		d += ", version one of " + strings.Join(o.VersionCandidates, " ")
 	}

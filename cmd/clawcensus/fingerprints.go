@@ -11,12 +11,9 @@ import (
 )
 
 func fingerprintsCommand() *cli.Command {
-	return &cli.Command{
+	return command(&cli.Command{
 		Name:  "fingerprints",
 		Usage: "list the known releases with build dates, UI bundles and advisories",
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
 		},
@@ -63,5 +60,5 @@ func fingerprintsCommand() *cli.Command {
 			fmt.Fprintf(w, "%d releases, %d advisories\n", len(rows), len(rules.Advisories))
 			return nil
 		},
-	}
+	})
 }

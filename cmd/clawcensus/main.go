@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/clawcensus/clawcensus/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -69,9 +71,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ErrWriter: stderr,
 		// Errors are printed once, by run, with the exit code it chooses.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
+		OnUsageError:   asUsageError,
 		Commands: []*cli.Command{
 			scanCommand(),
 			reportCommand(),
@@ -89,4 +89,25 @@ var dbFlag = &cli.StringFlag{
 	Usage:   "store: postgres://… URL or a SQLite file path",
 	EnvVars: []string{"CLAWCENSUS_DB"},
 	Value:   "clawcensus.db",
+}
+
+func asUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+
+// command sets what every subcommand shares: a usage mistake exits 2.
+func command(c *cli.Command) *cli.Command {
+	c.OnUsageError = asUsageError
+	return c
+}
+
+// openStore opens --db. A store that cannot be reached at start is the caller's mistake.
+func openStore(c *cli.Context) (store.Store, error) {
+	return openStoreCtx(c.Context, c)
+}
+
+func openStoreCtx(ctx context.Context, c *cli.Context) (store.Store, error) {
+	st, err := store.Open(ctx, c.String("db"))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return st, nil
 }

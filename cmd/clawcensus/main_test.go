@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -323,18 +324,26 @@ func TestInterruptKeepsObservations(t *testing.T) {
 		t.Fatalf("no detection before the interrupt: %q %v; stderr %s", line, err, stderr.String())
 	}
 	cmd.Process.Signal(syscall.SIGINT)
-	err = cmd.Wait()
+	waitInterrupted(t, cmd, stdin, &stderr, db, "interrupted")
+}
+
+// waitInterrupted waits for a scan that was stopped mid-run and checks that it exited 1, said
+// why, and left one interrupted run with its one detection in the store.
+func waitInterrupted(t *testing.T, cmd *exec.Cmd, stdin io.Closer, stderr *bytes.Buffer, db, why string) []reportRun {
+	t.Helper()
+	err := cmd.Wait()
 	stdin.Close()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Errorf("exit after SIGINT: %v, want 1; stderr:\n%s", err, stderr.String())
+		t.Errorf("exit: %v, want 1; stderr:\n%s", err, stderr.String())
 	}
 	runs := reportRuns(t, db)
 	if len(runs) != 1 || runs[0].Status != "interrupted" || runs[0].Detected != 1 {
-		t.Errorf("after SIGINT the report says %+v", runs)
+		t.Errorf("the report says %+v", runs)
 	}
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("stderr does not say the run was interrupted:\n%s", stderr.String())
+	if !strings.Contains(stderr.String(), why) {
+		t.Errorf("stderr does not say %q:\n%s", why, stderr.String())
 	}
+	return runs
 }
 
 func TestCandidatesFromExternalSweep(t *testing.T) {
@@ -409,15 +418,7 @@ func TestClosedStdoutKeepsObservations(t *testing.T) {
 	}
 	r.Close()
 	fmt.Fprintf(stdin, "127.0.0.1:%d\n", l.nginx)
-	err = cmd.Wait()
-	stdin.Close()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Errorf("exit after stdout closed: %v, want 1; stderr:\n%s", err, stderr.String())
-	}
-	runs := reportRuns(t, db)
-	if len(runs) != 1 || runs[0].Status != "interrupted" || runs[0].Detected != 1 {
-		t.Errorf("report: %+v", runs)
-	}
+	runs := waitInterrupted(t, cmd, stdin, &stderr, db, "stdout closed")
 	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -426,8 +427,5 @@ func TestClosedStdoutKeepsObservations(t *testing.T) {
 	obs, _ := st.Observations(context.Background(), runs[0].ID)
 	if len(obs) != 2 {
 		t.Errorf("%d observations stored, want both the printed gateway and the unprintable nginx page", len(obs))
-	}
-	if !strings.Contains(stderr.String(), "stdout closed") {
-		t.Errorf("stderr does not say why:\n%s", stderr.String())
 	}
 }

@@ -4,26 +4,21 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/clawcensus/clawcensus/store"
 )
 
 func migrateCommand() *cli.Command {
-	return &cli.Command{
+	return command(&cli.Command{
 		Name:  "migrate",
 		Usage: "apply the schema migrations to the store (scan and report do it too)",
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Flags: []cli.Flag{dbFlag},
 		Action: func(c *cli.Context) error {
-			st, err := store.Open(c.Context, c.String("db"))
+			st, err := openStore(c)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			defer st.Close()
 			_, err = fmt.Fprintf(c.App.Writer, "%s store is up to date\n", st.Backend())
 			return err
 		},
-	}
+	})
 }

@@ -9,33 +9,39 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/store"
 )
 
-// resultWriter prints results to stdout in the chosen format, one as it arrives.
-type resultWriter interface {
-	write(fingerprint.Result) error
+// resultWriter prints results to stdout in the chosen format, one as it arrives: gateways,
+// and with --all every HTTP service.
+type resultWriter struct {
+	all    bool
+	format interface{ writeRecord(record) error }
 }
 
-func newWriter(w io.Writer, format string, all bool) (resultWriter, error) {
+func (w *resultWriter) write(r fingerprint.Result) error {
+	if !r.Detected() && !(w.all && r.Status != 0) {
+		return nil
+	}
+	return w.format.writeRecord(toRecord(r))
+}
+
+func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
 	switch format {
 	case "jsonl":
-		return &jsonlWriter{enc: json.NewEncoder(w), all: all}, nil
+		return &resultWriter{all, &jsonlWriter{enc: json.NewEncoder(w)}}, nil
 	case "csv":
 		cw := csv.NewWriter(w)
 		if err := cw.Write(csvHeader); err != nil {
 			return nil, err
 		}
 		cw.Flush()
-		return &csvWriter{w: cw, all: all}, cw.Error()
+		return &resultWriter{all, &csvWriter{w: cw}}, cw.Error()
 	case "table":
 		fmt.Fprintf(w, tableFormat, "IP", "PORT", "PRODUCT", "VERSION", "AUTH", "OFFICIAL", "ADVISORIES", "FLAGS")
-		return &tableWriter{w: w, all: all}, nil
+		return &resultWriter{all, &tableWriter{w: w}}, nil
 	}
 	return nil, usagef("--format %q: want jsonl, csv or table", format)
-}
-
-func shown(r fingerprint.Result, all bool) bool {
-	return r.Detected() || (all && r.Status != 0)
 }
 
 // record is the JSON Lines contract: scripts depend on these keys.
@@ -61,6 +67,8 @@ type record struct {
 	Title    string   `json:"title,omitempty"`
 	Server   string   `json:"server,omitempty"`
 	TLS      string   `json:"tls,omitempty"`
+
+	observed time.Time
 }
 
 func toRecord(r fingerprint.Result) record {
@@ -69,7 +77,7 @@ func toRecord(r fingerprint.Result) record {
 		Version: r.Version, VersionCandidates: r.VersionCandidates, Auth: r.Auth, Official: r.Official,
 		Advisories: nonNil(r.Advisories), Evidence: nonNil(r.Evidence), ObservedAt: r.ObservedAt.Format(time.RFC3339),
 		Outcome: r.Outcome, Channel: r.Channel, Honeypot: r.Honeypot, Flags: r.Flags, MIIT: r.MIIT,
-		Status: r.Status, Title: r.Title, Server: r.Server, TLS: r.TLS,
+		Status: r.Status, Title: r.Title, Server: r.Server, TLS: r.TLS, observed: r.ObservedAt,
 	}
 }
 
@@ -80,34 +88,19 @@ func nonNil(l []string) []string {
 	return l
 }
 
-type jsonlWriter struct {
-	enc *json.Encoder
-	all bool
-}
+type jsonlWriter struct{ enc *json.Encoder }
 
-func (j *jsonlWriter) write(r fingerprint.Result) error {
-	if !shown(r, j.all) {
-		return nil
-	}
-	return j.enc.Encode(toRecord(r))
-}
+func (j *jsonlWriter) writeRecord(rec record) error { return j.enc.Encode(rec) }
 
 var csvHeader = []string{"timestamp", "ip", "port", "scheme", "product", "version", "version_candidates", "auth",
 	"official", "advisories", "flags", "miit_violations", "outcome", "http_status", "title", "server"}
 
-type csvWriter struct {
-	w   *csv.Writer
-	all bool
-}
+type csvWriter struct{ w *csv.Writer }
 
-func (c *csvWriter) write(r fingerprint.Result) error {
-	if !shown(r, c.all) {
-		return nil
-	}
-	rec := toRecord(r)
+func (c *csvWriter) writeRecord(rec record) error {
 	c.w.Write([]string{
-		r.ObservedAt.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
-		rec.Version, strings.Join(rec.VersionCandidates, ","), rec.Auth, officialText(rec.Official),
+		rec.observed.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
+		rec.Version, strings.Join(rec.VersionCandidates, ","), rec.Auth, store.OfficialText(rec.Official),
 		strings.Join(rec.Advisories, ","), strings.Join(rec.Flags, ","), strings.Join(rec.MIIT, ","), rec.Outcome,
 		fmt.Sprint(rec.Status), csvSafe(rec.Title), csvSafe(rec.Server),
 	})
@@ -123,28 +116,11 @@ func csvSafe(s string) string {
 	return s
 }
 
-func officialText(b *bool) string {
-	switch {
-	case b == nil:
-		return "unknown"
-	case *b:
-		return "true"
-	}
-	return "false"
-}
-
 const tableFormat = "%-39s %-5s %-9s %-22s %-9s %-8s %-10s %s\n"
 
-type tableWriter struct {
-	w   io.Writer
-	all bool
-}
+type tableWriter struct{ w io.Writer }
 
-func (t *tableWriter) write(r fingerprint.Result) error {
-	if !shown(r, t.all) {
-		return nil
-	}
-	rec := toRecord(r)
+func (t *tableWriter) writeRecord(rec record) error {
 	product, ver := rec.Product, rec.Version
 	if product == "" {
 		product = "-"
@@ -156,7 +132,7 @@ func (t *tableWriter) write(r fingerprint.Result) error {
 		ver = "?"
 	}
 	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), product, ver, orDash(rec.Auth),
-		officialText(rec.Official), fmt.Sprint(len(rec.Advisories)), strings.Join(rec.Flags, ","))
+		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), strings.Join(rec.Flags, ","))
 	return err
 }
 

@@ -15,12 +15,9 @@ import (
 )
 
 func reportCommand() *cli.Command {
-	return &cli.Command{
+	return command(&cli.Command{
 		Name:  "report",
 		Usage: "per run: gateways detected in total, by version and by auth posture",
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Flags: []cli.Flag{
 			dbFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
@@ -30,9 +27,9 @@ func reportCommand() *cli.Command {
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
-			st, err := store.Open(c.Context, c.String("db"))
+			st, err := openStore(c)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			defer st.Close()
 			sums, err := st.Summaries(c.Context)
@@ -44,7 +41,7 @@ func reportCommand() *cli.Command {
 			}
 			return writeReportText(c.App.Writer, sums, st.Backend())
 		},
-	}
+	})
 }
 
 // reportRun is one run in the JSON report: scripts depend on these keys.

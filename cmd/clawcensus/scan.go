@@ -28,13 +28,10 @@ import (
 const largeScan = 1 << 24
 
 func scanCommand() *cli.Command {
-	return &cli.Command{
+	return command(&cli.Command{
 		Name:      "scan",
 		Usage:     "sweep targets, fingerprint what answers, store and print detections",
 		ArgsUsage: "TARGET... (IP, CIDR, a.b.c.d-e.f.g.h, @file, - for stdin)",
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "ports", Aliases: []string{"p"}, Value: scanner.DefaultPorts, Usage: "ports: list, ranges, presets (gateway, proxies, funnel, hosted, sidecar, wild)"},
 			&cli.IntFlag{Name: "rate", Value: 1000, Usage: "probes per second, paced evenly"},
@@ -60,7 +57,7 @@ func scanCommand() *cli.Command {
 			dbFlag,
 		},
 		Action: runScan,
-	}
+	})
 }
 
 // scanOptions are the validated flags of one scan.
@@ -166,9 +163,9 @@ func runScan(c *cli.Context) error {
 		defer cancel()
 	}
 
-	st, err := store.Open(ctx, c.String("db"))
+	st, err := openStoreCtx(ctx, c)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	defer st.Close()
 
@@ -340,7 +337,7 @@ type pipeline struct {
 	store       store.Store
 	runID       int64
 	fp          *fingerprint.Fingerprinter
-	out         resultWriter
+	out         *resultWriter
 	concurrency int
 	stderr      io.Writer
 
