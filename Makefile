@@ -36,9 +36,10 @@ test: ## run every test (race detector on), with a throwaway PostgreSQL for the 
 test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they skip)
 	$(GO) test -count=1 ./...
 
-bench: ## sweep rate and recall on a loopback /16, pacing, fingerprint throughput (prints a table)
+bench: build ## sweep rate and recall (loopback /16 CONNECT; namespace /16 SYN when root), pacing, fingerprinting
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
+	@if [ "$$(id -u)" = 0 ]; then deploy/lab/bench-syn.sh; else echo "bench-syn.sh skipped: needs root"; fi
 
 fingerprints: ## refresh fingerprint/rules/releases.json from the npm registry (needs npm)
 	$(GO) run ./fingerprint/internal/genreleases -out fingerprint/rules/releases.json

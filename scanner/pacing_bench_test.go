@@ -2,18 +2,25 @@ package scanner
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	pdrate "github.com/projectdiscovery/ratelimit"
-	"golang.org/x/time/rate"
 )
 
-// BenchmarkPacing compares how evenly two limiters release 2,000 probes at 1,000/s: naabu's
-// runner paces with projectdiscovery/ratelimit, the sweeper with x/time/rate (burst 1). It
-// reports the most probes released in any 10 ms window (an even pace releases 10).
+// BenchmarkPacing compares how evenly two limiters release probes: naabu's runner paces with
+// projectdiscovery/ratelimit, the sweeper with newPacer (x/time/rate, 2 ms bucket). It reports
+// the most probes released in any 10 ms window (an even pace releases pps/100) and the rate a
+// single sequential sender achieves.
 func BenchmarkPacing(b *testing.B) {
-	const n, pps = 2000, 1000
+	for _, pps := range []int{1000, 20000} {
+		n := 2 * pps
+		b.Run(fmt.Sprint(pps), func(b *testing.B) { benchPacing(b, n, pps) })
+	}
+}
+
+func benchPacing(b *testing.B, n, pps int) {
 	measure := func(b *testing.B, take func()) {
 		for range b.N {
 			stamps := make([]time.Time, 0, n)
@@ -33,12 +40,12 @@ func BenchmarkPacing(b *testing.B) {
 		}
 	}
 	b.Run("naabu-runner-ratelimit", func(b *testing.B) {
-		l := pdrate.New(context.Background(), pps, time.Second)
+		l := pdrate.New(context.Background(), uint(pps), time.Second)
 		defer l.Stop()
 		measure(b, l.Take)
 	})
-	b.Run("x-time-rate-burst1", func(b *testing.B) {
-		l := rate.NewLimiter(pps, 1)
+	b.Run("newPacer", func(b *testing.B) {
+		l := newPacer(pps)
 		measure(b, func() { l.Wait(context.Background()) })
 	})
 }

@@ -145,6 +145,20 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 	return err
 }
 
+// EachRange calls fn for every target range left after the blocklist, in input order. It
+// consumes Stdin when a spec is "-".
+func (p *Plan) EachRange(fn func(Range) error) error {
+	var excludedBy []string
+	return p.chunks(func(c *chunk) error {
+		for _, r := range c.ranges {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, &excludedBy)
+}
+
 // chunk is up to ChunkRanges ranges with running totals, indexable by address number.
 type chunk struct {
 	ranges []Range

@@ -157,8 +157,7 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 		s.mu.Unlock()
 		s.sending.Wait()
 	}()
-	// Burst 1: one token at a time, so the wire sees an even rate, never a burst per second.
-	limiter := rate.NewLimiter(rate.Limit(s.cfg.Rate), 1)
+	limiter := newPacer(s.cfg.Rate)
 	if s.method == MethodSYN {
 		return s.sweepSYN(ctx, plan, limiter)
 	}
@@ -180,6 +179,20 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 	defer stop()
 	s.engine.StartWorkers(workers)
 	s.engine.ListenHandler.Phase.Set(scan.Scan)
+	// naabu drops answers from addresses it was not told about. Telling it per probe costs a
+	// hybrid-map insert each (measured: the sweep fell to a third of its rate), so it is told
+	// the target ranges once, as prefixes.
+	err := plan.EachRange(func(r Range) error {
+		for _, p := range r.Prefixes() {
+			if err := s.engine.IPRanger.Add(p.String()); err != nil {
+				return fmt.Errorf("track %s: %w", p, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	for pass := 0; pass <= s.cfg.Retries; pass++ {
 		err := plan.Walk(ctx, func(ap netip.AddrPort) error {
 			if pass > 0 && s.isFound(ap) {
@@ -191,13 +204,7 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 			if err := limiter.Wait(ctx); err != nil {
 				return err
 			}
-			ip := ap.Addr().String()
-			if pass == 0 {
-				if err := s.engine.IPRanger.Add(ip); err != nil {
-					return fmt.Errorf("track %s: %w", ip, err)
-				}
-			}
-			s.engine.EnqueueTCP(ip, scan.Syn, &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP})
+			s.engine.EnqueueTCP(ap.Addr().String(), scan.Syn, &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP})
 			s.sent.Add(1)
 			return nil
 		})
@@ -298,4 +305,11 @@ func (s *Sweeper) Close() error {
 		return nil
 	}
 	return s.engine.Close()
+}
+
+// newPacer paces probes evenly: its bucket holds 2 ms of budget, enough to make up for a
+// sleeping sender's timer slack (with a bucket of one, a sender that oversleeps never catches
+// up: measured 1,700/s at --rate 5000), never a burst a network would notice.
+func newPacer(pps int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(pps), max(1, pps/500))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/netip"
 	"os"
 	"strings"
@@ -175,4 +176,26 @@ func readBlockLines(name string, r io.Reader, b *Blocklist) error {
 		return fmt.Errorf("read %s: %w", name, err)
 	}
 	return nil
+}
+
+// Prefixes returns the fewest CIDR prefixes that exactly cover r.
+func (r Range) Prefixes() []netip.Prefix {
+	is4 := r.First.Is4()
+	bitLen := r.First.BitLen()
+	cur, last := toU128(r.First), toU128(r.Last)
+	var out []netip.Prefix
+	for {
+		// The largest block that starts at cur (alignment) and ends by last. Ranges span at
+		// most 2^32 addresses within one upper half, so the low 64 bits decide.
+		size := uint64(1)
+		for size < 1<<32 && cur.lo%(size*2) == 0 && cur.lo+size*2-1 <= last.lo && cur.lo+size*2-1 >= cur.lo {
+			size *= 2
+		}
+		out = append(out, netip.PrefixFrom(fromU128(cur, is4), bitLen-bits.TrailingZeros64(size)))
+		end := cur.add(size - 1)
+		if !end.less(last) {
+			return out
+		}
+		cur = end.add(1)
+	}
 }

@@ -300,3 +300,27 @@ func TestWalkAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestRangePrefixes(t *testing.T) {
+	tests := map[string][]string{
+		"192.0.2.0/24":                    {"192.0.2.0/24"},
+		"192.0.2.7":                       {"192.0.2.7/32"},
+		"10.0.0.1-10.0.0.6":               {"10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"},
+		"0.0.0.0/0":                       {"0.0.0.0/0"},
+		"255.255.255.254-255.255.255.255": {"255.255.255.254/31"},
+		"2001:db8::1-2001:db8::4":         {"2001:db8::1/128", "2001:db8::2/127", "2001:db8::4/128"},
+	}
+	for in, want := range tests {
+		r, err := ParseTarget(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range r.Prefixes() {
+			got = append(got, p.String())
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", in, diff)
+		}
+	}
+}

@@ -159,7 +159,7 @@ func TestScanEndToEnd(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339, r.ObservedAt); err != nil {
 				t.Errorf("observed_at %q: %v", r.ObservedAt, err)
 			}
-			if !strings.Contains(res.stderr, "progress: sent 3/3 probes") || !strings.Contains(res.stderr, "scan finished") {
+			if !strings.Contains(res.stderr, "progress: sent 3 of at most 6 probes") || !strings.Contains(res.stderr, "scan finished") {
 				t.Errorf("stderr lacks progress and summary:\n%s", res.stderr)
 			}
 

@@ -65,7 +65,7 @@ func (pr *progress) print(final bool) {
 	if pr.total > 0 && rate > 0 && st.Sent <= pr.total {
 		eta = (time.Duration(float64(pr.total-st.Sent)/rate) * time.Second).Round(time.Second).String()
 	}
-	line := fmt.Sprintf("progress: sent %d/%d probes, %.0f/s, open %d, fingerprinted %d, detected %d, elapsed %s, eta %s",
+	line := fmt.Sprintf("progress: sent %d of at most %d probes, %.0f/s, open %d, fingerprinted %d, detected %d, elapsed %s, eta %s",
 		st.Sent, pr.total, rate, st.Open, pr.p.seen.Load(), pr.p.detected.Load(), now.Sub(pr.start).Round(time.Second), eta)
 	switch {
 	case pr.live && !final:

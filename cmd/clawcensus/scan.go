@@ -208,7 +208,9 @@ func runScan(c *cli.Context) error {
 		return err
 	}
 	p := &pipeline{store: st, runID: run.ID, fp: fp, out: out, concurrency: o.concurrency, stderr: stderr}
-	prog := newProgress(stderr, totals.Probes*1, sw, p)
+	// Retries resend only what did not answer, so this is an upper bound, reached when
+	// nothing answers (as for most of the Internet).
+	prog := newProgress(stderr, totals.Probes*uint64(1+c.Int("retries")), sw, p)
 	progCtx, stopProgress := context.WithCancel(ctx)
 	go prog.run(progCtx)
 
