@@ -49,6 +49,9 @@ type Plan struct {
 	Seed int64
 	// Shard selects a part of the permuted sequence. The zero value means the whole.
 	Shard Shard
+	// Skip passes over the first Skip probes of this shard's sequence: a resumed run starts
+	// where its checkpoint says the first pass got to.
+	Skip uint64
 }
 
 // Totals describes a plan after exclusions.
@@ -120,11 +123,18 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 	bl := p.blocklist()
 	var excludedBy []string
 	var seen uint64
+	skip := p.Skip
 	err := p.chunks(func(c *chunk) error {
 		seen += c.total
 		n := c.total * uint64(len(ports))
+		share := p.shardShare(n)
+		if skip >= share { // the whole chunk was walked before
+			skip -= share
+			return nil
+		}
 		perm := newPermutation(n, p.Seed)
-		for j := sh.Index; j < n; j += sh.Count {
+		for j := sh.Index + skip*sh.Count; j < n; j += sh.Count {
+			skip = 0
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -50,6 +50,9 @@ type Config struct {
 // Stats counts a sweep's progress; it is safe to read while the sweep runs.
 type Stats struct {
 	Sent, Open uint64
+	// Walked counts the plan positions of the first pass handed to the sender (after the
+	// plan's Skip): a checkpoint to resume from.
+	Walked uint64
 }
 
 // Sweeper probes host:port pairs and reports those that answer. One per process: naabu's
@@ -60,6 +63,7 @@ type Sweeper struct {
 	engine *scan.Scanner
 	sent   atomic.Uint64
 	open   atomic.Uint64
+	walked atomic.Uint64
 
 	mu      sync.Mutex
 	found   map[netip.AddrPort]bool
@@ -140,7 +144,9 @@ func New(cfg Config) (*Sweeper, error) {
 func (s *Sweeper) Method() string { return s.method }
 
 // Stats returns the counters so far.
-func (s *Sweeper) Stats() Stats { return Stats{Sent: s.sent.Load(), Open: s.open.Load()} }
+func (s *Sweeper) Stats() Stats {
+	return Stats{Sent: s.sent.Load(), Open: s.open.Load(), Walked: s.walked.Load()}
+}
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
 // open as it is found. It returns when the walk is done and late answers had time to arrive.
@@ -206,6 +212,9 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 			}
 			s.engine.EnqueueTCP(ap.Addr().String(), scan.Syn, &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP})
 			s.sent.Add(1)
+			if pass == 0 {
+				s.walked.Add(1)
+			}
 			return nil
 		})
 		if err != nil {
@@ -234,6 +243,7 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 			return ctx.Err()
 		}
 		wg.Add(1)
+		s.walked.Add(1)
 		go func() {
 			defer func() { <-inflight; wg.Done() }()
 			p := &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP}

@@ -324,3 +324,30 @@ func TestRangePrefixes(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipResumes checks that a walk skipping k positions yields exactly the tail of the full
+// walk, across chunks and shards.
+func TestSkipResumes(t *testing.T) {
+	var b strings.Builder
+	for i := range ChunkRanges + 300 {
+		fmt.Fprintf(&b, "10.%d.%d.%d\n", i>>16, (i>>8)&0xff, i&0xff)
+	}
+	file := t.TempDir() + "/t.txt"
+	writeFile(t, file, b.String())
+	walk := func(skip uint64) []netip.AddrPort {
+		plan := &Plan{Specs: []string{"@" + file}, Blocklist: NewBlocklist(true), Ports: []uint16{1, 2}, Seed: 9, Shard: Shard{Index: 1, Count: 3}, Skip: skip}
+		var got []netip.AddrPort
+		if err := plan.Walk(context.Background(), func(ap netip.AddrPort) error { got = append(got, ap); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	full := walk(0)
+	for _, k := range []uint64{0, 1, 100, uint64(len(full)) / 2, uint64(len(full)) - 1, uint64(len(full)), uint64(len(full)) + 5} {
+		got := walk(k)
+		want := full[min(k, uint64(len(full))):]
+		if !slices.Equal(got, want) {
+			t.Errorf("skip %d: %d probes, want the last %d of the full walk", k, len(got), len(want))
+		}
+	}
+}

@@ -86,9 +86,9 @@ func (p *Postgres) migrate(ctx context.Context) error {
 func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
 	r.Status = StatusRunning
 	err := p.pool.QueryRow(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, r.Status, r.Note,
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, r.Status, r.Note, r.Plan,
 	).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
@@ -152,12 +152,34 @@ type runRow struct {
 	ProbesSent  int64      `db:"probes_sent"`
 	OpenPorts   int64      `db:"open_ports"`
 	Note        string     `db:"note"`
+	Plan        string     `db:"plan"`
+	Walked      int64      `db:"walked"`
+}
+
+// Checkpoint implements Store.
+func (p *Postgres) Checkpoint(ctx context.Context, runID, walked int64) error {
+	if _, err := p.pool.Exec(ctx, `UPDATE runs SET walked = GREATEST(walked, $1) WHERE id = $2`, walked, runID); err != nil {
+		return fmt.Errorf("checkpoint run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// ReopenRun implements Store.
+func (p *Postgres) ReopenRun(ctx context.Context, runID int64) error {
+	tag, err := p.pool.Exec(ctx, `UPDATE runs SET status = 'running', ended_at = NULL WHERE id = $1`, runID)
+	if err != nil {
+		return fmt.Errorf("reopen run %d: %w", runID, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("reopen run %d: %w", runID, ErrNoRun)
+	}
+	return nil
 }
 
 // Summaries implements Store.
 func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed, shard,
-		tool_version, method, status, probes_sent, open_ports, note FROM runs ORDER BY id`)
+		tool_version, method, status, probes_sent, open_ports, note, plan, walked FROM runs ORDER BY id`)
 	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[runRow])
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)

@@ -85,10 +85,10 @@ const sqliteTime = time.RFC3339Nano
 func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
 	r.Status = StatusRunning
 	res, err := s.db.ExecContext(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
-		r.ToolVersion, r.Method, r.Status, r.Note)
+		r.ToolVersion, r.Method, r.Status, r.Note, r.Plan)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
@@ -148,10 +148,30 @@ func (s *SQLite) FinishRun(ctx context.Context, runID int64, status string, ende
 	return nil
 }
 
+// Checkpoint implements Store.
+func (s *SQLite) Checkpoint(ctx context.Context, runID, walked int64) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET walked = MAX(walked, ?) WHERE id = ?`, walked, runID); err != nil {
+		return fmt.Errorf("checkpoint run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// ReopenRun implements Store.
+func (s *SQLite) ReopenRun(ctx context.Context, runID int64) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?`, runID)
+	if err != nil {
+		return fmt.Errorf("reopen run %d: %w", runID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("reopen run %d: %w", runID, ErrNoRun)
+	}
+	return nil
+}
+
 // Summaries implements Store.
 func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed,
-		shard, tool_version, method, status, probes_sent, open_ports, note FROM runs ORDER BY id`)
+		shard, tool_version, method, status, probes_sent, open_ports, note, plan, walked FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -162,7 +182,7 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 		var started string
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
-			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note); err != nil {
+			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan, &sm.Walked); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)

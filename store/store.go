@@ -42,6 +42,10 @@ type Run struct {
 	ProbesSent  int64
 	OpenPorts   int64
 	Note        string
+	// Plan is what the run walks, as the caller encodes it, so that it can be resumed.
+	Plan string
+	// Walked is the checkpoint: how many positions of its first pass the run has sent.
+	Walked int64
 }
 
 // Observation is what one run saw at one host:port.
@@ -105,6 +109,10 @@ type Store interface {
 	AddObservations(ctx context.Context, runID int64, obs []Observation) error
 	// FinishRun records how a run ended.
 	FinishRun(ctx context.Context, runID int64, status string, endedAt time.Time, probesSent, openPorts int64) error
+	// Checkpoint records how far a run's first pass got; it never moves backwards.
+	Checkpoint(ctx context.Context, runID, walked int64) error
+	// ReopenRun marks an ended run as running again, to resume it.
+	ReopenRun(ctx context.Context, runID int64) error
 	// Summaries returns every run with its counts, oldest first.
 	Summaries(ctx context.Context) ([]Summary, error)
 	// Observations returns one run's observations in the order they were stored.
@@ -113,6 +121,9 @@ type Store interface {
 	Backend() string
 	Close() error
 }
+
+// ErrNoRun means no run has the given id.
+var ErrNoRun = errors.New("no such run")
 
 // ErrUnavailable wraps failures to reach or open the database at start.
 var ErrUnavailable = errors.New("database unavailable")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -80,7 +81,7 @@ func TestContract(t *testing.T) {
 			}
 			start := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
 			run := &Run{StartedAt: start, Targets: "192.0.2.0/24", TargetCount: 256, Ports: "18789", Rate: 1000,
-				Seed: 42, Shard: "0/1", ToolVersion: "test", Method: "connect"}
+				Seed: 42, Shard: "0/1", ToolVersion: "test", Method: "connect", Plan: `{"specs":["192.0.2.0/24"]}`}
 			if err := st.StartRun(ctx, run); err != nil {
 				t.Fatal(err)
 			}
@@ -146,6 +147,23 @@ func TestContract(t *testing.T) {
 				ByMIIT:     map[string]int64{"internet-exposure": 1}}
 			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Summary{}, "Run")); diff != "" {
 				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+
+			// Checkpoints only move forward; a reopened run is running again.
+			for _, w := range []int64{100, 40, 250} {
+				if err := st.Checkpoint(ctx, run.ID, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.ReopenRun(ctx, run.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.ReopenRun(ctx, 999999); !errors.Is(err, ErrNoRun) {
+				t.Errorf("reopening a missing run: %v", err)
+			}
+			sums, err = st.Summaries(ctx)
+			if err != nil || sums[0].Walked != 250 || sums[0].Status != StatusRunning || sums[0].EndedAt != nil || sums[0].Plan != `{"specs":["192.0.2.0/24"]}` {
+				t.Errorf("after checkpoints and reopen: %+v, %v", sums[0].Run, err)
 			}
 
 			// A second run counts on its own; runs come back oldest first.

@@ -429,3 +429,40 @@ func TestClosedStdoutKeepsObservations(t *testing.T) {
 		t.Errorf("%d observations stored, want both the printed gateway and the unprintable nginx page", len(obs))
 	}
 }
+
+// TestResumeInterruptedRun stops a slow sweep part-way, then resumes it: the same run id
+// finishes, starting near its checkpoint, and every target is covered once.
+func TestResumeInterruptedRun(t *testing.T) {
+	l := startLab(t)
+	db := filepath.Join(t.TempDir(), "resume.db")
+	args := []string{"scan", "--scan-type", "connect", "--rate", "20", "--timeout", "1s", "--retries", "0", "--db", db}
+	cmd := exec.Command(cliBinary, append(args, "--lab", "--seed", "5", "--ports", fmt.Sprint(l.gateway), "127.0.0.0/25")...)
+	cmd.Env = testEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	runs := reportRuns(t, db)
+	if len(runs) != 1 || runs[0].Status != "interrupted" {
+		t.Fatalf("after SIGINT: %+v\n%s", runs, stderr.String())
+	}
+
+	res := runCLI(t, "", append(args, "--resume", fmt.Sprint(runs[0].ID))...)
+	if res.code != 0 || !strings.Contains(res.stderr, "resuming") || strings.Contains(res.stderr, "from_probe=0 ") {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	runs = reportRuns(t, db)
+	if len(runs) != 1 || runs[0].Status != "complete" || runs[0].Detected != 1 {
+		t.Errorf("after resuming: %+v", runs)
+	}
+	for _, bad := range [][]string{{"--resume", fmt.Sprint(runs[0].ID)}, {"--resume", "99"}, {"--resume", "1", "--lab"}} {
+		res := runCLI(t, "", append([]string{"scan", "--db", db}, bad...)...)
+		if res.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", bad, res.code, res.stderr)
+		}
+	}
+}

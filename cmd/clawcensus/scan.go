@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -54,6 +55,7 @@ func scanCommand() *cli.Command {
 			&cli.DurationFlag{Name: "max-runtime", Usage: "stop after this long (the run is marked interrupted)"},
 			&cli.BoolFlag{Name: "confirm-large", Usage: "allow 16M probes or more (coordinate with your network first)"},
 			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
+			&cli.Int64Flag{Name: "resume", Usage: "continue an interrupted run where its checkpoint left off (same targets, ports, seed, shard)"},
 			dbFlag,
 		},
 		Action: runScan,
@@ -63,6 +65,8 @@ func scanCommand() *cli.Command {
 // scanOptions are the validated flags of one scan.
 type scanOptions struct {
 	plan        *scanner.Plan
+	record      planRecord
+	resume      *store.Run
 	scope       scanner.Scope
 	ports       []uint16
 	format      string
@@ -77,45 +81,45 @@ func parseScanFlags(c *cli.Context) (*scanOptions, error) {
 	if !slices.Contains([]string{"jsonl", "csv", "table"}, o.format) {
 		return nil, usagef("--format %q: want jsonl, csv or table", o.format)
 	}
-	if o.candidates == "" && c.NArg() == 0 {
-		return nil, usagef("no targets: give TARGET... or --candidates FILE (see clawcensus scan --help)")
-	}
-	if o.candidates != "" && c.NArg() > 0 {
-		return nil, usagef("give targets or --candidates, not both")
-	}
 	if c.Int("rate") <= 0 {
 		return nil, usagef("--rate %d: must be positive", c.Int("rate"))
 	}
 	if o.concurrency <= 0 {
 		return nil, usagef("--concurrency %d: must be positive", o.concurrency)
 	}
-	ports, err := scanner.ParsePorts(c.String("ports"))
-	if err != nil {
+	var err error
+	if o.scope, err = scanner.ParseScope(c.String("scope")); err != nil {
 		return nil, usageError{err}
 	}
-	o.ports = ports
-	if o.shard, err = scanner.ParseShard(c.String("shard")); err != nil {
+	if c.IsSet("resume") {
+		return o, o.fromRun(c)
+	}
+	if o.candidates == "" && c.NArg() == 0 {
+		return nil, usagef("no targets: give TARGET... or --candidates FILE (see clawcensus scan --help)")
+	}
+	if o.candidates != "" && c.NArg() > 0 {
+		return nil, usagef("give targets or --candidates, not both")
+	}
+	rec := planRecord{Specs: c.Args().Slice(), Lab: c.Bool("lab"), Seed: c.Int64("seed"), Shard: c.String("shard")}
+	if rec.Ports, err = scanner.ParsePorts(c.String("ports")); err != nil {
 		return nil, usageError{err}
 	}
-	o.seed = c.Int64("seed")
 	if !c.IsSet("seed") {
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, err
 		}
-		o.seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+		rec.Seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	if o.scope, err = scanner.ParseScope(c.String("scope")); err != nil {
-		return nil, usageError{err}
-	}
-	bl := scanner.NewBlocklist(c.Bool("lab"))
 	for _, f := range c.StringSlice("exclude") {
-		if err := bl.AddFile(f); err != nil {
-			return nil, usageError{err}
+		// Absolute, so that a resumed run reads the same file from anywhere.
+		if abs, err := filepath.Abs(f); err == nil {
+			f = abs
 		}
+		rec.Excludes = append(rec.Excludes, f)
 	}
 	// Targets are validated here, before anything is sent; only stdin is left for the walk.
-	for _, spec := range c.Args().Slice() {
+	for _, spec := range rec.Specs {
 		if spec == "-" || strings.HasPrefix(spec, "@") {
 			continue
 		}
@@ -123,8 +127,7 @@ func parseScanFlags(c *cli.Context) (*scanOptions, error) {
 			return nil, usageError{err}
 		}
 	}
-	o.plan = &scanner.Plan{Specs: c.Args().Slice(), Stdin: c.App.Reader, Blocklist: bl, Ports: ports, Seed: o.seed, Shard: o.shard}
-	return o, nil
+	return o, o.fromRecord(rec, c.App.Reader)
 }
 
 func runScan(c *cli.Context) error {
@@ -195,9 +198,15 @@ func runScan(c *cli.Context) error {
 	run := &store.Run{
 		StartedAt: time.Now().UTC(), Targets: describeTargets(o), TargetCount: int64(totals.Addresses),
 		Ports: portList(o.ports), Rate: c.Int("rate"), Seed: o.seed, Shard: o.shard.String(),
-		ToolVersion: version, Method: method,
+		ToolVersion: version, Method: method, Plan: o.planJSON(),
 	}
-	if err := st.StartRun(ctx, run); err != nil {
+	if o.resume != nil {
+		run = o.resume
+		if err := st.ReopenRun(ctx, run.ID); err != nil {
+			return err
+		}
+		slog.Info("resuming", "run", run.ID, "from_probe", o.plan.Skip, "checkpoint", run.Walked)
+	} else if err := st.StartRun(ctx, run); err != nil {
 		return err
 	}
 	slog.Info("scan started", "run", run.ID, "targets", totals.Addresses, "probes", totals.Probes, "ports", run.Ports,
@@ -210,9 +219,28 @@ func runScan(c *cli.Context) error {
 	p := &pipeline{store: st, runID: run.ID, fp: fp, out: out, concurrency: o.concurrency, stderr: stderr}
 	// Retries resend only what did not answer, so this is an upper bound, reached when
 	// nothing answers (as for most of the Internet).
-	prog := newProgress(stderr, totals.Probes*uint64(1+c.Int("retries")), sw, p)
+	prog := newProgress(stderr, (totals.Probes-min(o.plan.Skip, totals.Probes))*uint64(1+c.Int("retries")), sw, p)
 	progCtx, stopProgress := context.WithCancel(ctx)
 	go prog.run(progCtx)
+	checkpoint := func(ctx context.Context) {
+		if sw != nil {
+			if err := st.Checkpoint(ctx, run.ID, int64(o.plan.Skip+sw.Stats().Walked)); err != nil {
+				slog.Warn("checkpoint failed", "run", run.ID, "err", err)
+			}
+		}
+	}
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-progCtx.Done():
+				return
+			case <-t.C:
+				checkpoint(progCtx)
+			}
+		}
+	}()
 
 	runErr := p.run(ctx, func(ctx context.Context, open chan<- netip.AddrPort) error {
 		if sw != nil {
@@ -242,6 +270,7 @@ func runScan(c *cli.Context) error {
 	}
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	checkpoint(finishCtx)
 	if err := st.FinishRun(finishCtx, run.ID, status, time.Now().UTC(), sent, openPorts); err != nil {
 		return errors.Join(runErr, err)
 	}

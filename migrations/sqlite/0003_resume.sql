@@ -1,0 +1,4 @@
+-- Resuming a run: the plan it walked (targets, excludes, lab mode, ports, seed, shard, as JSON)
+-- and how far its first pass got.
+ALTER TABLE runs ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN walked INTEGER NOT NULL DEFAULT 0;
