@@ -36,23 +36,19 @@ var shadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "po
 	"product", "auth", "official", "advisories", "miit_violations", "evidence"}
 
 func runExport(c *cli.Context) error {
-	st, err := openStore(c)
+	st, sums, err := openRuns(c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sums, err := st.Summaries(c.Context)
-	if err != nil {
-		return err
-	}
 	if len(sums) == 0 {
 		return usagef("the store has no runs to export")
 	}
 	id := sums[len(sums)-1].ID
 	if c.IsSet("run") {
 		id = c.Int64("run")
-		if !slices.ContainsFunc(sums, func(s store.Summary) bool { return s.ID == id }) {
-			return usagef("--run %d: no such run", id)
+		if _, err := findRun(sums, id, "run"); err != nil {
+			return err
 		}
 	}
 	obs, err := st.Observations(c.Context, id)

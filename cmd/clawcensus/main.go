@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -110,4 +111,27 @@ func openStoreCtx(ctx context.Context, c *cli.Context) (store.Store, error) {
 		return nil, usageError{err}
 	}
 	return st, nil
+}
+
+// openRuns opens --db and lists its runs, oldest first. The caller closes the store.
+func openRuns(c *cli.Context) (store.Store, []store.Summary, error) {
+	st, err := openStore(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sums, err := st.Summaries(c.Context)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, sums, nil
+}
+
+// findRun returns the index of run id in sums, or a usage error naming flag.
+func findRun(sums []store.Summary, id int64, flag string) (int, error) {
+	i := slices.IndexFunc(sums, func(s store.Summary) bool { return s.ID == id })
+	if i < 0 {
+		return -1, usagef("--%s %d: no such run", flag, id)
+	}
+	return i, nil
 }

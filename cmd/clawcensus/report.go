@@ -27,15 +27,11 @@ func reportCommand() *cli.Command {
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
-			st, err := openStore(c)
+			st, sums, err := openRuns(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			sums, err := st.Summaries(c.Context)
-			if err != nil {
-				return err
-			}
 			if format == "json" {
 				return writeReportJSON(c.App.Writer, sums)
 			}

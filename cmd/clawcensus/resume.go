@@ -61,20 +61,16 @@ func (o *scanOptions) fromRun(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("--resume takes the run's own targets; drop %s", strings.Join(c.Args().Slice(), " "))
 	}
-	st, err := openStore(c)
+	st, sums, err := openRuns(c)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	sums, err := st.Summaries(c.Context)
-	if err != nil {
-		return err
-	}
+	st.Close()
 	id := c.Int64("resume")
-	i := slices.IndexFunc(sums, func(s store.Summary) bool { return s.ID == id })
+	i, err := findRun(sums, id, "resume")
 	switch {
-	case i < 0:
-		return usagef("--resume %d: no such run", id)
+	case err != nil:
+		return err
 	case sums[i].Status == store.StatusComplete:
 		return usagef("--resume %d: the run is complete, nothing to resume", id)
 	case sums[i].Plan == "":
