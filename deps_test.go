@@ -7,10 +7,10 @@ import (
 )
 
 // TestStagesDoNotImportEachOther keeps the pipeline's stages independent: scanner,
-// fingerprint and store exchange plain values, and only cmd wires them together.
+// fingerprint, enrich and store exchange plain values, and only cmd wires them together.
 func TestStagesDoNotImportEachOther(t *testing.T) {
 	const mod = "github.com/clawcensus/clawcensus/"
-	stages := []string{"scanner", "fingerprint", "store"}
+	stages := []string{"scanner", "fingerprint", "enrich", "store"}
 	for _, pkg := range stages {
 		out, err := exec.Command("go", "list", "-deps", "./"+pkg+"/...").Output()
 		if err != nil {

@@ -6,6 +6,8 @@ require (
 	github.com/Mzack9999/gopacket v0.0.0-20260327212258-d211b432c22b
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/maxmind/mmdbwriter v1.2.0
+	github.com/oschwald/maxminddb-golang/v2 v2.9.0
 	github.com/projectdiscovery/httpx v1.8.1
 	github.com/projectdiscovery/naabu/v2 v2.6.1
 	github.com/projectdiscovery/ratelimit v0.0.86
@@ -108,6 +110,7 @@ require (
 	go.etcd.io/bbolt v1.4.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go4.org v0.0.0-20230225012048-214862532bf5 // indirect
+	go4.org/netipx v0.0.0-20231129151722-fdeea329fbba // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp v0.0.0-20250911091902-df9299821621 // indirect
 	golang.org/x/mod v0.42.0 // indirect

@@ -86,9 +86,10 @@ func (p *Postgres) migrate(ctx context.Context) error {
 func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
 	r.Status = StatusRunning
 	err := p.pool.QueryRow(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 		r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, r.Status, r.Note, r.Plan,
+		r.Enrichment,
 	).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
@@ -102,12 +103,12 @@ func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Obser
 	for _, o := range obs {
 		b.Queue(`INSERT INTO observations
 			(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-			 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+			 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
 			ON CONFLICT (run_id, ip, port) DO NOTHING`,
 			runID, o.IP, int(o.Port), o.Scheme, o.Outcome, o.Product, o.Version, nonNil(o.VersionCandidates), o.Channel,
 			o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
-			o.Title, o.Server, o.HTTPStatus, o.TLS, o.ObservedAt)
+			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt)
 	}
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -154,6 +155,7 @@ type runRow struct {
 	Note        string     `db:"note"`
 	Plan        string     `db:"plan"`
 	Walked      int64      `db:"walked"`
+	Enrichment  string     `db:"enrichment"`
 }
 
 // Checkpoint implements Store.
@@ -179,7 +181,7 @@ func (p *Postgres) ReopenRun(ctx context.Context, runID int64) error {
 // Summaries implements Store.
 func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed, shard,
-		tool_version, method, status, probes_sent, open_ports, note, plan, walked FROM runs ORDER BY id`)
+		tool_version, method, status, probes_sent, open_ports, note, plan, walked, enrichment FROM runs ORDER BY id`)
 	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[runRow])
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -207,6 +209,23 @@ func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 	for _, c := range counts {
 		if i, ok := index[c.RunID]; ok {
 			addCounts(&out[i], c.Product, c.Version, c.Auth, c.Official, c.N)
+		}
+	}
+	type netRow struct {
+		RunID   int64  `db:"run_id"`
+		Country string `db:"country"`
+		ASN     int64  `db:"asn"`
+		N       int64  `db:"n"`
+	}
+	rows, _ = p.pool.Query(ctx, `SELECT run_id, country, asn, COUNT(*) AS n FROM observations
+		WHERE product <> '' GROUP BY run_id, country, asn`)
+	nets, err := pgx.CollectRows(rows, pgx.RowToStructByName[netRow])
+	if err != nil {
+		return nil, fmt.Errorf("count runs by network: %w", err)
+	}
+	for _, c := range nets {
+		if i, ok := index[c.RunID]; ok {
+			addNetworkCounts(&out[i], c.Country, uint32(c.ASN), c.N)
 		}
 	}
 	type tagRow struct {
@@ -254,14 +273,17 @@ type obsRow struct {
 	Server            string     `db:"server"`
 	HTTPStatus        int        `db:"http_status"`
 	TLS               string     `db:"tls"`
+	ASN               int64      `db:"asn"`
+	ASOrg             string     `db:"as_org"`
+	Country           string     `db:"country"`
 	ObservedAt        time.Time  `db:"observed_at"`
 }
 
 // Observations implements Store.
 func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates, channel,
-		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at
-		FROM observations WHERE run_id = $1 ORDER BY id`, runID)
+		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country,
+		observed_at FROM observations WHERE run_id = $1 ORDER BY id`, runID)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[obsRow])
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
@@ -271,7 +293,8 @@ func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation
 		out[i] = Observation{IP: r.IP, Port: uint16(r.Port), Scheme: r.Scheme, Outcome: r.Outcome, Product: r.Product,
 			Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
 			Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
-			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, TLS: r.TLS, ObservedAt: r.ObservedAt}
+			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, TLS: r.TLS,
+			ASN: uint32(r.ASN), ASOrg: r.ASOrg, Country: r.Country, ObservedAt: r.ObservedAt}
 	}
 	return out, nil
 }

@@ -85,10 +85,10 @@ const sqliteTime = time.RFC3339Nano
 func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
 	r.Status = StatusRunning
 	res, err := s.db.ExecContext(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
-		r.ToolVersion, r.Method, r.Status, r.Note, r.Plan)
+		r.ToolVersion, r.Method, r.Status, r.Note, r.Plan, r.Enrichment)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
@@ -105,8 +105,8 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations
 		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, ip, port) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
@@ -120,7 +120,7 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, o.Outcome, o.Product,
 			o.Version, jsonList(o.VersionCandidates), o.Channel, o.Auth, official, o.Honeypot,
 			jsonList(o.Advisories), jsonList(o.Flags), jsonList(o.Evidence), jsonList(o.MIIT), o.Title, o.Server,
-			o.HTTPStatus, o.TLS, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
+			o.HTTPStatus, o.TLS, o.ASN, o.ASOrg, o.Country, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
 			return fmt.Errorf("add observation %s:%d: %w", o.IP, o.Port, err)
 		}
 	}
@@ -171,7 +171,7 @@ func (s *SQLite) ReopenRun(ctx context.Context, runID int64) error {
 // Summaries implements Store.
 func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed,
-		shard, tool_version, method, status, probes_sent, open_ports, note, plan, walked FROM runs ORDER BY id`)
+		shard, tool_version, method, status, probes_sent, open_ports, note, plan, walked, enrichment FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -182,7 +182,7 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 		var started string
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
-			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan, &sm.Walked); err != nil {
+			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan, &sm.Walked, &sm.Enrichment); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)
@@ -226,6 +226,25 @@ func (s *SQLite) counts(ctx context.Context, sm *Summary) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	rows2, err := s.db.QueryContext(ctx, `SELECT country, asn, COUNT(*) FROM observations
+		WHERE run_id = ? AND product <> '' GROUP BY country, asn`, sm.ID)
+	if err != nil {
+		return fmt.Errorf("count run %d by network: %w", sm.ID, err)
+	}
+	for rows2.Next() {
+		var country string
+		var asn uint32
+		var n int64
+		if err := rows2.Scan(&country, &asn, &n); err != nil {
+			rows2.Close()
+			return err
+		}
+		addNetworkCounts(sm, country, asn, n)
+	}
+	rows2.Close()
+	if err := rows2.Err(); err != nil {
+		return err
+	}
 	for column, dst := range map[string]map[string]int64{"flags": sm.ByFlag, "miit": sm.ByMIIT} {
 		// column is one of two constants above, never input.
 		rows, err := s.db.QueryContext(ctx, `SELECT j.value, COUNT(*) FROM observations AS o, json_each(o.`+column+`) AS j
@@ -250,6 +269,15 @@ func (s *SQLite) counts(ctx context.Context, sm *Summary) error {
 	return nil
 }
 
+func addNetworkCounts(sm *Summary, country string, asn uint32, n int64) {
+	sm.ByCountry[country] += n
+	key := ""
+	if asn != 0 {
+		key = fmt.Sprintf("AS%d", asn)
+	}
+	sm.ByASN[key] += n
+}
+
 func addCounts(sm *Summary, product, version, auth string, official *bool, n int64) {
 	if version == "" {
 		version = "unknown"
@@ -264,8 +292,8 @@ func addCounts(sm *Summary, product, version, auth string, official *bool, n int
 // Observations implements Store.
 func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates,
-		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, observed_at
-		FROM observations WHERE run_id = ? ORDER BY id`, runID)
+		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org,
+		country, observed_at FROM observations WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
 	}
@@ -277,7 +305,7 @@ func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, 
 		var port int
 		var official sql.NullBool
 		if err := rows.Scan(&ip, &port, &o.Scheme, &o.Outcome, &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
-			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &observed); err != nil {
+			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &o.ASN, &o.ASOrg, &o.Country, &observed); err != nil {
 			return nil, err
 		}
 		o.IP, _ = netip.ParseAddr(ip)

@@ -46,6 +46,8 @@ type Run struct {
 	Plan string
 	// Walked is the checkpoint: how many positions of its first pass the run has sent.
 	Walked int64
+	// Enrichment names the data sets (and their dates) that gave ASN and country.
+	Enrichment string
 }
 
 // Observation is what one run saw at one host:port.
@@ -69,6 +71,9 @@ type Observation struct {
 	Server            string
 	HTTPStatus        int
 	TLS               string
+	ASN               uint32
+	ASOrg             string
+	Country           string
 	ObservedAt        time.Time
 }
 
@@ -83,11 +88,14 @@ type Summary struct {
 	ByOfficial map[string]int64 // "true", "false", "unknown"
 	ByFlag     map[string]int64 // posture flags, a gateway counted once per flag
 	ByMIIT     map[string]int64 // MIIT/NVDB "don'ts" shown violated
+	ByCountry  map[string]int64 // "" when no country database was given
+	ByASN      map[string]int64 // "AS64500"; "" when unknown
 }
 
 func newSummary(r Run) Summary {
 	return Summary{Run: r, ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{},
-		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{}}
+		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{},
+		ByCountry: map[string]int64{}, ByASN: map[string]int64{}}
 }
 
 // OfficialText names an official-build verdict: "true", "false" or "unknown".

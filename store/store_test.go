@@ -98,7 +98,8 @@ func TestContract(t *testing.T) {
 					VersionCandidates: []string{"2026.2.2", "2026.2.2-3"}, Auth: "unknown", Advisories: []string{"CVE-2026-32034"},
 					HTTPStatus: 200, ObservedAt: start.Add(2 * time.Second)},
 				{IP: netip.MustParseAddr("2001:db8::9"), Port: 443, Scheme: "https", Outcome: "openclaw", Product: "clawdbot",
-					Version: "2026.1.24-3", Auth: "none", HTTPStatus: 200, TLS: "TLS1.3; subject gw.example.ts.net", ObservedAt: start.Add(3 * time.Second)},
+					Version: "2026.1.24-3", Auth: "none", HTTPStatus: 200, TLS: "TLS1.3; subject gw.example.ts.net",
+					ASN: 4294967295, ASOrg: "Example AS", Country: "DE", ObservedAt: start.Add(3 * time.Second)},
 				{IP: netip.MustParseAddr("192.0.2.3"), Port: 18789, Scheme: "http", Outcome: "not-openclaw", Title: "Welcome to nginx!",
 					Server: "nginx", HTTPStatus: 200, ObservedAt: start.Add(4 * time.Second)},
 			}
@@ -144,7 +145,9 @@ func TestContract(t *testing.T) {
 				ByProduct:  map[string]int64{"openclaw": 2, "clawdbot": 1},
 				ByOfficial: map[string]int64{"true": 1, "unknown": 2},
 				ByFlag:     map[string]int64{"plaintext-http": 1},
-				ByMIIT:     map[string]int64{"internet-exposure": 1}}
+				ByMIIT:     map[string]int64{"internet-exposure": 1},
+				ByCountry:  map[string]int64{"DE": 1, "": 2},
+				ByASN:      map[string]int64{"AS4294967295": 1, "": 2}}
 			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Summary{}, "Run")); diff != "" {
 				t.Errorf("counts (-want +got):\n%s", diff)
 			}

@@ -17,7 +17,8 @@ func exportCommand() *cli.Command {
 		Name:  "export",
 		Usage: "write one run's gateways as a Shadowserver-style CSV for CERTs and network owners",
 		Description: "Columns follow Shadowserver's scan_http_vulnerable report (consumers key on the header), then\n" +
-			"clawcensus's own. Enrichment columns (asn, geo, …) stay empty: no lookups are made.\n" +
+			"clawcensus's own. asn and geo come from the databases given to scan (--asn-db, --country-db);\n" +
+			"region, city, hostname and the like stay empty: no lookups are made.\n" +
 			"Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.\n" +
 			"Name files YYYY-MM-DD-scan_http_vulnerable-<recipient>.csv, e.g. …-asn64500.csv.",
 		Flags: []cli.Flag{
@@ -75,7 +76,7 @@ func runExport(c *cli.Context) error {
 		}
 		w.Write([]string{
 			o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), severity(o, severityOf), o.IP.String(), "tcp",
-			fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), "", "", "", "", "", "", "", o.Scheme,
+			fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
 			fmt.Sprint(o.HTTPStatus), "", "", "", "", "", csvSafe(o.Server), "", "", "",
 			o.Version, built[o.Product+"@"+o.Version], detail(o), o.Channel,
 			o.Product, o.Auth, store.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
@@ -87,6 +88,9 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "exported run %d: per-IP data, TLP:AMBER; advisories are version-implied, not exploit-confirmed\n", id)
+	if src := sums[slices.IndexFunc(sums, func(s store.Summary) bool { return s.ID == id })].Enrichment; src != "" {
+		fmt.Fprintf(c.App.ErrWriter, "asn and geo from: %s\n", src)
+	}
 	return nil
 }
 
@@ -144,4 +148,11 @@ func detail(o store.Observation) string {
 		d += ", flags " + strings.Join(o.Flags, " ")
 	}
 	return d
+}
+
+func asnText(asn uint32) string {
+	if asn == 0 {
+		return ""
+	}
+	return fmt.Sprint(asn)
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawcensus/clawcensus/enrich/enrichtest"
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
 	"github.com/clawcensus/clawcensus/store"
 )
@@ -464,5 +465,31 @@ func TestResumeInterruptedRun(t *testing.T) {
 		if res.code != 2 {
 			t.Errorf("%v: exit %d, want 2: %s", bad, res.code, res.stderr)
 		}
+	}
+}
+
+// TestEnrichmentFromLocalDatabases scans with country and ASN databases (written at test time
+// with mmdbwriter for 127.0.0.0/8) and checks the JSONL, the report and the export carry them.
+func TestEnrichmentFromLocalDatabases(t *testing.T) {
+	l := startLab(t)
+	dir := t.TempDir()
+	country, asn := enrichtest.WriteDatabases(t, dir, "127.0.0.0/8")
+	db := filepath.Join(dir, "e.db")
+	res := runCLI(t, "", scanArgs(l, db, "--country-db", country, "--asn-db", asn)...)
+	recs := decodeLines(t, res.stdout)
+	if res.code != 0 || len(recs) != 1 || recs[0].ASN != 64500 || recs[0].Country != "DE" || recs[0].ASOrg != "Example Lab AS" {
+		t.Fatalf("exit %d, %+v\n%s", res.code, recs, res.stderr)
+	}
+	runs := reportRuns(t, db)
+	if len(runs) != 1 || runs[0].ByCountry["DE"] != 1 || runs[0].ByASN["AS64500"] != 1 || !strings.Contains(runs[0].Enrichment, "Test-Country built") {
+		t.Errorf("report: %+v", runs)
+	}
+	exp := runCLI(t, "", "export", "--db", db)
+	if !strings.Contains(exp.stdout, ",64500,DE,") || !strings.Contains(exp.stderr, "asn and geo from: Test-Country") {
+		t.Errorf("export:\n%s\n%s", exp.stdout, exp.stderr)
+	}
+	bad := runCLI(t, "", scanArgs(l, db, "--asn-db", filepath.Join(dir, "missing.mmdb"))...)
+	if bad.code != 2 || !strings.Contains(bad.stderr, "enrichment database") {
+		t.Errorf("missing database: exit %d: %s", bad.code, bad.stderr)
 	}
 }

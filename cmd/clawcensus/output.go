@@ -19,11 +19,13 @@ type resultWriter struct {
 	format interface{ writeRecord(record) error }
 }
 
-func (w *resultWriter) write(r fingerprint.Result) error {
+func (w *resultWriter) write(r fingerprint.Result, o store.Observation) error {
 	if !r.Detected() && !(w.all && r.Status != 0) {
 		return nil
 	}
-	return w.format.writeRecord(toRecord(r))
+	rec := toRecord(r)
+	rec.ASN, rec.ASOrg, rec.Country = o.ASN, o.ASOrg, o.Country
+	return w.format.writeRecord(rec)
 }
 
 func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
@@ -67,6 +69,9 @@ type record struct {
 	Title    string   `json:"title,omitempty"`
 	Server   string   `json:"server,omitempty"`
 	TLS      string   `json:"tls,omitempty"`
+	ASN      uint32   `json:"asn,omitempty"`
+	ASOrg    string   `json:"as_org,omitempty"`
+	Country  string   `json:"country,omitempty"`
 
 	observed time.Time
 }

@@ -53,6 +53,9 @@ type reportRun struct {
 	ByOfficial  map[string]int64 `json:"by_official"`
 	ByFlag      map[string]int64 `json:"by_flag"`
 	ByMIIT      map[string]int64 `json:"by_miit_violation"`
+	ByCountry   map[string]int64 `json:"by_country"`
+	ByASN       map[string]int64 `json:"by_asn"`
+	Enrichment  string           `json:"enrichment,omitempty"`
 	Targets     string           `json:"targets"`
 	TargetCount int64            `json:"target_count"`
 	Ports       string           `json:"ports"`
@@ -72,7 +75,8 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 		r := reportRun{
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
-			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, Targets: s.Targets,
+			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
+			Targets:     s.Targets,
 			TargetCount: s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
 			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, DedupKey: "ip:port",
 		}
@@ -102,6 +106,11 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		writeCounts(w, "official build", s.ByOfficial, nil)
 		writeCounts(w, "posture flags", s.ByFlag, nil)
 		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
+		if s.Enrichment != "" {
+			writeCounts(w, "by country", s.ByCountry, nil)
+			writeCounts(w, "by autonomous system", s.ByASN, nil)
+			fmt.Fprintf(w, "  networks from: %s\n", s.Enrichment)
+		}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clawcensus/clawcensus/enrich"
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
@@ -55,6 +56,8 @@ func scanCommand() *cli.Command {
 			&cli.DurationFlag{Name: "max-runtime", Usage: "stop after this long (the run is marked interrupted)"},
 			&cli.BoolFlag{Name: "confirm-large", Usage: "allow 16M probes or more (coordinate with your network first)"},
 			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
+			&cli.StringFlag{Name: "country-db", EnvVars: []string{"CLAWCENSUS_COUNTRY_DB"}, Usage: "mmdb file mapping addresses to countries (GeoLite2-Country, DB-IP Lite, ip-location-db)"},
+			&cli.StringFlag{Name: "asn-db", EnvVars: []string{"CLAWCENSUS_ASN_DB"}, Usage: "mmdb file mapping addresses to autonomous systems (GeoLite2-ASN, ip-location-db)"},
 			&cli.Int64Flag{Name: "resume", Usage: "continue an interrupted run where its checkpoint left off (same targets, ports, seed, shard)"},
 			dbFlag,
 		},
@@ -181,6 +184,12 @@ func runScan(c *cli.Context) error {
 	}
 	defer fp.Close()
 
+	en, err := enrich.Open(enrich.Config{CountryDB: c.String("country-db"), ASNDB: c.String("asn-db")})
+	if err != nil {
+		return usageError{err}
+	}
+	defer en.Close()
+
 	var sw *scanner.Sweeper
 	method := "candidates"
 	if o.candidates == "" {
@@ -198,7 +207,7 @@ func runScan(c *cli.Context) error {
 	run := &store.Run{
 		StartedAt: time.Now().UTC(), Targets: describeTargets(o), TargetCount: int64(totals.Addresses),
 		Ports: portList(o.ports), Rate: c.Int("rate"), Seed: o.seed, Shard: o.shard.String(),
-		ToolVersion: version, Method: method, Plan: o.planJSON(),
+		ToolVersion: version, Method: method, Plan: o.planJSON(), Enrichment: en.Sources(),
 	}
 	if o.resume != nil {
 		run = o.resume
@@ -216,7 +225,7 @@ func runScan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p := &pipeline{store: st, runID: run.ID, fp: fp, out: out, concurrency: o.concurrency, stderr: stderr}
+	p := &pipeline{store: st, runID: run.ID, fp: fp, enrich: en, out: out, concurrency: o.concurrency, stderr: stderr}
 	// Retries resend only what did not answer, so this is an upper bound, reached when
 	// nothing answers (as for most of the Internet).
 	prog := newProgress(stderr, (totals.Probes-min(o.plan.Skip, totals.Probes))*uint64(1+c.Int("retries")), sw, p)
@@ -368,6 +377,7 @@ type pipeline struct {
 	store       store.Store
 	runID       int64
 	fp          *fingerprint.Fingerprinter
+	enrich      *enrich.Enricher
 	out         *resultWriter
 	concurrency int
 	stderr      io.Writer
@@ -456,13 +466,14 @@ func (p *pipeline) sink(ctx context.Context, results <-chan fingerprint.Result, 
 			if r.Detected() {
 				p.detected.Add(1)
 			}
+			o := toObservation(r, p.enrich.Lookup(r.Addr.Addr()))
 			if outOK {
-				if err := p.out.write(r); err != nil {
+				if err := p.out.write(r, o); err != nil {
 					outOK = false
 					stop(fmt.Errorf("stdout closed (%v); results stay in the store", err))
 				}
 			}
-			batch = append(batch, toObservation(r))
+			batch = append(batch, o)
 			if len(batch) >= batchSize {
 				flush()
 			}
@@ -472,8 +483,9 @@ func (p *pipeline) sink(ctx context.Context, results <-chan fingerprint.Result, 
 	}
 }
 
-func toObservation(r fingerprint.Result) store.Observation {
+func toObservation(r fingerprint.Result, net enrich.Info) store.Observation {
 	return store.Observation{
+		ASN: net.ASN, ASOrg: net.ASOrg, Country: net.Country,
 		IP: r.Addr.Addr(), Port: r.Addr.Port(), Scheme: r.Scheme, Outcome: r.Outcome, Product: r.Product,
 		Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
 		Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
