@@ -493,3 +493,41 @@ func TestEnrichmentFromLocalDatabases(t *testing.T) {
 		t.Errorf("missing database: exit %d: %s", bad.code, bad.stderr)
 	}
 }
+
+func TestMetricsEndpoint(t *testing.T) {
+	l := startLab(t)
+	cmd := exec.Command(cliBinary, "scan", "--lab", "--db", filepath.Join(t.TempDir(), "m.db"), "--candidates", "-", "--metrics-addr", "127.0.0.1:0")
+	cmd.Env = testEnv()
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	errLines := bufio.NewScanner(stderr)
+	addr := ""
+	for addr == "" && errLines.Scan() {
+		if _, a, ok := strings.Cut(errLines.Text(), "msg=metrics addr="); ok {
+			addr = a
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	if addr == "" {
+		t.Fatal("no metrics address logged")
+	}
+	fmt.Fprintf(stdin, "127.0.0.1:%d\n", l.gateway)
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `clawcensus_gateways_detected{run="1"} 1`) {
+		t.Errorf("metrics:\n%s", body)
+	}
+}

@@ -58,6 +58,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
 			&cli.StringFlag{Name: "country-db", EnvVars: []string{"CLAWCENSUS_COUNTRY_DB"}, Usage: "mmdb file mapping addresses to countries (GeoLite2-Country, DB-IP Lite, ip-location-db)"},
 			&cli.StringFlag{Name: "asn-db", EnvVars: []string{"CLAWCENSUS_ASN_DB"}, Usage: "mmdb file mapping addresses to autonomous systems (GeoLite2-ASN, ip-location-db)"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the running scan on ip:port, e.g. 127.0.0.1:9464"},
 			&cli.Int64Flag{Name: "resume", Usage: "continue an interrupted run where its checkpoint left off (same targets, ports, seed, shard)"},
 			dbFlag,
 		},
@@ -184,6 +185,14 @@ func runScan(c *cli.Context) error {
 	}
 	defer fp.Close()
 
+	metricsLn, err := listenMetrics(c.String("metrics-addr"))
+	if err != nil {
+		return err
+	}
+	if metricsLn != nil {
+		defer metricsLn.Close()
+	}
+
 	en, err := enrich.Open(enrich.Config{CountryDB: c.String("country-db"), ASNDB: c.String("asn-db")})
 	if err != nil {
 		return usageError{err}
@@ -230,7 +239,11 @@ func runScan(c *cli.Context) error {
 	// nothing answers (as for most of the Internet).
 	prog := newProgress(stderr, (totals.Probes-min(o.plan.Skip, totals.Probes))*uint64(1+c.Int("retries")), sw, p)
 	progCtx, stopProgress := context.WithCancel(ctx)
+	defer stopProgress()
 	go prog.run(progCtx)
+	if metricsLn != nil {
+		serveMetrics(progCtx, metricsLn, sw, p, run.ID)
+	}
 	checkpoint := func(ctx context.Context) {
 		if sw != nil {
 			if err := st.Checkpoint(ctx, run.ID, int64(o.plan.Skip+sw.Stats().Walked)); err != nil {
