@@ -234,7 +234,7 @@ func runScan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p := &pipeline{store: st, runID: run.ID, fp: fp, enrich: en, out: out, concurrency: o.concurrency, stderr: stderr}
+	p := &pipeline{store: st, runID: run.ID, fp: fp, enrich: en, out: out, concurrency: o.concurrency}
 	// Retries resend only what did not answer, so this is an upper bound, reached when
 	// nothing answers (as for most of the Internet).
 	prog := newProgress(stderr, (totals.Probes-min(o.plan.Skip, totals.Probes))*uint64(1+c.Int("retries")), sw, p)
@@ -289,6 +289,9 @@ func runScan(c *cli.Context) error {
 		sent, openPorts = int64(s.Sent), int64(s.Open)
 	} else {
 		openPorts = p.seen.Load()
+	}
+	if o.resume != nil { // the run's totals include its earlier sessions (ports re-probed near the checkpoint count twice)
+		sent, openPorts = sent+o.resume.ProbesSent, openPorts+o.resume.OpenPorts
 	}
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -393,7 +396,6 @@ type pipeline struct {
 	enrich      *enrich.Enricher
 	out         *resultWriter
 	concurrency int
-	stderr      io.Writer
 
 	seen, detected atomic.Int64
 }
