@@ -164,8 +164,8 @@ func (f *Fingerprinter) websocket(ctx context.Context, res *Result) {
 	slices.Sort(res.Flags)
 }
 
-// Identify classifies recorded responses (probe ID → response); it is Fingerprint without
-// the network, used by tests and replays.
+// identify classifies the responses of one host (probe ID → response): Fingerprint without
+// the network, so the fuzz target can drive it directly.
 func (f *Fingerprinter) identify(res *Result, responses map[string]response) {
 	res.Outcome = OutcomeNotOpenClaw
 	var best *Product
