@@ -444,7 +444,7 @@ func TestResumeInterruptedRun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(3500 * time.Millisecond) // ~70 of 128 probes at 20/s; resuming skips all but the last 20 (rate × timeout)
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
 	runs := reportRuns(t, db)
