@@ -444,7 +444,7 @@ func TestResumeInterruptedRun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3500 * time.Millisecond) // ~70 of 128 probes at 20/s; resuming skips all but the last 20 (rate × timeout)
+	time.Sleep(3500 * time.Millisecond) // ~70 of 128 probes at 20/s; the resume starts 20 (rate × timeout) before that checkpoint
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
 	runs := reportRuns(t, db)
