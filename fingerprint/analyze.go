@@ -76,6 +76,14 @@ func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]re
 		res.VersionCandidates = fromAssets
 	}
 	slices.SortFunc(res.VersionCandidates, CompareVersions)
+	if res.Version != "" && res.Commit != "" {
+		for _, rel := range f.rules.Releases {
+			if rel.Package == p.NPM && rel.Version == res.Version && rel.Commit != "" && !strings.HasPrefix(rel.Commit, res.Commit) {
+				official = false
+				res.Evidence = append(res.Evidence, fmt.Sprintf("commit %s is not release %s's %.12s", res.Commit, rel.Version, rel.Commit))
+			}
+		}
+	}
 	if decided || !official {
 		res.Official = &official
 	}

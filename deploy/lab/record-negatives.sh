@@ -72,3 +72,11 @@ sed -e 's/index-DsEuFQRE\.js/index-Fork0001.js/g' -e 's/control-ui-core-2cJmD3kZ
   -e 's/^official: true/official: false/' -e '/^passive_auth:/d; /^# expect:/d; /^advisories:/d; /^flags:/d' \
   "$gw/openclaw-2026.9.6-token.txtar" >"$out/fork-unknown-assets.txtar"
 echo "derived fork-unknown-assets"
+
+# A decoy of 2026.9.6: the published bundles, but a build id and service worker naming another
+# commit, which no release of that version has.
+sed -e 's/release-eb377ac59e6c/release-0123456789ab/g' \
+  -e 's/^# Recorded by .*/# Derived by deploy\/lab\/record-negatives.sh from a real 2026.9.6 recording: a build naming a commit the release does not have./' \
+  -e 's/^official: true/official: false/' -e '/^passive_auth:/d; /^# expect:/d; /^advisories:/d; /^flags:/d' \
+  "$gw/openclaw-2026.9.6-none.txtar" >"$out/decoy-wrong-commit.txtar"
+echo "derived decoy-wrong-commit"
