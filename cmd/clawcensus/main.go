@@ -77,6 +77,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			scanCommand(),
 			reportCommand(),
 			exportCommand(),
+			trendCommand(),
 			migrateCommand(),
 			fingerprintsCommand(),
 		},

@@ -144,7 +144,7 @@ func TestScanEndToEnd(t *testing.T) {
 	for backend, db := range dbs {
 		t.Run(backend, func(t *testing.T) {
 			before := reportRuns(t, db)
-			res := runCLI(t, "", scanArgs(l, db)...)
+			res := runCLI(t, "", scanArgs(l, db, "--authorization", "CERT-XX ticket 42; exposure survey; 127.0.0.1; 2026-11-26")...)
 			if res.code != 0 {
 				t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
 			}
@@ -170,7 +170,7 @@ func TestScanEndToEnd(t *testing.T) {
 			}
 			last := runs[len(runs)-1]
 			if last.Status != "complete" || last.Detected != 1 || last.ByVersion["2026.9.6"] != 1 || last.ByAuth["required"] != 1 ||
-				last.Seed != 7 || last.Method != "connect" || last.OpenPorts != 2 {
+				last.Seed != 7 || last.Method != "connect" || last.OpenPorts != 2 || !strings.HasPrefix(last.Authorization, "CERT-XX ticket 42") {
 				t.Errorf("report run = %+v", last)
 			}
 
@@ -210,6 +210,11 @@ func TestScanEndToEnd(t *testing.T) {
 			ws := runCLI(t, "", scanArgs(l, db, "--websocket")...)
 			if recs := decodeLines(t, ws.stdout); ws.code != 0 || len(recs) != 1 || !slices.Contains(recs[0].Flags, "websocket-challenge") {
 				t.Errorf("--websocket: exit %d, %s\n%s", ws.code, ws.stdout, ws.stderr)
+			}
+
+			tr := runCLI(t, "", "trend", "--db", db, "--format", "json")
+			if tr.code != 0 || !strings.Contains(tr.stdout, `"reachable": 1`) || !strings.Contains(tr.stdout, `"auth_required": 1`) {
+				t.Errorf("trend: exit %d\n%s\n%s", tr.code, tr.stdout, tr.stderr)
 			}
 
 			all := runCLI(t, "", scanArgs(l, db, "--all", "--format", "csv")...)

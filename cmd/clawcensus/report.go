@@ -42,31 +42,32 @@ func reportCommand() *cli.Command {
 
 // reportRun is one run in the JSON report: scripts depend on these keys.
 type reportRun struct {
-	ID          int64            `json:"id"`
-	StartedAt   string           `json:"started_at"`
-	EndedAt     string           `json:"ended_at,omitempty"`
-	Status      string           `json:"status"`
-	Detected    int64            `json:"detected"`
-	ByVersion   map[string]int64 `json:"by_version"`
-	ByAuth      map[string]int64 `json:"by_auth"`
-	ByProduct   map[string]int64 `json:"by_product"`
-	ByOfficial  map[string]int64 `json:"by_official"`
-	ByFlag      map[string]int64 `json:"by_flag"`
-	ByMIIT      map[string]int64 `json:"by_miit_violation"`
-	ByCountry   map[string]int64 `json:"by_country"`
-	ByASN       map[string]int64 `json:"by_asn"`
-	Enrichment  string           `json:"enrichment,omitempty"`
-	Targets     string           `json:"targets"`
-	TargetCount int64            `json:"target_count"`
-	Ports       string           `json:"ports"`
-	Rate        int              `json:"rate"`
-	Seed        int64            `json:"seed"`
-	Shard       string           `json:"shard"`
-	Method      string           `json:"method"`
-	ToolVersion string           `json:"tool_version"`
-	ProbesSent  int64            `json:"probes_sent"`
-	OpenPorts   int64            `json:"open_ports"`
-	DedupKey    string           `json:"dedup_key"`
+	ID            int64            `json:"id"`
+	StartedAt     string           `json:"started_at"`
+	EndedAt       string           `json:"ended_at,omitempty"`
+	Status        string           `json:"status"`
+	Detected      int64            `json:"detected"`
+	ByVersion     map[string]int64 `json:"by_version"`
+	ByAuth        map[string]int64 `json:"by_auth"`
+	ByProduct     map[string]int64 `json:"by_product"`
+	ByOfficial    map[string]int64 `json:"by_official"`
+	ByFlag        map[string]int64 `json:"by_flag"`
+	ByMIIT        map[string]int64 `json:"by_miit_violation"`
+	ByCountry     map[string]int64 `json:"by_country"`
+	ByASN         map[string]int64 `json:"by_asn"`
+	Enrichment    string           `json:"enrichment,omitempty"`
+	Authorization string           `json:"authorization,omitempty"`
+	Targets       string           `json:"targets"`
+	TargetCount   int64            `json:"target_count"`
+	Ports         string           `json:"ports"`
+	Rate          int              `json:"rate"`
+	Seed          int64            `json:"seed"`
+	Shard         string           `json:"shard"`
+	Method        string           `json:"method"`
+	ToolVersion   string           `json:"tool_version"`
+	ProbesSent    int64            `json:"probes_sent"`
+	OpenPorts     int64            `json:"open_ports"`
+	DedupKey      string           `json:"dedup_key"`
 }
 
 func writeReportJSON(w io.Writer, sums []store.Summary) error {
@@ -76,8 +77,9 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
 			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
-			Targets:     s.Targets,
-			TargetCount: s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
+			Authorization: s.Note,
+			Targets:       s.Targets,
+			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
 			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, DedupKey: "ip:port",
 		}
 		if s.EndedAt != nil {
@@ -99,6 +101,9 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		fmt.Fprintf(w, "run %d  %s  %s  method=%s ports=%s rate=%d/s seed=%d shard=%s\n", s.ID,
 			s.StartedAt.Format(time.RFC3339), s.Status, s.Method, s.Ports, s.Rate, s.Seed, s.Shard)
 		fmt.Fprintf(w, "  targets: %s (%d addresses), probes sent %d, open ports %d\n", s.Targets, s.TargetCount, s.ProbesSent, s.OpenPorts)
+		if s.Note != "" {
+			fmt.Fprintf(w, "  authorization: %s\n", s.Note)
+		}
 		fmt.Fprintf(w, "  detected gateways (per ip:port): %d\n", s.Detected)
 		writeCounts(w, "by product", s.ByProduct, nil)
 		writeCounts(w, "by version", s.ByVersion, fingerprint.CompareVersions)

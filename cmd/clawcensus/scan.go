@@ -58,6 +58,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
 			&cli.StringFlag{Name: "country-db", EnvVars: []string{"CLAWCENSUS_COUNTRY_DB"}, Usage: "mmdb file mapping addresses to countries (GeoLite2-Country, DB-IP Lite, ip-location-db)"},
 			&cli.StringFlag{Name: "asn-db", EnvVars: []string{"CLAWCENSUS_ASN_DB"}, Usage: "mmdb file mapping addresses to autonomous systems (GeoLite2-ASN, ip-location-db)"},
+			&cli.StringFlag{Name: "authorization", Usage: "the run's authorization record: who asked, for what purpose, scope and time window (stored with the run)"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the running scan on ip:port, e.g. 127.0.0.1:9464"},
 			&cli.Int64Flag{Name: "resume", Usage: "continue an interrupted run where its checkpoint left off (same targets, ports, seed, shard)"},
 			dbFlag,
@@ -217,6 +218,7 @@ func runScan(c *cli.Context) error {
 		StartedAt: time.Now().UTC(), Targets: describeTargets(o), TargetCount: int64(totals.Addresses),
 		Ports: portList(o.ports), Rate: c.Int("rate"), Seed: o.seed, Shard: o.shard.String(),
 		ToolVersion: version, Method: method, Plan: o.planJSON(), Enrichment: en.Sources(),
+		Note: c.String("authorization"),
 	}
 	if o.resume != nil {
 		run = o.resume
