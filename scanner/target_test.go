@@ -351,3 +351,32 @@ func TestSkipResumes(t *testing.T) {
 		}
 	}
 }
+
+func TestOptOutRegister(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/optout.csv"
+	writeFile(t, good, "network,requested_by,requested_at,verification,reason\n"+
+		"# a comment\n"+
+		"8.8.4.0/24,noc@example.net,2026-10-01,WHOIS abuse contact confirmed by email,do not scan\n"+
+		"2606:4700::/32,abuse@example.org,2026-11-02,RPKI ROA,\n")
+	bl := NewBlocklist(false)
+	if err := bl.AddOptOutFile(good); err != nil {
+		t.Fatal(err)
+	}
+	src, blocked := bl.Lookup(netip.MustParseAddr("8.8.4.4"))
+	if !blocked || !strings.Contains(src, "requested by noc@example.net on 2026-10-01") {
+		t.Errorf("8.8.4.4: blocked %v by %q", blocked, src)
+	}
+	for name, body := range map[string]string{
+		"header":  "cidr,who\n8.8.8.0/24,x\n",
+		"who":     "network,requested_by,requested_at,verification,reason\n8.8.8.0/24,,2026-10-01,email,x\n",
+		"date":    "network,requested_by,requested_at,verification,reason\n8.8.8.0/24,a,01/10/2026,email,x\n",
+		"network": "network,requested_by,requested_at,verification,reason\nexample.com,a,2026-10-01,email,x\n",
+	} {
+		path := dir + "/" + name + ".csv"
+		writeFile(t, path, body)
+		if err := NewBlocklist(false).AddOptOutFile(path); err == nil {
+			t.Errorf("%s: a bad register was accepted", name)
+		}
+	}
+}

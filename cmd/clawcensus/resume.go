@@ -18,6 +18,7 @@ import (
 type planRecord struct {
 	Specs    []string `json:"specs"`
 	Excludes []string `json:"excludes,omitempty"`
+	OptOuts  []string `json:"optouts,omitempty"`
 	Lab      bool     `json:"lab,omitempty"`
 	Ports    []uint16 `json:"ports"`
 	Seed     int64    `json:"seed"`
@@ -33,6 +34,11 @@ func (o *scanOptions) fromRecord(rec planRecord, stdin io.Reader) error {
 	bl := scanner.NewBlocklist(rec.Lab)
 	for _, f := range rec.Excludes {
 		if err := bl.AddFile(f); err != nil {
+			return usageError{err}
+		}
+	}
+	for _, f := range rec.OptOuts {
+		if err := bl.AddOptOutFile(f); err != nil {
 			return usageError{err}
 		}
 	}
@@ -53,7 +59,7 @@ func (o *scanOptions) planJSON() string {
 // less a margin for the probes that were still in flight when it stopped (re-probing them is
 // harmless: a run stores each host:port once).
 func (o *scanOptions) fromRun(c *cli.Context) error {
-	for _, f := range []string{"candidates", "ports", "seed", "shard", "lab", "exclude"} {
+	for _, f := range []string{"candidates", "ports", "seed", "shard", "lab", "exclude", "optout"} {
 		if c.IsSet(f) {
 			return usagef("--resume takes the run's own targets, ports, seed, shard and exclusions; drop --%s", f)
 		}

@@ -46,6 +46,7 @@ func scanCommand() *cli.Command {
 			&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "hosts fingerprinted at once"},
 			&cli.BoolFlag{Name: "lab", Usage: "lift the built-in reserved-range blocklist (for lab networks you own)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "file of CIDRs/ranges never to probe (repeatable)"},
+			&cli.StringSliceFlag{Name: "optout", EnvVars: []string{"CLAWCENSUS_OPTOUT"}, Usage: "opt-out register, CSV: network,requested_by,requested_at,verification,reason (repeatable)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the target count, probes and duration; send nothing"},
 			&cli.StringFlag{Name: "candidates", Usage: "skip the sweep: read ip:port (or zmap CSV, masscan -oL) lines from FILE or -"},
 			&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: jsonl, csv or table"},
@@ -116,13 +117,9 @@ func parseScanFlags(c *cli.Context) (*scanOptions, error) {
 		}
 		rec.Seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
-	for _, f := range c.StringSlice("exclude") {
-		// Absolute, so that a resumed run reads the same file from anywhere.
-		if abs, err := filepath.Abs(f); err == nil {
-			f = abs
-		}
-		rec.Excludes = append(rec.Excludes, f)
-	}
+	// Absolute paths, so that a resumed run reads the same files from anywhere.
+	rec.Excludes = absPaths(c.StringSlice("exclude"))
+	rec.OptOuts = absPaths(c.StringSlice("optout"))
 	// Targets are validated here, before anything is sent; only stdin is left for the walk.
 	for _, spec := range rec.Specs {
 		if spec == "-" || strings.HasPrefix(spec, "@") {
@@ -508,4 +505,15 @@ func toObservation(r fingerprint.Result, net enrich.Info) store.Observation {
 		Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
 		MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.Status, TLS: r.TLS, ObservedAt: r.ObservedAt,
 	}
+}
+
+func absPaths(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		out = append(out, p)
+	}
+	return out
 }
