@@ -11,6 +11,7 @@ import (
 // Official, and returns the version used to apply era rules (nil when unknown).
 func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]response) *Version {
 	var claims []claim
+	official := true
 	for i := range p.Versions {
 		e := &p.Versions[i]
 		if r, ok := responses[e.Probe]; ok {
@@ -20,13 +21,17 @@ func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]re
 				if c.channel != "" {
 					res.Channel = c.channel
 				}
-				if c.commit != "" && res.Commit == "" {
+				switch {
+				case c.commit == "":
+				case res.Commit == "":
 					res.Commit = c.commit
+				case !strings.HasPrefix(c.commit, res.Commit) && !strings.HasPrefix(res.Commit, c.commit):
+					res.Evidence = append(res.Evidence, fmt.Sprintf("commit sources disagree: %s vs %s", res.Commit, c.commit))
+					official = false
 				}
 			}
 		}
 	}
-	official := true
 	decided := false
 	var explicit []string
 	for _, c := range claims {
