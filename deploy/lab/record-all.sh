@@ -13,8 +13,10 @@ releases=(
   "clawdbot 2026.1.24-3 1 token,none"
   "openclaw 2026.1.29 1 token"
   "openclaw 2026.2.26 0 token,none"
+  "openclaw 2026.3.8 0 token,none"
   "openclaw 2026.4.15 0 token,none"
   "openclaw 2026.6.10 0 token,none"
+  "openclaw 2026.8.2 0 token,none"
   "openclaw 2026.9.6 0 token,none"
 )
 for r in "${releases[@]}"; do
