@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sort"
 )
 
 // Reserved lists the special-purpose ranges (IANA IPv4 and IPv6 special-purpose registries)
@@ -19,9 +20,12 @@ var Reserved = []string{
 }
 
 // Blocklist is a set of address ranges that is never probed. Each entry remembers where it
-// came from, so a refusal can name the list that caused it.
+// came from, so a refusal can name the list that caused it. It is indexed once it is built,
+// so a lookup costs a binary search however long the exclude files and opt-out registers are.
 type Blocklist struct {
-	entries []blockEntry // sorted by first address, IPv4 before IPv6; may overlap
+	entries []blockEntry // sorted by family (IPv4 first), then first address; may overlap
+	v4      int          // entries[:v4] are IPv4
+	maxLast []u128       // maxLast[i]: the largest last address in entries[family start..i]
 }
 
 type blockEntry struct {
@@ -35,16 +39,10 @@ func NewBlocklist(lab bool) *Blocklist {
 	b := &Blocklist{}
 	if !lab {
 		for _, s := range Reserved {
-			r, err := ParseTarget(s)
-			if err != nil {
-				// A reserved IPv6 block wider than a sweep: add it as a prefix directly.
-				p := netip.MustParsePrefix(s)
-				b.addPrefix(p, "reserved ranges (built-in blocklist; --lab lifts it)")
-				continue
-			}
-			b.add(r, "reserved ranges (built-in blocklist; --lab lifts it)")
+			b.addPrefix(netip.MustParsePrefix(s), "reserved ranges (built-in blocklist; --lab lifts it)")
 		}
 	}
+	b.index()
 	return b
 }
 
@@ -62,16 +60,42 @@ func (b *Blocklist) addPrefix(p netip.Prefix, source string) {
 	} else {
 		last = first.add(uint64(1)<<hostBits - 1)
 	}
-	b.insert(blockEntry{first: first, last: last, is4: p.Addr().Is4(), source: source})
+	b.entries = append(b.entries, blockEntry{first: first, last: last, is4: p.Addr().Is4(), source: source})
 }
 
 func (b *Blocklist) add(r Range, source string) {
-	b.insert(blockEntry{first: toU128(r.First), last: toU128(r.Last), is4: r.First.Is4(), source: source})
+	b.entries = append(b.entries, blockEntry{first: toU128(r.First), last: toU128(r.Last), is4: r.First.Is4(), source: source})
 }
 
-func (b *Blocklist) insert(e blockEntry) {
-	i, _ := slices.BinarySearchFunc(b.entries, e, cmpEntry)
-	b.entries = slices.Insert(b.entries, i, e)
+// addNetwork adds a CIDR prefix of any length, an address or an "a-b" range.
+func (b *Blocklist) addNetwork(text, source string) error {
+	if p, err := netip.ParsePrefix(text); err == nil {
+		b.addPrefix(p, source)
+		return nil
+	}
+	t, err := ParseTarget(text)
+	if err != nil {
+		return err
+	}
+	b.add(t, source)
+	return nil
+}
+
+// index sorts the entries (stably: on a tie the list added first is named) and computes the
+// running maximum of last addresses that lets Lookup and Subtract skip what cannot overlap.
+func (b *Blocklist) index() {
+	slices.SortStableFunc(b.entries, cmpEntry)
+	b.v4 = slices.IndexFunc(b.entries, func(e blockEntry) bool { return !e.is4 })
+	if b.v4 < 0 {
+		b.v4 = len(b.entries)
+	}
+	b.maxLast = make([]u128, len(b.entries))
+	for i, e := range b.entries {
+		b.maxLast[i] = e.last
+		if i > 0 && i != b.v4 && e.last.less(b.maxLast[i-1]) {
+			b.maxLast[i] = b.maxLast[i-1]
+		}
+	}
 }
 
 func cmpEntry(a, b blockEntry) int {
@@ -89,6 +113,14 @@ func cmpEntry(a, b blockEntry) int {
 	return 0
 }
 
+// family returns one family's entries and running maxima.
+func (b *Blocklist) family(is4 bool) ([]blockEntry, []u128) {
+	if is4 {
+		return b.entries[:b.v4], b.maxLast[:b.v4]
+	}
+	return b.entries[b.v4:], b.maxLast[b.v4:]
+}
+
 // AddFile adds every target in a file (addresses, CIDRs or ranges, one a line) to b.
 // IPv6 prefixes of any length are accepted here.
 func (b *Blocklist) AddFile(path string) error {
@@ -97,7 +129,8 @@ func (b *Blocklist) AddFile(path string) error {
 		return fmt.Errorf("exclude file: %w", err)
 	}
 	defer f.Close()
-	return readBlockLines(path, f, b)
+	defer b.index()
+	return eachLine(path, f, func(text string) error { return b.addNetwork(text, "exclude file "+path) })
 }
 
 // Len is the number of entries.
@@ -106,13 +139,18 @@ func (b *Blocklist) Len() int { return len(b.entries) }
 // Lookup reports whether a is blocked and by which list.
 func (b *Blocklist) Lookup(a netip.Addr) (string, bool) {
 	a = a.Unmap()
-	v, is4 := toU128(a), a.Is4()
-	for _, e := range b.entries { // entries are few (hundreds); a linear scan is cheap next to a packet
-		if e.is4 == is4 && !v.less(e.first) && !e.last.less(v) {
-			return e.source, true
+	v := toU128(a)
+	entries, maxLast := b.family(a.Is4())
+	// Entries that start after v cannot cover it; of the rest, walk back only while some
+	// entry at or before j still reaches v. The lowest covering entry names the source.
+	j := sort.Search(len(entries), func(i int) bool { return v.less(entries[i].first) }) - 1
+	source, found := "", false
+	for ; j >= 0 && !maxLast[j].less(v); j-- {
+		if !entries[j].last.less(v) {
+			source, found = entries[j].source, true
 		}
 	}
-	return "", false
+	return source, found
 }
 
 // Subtract returns the parts of r that no entry covers, in order, and the sources of the
@@ -120,9 +158,15 @@ func (b *Blocklist) Lookup(a netip.Addr) (string, bool) {
 func (b *Blocklist) Subtract(r Range) (kept []Range, removedBy []string) {
 	is4 := r.First.Is4()
 	cur, end := toU128(r.First), toU128(r.Last)
+	entries, maxLast := b.family(is4)
+	// No entry before the first whose running maximum reaches cur can overlap r.
+	start := sort.Search(len(maxLast), func(i int) bool { return !maxLast[i].less(cur) })
 	done := false
-	for _, e := range b.entries {
-		if done || e.is4 != is4 || e.last.less(cur) || end.less(e.first) {
+	for _, e := range entries[start:] {
+		if end.less(e.first) {
+			break
+		}
+		if e.last.less(cur) {
 			continue
 		}
 		removedBy = appendUnique(removedBy, e.source)
@@ -131,7 +175,7 @@ func (b *Blocklist) Subtract(r Range) (kept []Range, removedBy []string) {
 		}
 		if !e.last.less(end) || e.last.isMax(is4) {
 			done = true
-			continue
+			break
 		}
 		if cur.less(e.last.add(1)) {
 			cur = e.last.add(1)

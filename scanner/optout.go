@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -25,6 +24,7 @@ func (b *Blocklist) AddOptOutFile(path string) error {
 		return fmt.Errorf("opt-out register: %w", err)
 	}
 	defer f.Close()
+	defer b.index()
 	r := csv.NewReader(f)
 	r.Comment = '#'
 	header, err := r.Read()
@@ -57,14 +57,8 @@ func (b *Blocklist) AddOptOutFile(path string) error {
 			return fmt.Errorf("opt-out register %s:%d: requested_at %q: want YYYY-MM-DD", path, line, at)
 		}
 		source := fmt.Sprintf("opt-out register %s (requested by %s on %s)", path, by, at)
-		if p, err := netip.ParsePrefix(network); err == nil {
-			b.addPrefix(p, source)
-			continue
-		}
-		t, err := ParseTarget(network)
-		if err != nil {
+		if err := b.addNetwork(network, source); err != nil {
 			return fmt.Errorf("opt-out register %s:%d: %w", path, line, err)
 		}
-		b.add(t, source)
 	}
 }

@@ -131,29 +131,18 @@ func ReadTargets(specs []string, stdin io.Reader, fn func(Range) error) error {
 }
 
 func readTargetLines(name string, r io.Reader, fn func(Range) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<16)
-	for line := 1; sc.Scan(); line++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		text = strings.TrimSpace(text)
-		if text == "" {
-			continue
-		}
+	return eachLine(name, r, func(text string) error {
 		t, err := ParseTarget(text)
 		if err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
-		}
-		if err := fn(t); err != nil {
 			return err
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
-	}
-	return nil
+		return fn(t)
+	})
 }
 
-func readBlockLines(name string, r io.Reader, b *Blocklist) error {
+// eachLine calls fn with every non-blank line of r, stripped of #-comments and white space.
+// An error from parsing a line is returned with the file name and line number.
+func eachLine(name string, r io.Reader, fn func(text string) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<16)
 	for line := 1; sc.Scan(); line++ {
@@ -162,15 +151,9 @@ func readBlockLines(name string, r io.Reader, b *Blocklist) error {
 		if text == "" {
 			continue
 		}
-		if p, err := netip.ParsePrefix(text); err == nil {
-			b.addPrefix(p, "exclude file "+name)
-			continue
-		}
-		t, err := ParseTarget(text)
-		if err != nil {
+		if err := fn(text); err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
 		}
-		b.add(t, "exclude file "+name)
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", name, err)

@@ -3,6 +3,7 @@ package scanner
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -377,6 +378,58 @@ func TestOptOutRegister(t *testing.T) {
 		writeFile(t, path, body)
 		if err := NewBlocklist(false).AddOptOutFile(path); err == nil {
 			t.Errorf("%s: a bad register was accepted", name)
+		}
+	}
+}
+
+// TestBlocklistIndexMatchesLinearScan checks the indexed Lookup and Subtract against a plain
+// scan over many overlapping entries.
+func TestBlocklistIndexMatchesLinearScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	bl := &Blocklist{}
+	for i := range 300 {
+		first := rng.Uint32N(1 << 16)
+		r := Range{First: fromU128(u128{lo: uint64(first)}, true), Last: fromU128(u128{lo: uint64(first + rng.Uint32N(2000))}, true)}
+		bl.add(r, fmt.Sprint("list", i%7))
+	}
+	bl.index()
+	naive := func(v uint32) (string, bool) {
+		x := u128{lo: uint64(v)}
+		for _, e := range bl.entries { // sorted, stable: the first covering entry names the source
+			if !x.less(e.first) && !e.last.less(x) {
+				return e.source, true
+			}
+		}
+		return "", false
+	}
+	for v := uint32(0); v < 1<<16+3000; v += 7 {
+		gotSrc, got := bl.Lookup(fromU128(u128{lo: uint64(v)}, true))
+		wantSrc, want := naive(v)
+		if got != want || gotSrc != wantSrc {
+			t.Fatalf("%d: Lookup = %q %v, want %q %v", v, gotSrc, got, wantSrc, want)
+		}
+	}
+	for range 200 {
+		a := rng.Uint32N(1 << 16)
+		r := Range{First: fromU128(u128{lo: uint64(a)}, true), Last: fromU128(u128{lo: uint64(a + rng.Uint32N(5000))}, true)}
+		kept, _ := bl.Subtract(r)
+		var n uint64
+		for _, k := range kept {
+			n += k.Size()
+			for _, x := range []netip.Addr{k.First, k.Last} {
+				if _, blocked := bl.Lookup(x); blocked {
+					t.Fatalf("%s survived subtraction", x)
+				}
+			}
+		}
+		var free uint64
+		for i := uint64(0); i < r.Size(); i++ {
+			if _, blocked := bl.Lookup(r.Addr(i)); !blocked {
+				free++
+			}
+		}
+		if n != free {
+			t.Fatalf("%s: kept %d addresses, %d are unblocked", r, n, free)
 		}
 	}
 }
