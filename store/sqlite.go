@@ -195,78 +195,91 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		if err := s.counts(ctx, &out[i]); err != nil {
-			return nil, err
-		}
+	if err := s.counts(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func (s *SQLite) counts(ctx context.Context, sm *Summary) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT product, version, auth, official, COUNT(*) FROM observations
-		WHERE run_id = ? AND product <> '' GROUP BY product, version, auth, official`, sm.ID)
-	if err != nil {
-		return fmt.Errorf("count run %d: %w", sm.ID, err)
+// counts derives every run's counts with four grouped queries, whatever the number of runs.
+func (s *SQLite) counts(ctx context.Context, out []Summary) error {
+	index := map[int64]*Summary{}
+	for i := range out {
+		index[out[i].ID] = &out[i]
 	}
-	defer rows.Close()
-	for rows.Next() {
+	err := s.each(ctx, `SELECT run_id, product, version, auth, official, COUNT(*) FROM observations
+		WHERE product <> '' GROUP BY run_id, product, version, auth, official`, func(rows *sql.Rows) error {
+		var id, n int64
 		var product, version, auth string
 		var official sql.NullBool
-		var n int64
-		if err := rows.Scan(&product, &version, &auth, &official, &n); err != nil {
+		if err := rows.Scan(&id, &product, &version, &auth, &official, &n); err != nil {
 			return err
 		}
-		var off *bool
-		if official.Valid {
-			off = &official.Bool
+		if sm := index[id]; sm != nil {
+			var off *bool
+			if official.Valid {
+				off = &official.Bool
+			}
+			addCounts(sm, product, version, auth, off, n)
 		}
-		addCounts(sm, product, version, auth, off, n)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	rows2, err := s.db.QueryContext(ctx, `SELECT country, asn, COUNT(*) FROM observations
-		WHERE run_id = ? AND product <> '' GROUP BY country, asn`, sm.ID)
-	if err != nil {
-		return fmt.Errorf("count run %d by network: %w", sm.ID, err)
-	}
-	for rows2.Next() {
+	err = s.each(ctx, `SELECT run_id, country, asn, COUNT(*) FROM observations
+		WHERE product <> '' GROUP BY run_id, country, asn`, func(rows *sql.Rows) error {
+		var id, n int64
 		var country string
 		var asn uint32
-		var n int64
-		if err := rows2.Scan(&country, &asn, &n); err != nil {
-			rows2.Close()
+		if err := rows.Scan(&id, &country, &asn, &n); err != nil {
 			return err
 		}
-		addNetworkCounts(sm, country, asn, n)
-	}
-	rows2.Close()
-	if err := rows2.Err(); err != nil {
+		if sm := index[id]; sm != nil {
+			addNetworkCounts(sm, country, asn, n)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	for column, dst := range map[string]map[string]int64{"flags": sm.ByFlag, "miit": sm.ByMIIT} {
+	for column, pick := range map[string]func(*Summary) map[string]int64{
+		"flags": func(sm *Summary) map[string]int64 { return sm.ByFlag },
+		"miit":  func(sm *Summary) map[string]int64 { return sm.ByMIIT },
+	} {
 		// column is one of two constants above, never input.
-		rows, err := s.db.QueryContext(ctx, `SELECT j.value, COUNT(*) FROM observations AS o, json_each(o.`+column+`) AS j
-			WHERE o.run_id = ? AND o.product <> '' GROUP BY j.value`, sm.ID)
-		if err != nil {
-			return fmt.Errorf("count %s of run %d: %w", column, sm.ID, err)
-		}
-		for rows.Next() {
-			var k string
-			var n int64
-			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
+		err := s.each(ctx, `SELECT o.run_id, j.value, COUNT(*) FROM observations AS o, json_each(o.`+column+`) AS j
+			WHERE o.product <> '' GROUP BY o.run_id, j.value`, func(rows *sql.Rows) error {
+			var id, n int64
+			var tag string
+			if err := rows.Scan(&id, &tag, &n); err != nil {
 				return err
 			}
-			dst[k] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			if sm := index[id]; sm != nil {
+				pick(sm)[tag] = n
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// each runs query and calls scan for every row.
+func (s *SQLite) each(ctx context.Context, query string, scan func(*sql.Rows) error) error {
+	rows, err := s.db.QueryContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("count runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("count runs: %w", err)
+		}
+	}
+	return rows.Err()
 }
 
 func addNetworkCounts(sm *Summary, country string, asn uint32, n int64) {
