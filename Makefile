@@ -28,18 +28,26 @@ demo: build ## scan a loopback lab of real-gateway replays into the embedded sto
 	  $(BIN)/clawcensus scan --lab --scan-type connect --rate 2000 --db $(DEMO_DB) --format table 127.0.0.0/24 && \
 	  echo "== clawcensus report" && $(BIN)/clawcensus report --db $(DEMO_DB)
 
-test: ## run every test (race detector on), with a throwaway PostgreSQL for the Postgres store
+# The suite runs sealed (deploy/lab/sealed.sh): in a network namespace with loopback only, so a
+# test that aims at the wrong address cannot reach it. Modules are fetched before sealing;
+# inside, the module proxy is off. PostgreSQL listens on a unix socket, which crosses namespaces.
+SEALED := deploy/lab/sealed.sh env GOPROXY=off GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+
+test: ## run every test sealed in a loopback-only network namespace (race detector on, throwaway PostgreSQL)
+	$(GO) mod download
 	@url=$$(deploy/lab/pg-throwaway.sh start $(PGDIR)) || exit 1; \
 	  trap 'deploy/lab/pg-throwaway.sh stop $(PGDIR)' EXIT; \
-	  TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 ./...
+	  $(SEALED) TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 ./...
 
-test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they skip)
-	$(GO) test -count=1 ./...
+test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they skip); sealed too
+	$(GO) mod download
+	$(SEALED) $(GO) test -count=1 ./...
 
 bench: build ## sweep rate and recall (loopback /16 CONNECT; namespace /16 SYN when root), pacing, fingerprinting
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
-	@if [ "$$(id -u)" = 0 ]; then deploy/lab/bench-syn.sh; else echo "bench-syn.sh skipped: needs root"; fi
+	$(GO) mod download
+	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
+	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
+	@if [ "$$(id -u)" = 0 ]; then $(SEALED) deploy/lab/bench-syn.sh; else echo "bench-syn.sh skipped: needs root"; fi
 
 fingerprints: ## refresh fingerprint/rules/releases.json from the npm registry (needs npm)
 	$(GO) run ./fingerprint/internal/genreleases -out fingerprint/rules/releases.json
