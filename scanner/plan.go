@@ -49,9 +49,10 @@ type Plan struct {
 	Seed int64
 	// Shard selects a part of the permuted sequence. The zero value means the whole.
 	Shard Shard
-	// Skip passes over the first Skip probes of this shard's sequence: a resumed run starts
-	// where its checkpoint says the first pass got to.
-	Skip uint64
+	// Skip passes over the first Skip probes of this shard's sequence, and Limit, when not
+	// zero, stops after that many: together they select one window of the sequence (a work
+	// unit of a census).
+	Skip, Limit uint64
 }
 
 // Totals describes a plan after exclusions.
@@ -123,6 +124,8 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 	var excludedBy []string
 	var seen uint64
 	skip := p.Skip
+	left := p.Limit
+	errLimit := errors.New("limit reached")
 	err := p.chunks(func(c *chunk) error {
 		seen += c.total
 		n := c.total * uint64(len(ports))
@@ -134,6 +137,12 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 		perm := newPermutation(n, p.Seed)
 		for j := sh.Index + skip*sh.Count; j < n; j += sh.Count {
 			skip = 0
+			if p.Limit > 0 {
+				if left == 0 {
+					return errLimit
+				}
+				left--
+			}
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -145,6 +154,9 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 		}
 		return nil
 	}, &excludedBy)
+	if errors.Is(err, errLimit) {
+		return nil
+	}
 	if err == nil && seen == 0 {
 		return noTargets(excludedBy)
 	}

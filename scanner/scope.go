@@ -60,3 +60,49 @@ func (s Scope) Check(a netip.Addr) error {
 	}
 	return fmt.Errorf("refusing to probe %s: outside the authorized scope %q", a, s.text)
 }
+
+// Outside returns the first address of r that lies outside the scope, if any: a plan checks
+// its targets with it before anything is sent.
+func (s Scope) Outside(r Range) (netip.Addr, bool) {
+	if !s.Set() {
+		return netip.Addr{}, false
+	}
+	for _, p := range r.Prefixes() {
+		if a, out := s.outsidePrefix(p); out {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// outsidePrefix halves p until each part lies inside one scope prefix or is a single
+// address outside them all; the halving stops at the first address outside.
+func (s Scope) outsidePrefix(p netip.Prefix) (netip.Addr, bool) {
+	for _, sp := range s.prefixes {
+		if sp.Bits() <= p.Bits() && sp.Contains(p.Addr()) {
+			return netip.Addr{}, false
+		}
+	}
+	overlaps := false
+	for _, sp := range s.prefixes {
+		if sp.Overlaps(p) {
+			overlaps = true
+			break
+		}
+	}
+	if !overlaps || p.IsSingleIP() {
+		return p.Addr(), true
+	}
+	if a, out := s.outsidePrefix(netip.PrefixFrom(p.Addr(), p.Bits()+1)); out {
+		return a, true
+	}
+	return s.outsidePrefix(netip.PrefixFrom(setBit(p.Addr(), p.Bits()), p.Bits()+1))
+}
+
+// setBit sets bit i of a, counting from the most significant.
+func setBit(a netip.Addr, i int) netip.Addr {
+	b := a.AsSlice()
+	b[i/8] |= 0x80 >> (i % 8)
+	out, _ := netip.AddrFromSlice(b)
+	return out
+}

@@ -65,6 +65,8 @@ type Sweeper struct {
 	open   atomic.Uint64
 	walked atomic.Uint64
 
+	tracked bool // SYN: the engine was told the target ranges
+
 	mu      sync.Mutex
 	found   map[netip.AddrPort]bool
 	out     chan<- netip.AddrPort
@@ -150,10 +152,12 @@ func (s *Sweeper) Stats() Stats {
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
 // open as it is found. It returns when the walk is done and late answers had time to arrive.
-// The caller closes open after Sweep returns.
+// The caller closes open after Sweep returns. One Sweeper may sweep many windows of one plan
+// in turn (the work units of a census), never two at once; each reports what it found.
 func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrPort) error {
 	s.mu.Lock()
 	s.out, s.ctx = open, ctx
+	s.found = map[netip.AddrPort]bool{}
 	s.mu.Unlock()
 	defer func() {
 		// Answers that arrive after the sweep are dropped, and none is sent once we return,
@@ -187,17 +191,20 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 	s.engine.ListenHandler.Phase.Set(scan.Scan)
 	// naabu drops answers from addresses it was not told about. Telling it per probe costs a
 	// hybrid-map insert each (measured: the sweep fell to a third of its rate), so it is told
-	// the target ranges once, as prefixes.
-	err := plan.EachRange(func(r Range) error {
-		for _, p := range r.Prefixes() {
-			if err := s.engine.IPRanger.Add(p.String()); err != nil {
-				return fmt.Errorf("track %s: %w", p, err)
+	// the target ranges once, as prefixes, for the first window of the plan.
+	if !s.tracked {
+		err := plan.EachRange(func(r Range) error {
+			for _, p := range r.Prefixes() {
+				if err := s.engine.IPRanger.Add(p.String()); err != nil {
+					return fmt.Errorf("track %s: %w", p, err)
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		s.tracked = true
 	}
 	for pass := 0; pass <= s.cfg.Retries; pass++ {
 		err := plan.Walk(ctx, func(ap netip.AddrPort) error {

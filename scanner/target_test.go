@@ -353,6 +353,39 @@ func TestSkipResumes(t *testing.T) {
 	}
 }
 
+// TestWindowsPartitionTheWalk checks that consecutive Skip/Limit windows (a census's work
+// units) together yield the full walk exactly once and in order, across chunk boundaries.
+func TestWindowsPartitionTheWalk(t *testing.T) {
+	var b strings.Builder
+	for i := range ChunkRanges + 300 {
+		fmt.Fprintf(&b, "10.%d.%d.%d\n", i>>16, (i>>8)&0xff, i&0xff)
+	}
+	file := t.TempDir() + "/t.txt"
+	writeFile(t, file, b.String())
+	walk := func(skip, limit uint64) []netip.AddrPort {
+		plan := &Plan{Specs: []string{"@" + file}, Blocklist: NewBlocklist(true), Ports: []uint16{1, 2}, Seed: 3, Skip: skip, Limit: limit}
+		var got []netip.AddrPort
+		if err := plan.Walk(context.Background(), func(ap netip.AddrPort) error { got = append(got, ap); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	full := walk(0, 0)
+	for _, size := range []uint64{1 << 10, 50_000, ChunkRanges*2 - 1, uint64(len(full)), uint64(len(full)) + 7} {
+		var joined []netip.AddrPort
+		for skip := uint64(0); skip < uint64(len(full)); skip += size {
+			w := walk(skip, size)
+			if want := min(size, uint64(len(full))-skip); uint64(len(w)) != want {
+				t.Fatalf("size %d, window at %d: %d probes, want %d", size, skip, len(w), want)
+			}
+			joined = append(joined, w...)
+		}
+		if !slices.Equal(joined, full) {
+			t.Errorf("size %d: windows joined differ from the full walk", size)
+		}
+	}
+}
+
 func TestOptOutRegister(t *testing.T) {
 	dir := t.TempDir()
 	good := dir + "/optout.csv"
@@ -430,6 +463,41 @@ func TestBlocklistIndexMatchesLinearScan(t *testing.T) {
 		}
 		if n != free {
 			t.Fatalf("%s: kept %d addresses, %d are unblocked", r, n, free)
+		}
+	}
+}
+
+func TestScopeOutside(t *testing.T) {
+	for _, c := range []struct {
+		scope, target string
+		outside       string // "" when the target lies inside
+	}{
+		{"127.0.0.0/8", "127.0.0.0/24", ""},
+		{"127.0.0.0/8,::1", "::1", ""},
+		{"127.0.0.0/8", "8.8.8.0/24", "8.8.8.0"},
+		{"10.0.0.0/25,10.0.0.128/25", "10.0.0.0/24", ""},
+		{"10.0.0.0/25", "10.0.0.0/24", "10.0.0.128"},
+		{"10.0.0.0/25,10.0.0.192/26", "10.0.0.0/24", "10.0.0.128"},
+		{"198.18.0.0/15", "198.18.0.0-198.19.255.255", ""},
+		{"198.18.0.0/15", "198.17.255.255-198.18.0.5", "198.17.255.255"},
+		{"127.0.0.1", "127.0.0.1-127.0.0.2", "127.0.0.2"},
+		{"", "8.8.8.8", ""},
+	} {
+		sc, err := ParseScope(c.scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ParseTarget(c.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, out := sc.Outside(r)
+		got := ""
+		if out {
+			got = a.String()
+		}
+		if got != c.outside {
+			t.Errorf("scope %s, target %s: outside %q, want %q", c.scope, c.target, got, c.outside)
 		}
 	}
 }

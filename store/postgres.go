@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,10 +87,11 @@ func (p *Postgres) migrate(ctx context.Context) error {
 func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
 	r.Status = StatusRunning
 	err := p.pool.QueryRow(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
+		 plan_key, units_total)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
 		r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, r.Status, r.Note, r.Plan,
-		r.Enrichment,
+		r.Enrichment, r.PlanKey, r.UnitsTotal,
 	).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
@@ -97,25 +99,52 @@ func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
 	return nil
 }
 
-// AddObservations implements Store. One batch, one round trip, in one transaction.
+var obsColumns = []string{"run_id", "ip", "port", "scheme", "outcome", "product", "version", "version_candidates",
+	"channel", "auth", "official", "honeypot", "advisories", "flags", "evidence", "miit", "title", "server",
+	"http_status", "tls", "asn", "as_org", "country", "observed_at"}
+
+// AddObservations implements Store: COPY into a per-connection staging table, then one upsert.
 func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
-	b := &pgx.Batch{}
-	for _, o := range obs {
-		b.Queue(`INSERT INTO observations
-			(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-			 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
-			ON CONFLICT (run_id, ip, port) DO NOTHING`,
-			runID, o.IP, int(o.Port), o.Scheme, o.Outcome, o.Product, o.Version, nonNil(o.VersionCandidates), o.Channel,
-			o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
-			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt)
-	}
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("add observations: %w", err)
-		}
-		return nil
+		return p.upsert(ctx, tx, runID, obs)
 	})
+}
+
+func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Observation) error {
+	if len(obs) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS observations_in
+		(LIKE observations INCLUDING DEFAULTS EXCLUDING IDENTITY) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("add observations: %w", err)
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"observations_in"}, obsColumns, pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) {
+		o := obs[i]
+		return []any{runID, o.IP, int(o.Port), o.Scheme, string(o.Outcome), o.Product, o.Version, nonNil(o.VersionCandidates),
+			o.Channel, o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
+			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt}, nil
+	}))
+	if err != nil {
+		return fmt.Errorf("add observations: %w", err)
+	}
+	// One row per host:port from the batch: a result before an unprobed mark, the newest first;
+	// rows keep the batch's order (the staging table draws ids from the same sequence).
+	cols := strings.Join(obsColumns, ", ")
+	_, err = tx.Exec(ctx, `INSERT INTO observations (`+cols+`)
+		SELECT `+cols+` FROM (SELECT DISTINCT ON (ip, port) id, `+cols+` FROM observations_in
+		ORDER BY ip, port, (outcome = 'open-unprobed'), observed_at DESC) AS batch ORDER BY id
+		ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
+		 product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
+		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
+		 advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
+		 title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
+		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at
+		WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`)
+	if err != nil {
+		return fmt.Errorf("add observations: %w", err)
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM observations_in`)
+	return err
 }
 
 func nonNil(l []string) []string {
@@ -125,16 +154,109 @@ func nonNil(l []string) []string {
 	return l
 }
 
-// FinishRun implements Store.
-func (p *Postgres) FinishRun(ctx context.Context, runID int64, status string, endedAt time.Time, sent, open int64) error {
+// CompleteUnit implements Store.
+func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (bool, error) {
+	var complete bool
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if err := p.upsert(ctx, tx, u.RunID, obs); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, worker, done_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
+			open_ports = excluded.open_ports, worker = excluded.worker, done_at = excluded.done_at`,
+			u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Worker, u.DoneAt); err != nil {
+			return err
+		}
+		// The run row is locked first, so two workers finishing the last units see each other.
+		var total, done int64
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT units_total, status FROM runs WHERE id = $1 FOR UPDATE`, u.RunID).Scan(&total, &status); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM units WHERE run_id = $1`, u.RunID).Scan(&done); err != nil {
+			return err
+		}
+		if done < total || status == StatusComplete {
+			return nil
+		}
+		complete = true
+		_, err := tx.Exec(ctx, `UPDATE runs SET status = 'complete', ended_at = $2,
+			probes_sent = (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = $1),
+			open_ports = (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = $1) WHERE id = $1`, u.RunID, u.DoneAt)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
+	}
+	return complete, nil
+}
+
+// DoneUnits implements Store.
+func (p *Postgres) DoneUnits(ctx context.Context, runID int64) ([]int64, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT unit FROM units WHERE run_id = $1 ORDER BY unit`, runID)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("units of run %d: %w", runID, err)
+	}
+	return out, nil
+}
+
+// SetStatus implements Store.
+func (p *Postgres) SetStatus(ctx context.Context, runID int64, status string, endedAt *time.Time) error {
 	if err := validStatus(status); err != nil {
 		return err
 	}
-	if _, err := p.pool.Exec(ctx, `UPDATE runs SET status = $1, ended_at = $2, probes_sent = $3, open_ports = $4 WHERE id = $5`,
-		status, endedAt, sent, open, runID); err != nil {
-		return fmt.Errorf("finish run %d: %w", runID, err)
+	tag, err := p.pool.Exec(ctx, `UPDATE runs SET status = $1, ended_at = $2,
+		probes_sent = CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = $3) ELSE probes_sent END,
+		open_ports = CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = $3) ELSE open_ports END
+		WHERE id = $3`, status, endedAt, runID)
+	if err != nil {
+		return fmt.Errorf("set status of run %d: %w", runID, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("set status of run %d: %w", runID, ErrNoRun)
 	}
 	return nil
+}
+
+// Heartbeat implements Store.
+func (p *Postgres) Heartbeat(ctx context.Context, w Worker) error {
+	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+		stopped = excluded.stopped`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt, w.HeartbeatAt, w.Stopped)
+	if err != nil {
+		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+type workerRow struct {
+	ID          string    `db:"id"`
+	RunID       int64     `db:"run_id"`
+	Host        string    `db:"host"`
+	PID         int       `db:"pid"`
+	StartedAt   time.Time `db:"started_at"`
+	HeartbeatAt time.Time `db:"heartbeat_at"`
+	Stopped     bool      `db:"stopped"`
+}
+
+// Workers implements Store.
+func (p *Postgres) Workers(ctx context.Context, runID int64) ([]Worker, error) {
+	return p.workers(ctx, `WHERE run_id = $1`, runID)
+}
+
+func (p *Postgres) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped FROM workers `+where+
+		` ORDER BY started_at, id`, args...)
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[workerRow])
+	if err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	out := make([]Worker, len(got))
+	for i, w := range got {
+		out[i] = Worker(w)
+	}
+	return out, nil
 }
 
 type runRow struct {
@@ -154,43 +276,49 @@ type runRow struct {
 	OpenPorts   int64      `db:"open_ports"`
 	Note        string     `db:"note"`
 	Plan        string     `db:"plan"`
-	Walked      int64      `db:"walked"`
 	Enrichment  string     `db:"enrichment"`
+	PlanKey     string     `db:"plan_key"`
+	UnitsTotal  int64      `db:"units_total"`
+	UnitsDone   int64      `db:"units_done"`
 }
 
-// Checkpoint implements Store.
-func (p *Postgres) Checkpoint(ctx context.Context, runID, walked int64) error {
-	if _, err := p.pool.Exec(ctx, `UPDATE runs SET walked = GREATEST(walked, $1) WHERE id = $2`, walked, runID); err != nil {
-		return fmt.Errorf("checkpoint run %d: %w", runID, err)
-	}
-	return nil
-}
-
-// ReopenRun implements Store.
-func (p *Postgres) ReopenRun(ctx context.Context, runID int64) error {
-	tag, err := p.pool.Exec(ctx, `UPDATE runs SET status = 'running', ended_at = NULL WHERE id = $1`, runID)
-	if err != nil {
-		return fmt.Errorf("reopen run %d: %w", runID, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("reopen run %d: %w", runID, ErrNoRun)
-	}
-	return nil
-}
-
-// Summaries implements Store.
-func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
+// Runs implements Store.
+func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed, shard,
-		tool_version, method, status, probes_sent, open_ports, note, plan, walked, enrichment FROM runs ORDER BY id`)
+		tool_version, method, status, probes_sent, open_ports, note, plan, enrichment, plan_key, units_total,
+		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done FROM runs ORDER BY id`)
 	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[runRow])
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
+	workers, err := p.workers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Summary, 0, len(runs))
-	index := map[int64]int{}
+	now := time.Now()
 	for _, r := range runs {
-		index[r.ID] = len(out)
-		out = append(out, newSummary(Run(r)))
+		sm := newSummary(Run{ID: r.ID, StartedAt: r.StartedAt, EndedAt: r.EndedAt, Targets: r.Targets,
+			TargetCount: r.TargetCount, Ports: r.Ports, Rate: r.Rate, Seed: r.Seed, Shard: r.Shard,
+			ToolVersion: r.ToolVersion, Method: r.Method, Status: r.Status, ProbesSent: r.ProbesSent,
+			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal,
+			Enrichment: r.Enrichment})
+		sm.UnitsDone = r.UnitsDone
+		derive(&sm, workers, now)
+		out = append(out, sm)
+	}
+	return out, nil
+}
+
+// Summaries implements Store.
+func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
+	out, err := p.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	index := map[int64]int{}
+	for i, r := range out {
+		index[r.ID] = i
 	}
 	type countRow struct {
 		RunID    int64  `db:"run_id"`
@@ -200,7 +328,7 @@ func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 		Official *bool  `db:"official"`
 		N        int64  `db:"n"`
 	}
-	rows, _ = p.pool.Query(ctx, `SELECT run_id, product, version, auth, official, COUNT(*) AS n FROM observations
+	rows, _ := p.pool.Query(ctx, `SELECT run_id, product, version, auth, official, COUNT(*) AS n FROM observations
 		WHERE product <> '' GROUP BY run_id, product, version, auth, official`)
 	counts, err := pgx.CollectRows(rows, pgx.RowToStructByName[countRow])
 	if err != nil {
@@ -290,7 +418,7 @@ func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation
 	}
 	out := make([]Observation, len(got))
 	for i, r := range got {
-		out[i] = Observation{IP: r.IP, Port: uint16(r.Port), Scheme: r.Scheme, Outcome: r.Outcome, Product: r.Product,
+		out[i] = Observation{IP: r.IP, Port: uint16(r.Port), Scheme: r.Scheme, Outcome: Outcome(r.Outcome), Product: r.Product,
 			Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
 			Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
 			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, TLS: r.TLS,

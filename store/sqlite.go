@@ -17,13 +17,19 @@ type SQLite struct {
 	db *sql.DB
 }
 
-func openSQLite(ctx context.Context, path string) (*SQLite, error) {
+// SQLiteDSN is the database/sql name of the SQLite file at path, with the settings every
+// connection to it uses: WAL, a busy timeout, foreign keys, write-locking transactions.
+func SQLiteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, path string) (*SQLite, error) {
+	db, err := sql.Open("sqlite", SQLiteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
@@ -85,16 +91,30 @@ const sqliteTime = time.RFC3339Nano
 func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
 	r.Status = StatusRunning
 	res, err := s.db.ExecContext(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
+		 plan_key, units_total)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
-		r.ToolVersion, r.Method, r.Status, r.Note, r.Plan, r.Enrichment)
+		r.ToolVersion, r.Method, r.Status, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
 	r.ID, err = res.LastInsertId()
 	return err
 }
+
+// sqliteUpsert keeps one row per run and host:port (see Store.AddObservations).
+const sqliteUpsert = `INSERT INTO observations
+		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
+		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
+		 product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
+		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
+		 advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
+		 title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
+		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at
+		WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`
 
 // AddObservations implements Store.
 func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
@@ -103,11 +123,17 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 		return fmt.Errorf("add observations: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations
-		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, ip, port) DO NOTHING`)
+	if err := s.upsert(ctx, tx, runID, obs); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []Observation) error {
+	if len(obs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, sqliteUpsert)
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
 	}
@@ -117,14 +143,112 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 		if o.Official != nil {
 			official = *o.Official
 		}
-		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, o.Outcome, o.Product,
+		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, string(o.Outcome), o.Product,
 			o.Version, jsonList(o.VersionCandidates), o.Channel, o.Auth, official, o.Honeypot,
 			jsonList(o.Advisories), jsonList(o.Flags), jsonList(o.Evidence), jsonList(o.MIIT), o.Title, o.Server,
 			o.HTTPStatus, o.TLS, o.ASN, o.ASOrg, o.Country, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
 			return fmt.Errorf("add observation %s:%d: %w", o.IP, o.Port, err)
 		}
 	}
-	return tx.Commit()
+	return nil
+}
+
+// CompleteUnit implements Store.
+func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
+	}
+	defer tx.Rollback()
+	if err := s.upsert(ctx, tx, u.RunID, obs); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, worker, done_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
+		open_ports = excluded.open_ports, worker = excluded.worker, done_at = excluded.done_at`,
+		u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Worker, u.DoneAt.UTC().Format(sqliteTime)); err != nil {
+		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'complete', ended_at = ?,
+		probes_sent = (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id),
+		open_ports = (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id)
+		WHERE id = ? AND status <> 'complete' AND units_total = (SELECT COUNT(*) FROM units WHERE run_id = runs.id)`,
+		u.DoneAt.UTC().Format(sqliteTime), u.RunID)
+	if err != nil {
+		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, tx.Commit()
+}
+
+// DoneUnits implements Store.
+func (s *SQLite) DoneUnits(ctx context.Context, runID int64) ([]int64, error) {
+	var out []int64
+	err := s.eachArgs(ctx, `SELECT unit FROM units WHERE run_id = ? ORDER BY unit`, []any{runID}, func(rows *sql.Rows) error {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+// SetStatus implements Store.
+func (s *SQLite) SetStatus(ctx context.Context, runID int64, status string, endedAt *time.Time) error {
+	if err := validStatus(status); err != nil {
+		return err
+	}
+	var ended any
+	if endedAt != nil {
+		ended = endedAt.UTC().Format(sqliteTime)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at = ?,
+		probes_sent = CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END,
+		open_ports = CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END
+		WHERE id = ?`, status, ended, runID)
+	if err != nil {
+		return fmt.Errorf("set status of run %d: %w", runID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("set status of run %d: %w", runID, ErrNoRun)
+	}
+	return nil
+}
+
+// Heartbeat implements Store.
+func (s *SQLite) Heartbeat(ctx context.Context, w Worker) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+		stopped = excluded.stopped`,
+		w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), w.HeartbeatAt.UTC().Format(sqliteTime), w.Stopped)
+	if err != nil {
+		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
+	}
+	return nil
+}
+
+// Workers implements Store.
+func (s *SQLite) Workers(ctx context.Context, runID int64) ([]Worker, error) {
+	return s.workers(ctx, `WHERE run_id = ?`, runID)
+}
+
+func (s *SQLite) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
+	var out []Worker
+	err := s.eachArgs(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped FROM workers `+where+` ORDER BY started_at, id`,
+		args, func(rows *sql.Rows) error {
+			var w Worker
+			var started, beat string
+			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped); err != nil {
+				return err
+			}
+			w.StartedAt, _ = time.Parse(sqliteTime, started)
+			w.HeartbeatAt, _ = time.Parse(sqliteTime, beat)
+			out = append(out, w)
+			return nil
+		})
+	return out, err
 }
 
 func jsonList(l []string) string {
@@ -135,43 +259,23 @@ func jsonList(l []string) string {
 	return string(b)
 }
 
-// FinishRun implements Store.
-func (s *SQLite) FinishRun(ctx context.Context, runID int64, status string, endedAt time.Time, sent, open int64) error {
-	if err := validStatus(status); err != nil {
-		return err
-	}
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at = ?, probes_sent = ?, open_ports = ? WHERE id = ?`,
-		status, endedAt.UTC().Format(sqliteTime), sent, open, runID)
-	if err != nil {
-		return fmt.Errorf("finish run %d: %w", runID, err)
-	}
-	return nil
-}
-
-// Checkpoint implements Store.
-func (s *SQLite) Checkpoint(ctx context.Context, runID, walked int64) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET walked = MAX(walked, ?) WHERE id = ?`, walked, runID); err != nil {
-		return fmt.Errorf("checkpoint run %d: %w", runID, err)
-	}
-	return nil
-}
-
-// ReopenRun implements Store.
-func (s *SQLite) ReopenRun(ctx context.Context, runID int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?`, runID)
-	if err != nil {
-		return fmt.Errorf("reopen run %d: %w", runID, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("reopen run %d: %w", runID, ErrNoRun)
-	}
-	return nil
-}
-
 // Summaries implements Store.
 func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
+	out, err := s.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.counts(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Runs implements Store.
+func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed,
-		shard, tool_version, method, status, probes_sent, open_ports, note, plan, walked, enrichment FROM runs ORDER BY id`)
+		shard, tool_version, method, status, probes_sent, open_ports, note, plan, enrichment, plan_key, units_total,
+		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -182,7 +286,8 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 		var started string
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
-			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan, &sm.Walked, &sm.Enrichment); err != nil {
+			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan,
+			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.UnitsDone); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)
@@ -195,8 +300,14 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.counts(ctx, out); err != nil {
-		return nil, err
+	rows.Close()
+	workers, err := s.workers(ctx, `WHERE 1 = 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	now := time.Now()
+	for i := range out {
+		derive(&out[i], workers, now)
 	}
 	return out, nil
 }
@@ -269,7 +380,11 @@ func (s *SQLite) counts(ctx context.Context, out []Summary) error {
 
 // each runs query and calls scan for every row.
 func (s *SQLite) each(ctx context.Context, query string, scan func(*sql.Rows) error) error {
-	rows, err := s.db.QueryContext(ctx, query)
+	return s.eachArgs(ctx, query, nil, scan)
+}
+
+func (s *SQLite) eachArgs(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("count runs: %w", err)
 	}
@@ -317,7 +432,7 @@ func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, 
 		var ip, cands, advs, flags, ev, miit, observed string
 		var port int
 		var official sql.NullBool
-		if err := rows.Scan(&ip, &port, &o.Scheme, &o.Outcome, &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
+		if err := rows.Scan(&ip, &port, &o.Scheme, (*string)(&o.Outcome), &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
 			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &o.ASN, &o.ASOrg, &o.Country, &observed); err != nil {
 			return nil, err
 		}

@@ -17,12 +17,33 @@ import (
 	"time"
 )
 
-// Run statuses.
+// Run statuses. The first four are stored; the last two are derived when a running run is
+// read: planned (no worker has started it) and stalled (unfinished units, no live worker).
 const (
 	StatusRunning     = "running"
 	StatusComplete    = "complete"
 	StatusInterrupted = "interrupted"
 	StatusFailed      = "failed"
+	StatusPlanned     = "planned"
+	StatusStalled     = "stalled"
+)
+
+// WorkerTTL is how long a worker's heartbeat keeps it live. Workers beat every WorkerTTL/5.
+const WorkerTTL = 15 * time.Second
+
+// Outcome is what happened to one host:port.
+type Outcome string
+
+// Outcomes. The fingerprinter's outcomes map one to one; OutcomeUnprobed marks an open port
+// a run found but did not fingerprint before it stopped: a later result replaces it.
+const (
+	OutcomeOpenClaw    Outcome = "openclaw"
+	OutcomeNotOpenClaw Outcome = "not-openclaw"
+	OutcomeNotHTTP     Outcome = "not-http"
+	OutcomeRefused     Outcome = "refused"
+	OutcomeTimeout     Outcome = "timeout"
+	OutcomeTLSError    Outcome = "tls-error"
+	OutcomeUnprobed    Outcome = "open-unprobed"
 )
 
 // Run is one scan: its parameters and how it ended.
@@ -44,10 +65,37 @@ type Run struct {
 	Note        string
 	// Plan is what the run walks, as the caller encodes it, so that it can be resumed.
 	Plan string
-	// Walked is the checkpoint: how many positions of its first pass the run has sent.
-	Walked int64
+	// PlanKey identifies the plan's targets, ports, seed and exclusions: shards of one plan
+	// started apart find their run by it.
+	PlanKey string
+	// UnitsTotal is how many work units the plan is cut into; zero for runs made before units.
+	UnitsTotal int64
 	// Enrichment names the data sets (and their dates) that gave ASN and country.
 	Enrichment string
+}
+
+// Unit is one finished work unit of a run.
+type Unit struct {
+	RunID, Unit           int64
+	ProbesSent, OpenPorts int64
+	Worker                string
+	DoneAt                time.Time
+}
+
+// Worker is one process working on a run, as its last heartbeat left it.
+type Worker struct {
+	ID                     string
+	RunID                  int64
+	Host                   string
+	PID                    int
+	StartedAt, HeartbeatAt time.Time
+	// Stopped is set by a worker that left the run cleanly.
+	Stopped bool
+}
+
+// Live reports whether w has beaten within WorkerTTL of now.
+func (w Worker) Live(now time.Time) bool {
+	return !w.Stopped && now.Sub(w.HeartbeatAt) < WorkerTTL
 }
 
 // Observation is what one run saw at one host:port.
@@ -55,7 +103,7 @@ type Observation struct {
 	IP                netip.Addr
 	Port              uint16
 	Scheme            string
-	Outcome           string
+	Outcome           Outcome
 	Product           string
 	Version           string
 	VersionCandidates []string
@@ -80,6 +128,8 @@ type Observation struct {
 // Summary is a run with the counts derived from its observations.
 type Summary struct {
 	Run
+	// UnitsDone counts finished work units; LiveWorkers the workers beating now.
+	UnitsDone, LiveWorkers int64
 	// Detected counts gateways (observations with a product), per host:port.
 	Detected   int64
 	ByVersion  map[string]int64 // "" is reported as "unknown"
@@ -113,15 +163,25 @@ func OfficialText(b *bool) string {
 type Store interface {
 	// StartRun records r as running and sets r.ID.
 	StartRun(ctx context.Context, r *Run) error
-	// AddObservations appends observations to a run. A retried batch changes nothing.
+	// AddObservations upserts observations: one row per run and host:port. A later result
+	// replaces an earlier one, except that OutcomeUnprobed never replaces a result, so a
+	// retried batch or a re-run unit never counts twice and never loses what was seen.
 	AddObservations(ctx context.Context, runID int64, obs []Observation) error
-	// FinishRun records how a run ended.
-	FinishRun(ctx context.Context, runID int64, status string, endedAt time.Time, probesSent, openPorts int64) error
-	// Checkpoint records how far a run's first pass got; it never moves backwards.
-	Checkpoint(ctx context.Context, runID, walked int64) error
-	// ReopenRun marks an ended run as running again, to resume it.
-	ReopenRun(ctx context.Context, runID int64) error
-	// Summaries returns every run with its counts, oldest first.
+	// CompleteUnit adds a unit's last observations and marks the unit done in one
+	// transaction. When that was the run's last unit, the run becomes complete, with its
+	// probe and open-port totals summed over its units, and runComplete is true.
+	CompleteUnit(ctx context.Context, u Unit, obs []Observation) (runComplete bool, err error)
+	// DoneUnits lists the finished units of a run, in order.
+	DoneUnits(ctx context.Context, runID int64) ([]int64, error)
+	// SetStatus records a run's stored status; endedAt nil clears the end (a resumed run).
+	SetStatus(ctx context.Context, runID int64, status string, endedAt *time.Time) error
+	// Heartbeat records that worker w is alive on its run.
+	Heartbeat(ctx context.Context, w Worker) error
+	// Workers lists the workers that ever worked on a run.
+	Workers(ctx context.Context, runID int64) ([]Worker, error)
+	// Runs returns every run without counts, oldest first, with the derived status.
+	Runs(ctx context.Context) ([]Summary, error)
+	// Summaries returns every run with its counts, oldest first, with the derived status.
 	Summaries(ctx context.Context) ([]Summary, error)
 	// Observations returns one run's observations in the order they were stored.
 	Observations(ctx context.Context, runID int64) ([]Observation, error)
@@ -176,4 +236,32 @@ func validStatus(s string) error {
 		return nil
 	}
 	return fmt.Errorf("run status %q: want running, complete, interrupted or failed", s)
+}
+
+// derive turns a stored "running" into what a reader should see: planned when no worker
+// ever started it, stalled when no worker is live and units are left.
+func derive(sm *Summary, workers []Worker, now time.Time) {
+	ever := false
+	for _, w := range workers {
+		if w.RunID != sm.ID {
+			continue
+		}
+		ever = true
+		if w.Live(now) {
+			sm.LiveWorkers++
+		}
+	}
+	if sm.Status != StatusRunning || sm.LiveWorkers > 0 || sm.UnitsTotal == 0 {
+		return
+	}
+	if !ever && sm.UnitsDone == 0 {
+		sm.Status = StatusPlanned
+	} else if sm.UnitsDone < sm.UnitsTotal {
+		sm.Status = StatusStalled
+	}
+}
+
+// IsPostgres reports whether dsn names a Postgres database rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }

@@ -111,11 +111,11 @@ func TestContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			end := start.Add(time.Minute)
-			if err := st.FinishRun(ctx, run.ID, StatusComplete, end, 256, 4); err != nil {
+			if err := st.SetStatus(ctx, run.ID, StatusComplete, &end); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.FinishRun(ctx, run.ID, "done", end, 0, 0); err == nil {
-				t.Error("FinishRun accepted an unknown status")
+			if err := st.SetStatus(ctx, run.ID, "done", &end); err == nil {
+				t.Error("SetStatus accepted an unknown status")
 			}
 
 			got, err := st.Observations(ctx, run.ID)
@@ -136,7 +136,7 @@ func TestContract(t *testing.T) {
 				t.Fatalf("%d summaries, want 1", len(sums))
 			}
 			s := sums[0]
-			if s.Status != StatusComplete || s.EndedAt == nil || !s.EndedAt.Equal(end) || s.ProbesSent != 256 || s.OpenPorts != 4 {
+			if s.Status != StatusComplete || s.EndedAt == nil || !s.EndedAt.Equal(end) {
 				t.Errorf("run not finished as recorded: %+v", s.Run)
 			}
 			want := Summary{Detected: 3,
@@ -152,21 +152,16 @@ func TestContract(t *testing.T) {
 				t.Errorf("counts (-want +got):\n%s", diff)
 			}
 
-			// Checkpoints only move forward; a reopened run is running again.
-			for _, w := range []int64{100, 40, 250} {
-				if err := st.Checkpoint(ctx, run.ID, w); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := st.ReopenRun(ctx, run.ID); err != nil {
+			// A reopened run is running again.
+			if err := st.SetStatus(ctx, run.ID, StatusRunning, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.ReopenRun(ctx, 999999); !errors.Is(err, ErrNoRun) {
+			if err := st.SetStatus(ctx, 999999, StatusRunning, nil); !errors.Is(err, ErrNoRun) {
 				t.Errorf("reopening a missing run: %v", err)
 			}
 			sums, err = st.Summaries(ctx)
-			if err != nil || sums[0].Walked != 250 || sums[0].Status != StatusRunning || sums[0].EndedAt != nil || sums[0].Plan != `{"specs":["192.0.2.0/24"]}` {
-				t.Errorf("after checkpoints and reopen: %+v, %v", sums[0].Run, err)
+			if err != nil || sums[0].Status != StatusRunning || sums[0].EndedAt != nil || sums[0].Plan != `{"specs":["192.0.2.0/24"]}` {
+				t.Errorf("after reopen: %+v, %v", sums[0].Run, err)
 			}
 
 			// A second run counts on its own; runs come back oldest first.
@@ -180,6 +175,88 @@ func TestContract(t *testing.T) {
 			sums, err = st.Summaries(ctx)
 			if err != nil || len(sums) != 2 || sums[1].ID != run2.ID || sums[1].Detected != 1 || sums[1].Status != StatusRunning {
 				t.Errorf("after a second run: %+v, %v", sums, err)
+			}
+		})
+	}
+}
+
+// TestUnitsAndWorkers holds the census bookkeeping on every backend: a unit's last batch and
+// its done mark land together, the last unit completes the run with totals summed over units
+// (a re-run unit replaces its totals, never adds), an unprobed mark never replaces a result,
+// and a run's status is derived from its workers' heartbeats.
+func TestUnitsAndWorkers(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			start := time.Now().UTC().Add(-time.Minute)
+			run := &Run{StartedAt: start, Targets: "192.0.2.0/24", Ports: "18789", Rate: 1000, Shard: "0/1",
+				ToolVersion: "test", Method: "connect", PlanKey: "k1", UnitsTotal: 3}
+			if err := st.StartRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			status := func() Summary {
+				t.Helper()
+				sums, err := st.Summaries(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sums[0]
+			}
+			if s := status(); s.Status != StatusPlanned || s.UnitsTotal != 3 || s.PlanKey != "k1" {
+				t.Errorf("a run no worker started: %+v", s.Run)
+			}
+			w := Worker{ID: "w1", RunID: run.ID, Host: "h", PID: 7, StartedAt: start, HeartbeatAt: time.Now().UTC()}
+			if err := st.Heartbeat(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			if s := status(); s.Status != StatusRunning || s.LiveWorkers != 1 {
+				t.Errorf("with a live worker: %s, %d live", s.Status, s.LiveWorkers)
+			}
+			ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}) }
+			unprobed := Observation{IP: ip(1), Port: 18789, Outcome: OutcomeUnprobed, ObservedAt: start}
+			gw := Observation{IP: ip(1), Port: 18789, Outcome: OutcomeOpenClaw, Product: "openclaw", Auth: "none", ObservedAt: start.Add(time.Second)}
+			if err := st.AddObservations(ctx, run.ID, []Observation{unprobed}); err != nil {
+				t.Fatal(err)
+			}
+			done, err := st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 0, ProbesSent: 10, OpenPorts: 1, Worker: "w1", DoneAt: time.Now()},
+				[]Observation{gw, unprobed}) // one batch holding both: the result wins
+			if err != nil || done {
+				t.Fatalf("unit 0: complete %v, %v", done, err)
+			}
+			// A unit run twice (a rescued lease) replaces its totals; an unprobed mark stays behind a result.
+			for range 2 {
+				if done, err = st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 1, ProbesSent: 10, OpenPorts: 1, Worker: "w1", DoneAt: time.Now()},
+					[]Observation{unprobed}); err != nil || done {
+					t.Fatalf("unit 1: complete %v, %v", done, err)
+				}
+			}
+			w.HeartbeatAt = time.Now().UTC().Add(-2 * WorkerTTL)
+			if err := st.Heartbeat(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			if s := status(); s.Status != StatusStalled || s.UnitsDone != 2 || s.LiveWorkers != 0 {
+				t.Errorf("units left, no live worker: %s, %d done, %d live", s.Status, s.UnitsDone, s.LiveWorkers)
+			}
+			if done, err = st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 2, ProbesSent: 5, Worker: "w2", DoneAt: time.Now()},
+				[]Observation{{IP: ip(2), Port: 18789, Outcome: OutcomeNotOpenClaw, ObservedAt: start}}); err != nil || !done {
+				t.Fatalf("last unit: complete %v, %v", done, err)
+			}
+			units, err := st.DoneUnits(ctx, run.ID)
+			if err != nil || !cmp.Equal(units, []int64{0, 1, 2}) {
+				t.Errorf("done units %v, %v", units, err)
+			}
+			s := status()
+			if s.Status != StatusComplete || s.EndedAt == nil || s.ProbesSent != 25 || s.OpenPorts != 2 || s.Detected != 1 {
+				t.Errorf("complete run: %+v, detected %d", s.Run, s.Detected)
+			}
+			obs, err := st.Observations(ctx, run.ID)
+			if err != nil || len(obs) != 2 || obs[0].Outcome != OutcomeOpenClaw {
+				t.Errorf("observations %+v, %v", obs, err)
+			}
+			ws, err := st.Workers(ctx, run.ID)
+			if err != nil || len(ws) != 1 || ws[0].ID != "w1" || ws[0].PID != 7 {
+				t.Errorf("workers %+v, %v", ws, err)
 			}
 		})
 	}

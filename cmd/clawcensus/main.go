@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -75,6 +76,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		OnUsageError:   asUsageError,
 		Commands: []*cli.Command{
 			scanCommand(),
+			planCommand(),
+			workerCommand(),
+			resumeCommand(),
 			reportCommand(),
 			exportCommand(),
 			trendCommand(),
@@ -112,6 +116,16 @@ func openStoreCtx(ctx context.Context, c *cli.Context) (store.Store, error) {
 		return nil, usageError{err}
 	}
 	return st, nil
+}
+
+// openCensus opens --db for running censuses. A store that cannot be reached at start is the
+// caller's mistake.
+func openCensus(c *cli.Context) (*census.Census, error) {
+	cen, err := census.Open(c.Context, c.String("db"))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cen, nil
 }
 
 // openRuns opens --db and lists its runs, oldest first. The caller closes the store.

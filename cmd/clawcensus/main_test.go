@@ -187,7 +187,7 @@ func TestScanEndToEnd(t *testing.T) {
 				// Every open port is stored, the nginx page as not-openclaw; the closed port is not.
 				got := map[uint16]string{}
 				for _, o := range obs {
-					got[o.Port] = o.Outcome + "/" + o.Product + "/" + o.Version
+					got[o.Port] = string(o.Outcome) + "/" + o.Product + "/" + o.Version
 				}
 				want := map[uint16]string{l.gateway: "openclaw/openclaw/2026.9.6", l.nginx: "not-openclaw//"}
 				if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -276,13 +276,18 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 	}
 }
 
-func TestScopeGuardRefusesAtSendTime(t *testing.T) {
+// TestScopeGuard refuses a target outside --scope before a run exists, and a candidate outside
+// it at send time (candidates are read only when the run works).
+func TestScopeGuard(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "s.db")
 	l := startLab(t)
 	// The target is loopback, so even a broken guard sends nothing off this machine.
 	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--scope", "127.0.0.2", "--ports", fmt.Sprint(l.gateway), "--db", db, "127.0.0.1")
-	if res.code != 1 || !strings.Contains(res.stderr, "outside the authorized scope") || res.stdout != "" {
+	if res.code != 2 || !strings.Contains(res.stderr, "outside the authorized scope") || res.stdout != "" {
 		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+	if runs := reportRuns(t, db); len(runs) != 0 {
+		t.Errorf("a refused plan left runs: %+v", runs)
 	}
 	res = runCLI(t, fmt.Sprintf("127.0.0.1:%d\n", l.gateway), "scan", "--lab", "--scope", "127.0.0.2", "--db", db, "--candidates", "-")
 	if res.code != 1 || !strings.Contains(res.stderr, "outside the authorized scope") {
@@ -295,7 +300,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
-	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 2056h", "nothing was sent"} {
+	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 1028h", "scope: a run would be refused", "nothing was sent"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, res.stdout)
 		}
@@ -458,8 +463,9 @@ func TestResumeInterruptedRun(t *testing.T) {
 		t.Fatalf("after SIGINT: %+v\n%s", runs, stderr.String())
 	}
 
-	res := runCLI(t, "", append(args, "--resume", fmt.Sprint(runs[0].ID))...)
-	if res.code != 0 || !strings.Contains(res.stderr, "resuming") || strings.Contains(res.stderr, "from_probe=0 ") {
+	// The stored plan is the resume's: its rate (20/s), targets, ports; flags of a plan are refused.
+	res := runCLI(t, "", "scan", "--db", db, "--resume", fmt.Sprint(runs[0].ID))
+	if res.code != 0 || !strings.Contains(res.stderr, "resuming") || !strings.Contains(res.stderr, "rate=20 ") {
 		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
 	}
 	runs = reportRuns(t, db)

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/census"
 )
 
 // listenMetrics takes the metrics port before the run starts, so a busy port is a usage
@@ -34,20 +34,18 @@ func listenMetrics(addr string) (net.Listener, error) {
 }
 
 // serveMetrics exposes a running scan's counters for Prometheus on ln until ctx ends.
-func serveMetrics(ctx context.Context, ln net.Listener, sw *scanner.Sweeper, p *pipeline, runID int64) {
+func serveMetrics(ctx context.Context, ln net.Listener, st *census.Stats, runID int64) {
 	reg := prometheus.NewRegistry()
 	labels := prometheus.Labels{"run": fmt.Sprint(runID)}
 	gauge := func(name, help string, f func() float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
 	}
-	gauge("clawcensus_probes_sent", "Probes sent by the sweep, retries included.", func() float64 {
-		if sw == nil {
-			return 0
-		}
-		return float64(sw.Stats().Sent)
-	})
-	gauge("clawcensus_open_ports", "Open host:ports found.", func() float64 { return float64(p.seen.Load()) })
-	gauge("clawcensus_gateways_detected", "Gateways identified.", func() float64 { return float64(p.detected.Load()) })
+	gauge("clawcensus_probes_sent", "Probes sent by the sweep, retries included.", func() float64 { return float64(st.Sent.Load()) })
+	gauge("clawcensus_open_ports", "Open host:ports found.", func() float64 { return float64(st.Open.Load()) })
+	gauge("clawcensus_gateways_detected", "Gateways identified.", func() float64 { return float64(st.Detected.Load()) })
+	gauge("clawcensus_units_done", "Work units this process finished.", func() float64 { return float64(st.UnitsDone.Load()) })
+	gauge("clawcensus_observations_spooled", "Observations written to the local spool while the database was away.",
+		func() float64 { return float64(st.Spooled.Load()) })
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

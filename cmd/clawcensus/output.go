@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -19,13 +18,11 @@ type resultWriter struct {
 	format interface{ writeRecord(record) error }
 }
 
-func (w *resultWriter) write(r fingerprint.Result, o store.Observation) error {
-	if !r.Detected() && !(w.all && r.Status != 0) {
+func (w *resultWriter) write(o store.Observation) error {
+	if o.Outcome != store.OutcomeOpenClaw && !(w.all && o.HTTPStatus != 0) {
 		return nil
 	}
-	rec := toRecord(r)
-	rec.ASN, rec.ASOrg, rec.Country = o.ASN, o.ASOrg, o.Country
-	return w.format.writeRecord(rec)
+	return w.format.writeRecord(toRecord(o))
 }
 
 func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
@@ -76,13 +73,14 @@ type record struct {
 	observed time.Time
 }
 
-func toRecord(r fingerprint.Result) record {
+func toRecord(o store.Observation) record {
 	return record{
-		IP: r.Addr.Addr().String(), Port: int(r.Addr.Port()), Scheme: r.Scheme, Product: r.Product,
-		Version: r.Version, VersionCandidates: r.VersionCandidates, Auth: r.Auth, Official: r.Official,
-		Advisories: nonNil(r.Advisories), Evidence: nonNil(r.Evidence), ObservedAt: r.ObservedAt.Format(time.RFC3339),
-		Outcome: r.Outcome, Channel: r.Channel, Honeypot: r.Honeypot, Flags: r.Flags, MIIT: r.MIIT,
-		Status: r.Status, Title: r.Title, Server: r.Server, TLS: r.TLS, observed: r.ObservedAt,
+		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product,
+		Version: o.Version, VersionCandidates: o.VersionCandidates, Auth: o.Auth, Official: o.Official,
+		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
+		Outcome: string(o.Outcome), Channel: o.Channel, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
+		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt,
+		ASN: o.ASN, ASOrg: o.ASOrg, Country: o.Country,
 	}
 }
 

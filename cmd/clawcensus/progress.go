@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/census"
 )
 
 // progress reports probes sent, rate, open ports, detections and ETA on stderr: a live line
@@ -15,15 +15,14 @@ import (
 type progress struct {
 	w        io.Writer
 	total    uint64
-	sw       *scanner.Sweeper
-	p        *pipeline
+	st       *census.Stats
 	live     bool
 	start    time.Time
-	lastSent uint64
+	lastSent int64
 	lastAt   time.Time
 }
 
-func newProgress(w io.Writer, total uint64, sw *scanner.Sweeper, p *pipeline) *progress {
+func newProgress(w io.Writer, total uint64, st *census.Stats) *progress {
 	live := false
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
@@ -31,7 +30,7 @@ func newProgress(w io.Writer, total uint64, sw *scanner.Sweeper, p *pipeline) *p
 		}
 	}
 	now := time.Now()
-	return &progress{w: w, total: total, sw: sw, p: p, live: live, start: now, lastAt: now}
+	return &progress{w: w, total: total, st: st, live: live, start: now, lastAt: now}
 }
 
 func (pr *progress) run(ctx context.Context) {
@@ -54,19 +53,20 @@ func (pr *progress) run(ctx context.Context) {
 func (pr *progress) final() { pr.print(true) }
 
 func (pr *progress) print(final bool) {
-	var st scanner.Stats
-	if pr.sw != nil {
-		st = pr.sw.Stats()
-	}
+	sent := pr.st.Sent.Load()
 	now := time.Now()
-	rate := float64(st.Sent-pr.lastSent) / now.Sub(pr.lastAt).Seconds()
-	pr.lastSent, pr.lastAt = st.Sent, now
+	rate := float64(sent-pr.lastSent) / now.Sub(pr.lastAt).Seconds()
+	pr.lastSent, pr.lastAt = sent, now
 	eta := "?"
-	if pr.total > 0 && rate > 0 && st.Sent <= pr.total {
-		eta = (time.Duration(float64(pr.total-st.Sent)/rate) * time.Second).Round(time.Second).String()
+	if pr.total > 0 && rate > 0 && uint64(sent) <= pr.total {
+		eta = (time.Duration(float64(pr.total-uint64(sent))/rate) * time.Second).Round(time.Second).String()
 	}
-	line := fmt.Sprintf("progress: sent %d of at most %d probes, %.0f/s, open %d, fingerprinted %d, detected %d, elapsed %s, eta %s",
-		st.Sent, pr.total, rate, st.Open, pr.p.seen.Load(), pr.p.detected.Load(), now.Sub(pr.start).Round(time.Second), eta)
+	line := fmt.Sprintf("progress: sent %d of at most %d probes, %.0f/s, open %d, fingerprinted %d, detected %d, units done %d, elapsed %s, eta %s",
+		sent, pr.total, rate, pr.st.Open.Load(), pr.st.Fingerprinted.Load(), pr.st.Detected.Load(), pr.st.UnitsDone.Load(),
+		now.Sub(pr.start).Round(time.Second), eta)
+	if n := pr.st.Spooled.Load(); n > 0 {
+		line += fmt.Sprintf(", spooled %d", n)
+	}
 	switch {
 	case pr.live && !final:
 		fmt.Fprintf(pr.w, "\r\033[K%s", line)

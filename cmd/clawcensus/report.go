@@ -68,6 +68,10 @@ type reportRun struct {
 	ProbesSent    int64            `json:"probes_sent"`
 	OpenPorts     int64            `json:"open_ports"`
 	DedupKey      string           `json:"dedup_key"`
+	// A census is cut into work units done by any number of workers (live now: Workers).
+	UnitsTotal int64 `json:"units_total"`
+	UnitsDone  int64 `json:"units_done"`
+	Workers    int64 `json:"workers"`
 }
 
 func writeReportJSON(w io.Writer, sums []store.Summary) error {
@@ -81,6 +85,7 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 			Targets:       s.Targets,
 			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
 			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, DedupKey: "ip:port",
+			UnitsTotal: s.UnitsTotal, UnitsDone: s.UnitsDone, Workers: s.LiveWorkers,
 		}
 		if s.EndedAt != nil {
 			r.EndedAt = s.EndedAt.Format(time.RFC3339)
@@ -101,6 +106,9 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		fmt.Fprintf(w, "run %d  %s  %s  method=%s ports=%s rate=%d/s seed=%d shard=%s\n", s.ID,
 			s.StartedAt.Format(time.RFC3339), s.Status, s.Method, s.Ports, s.Rate, s.Seed, s.Shard)
 		fmt.Fprintf(w, "  targets: %s (%d addresses), probes sent %d, open ports %d\n", s.Targets, s.TargetCount, s.ProbesSent, s.OpenPorts)
+		if s.UnitsTotal > 0 {
+			fmt.Fprintf(w, "  work units: %d of %d done, %d live workers\n", s.UnitsDone, s.UnitsTotal, s.LiveWorkers)
+		}
 		if s.Note != "" {
 			fmt.Fprintf(w, "  authorization: %s\n", s.Note)
 		}

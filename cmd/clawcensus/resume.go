@@ -2,99 +2,103 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"slices"
-	"strings"
-	"time"
+	"log/slog"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/store"
 )
 
-// planRecord is what a run stores about its plan, so that it can be resumed exactly.
-type planRecord struct {
-	Specs    []string `json:"specs"`
-	Excludes []string `json:"excludes,omitempty"`
-	OptOuts  []string `json:"optouts,omitempty"`
-	Lab      bool     `json:"lab,omitempty"`
-	Ports    []uint16 `json:"ports"`
-	Seed     int64    `json:"seed"`
-	Shard    string   `json:"shard"`
+func resumeCommand() *cli.Command {
+	return command(&cli.Command{
+		Name:      "resume",
+		Usage:     "requeue an unfinished run's units for workers (clawcensus worker); prints {\"run\": N, \"units\": K}",
+		ArgsUsage: "RUN",
+		Flags:     []cli.Flag{dbFlag},
+		Action: func(c *cli.Context) error {
+			id, err := runArg(c)
+			if err != nil {
+				return err
+			}
+			cen, err := openCensus(c)
+			if err != nil {
+				return err
+			}
+			defer cen.Close()
+			_, _, todo, err := resumable(c, cen, id)
+			if err != nil {
+				return err
+			}
+			if err := cen.EnqueueTo(c.Context, id, todo, census.QueueShared); err != nil {
+				return err
+			}
+			return json.NewEncoder(c.App.Writer).Encode(map[string]int64{"run": id, "units": int64(len(todo))})
+		},
+	})
 }
 
-// fromRecord builds the plan, blocklist included, from its record.
-func (o *scanOptions) fromRecord(rec planRecord, stdin io.Reader) error {
-	var err error
-	if o.shard, err = scanner.ParseShard(rec.Shard); err != nil {
-		return usageError{err}
+func runArg(c *cli.Context) (int64, error) {
+	if c.NArg() != 1 {
+		return 0, usagef("give one RUN id (clawcensus report lists them)")
 	}
-	bl := scanner.NewBlocklist(rec.Lab)
-	for _, f := range rec.Excludes {
-		if err := bl.AddFile(f); err != nil {
-			return usageError{err}
+	var id int64
+	if _, err := fmt.Sscan(c.Args().First(), &id); err != nil || id <= 0 {
+		return 0, usagef("run %q: want a run id", c.Args().First())
+	}
+	return id, nil
+}
+
+// resumable loads run id's plan and unfinished units, refusing what cannot be resumed, and
+// retires its old jobs so that the units can be enqueued afresh.
+func resumable(c *cli.Context, cen *census.Census, id int64) (*store.Summary, *census.Plan, []int64, error) {
+	sum, p, todo, err := cen.Resumable(c.Context, id)
+	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			return nil, nil, nil, err
 		}
+		return nil, nil, nil, usageError{err}
 	}
-	for _, f := range rec.OptOuts {
-		if err := bl.AddOptOutFile(f); err != nil {
-			return usageError{err}
-		}
+	if err := cen.Requeue(c.Context, id); err != nil {
+		return nil, nil, nil, err
 	}
-	o.record, o.ports, o.seed = rec, rec.Ports, rec.Seed
-	o.plan = &scanner.Plan{Specs: rec.Specs, Stdin: stdin, Blocklist: bl, Ports: rec.Ports, Seed: rec.Seed, Shard: o.shard}
-	return nil
+	return sum, p, todo, nil
 }
 
-func (o *scanOptions) planJSON() string {
-	if o.candidates != "" {
-		return "" // candidates come and go: nothing to resume
-	}
-	b, _ := json.Marshal(o.record)
-	return string(b)
-}
-
-// fromRun loads the plan of the run named by --resume and skips what its first pass sent,
-// less a margin for the probes that were still in flight when it stopped (re-probing them is
-// harmless: a run stores each host:port once).
-func (o *scanOptions) fromRun(c *cli.Context) error {
-	for _, f := range []string{"candidates", "ports", "seed", "shard", "lab", "exclude", "optout"} {
-		if c.IsSet(f) {
-			return usagef("--resume takes the run's own targets, ports, seed, shard and exclusions; drop --%s", f)
+// resumeHere continues run id in this process (scan --resume): the stored plan, its rate
+// unless --rate lowers it, its unfinished units.
+func resumeHere(c *cli.Context, id int64) error {
+	for _, f := range planFlags {
+		if c.IsSet(f) && f != "scope" {
+			return usagef("--resume takes the run's stored plan; drop --%s", f)
 		}
 	}
 	if c.NArg() > 0 {
-		return usagef("--resume takes the run's own targets; drop %s", strings.Join(c.Args().Slice(), " "))
+		return usagef("--resume takes the run's stored targets; drop %v", c.Args().Slice())
 	}
-	st, sums, err := openRuns(c)
+	cen, err := openCensus(c)
 	if err != nil {
 		return err
 	}
-	st.Close()
-	id := c.Int64("resume")
-	i, err := findRun(sums, id, "resume")
-	switch {
-	case err != nil:
-		return err
-	case sums[i].Status == store.StatusComplete:
-		return usagef("--resume %d: the run is complete, nothing to resume", id)
-	case sums[i].Plan == "":
-		return usagef("--resume %d: the run read candidates or came from an older version: it cannot be resumed", id)
-	}
-	var rec planRecord
-	if err := json.Unmarshal([]byte(sums[i].Plan), &rec); err != nil {
-		return fmt.Errorf("--resume %d: stored plan: %w", id, err)
-	}
-	if slices.Contains(rec.Specs, "-") {
-		return usagef("--resume %d: its targets came from stdin, which cannot be read again", id)
-	}
-	if err := o.fromRecord(rec, c.App.Reader); err != nil {
+	defer cen.Close()
+	_, p, todo, err := resumable(c, cen, id)
+	if err != nil {
 		return err
 	}
-	run := sums[i].Run
-	o.resume = &run
-	margin := int64(float64(c.Int("rate")) * max(c.Duration("timeout"), time.Second).Seconds())
-	o.plan.Skip = uint64(max(0, run.Walked-margin))
-	return nil
+	// --scope (or CLAWCENSUS_SCOPE) guards a resume too: the stored targets must lie inside it.
+	if err := p.CheckScope(c.String("scope")); err != nil {
+		return usageError{err}
+	}
+	if c.IsSet("rate") && c.Int("rate") > p.Rate {
+		return usagef("--rate %d: a resume may only lower the run's rate (%d/s)", c.Int("rate"), p.Rate)
+	}
+	rate := p.Rate
+	if c.IsSet("rate") {
+		rate = c.Int("rate")
+	}
+	p.Rate = rate
+	slog.Info("resuming", "run", id, "units_left", len(todo), "rate", rate, "method", resolvedMethod(p))
+	return workHere(c, cen, id, p, 0, todo)
 }

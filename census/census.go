@@ -1,0 +1,200 @@
+// Package census runs the census: one stored plan, cut into work units, executed by any number
+// of worker processes that may fail. It owns the plan (plan.go), the units and their leases
+// on River (queue.go), the worker loop sweep → fingerprint → store (worker.go), and the spool
+// that keeps observations while the database is away (spool.go).
+//
+// It imports the stages (scanner, fingerprint, enrich, store) and maps one stage's values to
+// the next; only cmd imports it. It prints nothing: observations reach the caller through
+// WorkerConfig.Emit once they are durable.
+package census
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// Census is the census machinery on one store.
+type Census struct {
+	st store.Store
+	q  queue
+}
+
+// Open opens the store named by dsn (see store.Open) and the job queue beside it.
+func Open(ctx context.Context, dsn string) (*Census, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	q, err := openQueue(ctx, dsn)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Census{st: st, q: q}, nil
+}
+
+// Store is the census's store, for reports.
+func (c *Census) Store() store.Store { return c.st }
+
+// Close closes the queue and the store.
+func (c *Census) Close() error {
+	c.q.close()
+	return c.st.Close()
+}
+
+// RunInfo describes a run beyond its plan: what the report shows about it.
+type RunInfo struct {
+	ToolVersion   string
+	Authorization string
+	// Targets is the human-readable target description.
+	Targets string
+	// Method is the sweep method as resolved, or the plan's.
+	Method     string
+	Enrichment string
+}
+
+// ErrLive means workers hold the run's units now.
+var ErrLive = errors.New("live workers hold its units")
+
+// Start stores p as a new run, or, when shard is given and a run of the same plan (its other
+// shards) is not complete, joins that run. It returns the run and the units to work: all of
+// them, or the shard's that are not done.
+func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64) (*store.Run, []int64, error) {
+	key := p.Key()
+	if shard != nil {
+		if *shard >= p.Shards {
+			return nil, nil, fmt.Errorf("shard %d of %d: no such shard", *shard, p.Shards)
+		}
+		runs, err := c.st.Runs(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		// The newest run of this plan that still lacks some of this shard's units.
+		for i := len(runs) - 1; i >= 0; i-- {
+			r := runs[i]
+			if r.PlanKey != key || r.Status == store.StatusComplete || r.Status == store.StatusFailed {
+				continue
+			}
+			todo, err := c.todo(ctx, r.ID, p.ShardUnits(*shard))
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(todo) == 0 {
+				continue
+			}
+			run := r.Run
+			if err := c.st.SetStatus(ctx, run.ID, store.StatusRunning, nil); err != nil {
+				return nil, nil, err
+			}
+			return &run, todo, nil
+		}
+	}
+	run := &store.Run{StartedAt: time.Now().UTC(), Targets: info.Targets, TargetCount: int64(p.Addresses),
+		Ports: portList(p.Ports), Rate: p.Rate, Seed: p.Seed, Shard: fmt.Sprintf("%d parts", p.Shards),
+		ToolVersion: info.ToolVersion, Method: info.Method, Plan: p.Marshal(), PlanKey: key,
+		UnitsTotal: p.UnitsTotal(), Note: info.Authorization, Enrichment: info.Enrichment}
+	if p.Shards == 1 {
+		run.Shard = "0/1"
+	}
+	if err := c.st.StartRun(ctx, run); err != nil {
+		return nil, nil, err
+	}
+	if shard != nil {
+		return run, p.ShardUnits(*shard), nil
+	}
+	return run, p.AllUnits(), nil
+}
+
+// todo is units less the run's done units.
+func (c *Census) todo(ctx context.Context, run int64, units []int64) ([]int64, error) {
+	done, err := c.st.DoneUnits(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(slices.Clone(units), func(u int64) bool {
+		_, found := slices.BinarySearch(done, u)
+		return found
+	}), nil
+}
+
+// EnqueueTo puts units of run into a queue: QueueShared for workers anywhere, or a
+// LocalQueue for this process.
+func (c *Census) EnqueueTo(ctx context.Context, run int64, units []int64, queueName string) error {
+	return c.q.enqueue(ctx, run, units, queueName)
+}
+
+// Resumable loads a run for resuming: its plan, checked against the files it was planned
+// with, and its unfinished units. It refuses a complete run and one that live workers hold.
+func (c *Census) Resumable(ctx context.Context, id int64) (*store.Summary, *Plan, []int64, error) {
+	runs, err := c.st.Runs(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	i := slices.IndexFunc(runs, func(s store.Summary) bool { return s.ID == id })
+	if i < 0 {
+		return nil, nil, nil, fmt.Errorf("run %d: %w", id, store.ErrNoRun)
+	}
+	r := runs[i]
+	switch {
+	case r.Status == store.StatusComplete:
+		return nil, nil, nil, fmt.Errorf("run %d is complete: nothing to resume", id)
+	case r.LiveWorkers > 0:
+		return nil, nil, nil, fmt.Errorf("run %d: %w (%d); stop them first, or wait %s after they die", id, ErrLive, r.LiveWorkers, store.WorkerTTL)
+	}
+	p, err := ParsePlan(r.Plan)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
+	}
+	if p.CandidatesStdin || r.UnitsTotal == 0 {
+		return nil, nil, nil, fmt.Errorf("run %d cannot be resumed: its input came from stdin, which cannot be read again", id)
+	}
+	if err := p.Verify(); err != nil {
+		return nil, nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
+	}
+	todo, err := c.todo(ctx, id, p.AllUnits())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &r, p, todo, nil
+}
+
+// Requeue retires the run's unfinished jobs and reopens it, so that its units can be enqueued
+// afresh (by the caller: into the shared queue, or a local one).
+func (c *Census) Requeue(ctx context.Context, run int64) error {
+	if err := c.q.retire(ctx, run); err != nil {
+		return err
+	}
+	return c.st.SetStatus(ctx, run, store.StatusRunning, nil)
+}
+
+// Finish records how a run ended when the process that owns it stops: interrupted or failed.
+// A run whose units are all done is already complete and stays so.
+func (c *Census) Finish(ctx context.Context, run int64, status string) error {
+	runs, err := c.st.Runs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if r.ID == run && r.Status == store.StatusComplete {
+			return nil
+		}
+	}
+	now := time.Now().UTC()
+	return c.st.SetStatus(ctx, run, status, &now)
+}
+
+func portList(ports []uint16) string {
+	var b []byte
+	for i, p := range ports {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Append(b, p)
+	}
+	return string(b)
+}

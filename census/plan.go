@@ -1,0 +1,571 @@
+package census
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/scanner"
+)
+
+// planVersion is written into every stored plan; a process refuses a plan of another version.
+const planVersion = 1
+
+// maxStdinTargets bounds how many target lines a plan takes from stdin: they are stored in the
+// plan itself (workers elsewhere cannot read this process's stdin). More belong in a file.
+const maxStdinTargets = 100_000
+
+// Source is a file a plan depends on, named by absolute path and pinned by content hash, so
+// that a worker or a resume reads exactly what the planner read, or refuses.
+type Source struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// Plan is a census as stored with its run: everything a worker anywhere needs. Nothing is
+// taken from a later process's flags, except that a worker may lower the rate.
+type Plan struct {
+	Version int `json:"v"`
+	// Targets are literal specs (IP, CIDR, range); Files are @file target lists.
+	Targets []string `json:"targets,omitempty"`
+	Files   []Source `json:"files,omitempty"`
+	// Candidates, when set, replaces the sweep: host:port lines from an external sweep.
+	Candidates *Source `json:"candidates,omitempty"`
+	// CandidatesStdin: candidates come from the planning process's stdin (not resumable).
+	CandidatesStdin bool     `json:"candidates_stdin,omitempty"`
+	Ports           []uint16 `json:"ports"`
+	Seed            int64    `json:"seed"`
+	// Shards is how many disjoint parts the permutation is cut into (--shard i/N); units are
+	// cut within each part, and unit u belongs to shard u mod Shards.
+	Shards   uint64   `json:"shards"`
+	UnitSize uint64   `json:"unit_size"`
+	Lab      bool     `json:"lab,omitempty"`
+	Excludes []Source `json:"excludes,omitempty"`
+	OptOuts  []Source `json:"optouts,omitempty"`
+	Scope    string   `json:"scope,omitempty"`
+
+	Rate        int           `json:"rate"`
+	Method      string        `json:"method"`
+	Retries     int           `json:"retries"`
+	Timeout     time.Duration `json:"timeout"`
+	HTTPTimeout time.Duration `json:"http_timeout"`
+	Concurrency int           `json:"concurrency"`
+	Contact     string        `json:"contact,omitempty"`
+	ActiveProbe []string      `json:"active_probe,omitempty"`
+	WebSocket   bool          `json:"websocket,omitempty"`
+	CountryDB   *Source       `json:"country_db,omitempty"`
+	ASNDB       *Source       `json:"asn_db,omitempty"`
+
+	// Addresses and Probes total the plan after exclusions (all shards); ShardProbes[i] is
+	// shard i's share; ExcludedBy names the lists that removed addresses.
+	Addresses   uint64   `json:"addresses"`
+	Probes      uint64   `json:"probes"`
+	ShardProbes []uint64 `json:"shard_probes"`
+	ExcludedBy  []string `json:"excluded_by,omitempty"`
+	// OutsideScope names a target outside the scope (only a dry run keeps such a plan).
+	OutsideScope string `json:"-"`
+}
+
+// Config is a plan as a user asks for it. Zero values mean the documented defaults.
+type Config struct {
+	// Targets are specs for scanner.ReadTargets: IP, CIDR, a-b range, @file, or "-" (stdin).
+	Targets []string
+	Stdin   io.Reader
+	// Candidates is a file of host:port lines (or "-") that replaces the sweep.
+	Candidates string
+	// Ports; empty means scanner.DefaultPorts.
+	Ports []uint16
+	// Seed keys the permutation; nil means a random seed, recorded in the plan.
+	Seed *int64
+	// Shards cuts the permutation into parts for external orchestration; zero means 1.
+	Shards uint64
+	// UnitSize is the probes per work unit; zero means DefaultUnitSize of the shard's probes.
+	UnitSize uint64
+	Lab      bool
+	Excludes []string
+	OptOuts  []string
+	// Scope: comma-separated CIDRs; every target must lie inside, and every probe is checked.
+	Scope string
+	// Rate is probes per second per worker; zero means 1000.
+	Rate int
+	// Method is auto, syn or connect; empty means auto.
+	Method string
+	// Retries of unanswered probes; nil means 1.
+	Retries *int
+	// Timeout bounds a connect and the wait for late SYN answers; zero means 2s.
+	Timeout time.Duration
+	// HTTPTimeout bounds all HTTP probes to one host; zero means 10s.
+	HTTPTimeout time.Duration
+	// Concurrency is how many hosts one worker fingerprints at once; zero means 64.
+	Concurrency int
+	Contact     string
+	ActiveProbe []string
+	WebSocket   bool
+	CountryDB   string
+	ASNDB       string
+	// DryRun records a target outside the scope in Plan.OutsideScope instead of refusing.
+	DryRun bool
+}
+
+// DefaultUnitSize picks a unit size for a shard of n probes: about a thousand units, each
+// between 4,096 and 1,048,576 probes, so that a unit is a few minutes of work at common rates
+// and a lost unit costs little.
+func DefaultUnitSize(n uint64) uint64 {
+	return min(max((n+999)/1000, 4096), 1<<20)
+}
+
+// NewPlan validates cfg, reads the targets once to count them, hashes every file the plan
+// depends on, and returns the plan. Targets from stdin are stored in the plan.
+func NewPlan(cfg Config) (*Plan, error) {
+	p := &Plan{Version: planVersion, Lab: cfg.Lab, Scope: cfg.Scope, Rate: cfg.Rate, Method: cfg.Method,
+		Timeout: cfg.Timeout, HTTPTimeout: cfg.HTTPTimeout, Concurrency: cfg.Concurrency, Contact: cfg.Contact,
+		ActiveProbe: cfg.ActiveProbe, WebSocket: cfg.WebSocket, Ports: cfg.Ports, Shards: cfg.Shards, UnitSize: cfg.UnitSize,
+		Retries: 1}
+	if cfg.Retries != nil {
+		p.Retries = *cfg.Retries
+	}
+	if err := p.defaults(); err != nil {
+		return nil, err
+	}
+	if cfg.Seed != nil {
+		p.Seed = *cfg.Seed
+	} else {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		p.Seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+	}
+	if _, err := scanner.ParseScope(p.Scope); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.Excludes, err = sources(cfg.Excludes, "exclude file"); err != nil {
+		return nil, err
+	}
+	if p.OptOuts, err = sources(cfg.OptOuts, "opt-out register"); err != nil {
+		return nil, err
+	}
+	for name, src := range map[string]struct {
+		path string
+		dst  **Source
+	}{"enrichment database (country)": {cfg.CountryDB, &p.CountryDB}, "enrichment database (AS)": {cfg.ASNDB, &p.ASNDB}} {
+		if src.path == "" {
+			continue
+		}
+		l, err := sources([]string{src.path}, name)
+		if err != nil {
+			return nil, err
+		}
+		*src.dst = &l[0]
+	}
+
+	switch {
+	case cfg.Candidates != "" && len(cfg.Targets) > 0:
+		return nil, errors.New("give targets or candidates, not both")
+	case cfg.Candidates == "-":
+		p.CandidatesStdin = true
+	case cfg.Candidates != "":
+		l, err := sources([]string{cfg.Candidates}, "candidates")
+		if err != nil {
+			return nil, err
+		}
+		p.Candidates = &l[0]
+	case len(cfg.Targets) == 0:
+		return nil, errors.New("no targets: give TARGET... or candidates")
+	}
+	for _, spec := range cfg.Targets {
+		switch {
+		case spec == "-":
+			lines, err := readStdinTargets(cfg.Stdin)
+			if err != nil {
+				return nil, err
+			}
+			p.Targets = append(p.Targets, lines...)
+		case strings.HasPrefix(spec, "@"):
+			l, err := sources([]string{spec[1:]}, "target file")
+			if err != nil {
+				return nil, err
+			}
+			p.Files = append(p.Files, l[0])
+		default:
+			if err := scanner.ReadTargets([]string{spec}, nil, func(scanner.Range) error { return nil }); err != nil {
+				return nil, err
+			}
+			p.Targets = append(p.Targets, spec)
+		}
+	}
+	// The fingerprinter checks its settings (active probes by name) now, not in a worker.
+	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
+	if err != nil {
+		return nil, err
+	}
+	fp.Close()
+	if p.candidates() {
+		p.Shards, p.ShardProbes = 1, []uint64{1}
+		return p, nil
+	}
+	return p, p.count(cfg.DryRun)
+}
+
+func (p *Plan) candidates() bool { return p.Candidates != nil || p.CandidatesStdin }
+
+// defaults fills zero values with the documented defaults and rejects impossible settings.
+func (p *Plan) defaults() error {
+	if len(p.Ports) == 0 {
+		ports, err := scanner.ParsePorts(scanner.DefaultPorts)
+		if err != nil {
+			return err
+		}
+		p.Ports = ports
+	}
+	if p.Shards == 0 {
+		p.Shards = 1
+	}
+	if p.Rate == 0 {
+		p.Rate = 1000
+	}
+	if p.Method == "" {
+		p.Method = scanner.MethodAuto
+	}
+	if p.Timeout == 0 {
+		p.Timeout = 2 * time.Second
+	}
+	if p.HTTPTimeout == 0 {
+		p.HTTPTimeout = 10 * time.Second
+	}
+	if p.Concurrency == 0 {
+		p.Concurrency = 64
+	}
+	switch {
+	case p.Rate < 0:
+		return fmt.Errorf("rate %d: must be positive", p.Rate)
+	case p.Retries < 0:
+		return fmt.Errorf("retries %d: must be zero or more", p.Retries)
+	case p.Timeout < 0 || p.HTTPTimeout < 0:
+		return errors.New("timeouts must be positive")
+	case p.Concurrency < 0:
+		return fmt.Errorf("concurrency %d: must be positive", p.Concurrency)
+	case !slices.Contains([]string{scanner.MethodAuto, scanner.MethodSYN, scanner.MethodConnect}, p.Method):
+		return fmt.Errorf("scan type %q: want auto, syn or connect", p.Method)
+	}
+	return nil
+}
+
+// count reads the targets once: totals per shard, the unit size, what exclusions removed.
+func (p *Plan) count(dryRun bool) error {
+	bl, err := p.Blocklist()
+	if err != nil {
+		return err
+	}
+	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: 0, Count: 1}}
+	t, err := sp.Count()
+	if err != nil {
+		return err
+	}
+	p.Addresses, p.Probes, p.ExcludedBy = t.Addresses, t.Probes, t.ExcludedBy
+	// A shard's share of each chunk is what scanner.Plan walks for it; count it the same way.
+	p.ShardProbes = make([]uint64, p.Shards)
+	for i := range p.Shards {
+		sp.Shard = scanner.Shard{Index: i, Count: p.Shards}
+		st, err := sp.Count()
+		if err != nil && !errors.Is(err, scanner.ErrNoTargets) {
+			return err
+		}
+		p.ShardProbes[i] = st.Probes
+	}
+	if p.UnitSize == 0 {
+		p.UnitSize = DefaultUnitSize(slices.Max(p.ShardProbes))
+	}
+	if sc, _ := scanner.ParseScope(p.Scope); sc.Set() {
+		// Every target must lie inside the scope: refused now, before a run exists.
+		return sp.EachRange(func(r scanner.Range) error {
+			if a, out := sc.Outside(r); out {
+				err := fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, p.Scope)
+				if dryRun {
+					p.OutsideScope = err.Error()
+					return nil
+				}
+				return err
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// CheckScope refuses a plan with a target outside scope (comma-separated CIDRs): a worker or
+// a resume under its own scope works only plans inside it.
+func (p *Plan) CheckScope(scope string) error {
+	sc, err := scanner.ParseScope(scope)
+	if err != nil || !sc.Set() {
+		return err
+	}
+	if p.candidates() {
+		// Candidates are known only when read; the plan's own scope must lie inside this one.
+		if p.Scope == "" {
+			return fmt.Errorf("the plan reads candidates with no scope of its own, not inside the authorized scope %s", scope)
+		}
+		for _, f := range strings.Split(p.Scope, ",") {
+			r, err := scanner.ParseTarget(strings.TrimSpace(f))
+			if err != nil {
+				return err
+			}
+			if a, out := sc.Outside(r); out {
+				return fmt.Errorf("the plan's scope %s reaches %s, outside the authorized scope %s", p.Scope, a, scope)
+			}
+		}
+		return nil
+	}
+	bl, err := p.Blocklist()
+	if err != nil {
+		return err
+	}
+	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
+	return sp.EachRange(func(r scanner.Range) error {
+		if a, out := sc.Outside(r); out {
+			return fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, scope)
+		}
+		return nil
+	})
+}
+
+// specs are the targets as scanner.ReadTargets takes them.
+func (p *Plan) specs() []string {
+	out := slices.Clone(p.Targets)
+	for _, f := range p.Files {
+		out = append(out, "@"+f.Path)
+	}
+	return out
+}
+
+// Blocklist builds the plan's blocklist: reserved ranges (unless Lab), exclude files and
+// opt-out registers, each checked against its recorded hash.
+func (p *Plan) Blocklist() (*scanner.Blocklist, error) {
+	bl := scanner.NewBlocklist(p.Lab)
+	for _, s := range p.Excludes {
+		if err := s.verify(); err != nil {
+			return nil, err
+		}
+		if err := bl.AddFile(s.Path); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range p.OptOuts {
+		if err := s.verify(); err != nil {
+			return nil, err
+		}
+		if err := bl.AddOptOutFile(s.Path); err != nil {
+			return nil, err
+		}
+	}
+	return bl, nil
+}
+
+// Verify checks that every file the plan depends on still has the content it was planned with.
+func (p *Plan) Verify() error {
+	var all []Source
+	all = append(all, p.Files...)
+	all = append(all, p.Excludes...)
+	all = append(all, p.OptOuts...)
+	for _, s := range []*Source{p.Candidates, p.CountryDB, p.ASNDB} {
+		if s != nil {
+			all = append(all, *s)
+		}
+	}
+	for _, s := range all {
+		if err := s.verify(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrChanged means a file a plan depends on changed or went away since it was planned.
+var ErrChanged = errors.New("changed since the run was planned")
+
+func (s Source) verify() error {
+	sum, err := hashFile(s.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
+	}
+	if sum != s.SHA256 {
+		return fmt.Errorf("%s: %w (sha256 %s, planned with %s)", s.Path, ErrChanged, sum[:12], s.SHA256[:12])
+	}
+	return nil
+}
+
+// Key identifies what the plan covers, and how it is cut: the targets, ports, seed,
+// exclusions, shard count and unit size. Shards of one plan share it.
+func (p *Plan) Key() string {
+	b, _ := json.Marshal(struct {
+		Targets           []string
+		Files             []Source
+		Candidates        *Source
+		Ports             []uint16
+		Seed              int64
+		Shards, UnitSize  uint64
+		Lab               bool
+		Excludes, OptOuts []Source
+		Scope             string
+		Probes, Addresses uint64
+		CandidatesStdin   bool
+		PlanVersion       int
+	}{p.Targets, p.Files, p.Candidates, p.Ports, p.Seed, p.Shards, p.UnitSize, p.Lab, p.Excludes, p.OptOuts,
+		p.Scope, p.Probes, p.Addresses, p.CandidatesStdin, p.Version})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Units is how many work units shard i is cut into.
+func (p *Plan) unitsOf(shard uint64) uint64 {
+	if p.candidates() {
+		return 1
+	}
+	return (p.ShardProbes[shard] + p.UnitSize - 1) / p.UnitSize
+}
+
+// UnitsTotal is how many work units the whole plan has.
+func (p *Plan) UnitsTotal() int64 {
+	var n uint64
+	for i := range p.Shards {
+		n += p.unitsOf(i)
+	}
+	return int64(n)
+}
+
+// ShardUnits lists the units of shard i: unit number u = i + k*Shards for its k-th unit.
+func (p *Plan) ShardUnits(shard uint64) []int64 {
+	var out []int64
+	for k := range p.unitsOf(shard) {
+		out = append(out, int64(shard+k*p.Shards))
+	}
+	return out
+}
+
+// UnitProbes is how many first-pass probes unit u covers.
+func (p *Plan) UnitProbes(u int64) uint64 {
+	if p.candidates() {
+		return 0
+	}
+	shard, k := uint64(u)%p.Shards, uint64(u)/p.Shards
+	start := k * p.UnitSize
+	if start >= p.ShardProbes[shard] {
+		return 0
+	}
+	return min(p.UnitSize, p.ShardProbes[shard]-start)
+}
+
+// AllUnits lists every unit of the plan.
+func (p *Plan) AllUnits() []int64 {
+	var out []int64
+	for i := range p.Shards {
+		out = append(out, p.ShardUnits(i)...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// window is the scanner plan for one unit: its shard, and a slice of the shard's sequence.
+func (p *Plan) window(unit int64, bl *scanner.Blocklist) (*scanner.Plan, error) {
+	shard, k := uint64(unit)%p.Shards, uint64(unit)/p.Shards
+	if k >= p.unitsOf(shard) {
+		return nil, fmt.Errorf("unit %d: the plan has no such unit", unit)
+	}
+	return &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed,
+		Shard: scanner.Shard{Index: shard, Count: p.Shards}, Skip: k * p.UnitSize, Limit: p.UnitSize}, nil
+}
+
+// Marshal encodes the plan for the store.
+func (p *Plan) Marshal() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// ParsePlan decodes a stored plan.
+func ParsePlan(s string) (*Plan, error) {
+	if s == "" {
+		return nil, errors.New("the run has no stored plan (made by an older version, or from candidates)")
+	}
+	var p Plan
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("stored plan: %w", err)
+	}
+	if p.Version != planVersion {
+		return nil, fmt.Errorf("stored plan version %d: this clawcensus reads version %d", p.Version, planVersion)
+	}
+	if err := p.defaults(); err != nil {
+		return nil, fmt.Errorf("stored plan: %w", err)
+	}
+	if !p.candidates() && uint64(len(p.ShardProbes)) != p.Shards {
+		return nil, errors.New("stored plan: shard totals do not match the shard count")
+	}
+	return &p, nil
+}
+
+func sources(paths []string, what string) ([]Source, error) {
+	var out []Source
+	for _, path := range paths {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", what, path, err)
+		}
+		sum, err := hashFile(abs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, Source{Path: abs, SHA256: sum})
+	}
+	return out, nil
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func readStdinTargets(r io.Reader) ([]string, error) {
+	if r == nil {
+		return nil, errors.New("targets from stdin, but no stdin")
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<16)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		if _, err := scanner.ParseTarget(text); err != nil {
+			return nil, fmt.Errorf("stdin:%d: %w", line, err)
+		}
+		if len(out) == maxStdinTargets {
+			return nil, fmt.Errorf("more than %d targets on stdin: write them to a file and give @FILE", maxStdinTargets)
+		}
+		out = append(out, text)
+	}
+	return out, sc.Err()
+}

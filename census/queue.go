@@ -1,0 +1,281 @@
+package census
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// Work units are River jobs: River leases them to workers (a running job is a lease), retries
+// a unit that failed, and its leader's rescuer hands a dead worker's unit to another worker
+// once the lease has run out. The same code runs on Postgres (riverpgxv5) and on the
+// embedded SQLite store (riversqlite), so both backends behave alike.
+
+// unitArgs is one work unit as a job.
+type unitArgs struct {
+	Run  int64 `json:"run"`
+	Unit int64 `json:"unit"`
+}
+
+func (unitArgs) Kind() string { return "census_unit" }
+
+// QueueShared is where planned units wait for any worker; a local scan's units wait in a
+// queue of their own (localQueue), so that the scan works only its own run.
+const QueueShared = "census"
+
+// LocalQueue is the queue of one process's own units of a run (scan, scan --resume).
+func LocalQueue(run int64, shard uint64) string { return fmt.Sprintf("run_%d_shard_%d", run, shard) }
+
+func runTag(run int64) string { return fmt.Sprintf("run-%d", run) }
+
+// unitMaxAttempts bounds how often a unit is tried before it is discarded and its run fails.
+const unitMaxAttempts = 10
+
+// queue is the job engine as census uses it; River's generic client hides behind it.
+type queue interface {
+	// enqueue inserts one job per unit into queueName.
+	enqueue(ctx context.Context, run int64, units []int64, queueName string) error
+	// work leases units from queueName, maxWorkers at a time, until stop is called.
+	work(ctx context.Context, queueName string, cfg leaseConfig, fn func(ctx context.Context, a unitArgs) error) (*workers, error)
+	// retire cancels or deletes the run's jobs that are not finished, so that a resume can
+	// enqueue its unfinished units afresh. A unit run twice changes nothing (see store).
+	retire(ctx context.Context, run int64) error
+	// waiting counts the jobs in queueName waiting for a worker (of run, when not zero).
+	waiting(ctx context.Context, queueName string, run int64) (int, error)
+	close()
+}
+
+// leaseConfig is how long a worker may hold a unit before River gives it to another.
+type leaseConfig struct {
+	ID    string
+	Lease time.Duration
+	// PollInterval is how often an idle worker asks for units.
+	PollInterval time.Duration
+}
+
+// workers is a running River client; stop waits for the unit in hand (or cancels it).
+type workers struct {
+	stop      func(ctx context.Context) error
+	discarded <-chan unitArgs
+	done      func()
+}
+
+type riverQueue[TTx any] struct {
+	driver riverdriver.Driver[TTx]
+	// producer inserts and manages jobs; it works no queue.
+	producer *river.Client[TTx]
+	closeDB  func()
+}
+
+func openQueue(ctx context.Context, dsn string) (queue, error) {
+	if store.IsPostgres(dsn) {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, err)
+		}
+		q, err := newRiverQueue(ctx, riverpgxv5.New(pool), pool.Close, func(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) error {
+			// River's migrations cannot share one transaction (a new enum value is used by the
+			// next), so they are serialised across processes by a session advisory lock.
+			conn, err := pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(1919510130)`); err != nil {
+				return err
+			}
+			defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(1919510130)`)
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+			return err
+		})
+		if err != nil {
+			pool.Close()
+		}
+		return q, err
+	}
+	db, err := sql.Open("sqlite", store.SQLiteDSN(dsn))
+	if err != nil {
+		return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, err)
+	}
+	// SQLite takes one writer at a time; River's own advice is a single connection.
+	db.SetMaxOpenConns(1)
+	q, err := newRiverQueue(ctx, riversqlite.New(db), func() { db.Close() }, func(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) error {
+		tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock against other migrators
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		db.Close()
+	}
+	return q, err
+}
+
+func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], closeDB func(),
+	migrate func(context.Context, *rivermigrate.Migrator[TTx]) error) (*riverQueue[TTx], error) {
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quietLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := migrate(ctx, m); err != nil {
+		return nil, fmt.Errorf("%w: migrate job queue: %v", store.ErrUnavailable, err)
+	}
+	producer, err := river.NewClient(driver, &river.Config{Logger: quietLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &riverQueue[TTx]{driver: driver, producer: producer, closeDB: closeDB}, nil
+}
+
+// quietLogger passes River's warnings and errors on (a database gone shows there), not its
+// routine messages.
+func quietLogger() *slog.Logger {
+	return slog.New(warnOnly{slog.Default().Handler()}).With("component", "river")
+}
+
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
+func (h warnOnly) WithGroup(g string) slog.Handler      { return warnOnly{h.Handler.WithGroup(g)} }
+
+func (q *riverQueue[TTx]) enqueue(ctx context.Context, run int64, units []int64, queueName string) error {
+	const batch = 1000
+	for len(units) > 0 {
+		n := min(batch, len(units))
+		params := make([]river.InsertManyParams, n)
+		for i, u := range units[:n] {
+			params[i] = river.InsertManyParams{Args: unitArgs{Run: run, Unit: u}, InsertOpts: &river.InsertOpts{
+				Queue: queueName, Tags: []string{runTag(run)}, MaxAttempts: unitMaxAttempts}}
+		}
+		if _, err := q.producer.InsertManyFast(ctx, params); err != nil {
+			return fmt.Errorf("enqueue units of run %d: %w", run, err)
+		}
+		units = units[n:]
+	}
+	return nil
+}
+
+var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateScheduled, rivertype.JobStateRunning}
+
+func (q *riverQueue[TTx]) each(ctx context.Context, run int64, fn func(*rivertype.JobRow) error) error {
+	params := river.NewJobListParams().Kinds(unitArgs{}.Kind()).TagsAny(runTag(run)).States(unfinished...).First(1000)
+	for {
+		res, err := q.producer.JobList(ctx, params)
+		if err != nil {
+			return fmt.Errorf("list units of run %d: %w", run, err)
+		}
+		for _, j := range res.Jobs {
+			if err := fn(j); err != nil {
+				return err
+			}
+		}
+		if len(res.Jobs) < 1000 {
+			return nil
+		}
+		params = params.After(res.LastCursor)
+	}
+}
+
+func (q *riverQueue[TTx]) waiting(ctx context.Context, queueName string, run int64) (int, error) {
+	params := river.NewJobListParams().Kinds(unitArgs{}.Kind()).Queues(queueName).States(rivertype.JobStateAvailable,
+		rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(1)
+	if run != 0 {
+		params = params.TagsAny(runTag(run))
+	}
+	res, err := q.producer.JobList(ctx, params)
+	if err != nil {
+		return 0, err
+	}
+	return len(res.Jobs), nil
+}
+
+func (q *riverQueue[TTx]) retire(ctx context.Context, run int64) error {
+	var ids []int64
+	if err := q.each(ctx, run, func(j *rivertype.JobRow) error { ids = append(ids, j.ID); return nil }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		// A running job (its worker is gone: resume checked) cannot be deleted; cancelling
+		// it makes River's rescuer end it instead of retrying it.
+		if _, err := q.producer.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("retire unit job %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (q *riverQueue[TTx]) work(ctx context.Context, queueName string, cfg leaseConfig, fn func(context.Context, unitArgs) error) (*workers, error) {
+	ws := river.NewWorkers()
+	river.AddWorker(ws, river.WorkFunc(func(ctx context.Context, job *river.Job[unitArgs]) error {
+		return fn(ctx, job.Args)
+	}))
+	poll := cfg.PollInterval
+	if poll == 0 {
+		poll = time.Second
+	}
+	client, err := river.NewClient(q.driver, &river.Config{
+		ID:     cfg.ID,
+		Logger: quietLogger(),
+		// One unit at a time per process: a process has one packet engine and one rate.
+		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: 1}},
+		Workers:              ws,
+		JobTimeout:           cfg.Lease,
+		RescueStuckJobsAfter: cfg.Lease + cfg.Lease/2,
+		FetchPollInterval:    poll,
+		FetchCooldown:        min(poll, 100*time.Millisecond),
+		MaxAttempts:          unitMaxAttempts,
+		// Waiting for a fetch is polling on both backends: no LISTEN connection to lose.
+		PollOnly: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue worker: %w", err)
+	}
+	events, cancelSub := client.Subscribe(river.EventKindJobFailed)
+	discarded := make(chan unitArgs, 16)
+	go func() {
+		defer close(discarded)
+		for ev := range events {
+			if ev.Job.State != rivertype.JobStateDiscarded {
+				continue
+			}
+			var a unitArgs
+			if err := decodeArgs(ev.Job.EncodedArgs, &a); err == nil {
+				select {
+				case discarded <- a:
+				default:
+				}
+			}
+		}
+	}()
+	if err := client.Start(ctx); err != nil {
+		cancelSub()
+		return nil, fmt.Errorf("start job queue worker: %w", err)
+	}
+	// Stopping cancels the unit in hand: it keeps what it saw and stays unfinished.
+	return &workers{stop: client.StopAndCancel, discarded: discarded, done: cancelSub}, nil
+}
+
+func (q *riverQueue[TTx]) close() { q.closeDB() }

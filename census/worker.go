@@ -1,0 +1,603 @@
+package census
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clawcensus/clawcensus/enrich"
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// WorkerConfig configures one worker process. Zero values mean the documented defaults.
+type WorkerConfig struct {
+	// ID names the worker in leases and heartbeats; empty means host-pid-random.
+	ID string
+	// Queue is the queue to lease units from; empty means QueueShared.
+	Queue string
+	// Run, when set, is the only run this worker works on; it stops once the run has no
+	// unit left in its queue (a local scan).
+	Run int64
+	// Follow keeps a worker waiting for new units instead of stopping when none is left.
+	Follow bool
+	// Scope, when set, is this worker's own authorized scope: a run whose targets leave it
+	// is refused (the plan's scope is checked at send time as well).
+	Scope string
+	// Rate lowers the plan's rate for this worker; zero or more than the plan's means the plan's.
+	Rate int
+	// Lease is how long a unit may take before River hands it to another worker; zero means 20m.
+	Lease time.Duration
+	// Spool is the directory of the local spool; empty means "clawcensus-spool".
+	Spool string
+	// PollInterval is how often an idle worker asks for units; zero means 1s.
+	PollInterval time.Duration
+	// ToolVersion and the plan's contact make the User-Agent.
+	ToolVersion string
+	// Stdin feeds a plan whose candidates come from stdin.
+	Stdin io.Reader
+	// Emit receives every observation once it is durable (stored, or synced to the spool).
+	// It is called from one goroutine at a time.
+	Emit func(store.Observation)
+	// Stats, when set, receives the worker's counters.
+	Stats *Stats
+}
+
+// Stats are a worker's counters, safe to read while it works.
+type Stats struct {
+	Sent, Open, Fingerprinted, Detected, UnitsDone, Spooled atomic.Int64
+	// Probes is the plan's probe count for the units this worker was given, when known.
+	Probes atomic.Int64
+}
+
+// DefaultLease is how long a unit may take before it is handed to another worker.
+const DefaultLease = 20 * time.Minute
+
+// Work leases units and runs them until none is left (or, with Follow, until ctx is done).
+// It returns ctx's error when interrupted, an error when a unit was discarded after its
+// attempts or the spool failed, nil when the work is done.
+func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
+	if cfg.ID == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		rand.Read(b[:])
+		cfg.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if cfg.Queue == "" {
+		cfg.Queue = QueueShared
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Spool == "" {
+		cfg.Spool = "clawcensus-spool"
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = &Stats{}
+	}
+	if cfg.Emit == nil {
+		cfg.Emit = func(store.Observation) {}
+	}
+	sp, err := openSpool(cfg.Spool, cfg.ID)
+	if err != nil {
+		return err
+	}
+	defer sp.close()
+	w := &worker{c: c, cfg: cfg, spool: sp, started: time.Now().UTC(), fail: make(chan error, 1)}
+	defer w.closeExecutor()
+	// What a dead worker on this machine left in the spool is stored before anything else.
+	if err := sp.replayOrphans(ctx, c.st); err != nil {
+		slog.Warn("spool: orphaned observations kept for later", "err", err)
+	}
+
+	ws, err := c.q.work(ctx, cfg.Queue, leaseConfig{ID: cfg.ID, Lease: cfg.Lease, PollInterval: cfg.PollInterval}, w.unit)
+	if err != nil {
+		return err
+	}
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	var beats sync.WaitGroup
+	beats.Add(1)
+	go func() { defer beats.Done(); w.heartbeats(beatCtx) }()
+
+	workErr := w.wait(ctx, ws)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Lease)
+	defer cancel()
+	if err := ws.stop(stopCtx); err != nil && workErr == nil {
+		workErr = fmt.Errorf("stop worker: %w", err)
+	}
+	ws.done()
+	stopBeat()
+	beats.Wait()
+	w.beat(stopCtx, true)
+	if err := sp.replay(stopCtx, c.st); err != nil {
+		slog.Warn("spool: observations kept for the next worker on this machine", "spool", sp.path, "err", err)
+	}
+	return workErr
+}
+
+type worker struct {
+	c       *Census
+	cfg     WorkerConfig
+	spool   *spool
+	started time.Time
+	fail    chan error
+
+	mu  sync.Mutex
+	ex  *executor
+	run int64 // the run of the unit in hand, or the last one
+	// busy is set while a unit runs.
+	busy atomic.Bool
+}
+
+// wait returns when the work is done, ctx is done, or a unit failed for good.
+func (w *worker) wait(ctx context.Context, ws *workers) error {
+	t := time.NewTicker(max(w.cfg.PollInterval, 200*time.Millisecond))
+	defer t.Stop()
+	idle := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-w.fail:
+			return err
+		case a, ok := <-ws.discarded:
+			if ok && (w.cfg.Run == 0 || a.Run == w.cfg.Run) {
+				return fmt.Errorf("unit %d of run %d failed %d times and was given up", a.Unit, a.Run, unitMaxAttempts)
+			}
+		case <-t.C:
+			if w.cfg.Follow || w.busy.Load() {
+				idle = 0
+				continue
+			}
+			n, err := w.c.q.waiting(ctx, w.cfg.Queue, w.cfg.Run)
+			if err != nil {
+				slog.Warn("job queue unreachable; working on", "err", err)
+				continue
+			}
+			// Two quiet looks in a row: River may be between fetching a job and running it.
+			if n == 0 && !w.busy.Load() {
+				idle++
+			} else {
+				idle = 0
+			}
+			if idle >= 2 {
+				return nil
+			}
+		}
+	}
+}
+
+func (w *worker) heartbeats(ctx context.Context) {
+	t := time.NewTicker(store.WorkerTTL / 5)
+	defer t.Stop()
+	for {
+		w.beat(ctx, false)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *worker) beat(ctx context.Context, stopped bool) {
+	w.mu.Lock()
+	run := w.run
+	w.mu.Unlock()
+	if run == 0 {
+		run = w.cfg.Run
+	}
+	if run == 0 {
+		return
+	}
+	host, _ := os.Hostname()
+	err := w.c.st.Heartbeat(ctx, store.Worker{ID: w.cfg.ID, RunID: run, Host: host, PID: os.Getpid(),
+		StartedAt: w.started, HeartbeatAt: time.Now().UTC(), Stopped: stopped})
+	if err != nil {
+		slog.Debug("heartbeat failed", "err", err)
+	}
+}
+
+// executor holds what one run's units share in this process: the plan, the packet engine,
+// the fingerprinter and the enrichment databases.
+type executor struct {
+	run   int64
+	plan  *Plan
+	bl    *scanner.Blocklist
+	sw    *scanner.Sweeper
+	fp    *fingerprint.Fingerprinter
+	en    *enrich.Enricher
+	scope scanner.Scope
+}
+
+func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.run = run
+	if w.ex != nil && w.ex.run == run {
+		return w.ex, nil
+	}
+	w.closeExecutorLocked()
+	runs, err := w.c.st.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(runs, func(s store.Summary) bool { return s.ID == run })
+	if i < 0 {
+		return nil, fmt.Errorf("run %d: %w", run, store.ErrNoRun)
+	}
+	p, err := ParsePlan(runs[i].Plan)
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", run, err)
+	}
+	if err := p.CheckScope(w.cfg.Scope); err != nil {
+		return nil, fmt.Errorf("run %d: %w", run, err)
+	}
+	ex := &executor{run: run, plan: p}
+	if ex.scope, err = scanner.ParseScope(p.Scope); err != nil {
+		return nil, err
+	}
+	if ex.bl, err = p.Blocklist(); err != nil {
+		return nil, fmt.Errorf("run %d: %w", run, err)
+	}
+	rate := p.Rate
+	if w.cfg.Rate > 0 && w.cfg.Rate < rate {
+		rate = w.cfg.Rate
+	}
+	if !p.candidates() {
+		ex.sw, err = scanner.New(scanner.Config{Rate: rate, Method: p.Method, Retries: p.Retries, Timeout: p.Timeout,
+			Blocklist: ex.bl, Scope: ex.scope})
+		if err != nil {
+			return nil, err
+		}
+	}
+	ex.fp, err = fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, ToolVersion: w.cfg.ToolVersion,
+		Contact: p.Contact, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
+	if err != nil {
+		ex.close()
+		return nil, err
+	}
+	ecfg := enrich.Config{}
+	for _, s := range []struct {
+		src *Source
+		dst *string
+	}{{p.CountryDB, &ecfg.CountryDB}, {p.ASNDB, &ecfg.ASNDB}} {
+		if s.src == nil {
+			continue
+		}
+		if err := s.src.verify(); err != nil {
+			ex.close()
+			return nil, err
+		}
+		*s.dst = s.src.Path
+	}
+	if ex.en, err = enrich.Open(ecfg); err != nil {
+		ex.close()
+		return nil, err
+	}
+	w.ex = ex
+	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", rate, "method", ex.method())
+	return ex, nil
+}
+
+func (ex *executor) method() string {
+	if ex.sw == nil {
+		return "candidates"
+	}
+	return ex.sw.Method()
+}
+
+func (ex *executor) close() {
+	if ex.sw != nil {
+		ex.sw.Close()
+	}
+	if ex.fp != nil {
+		ex.fp.Close()
+	}
+	if ex.en != nil {
+		ex.en.Close()
+	}
+}
+
+func (w *worker) closeExecutor() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closeExecutorLocked()
+}
+
+func (w *worker) closeExecutorLocked() {
+	if w.ex != nil {
+		w.ex.close()
+		w.ex = nil
+	}
+}
+
+// unit runs one work unit: sweep its window, fingerprint what answers, keep every result
+// durable as it comes (store, or spool while the store is away), and mark the unit done in
+// the same transaction as its last batch, after the spool is replayed.
+func (w *worker) unit(ctx context.Context, a unitArgs) error {
+	w.busy.Store(true)
+	defer w.busy.Store(false)
+	err := w.runUnit(ctx, a)
+	if err != nil && ctx.Err() == nil && w.cfg.Run != 0 {
+		// A local scan fails at once: its user is waiting, and River's backoff would hide why.
+		w.failWith(fmt.Errorf("unit %d: %w", a.Unit, err))
+	}
+	return err
+}
+
+func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
+	ex, err := w.executor(ctx, a.Run)
+	if err != nil {
+		return err
+	}
+	done, err := w.c.st.DoneUnits(ctx, a.Run)
+	if err != nil {
+		return err
+	}
+	if _, found := slices.BinarySearch(done, a.Unit); found {
+		return nil // a rescued or requeued lease of a unit finished meanwhile
+	}
+	var before scanner.Stats
+	if ex.sw != nil {
+		before = ex.sw.Stats()
+	}
+	sk := &sink{w: w, run: a.Run}
+	open := make(chan netip.AddrPort, 1024)
+	results := make(chan store.Observation, 256)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(open)
+		if ex.sw == nil {
+			return readCandidates(gctx, ex, w.cfg.Stdin, open)
+		}
+		win, err := ex.plan.window(a.Unit, ex.bl)
+		if err != nil {
+			return err
+		}
+		return ex.sw.Sweep(gctx, win, open)
+	})
+	g.Go(func() error {
+		defer close(results)
+		var fg errgroup.Group
+		fg.SetLimit(ex.plan.Concurrency)
+		// Hosts being fingerprinted finish after an interruption (each is bounded by its HTTP
+		// deadline); open ports not yet reached are kept as unprobed, never dropped.
+		probeCtx := context.WithoutCancel(gctx)
+		for ap := range open {
+			w.cfg.Stats.Open.Add(1)
+			if gctx.Err() != nil {
+				results <- store.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: store.OutcomeUnprobed, ObservedAt: time.Now().UTC()}
+				continue
+			}
+			fg.Go(func() error {
+				r := ex.fp.Fingerprint(probeCtx, ap)
+				results <- observation(r, ex.en.Lookup(ap.Addr()))
+				return nil
+			})
+		}
+		return fg.Wait()
+	})
+	g.Go(func() error { return sk.collect(context.WithoutCancel(ctx), results) })
+	runErr := g.Wait()
+	if ex.sw != nil {
+		after := ex.sw.Stats()
+		w.cfg.Stats.Sent.Add(int64(after.Sent - before.Sent))
+		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
+			OpenPorts: int64(after.Open - before.Open), Worker: w.cfg.ID}
+	} else {
+		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, OpenPorts: sk.count, Worker: w.cfg.ID}
+	}
+	if runErr != nil {
+		// Interrupted or failed: what was seen is kept (stored or spooled); the unit stays
+		// unfinished, to be run again by whoever leases it next.
+		if err := sk.flush(context.WithoutCancel(ctx)); err != nil {
+			w.failWith(err)
+			return errors.Join(runErr, err)
+		}
+		return runErr
+	}
+	if err := sk.complete(ctx); err != nil {
+		return err
+	}
+	w.cfg.Stats.UnitsDone.Add(1)
+	return nil
+}
+
+func (w *worker) failWith(err error) {
+	select {
+	case w.fail <- err:
+	default:
+	}
+}
+
+// readCandidates feeds the plan's candidates (a file, checked against its hash, or stdin).
+func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, open chan<- netip.AddrPort) error {
+	var r io.Reader
+	name := "stdin"
+	if ex.plan.Candidates != nil {
+		if err := ex.plan.Candidates.verify(); err != nil {
+			return err
+		}
+		f, err := os.Open(ex.plan.Candidates.Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r, name = f, ex.plan.Candidates.Path
+	} else if stdin != nil {
+		r = stdin
+	} else {
+		return errors.New("the plan reads candidates from stdin: only the process that planned it can")
+	}
+	// Reading a pipe cannot be cancelled, so the reader runs on its own and this returns as
+	// soon as ctx is done.
+	found := make(chan netip.AddrPort)
+	done := make(chan error, 1)
+	go func() {
+		done <- scanner.ReadCandidates(name, r, ex.bl, ex.plan.Ports[0], func(ap netip.AddrPort) error {
+			if err := ex.scope.Check(ap.Addr()); err != nil {
+				return err
+			}
+			select {
+			case found <- ap:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}, func(ap netip.AddrPort, src string) {
+			slog.Warn("candidate skipped", "addr", ap.String(), "blocked_by", src)
+		})
+	}()
+	for {
+		select {
+		case ap := <-found:
+			select {
+			case open <- ap:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sink batches a unit's observations and keeps each batch durable: in the store, or, while
+// the store is away, synced to the spool. Observations are emitted once durable.
+type sink struct {
+	w     *worker
+	run   int64
+	unit  store.Unit
+	batch []store.Observation
+	count int64
+	// stored is false once a batch went to the spool: the unit completes only after the
+	// spool is replayed.
+	spooled bool
+}
+
+const (
+	batchSize  = 500
+	batchEvery = time.Second
+)
+
+func (s *sink) collect(ctx context.Context, results <-chan store.Observation) error {
+	tick := time.NewTicker(batchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case o, ok := <-results:
+			if !ok {
+				return nil // the last batch is the unit's: complete writes it
+			}
+			s.count++
+			s.w.cfg.Stats.Fingerprinted.Add(1)
+			if o.Outcome == store.OutcomeOpenClaw {
+				s.w.cfg.Stats.Detected.Add(1)
+			}
+			s.batch = append(s.batch, o)
+			if len(s.batch) >= batchSize {
+				if err := s.flush(ctx); err != nil {
+					s.w.failWith(err)
+					return err
+				}
+			}
+		case <-tick.C:
+			if err := s.flush(ctx); err != nil {
+				s.w.failWith(err)
+				return err
+			}
+		}
+	}
+}
+
+// flush makes the batch durable: stored, or synced to the spool when the store fails.
+func (s *sink) flush(ctx context.Context) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	if s.spooled {
+		// Keep the order: once spooling, spool until the replay at the unit's end.
+		return s.toSpool()
+	}
+	if err := s.w.c.st.AddObservations(ctx, s.run, s.batch); err != nil {
+		slog.Warn("store unavailable: spooling observations", "run", s.run, "err", err)
+		s.spooled = true
+		return s.toSpool()
+	}
+	s.emit()
+	return nil
+}
+
+func (s *sink) toSpool() error {
+	if err := s.w.spool.append(s.run, s.batch); err != nil {
+		return fmt.Errorf("spool %s: %w (observations of run %d could be kept nowhere)", s.w.spool.path, err, s.run)
+	}
+	s.w.cfg.Stats.Spooled.Add(int64(len(s.batch)))
+	s.emit()
+	return nil
+}
+
+func (s *sink) emit() {
+	for _, o := range s.batch {
+		s.w.cfg.Emit(o)
+	}
+	s.batch = s.batch[:0]
+}
+
+// complete replays the spool and commits the last batch with the unit's done mark, retrying
+// while the store is away, until ctx is done (then the last batch goes to the spool).
+func (s *sink) complete(ctx context.Context) error {
+	backoff := 250 * time.Millisecond
+	for {
+		err := s.w.spool.replay(ctx, s.w.c.st)
+		if err == nil {
+			s.unit.DoneAt = time.Now().UTC()
+			if _, err = s.w.c.st.CompleteUnit(ctx, s.unit, s.batch); err == nil {
+				s.emit()
+				return nil
+			}
+		}
+		slog.Warn("store unavailable: unit waits to complete", "run", s.run, "unit", s.unit.Unit, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			if err := s.toSpool(); err != nil {
+				s.w.failWith(err)
+				return err
+			}
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// observation maps a fingerprint result and the address's network to the stored observation.
+func observation(r fingerprint.Result, net enrich.Info) store.Observation {
+	return store.Observation{
+		ASN: net.ASN, ASOrg: net.ASOrg, Country: net.Country,
+		IP: r.Addr.Addr(), Port: r.Addr.Port(), Scheme: r.Scheme, Outcome: store.Outcome(r.Outcome), Product: r.Product,
+		Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
+		Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
+		MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.Status, TLS: r.TLS, ObservedAt: r.ObservedAt,
+	}
+}
+
+// decodeArgs reads a job's encoded arguments.
+func decodeArgs(b []byte, a *unitArgs) error { return json.Unmarshal(b, a) }
