@@ -6,30 +6,76 @@ import (
 	"testing"
 )
 
-// TestStagesDoNotImportEachOther keeps the pipeline's stages independent: scanner,
-// fingerprint, enrich and store exchange plain values, and only cmd wires them together.
-func TestStagesDoNotImportEachOther(t *testing.T) {
-	const mod = "github.com/clawcensus/clawcensus/"
-	stages := []string{"scanner", "fingerprint", "enrich", "store"}
-	for _, pkg := range stages {
-		out, err := exec.Command("go", "list", "-deps", "./"+pkg+"/...").Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", pkg, err)
+const mod = "github.com/clawcensus/clawcensus/"
+
+// deps lists the packages pattern imports, itself included.
+func deps(t *testing.T, pattern string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pattern).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pattern, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func imports(deps []string, pkg string) bool {
+	for _, d := range deps {
+		if d == pkg || strings.HasPrefix(d, pkg+"/") {
+			return true
 		}
-		deps := strings.Fields(string(out))
-		for _, other := range stages {
-			if other == pkg {
+	}
+	return false
+}
+
+// TestStagesDoNotImportEachOther keeps the pipeline's stages independent: scanner,
+// fingerprint, enrich and store exchange plain values, census wires them, only cmd imports
+// census, and only store imports migrations.
+func TestStagesDoNotImportEachOther(t *testing.T) {
+	stages := []string{"scanner", "fingerprint", "enrich", "store"}
+	for _, pkg := range append(stages, "census") {
+		ds := deps(t, "./"+pkg+"/...")
+		for _, other := range append(stages, "census") {
+			if other == pkg || (pkg == "census" && other != "census") {
 				continue
 			}
-			for _, d := range deps {
-				if d == mod+other || strings.HasPrefix(d, mod+other+"/") {
-					t.Errorf("%s imports %s", pkg, d)
-				}
+			if imports(ds, mod+other) {
+				t.Errorf("%s imports %s", pkg, other)
 			}
 		}
-		for _, d := range deps {
-			if d == mod+"migrations" && pkg != "store" {
-				t.Errorf("%s imports migrations; only store may", pkg)
+	}
+	for _, pkg := range []string{"scanner", "fingerprint", "enrich", "census", "cmd/clawcensus", "cmd/clawlab"} {
+		if imports(directImports(t, pkg), mod+"migrations") {
+			t.Errorf("%s imports migrations; only store may", pkg)
+		}
+	}
+}
+
+func directImports(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./"+pkg+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestDependenciesStayBehindTheirAdapters keeps naabu under scanner and httpx under
+// fingerprint: no other package links them (naabu's init opens raw sockets in a root process).
+func TestDependenciesStayBehindTheirAdapters(t *testing.T) {
+	for dep, home := range map[string][]string{
+		"github.com/projectdiscovery/naabu": {"scanner"},
+		"github.com/projectdiscovery/httpx": {"fingerprint"},
+		"github.com/riverqueue/river":       {"census"},
+		mod + "census":                      {"census", "cmd/clawcensus"},
+	} {
+		for _, pkg := range []string{"scanner", "fingerprint", "enrich", "store", "census", "migrations", "cmd/clawcensus", "cmd/clawlab"} {
+			direct := directImports(t, pkg)
+			allowed := false
+			for _, h := range home {
+				allowed = allowed || h == pkg
+			}
+			if !allowed && imports(direct, dep) {
+				t.Errorf("%s imports %s directly; only %v may", pkg, dep, home)
 			}
 		}
 	}

@@ -143,8 +143,17 @@ func (c *Census) Resumable(ctx context.Context, id int64) (*store.Summary, *Plan
 	switch {
 	case r.Status == store.StatusComplete:
 		return nil, nil, nil, fmt.Errorf("run %d is complete: nothing to resume", id)
-	case r.LiveWorkers > 0:
-		return nil, nil, nil, fmt.Errorf("run %d: %w (%d); stop them first, or wait %s after they die", id, ErrLive, r.LiveWorkers, store.WorkerTTL)
+	}
+	workers, err := c.st.Workers(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	now := time.Now()
+	for _, w := range workers {
+		if w.Holds(now) {
+			return nil, nil, nil, fmt.Errorf("run %d: %w (worker %s, pid %d on %s, unit %d); stop them first, or wait %s after they die",
+				id, ErrLive, w.ID, w.PID, w.Host, w.Unit, store.WorkerTTL)
+		}
 	}
 	p, err := ParsePlan(r.Plan)
 	if err != nil {

@@ -2,6 +2,7 @@ package census
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -147,6 +148,176 @@ func testLocalRun(t *testing.T, dsn string) {
 	obs, err := c.Store().Observations(ctx, run.ID)
 	if err != nil || len(obs) != len(want) {
 		t.Fatalf("%d observations stored, want %d (%v)", len(obs), len(want), err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "spool")); len(entries) != 0 {
+		t.Errorf("spool left behind: %v", entries)
+	}
+}
+
+// work runs the given units of run in this process, as scan does, and returns what it emitted.
+func work(t *testing.T, c *Census, run int64, shard uint64, units []int64, spool string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	q := LocalQueue(run, shard)
+	if err := c.EnqueueTo(ctx, run, units, q); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]int{}
+	err := c.Work(ctx, WorkerConfig{Queue: q, Run: run, Spool: spool, PollInterval: 50 * time.Millisecond,
+		Emit: func(o store.Observation) {
+			mu.Lock()
+			got[fmt.Sprintf("%s:%d", o.IP, o.Port)]++
+			mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// stored returns the ip:port set of a run's observations, failing on a duplicate.
+func stored(t *testing.T, st store.Store, run int64) map[string]bool {
+	t.Helper()
+	obs, err := st.Observations(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, o := range obs {
+		k := fmt.Sprintf("%s:%d", o.IP, o.Port)
+		if out[k] {
+			t.Errorf("%s stored twice", k)
+		}
+		out[k] = true
+	}
+	return out
+}
+
+// TestShardsAreOneRun runs a plan as four shards started one after another, as an external
+// orchestrator would: they join one run, which completes with the last shard and holds the
+// same ip:port set as the unsharded run.
+func TestShardsAreOneRun(t *testing.T) {
+	ctx := context.Background()
+	port := freePort(t)
+	want := listeners(t, 30, port)
+	dir := t.TempDir()
+	c, err := Open(ctx, filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seed := int64(42)
+	cfg := Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+		Scope: "127.0.0.0/8", Rate: 5000, Method: "connect", Timeout: time.Second, Shards: 4, UnitSize: 20}
+	var runID int64
+	for i := range uint64(4) {
+		p, err := NewPlan(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test"}, &i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && run.ID != runID {
+			t.Fatalf("shard %d started run %d, not the plan's run %d", i, run.ID, runID)
+		}
+		runID = run.ID
+		if len(units) != 4 { // 64 probes per shard, 20 per unit
+			t.Errorf("shard %d: %d units, want 4", i, len(units))
+		}
+		work(t, c, run.ID, i, units, filepath.Join(dir, "spool"))
+	}
+	sums, err := c.Store().Summaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 1 || sums[0].Status != store.StatusComplete || sums[0].UnitsDone != 16 || sums[0].ProbesSent != 256 {
+		t.Fatalf("runs: %+v", sums)
+	}
+	got := stored(t, c.Store(), runID)
+	if len(got) != len(want) {
+		t.Errorf("%d host:ports stored, want %d", len(got), len(want))
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("%s missing", k)
+		}
+	}
+	// A fifth start of a shard whose units are done begins a new run.
+	p, _ := NewPlan(cfg)
+	zero := uint64(0)
+	run, _, err := c.Start(ctx, p, RunInfo{}, &zero)
+	if err != nil || run.ID == runID {
+		t.Errorf("shard 0 again: run %d, %v", run.ID, err)
+	}
+}
+
+// TestLockedStoreSpools holds SQLite's write lock for 15 s while a run works (longer than the
+// store's busy timeout): observations go to the spool, the unit waits, and once the lock is
+// released the spool is replayed and the run completes with every host:port, once each.
+func TestLockedStoreSpools(t *testing.T) {
+	ctx := context.Background()
+	port := freePort(t)
+	want := listeners(t, 40, port)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "c.db")
+	c, err := Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seed := int64(3)
+	p, err := NewPlan(Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+		Scope: "127.0.0.0/8", Rate: 40, Method: "connect", Timeout: time.Second, UnitSize: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, units, err := c.Start(ctx, p, RunInfo{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process's writer: a connection of its own holding an immediate transaction.
+	locker, err := sql.Open("sqlite", store.SQLiteDSN(dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	unlocked := make(chan struct{})
+	go func() {
+		defer close(unlocked)
+		time.Sleep(500 * time.Millisecond)
+		tx, err := locker.BeginTx(ctx, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		time.Sleep(15 * time.Second)
+		tx.Rollback()
+	}()
+	stats := &Stats{}
+	q := LocalQueue(run.ID, 0)
+	if err := c.EnqueueTo(ctx, run.ID, units, q); err != nil {
+		t.Fatal(err)
+	}
+	emitted := 0
+	err = c.Work(ctx, WorkerConfig{Queue: q, Run: run.ID, Spool: filepath.Join(dir, "spool"), PollInterval: 50 * time.Millisecond,
+		Stats: stats, Emit: func(store.Observation) { emitted++ }})
+	<-unlocked
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Spooled.Load() == 0 {
+		t.Error("nothing was spooled while the store was locked")
+	}
+	got := stored(t, c.Store(), run.ID)
+	if len(got) != len(want) || emitted != len(want) {
+		t.Errorf("stored %d, emitted %d, want %d", len(got), emitted, len(want))
+	}
+	sums, err := c.Store().Summaries(ctx)
+	if err != nil || sums[0].Status != store.StatusComplete {
+		t.Errorf("run after the lock: %+v, %v", sums, err)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "spool")); len(entries) != 0 {
 		t.Errorf("spool left behind: %v", entries)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,8 +55,9 @@ type queue interface {
 	// retire cancels or deletes the run's jobs that are not finished, so that a resume can
 	// enqueue its unfinished units afresh. A unit run twice changes nothing (see store).
 	retire(ctx context.Context, run int64) error
-	// waiting counts the jobs in queueName waiting for a worker (of run, when not zero).
-	waiting(ctx context.Context, queueName string, run int64) (int, error)
+	// unfinished counts the jobs in queueName (of run, when not zero) that wait for a worker
+	// or run; a running job whose cancellation was asked (a retired one) does not count.
+	unfinished(ctx context.Context, queueName string, run int64) (int, error)
 	close()
 }
 
@@ -199,9 +201,8 @@ func (q *riverQueue[TTx]) each(ctx context.Context, run int64, fn func(*rivertyp
 	}
 }
 
-func (q *riverQueue[TTx]) waiting(ctx context.Context, queueName string, run int64) (int, error) {
-	params := river.NewJobListParams().Kinds(unitArgs{}.Kind()).Queues(queueName).States(rivertype.JobStateAvailable,
-		rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(1)
+func (q *riverQueue[TTx]) unfinished(ctx context.Context, queueName string, run int64) (int, error) {
+	params := river.NewJobListParams().Kinds(unitArgs{}.Kind()).Queues(queueName).States(unfinished...).First(1000)
 	if run != 0 {
 		params = params.TagsAny(runTag(run))
 	}
@@ -209,7 +210,14 @@ func (q *riverQueue[TTx]) waiting(ctx context.Context, queueName string, run int
 	if err != nil {
 		return 0, err
 	}
-	return len(res.Jobs), nil
+	n := 0
+	for _, j := range res.Jobs {
+		if j.State == rivertype.JobStateRunning && strings.Contains(string(j.Metadata), "cancel_attempted_at") {
+			continue
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (q *riverQueue[TTx]) retire(ctx context.Context, run int64) error {

@@ -179,5 +179,7 @@ func (s *spool) close() error {
 	}
 	name := s.f.Name()
 	s.f.Close()
-	return os.Remove(name)
+	err := os.Remove(name)
+	os.Remove(s.dir) // only when empty: other workers' spools stay
+	return err
 }

@@ -97,7 +97,7 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		return err
 	}
 	defer sp.close()
-	w := &worker{c: c, cfg: cfg, spool: sp, started: time.Now().UTC(), fail: make(chan error, 1)}
+	w := &worker{c: c, cfg: cfg, spool: sp, started: time.Now().UTC(), fail: make(chan error, 1), held: -1}
 	defer w.closeExecutor()
 	// What a dead worker on this machine left in the spool is stored before anything else.
 	if err := sp.replayOrphans(ctx, c.st); err != nil {
@@ -136,9 +136,10 @@ type worker struct {
 	started time.Time
 	fail    chan error
 
-	mu  sync.Mutex
-	ex  *executor
-	run int64 // the run of the unit in hand, or the last one
+	mu   sync.Mutex
+	ex   *executor
+	run  int64 // the run of the unit in hand, or the last one
+	held int64 // the unit in hand, or -1
 	// busy is set while a unit runs.
 	busy atomic.Bool
 }
@@ -163,12 +164,13 @@ func (w *worker) wait(ctx context.Context, ws *workers) error {
 				idle = 0
 				continue
 			}
-			n, err := w.c.q.waiting(ctx, w.cfg.Queue, w.cfg.Run)
+			n, err := w.c.q.unfinished(ctx, w.cfg.Queue, w.cfg.Run)
 			if err != nil {
 				slog.Warn("job queue unreachable; working on", "err", err)
 				continue
 			}
-			// Two quiet looks in a row: River may be between fetching a job and running it.
+			// Units running elsewhere count: if their worker dies, River's rescuer hands them
+			// back. Two quiet looks in a row: River may be between fetching and running a job.
 			if n == 0 && !w.busy.Load() {
 				idle++
 			} else {
@@ -196,7 +198,7 @@ func (w *worker) heartbeats(ctx context.Context) {
 
 func (w *worker) beat(ctx context.Context, stopped bool) {
 	w.mu.Lock()
-	run := w.run
+	run, held := w.run, w.held
 	w.mu.Unlock()
 	if run == 0 {
 		run = w.cfg.Run
@@ -206,7 +208,7 @@ func (w *worker) beat(ctx context.Context, stopped bool) {
 	}
 	host, _ := os.Hostname()
 	err := w.c.st.Heartbeat(ctx, store.Worker{ID: w.cfg.ID, RunID: run, Host: host, PID: os.Getpid(),
-		StartedAt: w.started, HeartbeatAt: time.Now().UTC(), Stopped: stopped})
+		StartedAt: w.started, HeartbeatAt: time.Now().UTC(), Stopped: stopped, Unit: held})
 	if err != nil {
 		slog.Debug("heartbeat failed", "err", err)
 	}
@@ -331,7 +333,16 @@ func (w *worker) closeExecutorLocked() {
 // the same transaction as its last batch, after the spool is replayed.
 func (w *worker) unit(ctx context.Context, a unitArgs) error {
 	w.busy.Store(true)
-	defer w.busy.Store(false)
+	w.mu.Lock()
+	w.run, w.held = a.Run, a.Unit
+	w.mu.Unlock()
+	w.beat(ctx, false) // the lease shows at once, not at the next beat
+	defer func() {
+		w.mu.Lock()
+		w.held = -1
+		w.mu.Unlock()
+		w.busy.Store(false)
+	}()
 	err := w.runUnit(ctx, a)
 	if err != nil && ctx.Err() == nil && w.cfg.Run != 0 {
 		// A local scan fails at once: its user is waiting, and River's backoff would hide why.

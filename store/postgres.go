@@ -221,9 +221,9 @@ func (p *Postgres) SetStatus(ctx context.Context, runID int64, status string, en
 
 // Heartbeat implements Store.
 func (p *Postgres) Heartbeat(ctx context.Context, w Worker) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
-		stopped = excluded.stopped`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt, w.HeartbeatAt, w.Stopped)
+	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+		stopped = excluded.stopped, unit = excluded.unit`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt, w.HeartbeatAt, w.Stopped, w.Unit)
 	if err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
 	}
@@ -238,6 +238,7 @@ type workerRow struct {
 	StartedAt   time.Time `db:"started_at"`
 	HeartbeatAt time.Time `db:"heartbeat_at"`
 	Stopped     bool      `db:"stopped"`
+	Unit        int64     `db:"unit"`
 }
 
 // Workers implements Store.
@@ -246,7 +247,7 @@ func (p *Postgres) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 }
 
 func (p *Postgres) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped FROM workers `+where+
+	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit FROM workers `+where+
 		` ORDER BY started_at, id`, args...)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[workerRow])
 	if err != nil {

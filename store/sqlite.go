@@ -219,10 +219,10 @@ func (s *SQLite) SetStatus(ctx context.Context, runID int64, status string, ende
 
 // Heartbeat implements Store.
 func (s *SQLite) Heartbeat(ctx context.Context, w Worker) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
-		stopped = excluded.stopped`,
-		w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), w.HeartbeatAt.UTC().Format(sqliteTime), w.Stopped)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+		stopped = excluded.stopped, unit = excluded.unit`,
+		w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), w.HeartbeatAt.UTC().Format(sqliteTime), w.Stopped, w.Unit)
 	if err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
 	}
@@ -236,11 +236,11 @@ func (s *SQLite) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 
 func (s *SQLite) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
 	var out []Worker
-	err := s.eachArgs(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped FROM workers `+where+` ORDER BY started_at, id`,
+	err := s.eachArgs(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit FROM workers `+where+` ORDER BY started_at, id`,
 		args, func(rows *sql.Rows) error {
 			var w Worker
 			var started, beat string
-			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped); err != nil {
+			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped, &w.Unit); err != nil {
 				return err
 			}
 			w.StartedAt, _ = time.Parse(sqliteTime, started)

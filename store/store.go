@@ -91,7 +91,12 @@ type Worker struct {
 	StartedAt, HeartbeatAt time.Time
 	// Stopped is set by a worker that left the run cleanly.
 	Stopped bool
+	// Unit is the unit in hand (its lease), or -1 while the worker waits for one.
+	Unit int64
 }
+
+// Holds reports whether w is live with a unit of its run in hand.
+func (w Worker) Holds(now time.Time) bool { return w.Live(now) && w.Unit >= 0 }
 
 // Live reports whether w has beaten within WorkerTTL of now.
 func (w Worker) Live(now time.Time) bool {

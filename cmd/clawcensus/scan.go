@@ -329,4 +329,3 @@ func orNone(l []string) string {
 	}
 	return strings.Join(l, "; ")
 }
-

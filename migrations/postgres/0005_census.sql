@@ -23,5 +23,6 @@ CREATE TABLE workers (
     started_at   TIMESTAMPTZ NOT NULL,
     heartbeat_at TIMESTAMPTZ NOT NULL,
     stopped      BOOLEAN     NOT NULL DEFAULT false,
+    unit         BIGINT      NOT NULL DEFAULT -1,
     PRIMARY KEY (id, run_id)
 );

@@ -23,5 +23,6 @@ CREATE TABLE workers (
     started_at   TEXT    NOT NULL,
     heartbeat_at TEXT    NOT NULL,
     stopped      INTEGER NOT NULL DEFAULT 0,
+    unit         INTEGER NOT NULL DEFAULT -1,
     PRIMARY KEY (id, run_id)
 );
