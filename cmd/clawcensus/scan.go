@@ -79,9 +79,6 @@ func planConfig(c *cli.Context) (census.Config, *uint64, error) {
 		Rate: c.Int("rate"), Method: c.String("scan-type"), Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
 		Concurrency: c.Int("concurrency"), Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"),
 		WebSocket: c.Bool("websocket"), CountryDB: c.String("country-db"), ASNDB: c.String("asn-db"), UnitSize: c.Uint64("unit-size")}
-	if !slices.Contains([]string{"jsonl", "csv", "table"}, c.String("format")) {
-		return cfg, nil, usagef("--format %q: want jsonl, csv or table", c.String("format"))
-	}
 	for _, f := range []string{"rate", "concurrency"} {
 		if c.Int(f) <= 0 {
 			return cfg, nil, usagef("--%s %d: must be positive", f, c.Int(f))
@@ -91,7 +88,7 @@ func planConfig(c *cli.Context) (census.Config, *uint64, error) {
 		return cfg, nil, usagef("--retries %d: must be zero or more", c.Int("retries"))
 	}
 	for _, f := range []string{"timeout", "http-timeout", "max-runtime", "lease"} {
-		if c.Duration(f) < 0 {
+		if c.IsSet(f) && c.Duration(f) < 0 {
 			return cfg, nil, usagef("--%s %s: must be positive", f, c.Duration(f))
 		}
 	}
@@ -175,6 +172,9 @@ func describeTargets(c *cli.Context) string {
 }
 
 func runScan(c *cli.Context) error {
+	if !slices.Contains([]string{"jsonl", "csv", "table"}, c.String("format")) {
+		return usagef("--format %q: want jsonl, csv or table", c.String("format"))
+	}
 	if c.IsSet("resume") {
 		return resumeHere(c, c.Int64("resume"))
 	}

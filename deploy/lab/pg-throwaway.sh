@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pg-throwaway.sh start DIR | stop DIR
+# pg-throwaway.sh start DIR | stop DIR | pause DIR
 # A throwaway PostgreSQL cluster for tests: initdb in DIR, listening only on a unix socket in
 # DIR (no TCP), trust auth. "start" prints the TEST_DATABASE_URL to use. Uses the system's
 # PostgreSQL binaries (Debian: postgresql-15, in /usr/lib/postgresql/15/bin). As root, the
@@ -37,8 +37,13 @@ stop)
   [ -f "$dir/data/postmaster.pid" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
   rm -rf "$dir"
   ;;
+pause)
+  # Stop the server but keep its data: "start DIR" brings the same cluster back (tests of a
+  # database that goes away mid-run).
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  ;;
 *)
-  echo "usage: pg-throwaway.sh start|stop DIR" >&2
+  echo "usage: pg-throwaway.sh start|stop|pause DIR" >&2
   exit 2
   ;;
 esac

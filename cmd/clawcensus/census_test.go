@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShardsMatchUnsharded runs a sweep whole and as four shards started one after another
+// (the README's recipe for splitting a sweep): the shards are one run, and trend gives the
+// same row for both.
+func TestShardsMatchUnsharded(t *testing.T) {
+	l := startLab(t)
+	dir := t.TempDir()
+	args := func(db string, extra ...string) []string {
+		return append(append([]string{"scan", "--lab", "--scan-type", "connect", "--rate", "2000", "--seed", "42",
+			"--ports", fmt.Sprintf("%d,%d", l.gateway, l.nginx), "--db", db}, extra...), "127.0.0.0/27")
+	}
+	whole := filepath.Join(dir, "whole.db")
+	if res := runCLI(t, "", args(whole)...); res.code != 0 {
+		t.Fatalf("unsharded: exit %d\n%s", res.code, res.stderr)
+	}
+	sharded := filepath.Join(dir, "sharded.db")
+	for i := range 4 {
+		if res := runCLI(t, "", args(sharded, "--shard", fmt.Sprintf("%d/4", i))...); res.code != 0 {
+			t.Fatalf("shard %d: exit %d\n%s", i, res.code, res.stderr)
+		}
+		runs := reportRuns(t, sharded)
+		if len(runs) != 1 {
+			t.Fatalf("after shard %d: %d runs, want one", i, len(runs))
+		}
+		if want := map[bool]string{true: "complete", false: "stalled"}[i == 3]; runs[0].Status != want {
+			t.Errorf("after shard %d: status %s, want %s", i, runs[0].Status, want)
+		}
+	}
+	trend := func(db string) []trendRow {
+		res := runCLI(t, "", "trend", "--db", db, "--format", "json")
+		var tr struct{ Days []trendRow }
+		if err := json.Unmarshal([]byte(res.stdout), &tr); err != nil || len(tr.Days) != 1 {
+			t.Fatalf("trend of %s: %v, %d rows\n%s%s", db, err, len(tr.Days), res.stdout, res.stderr)
+		}
+		tr.Days[0].Run = 0
+		return tr.Days
+	}
+	a, b := trend(whole), trend(sharded)
+	if a[0] != b[0] || a[0].Reachable != 1 {
+		t.Errorf("trend rows differ:\nunsharded %+v\nsharded   %+v", a[0], b[0])
+	}
+}
+
+// TestMaxRuntimeInterrupts stops a slow sweep with --max-runtime: exit 1, the run interrupted
+// (never complete, so trend does not publish the fragment).
+func TestMaxRuntimeInterrupts(t *testing.T) {
+	l := startLab(t)
+	db := filepath.Join(t.TempDir(), "m.db")
+	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--rate", "50", "--max-runtime", "1s",
+		"--ports", fmt.Sprint(l.gateway), "--db", db, "127.0.0.0/24")
+	if res.code != 1 || !strings.Contains(res.stderr, "--max-runtime reached") {
+		t.Errorf("exit %d\n%s", res.code, res.stderr)
+	}
+	runs := reportRuns(t, db)
+	if len(runs) != 1 || runs[0].Status != "interrupted" || runs[0].UnitsDone == runs[0].UnitsTotal {
+		t.Errorf("runs: %+v", runs)
+	}
+	if tr := runCLI(t, "", "trend", "--db", db, "--format", "json"); strings.Contains(tr.stdout, `"run"`) {
+		t.Errorf("trend published an interrupted run:\n%s", tr.stdout)
+	}
+}
+
+// TestKilledRunStallsAndResumes kills a scan with SIGKILL: its run reads stalled once the
+// heartbeat is stale; a resume refuses a changed target file, uses the stored rate, refuses a
+// second resume while the first holds a unit, and completes the run with each ip:port once.
+func TestKilledRunStallsAndResumes(t *testing.T) {
+	l := startLab(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "k.db")
+	targets := filepath.Join(dir, "targets.txt")
+	if err := os.WriteFile(targets, []byte("127.0.0.0/25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cliBinary, "scan", "--lab", "--scan-type", "connect", "--rate", "20", "--retries", "0",
+		"--unit-size", "16", "--ports", fmt.Sprint(l.gateway), "--db", db, "@"+targets)
+	cmd.Env = testEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+	var runs []reportRun
+	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if runs = reportRuns(t, db); len(runs) == 1 && runs[0].Status == "stalled" {
+			break
+		}
+	}
+	if len(runs) != 1 || runs[0].Status != "stalled" || runs[0].UnitsTotal != 8 || runs[0].UnitsDone >= 8 {
+		t.Fatalf("after SIGKILL: %+v\n%s", runs, stderr.String())
+	}
+	id := fmt.Sprint(runs[0].ID)
+	doneBefore := runs[0].UnitsDone
+
+	// The target file changed: the plan no longer says what would be scanned.
+	os.WriteFile(targets, []byte("127.0.0.0/24\n"), 0o644)
+	if res := runCLI(t, "", "scan", "--db", db, "--resume", id); res.code != 2 || !strings.Contains(res.stderr, "changed since the run was planned") {
+		t.Errorf("resume of a changed file: exit %d\n%s", res.code, res.stderr)
+	}
+	os.WriteFile(targets, []byte("127.0.0.0/25\n"), 0o644)
+
+	resume := exec.Command(cliBinary, "scan", "--db", db, "--resume", id)
+	resume.Env = testEnv()
+	var rerr bytes.Buffer
+	resume.Stderr = &rerr
+	start := time.Now()
+	if err := resume.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if res := runCLI(t, "", "resume", "--db", db, id); res.code != 2 || !strings.Contains(res.stderr, "live workers hold") {
+		t.Errorf("second resume of a live run: exit %d\n%s", res.code, res.stderr)
+	}
+	if err := resume.Wait(); err != nil {
+		t.Fatalf("resume: %v\n%s", err, rerr.String())
+	}
+	elapsed := time.Since(start)
+	runs = reportRuns(t, db)
+	r := runs[0]
+	if r.Status != "complete" || r.UnitsDone != 8 || r.Detected != 1 || r.OpenPorts != 1 {
+		t.Errorf("after resume: %+v", r)
+	}
+	// The stored rate, 20/s, paced the resumed units (not the default 1000/s): 16 probes each.
+	if !strings.Contains(rerr.String(), "rate=20 ") {
+		t.Errorf("resume did not use the stored rate:\n%s", rerr.String())
+	}
+	probes := (r.UnitsTotal - doneBefore) * 16
+	if minimum := time.Duration(float64(probes) / 20 * 0.8 * float64(time.Second)); elapsed < minimum {
+		t.Errorf("resume took %s for %d probes, faster than 20/s allows (%s)", elapsed, probes, minimum)
+	}
+	t.Logf("resume: %d probes in %s (%.1f/s; stored rate 20/s)", probes, elapsed.Round(time.Millisecond), float64(probes)/elapsed.Seconds())
+}
