@@ -240,6 +240,9 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Limiter) error {
 	inflight := make(chan struct{}, s.cfg.Rate)
 	var wg sync.WaitGroup
+	// A probe that could not be paced (ctx done, or its deadline nearer than its turn) was
+	// never sent: the sweep must not end as if it had been.
+	var unpaced atomic.Bool
 	err := plan.Walk(ctx, func(ap netip.AddrPort) error {
 		if err := s.allowed(ap); err != nil {
 			return err
@@ -256,6 +259,7 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 			p := &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP}
 			for try := 0; try <= s.cfg.Retries; try++ {
 				if limiter.Wait(ctx) != nil {
+					unpaced.Store(true)
 					return
 				}
 				s.sent.Add(1)
@@ -272,6 +276,11 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		return nil
 	})
 	wg.Wait()
+	if err == nil && unpaced.Load() {
+		if err = ctx.Err(); err == nil {
+			err = fmt.Errorf("sweep stopped: %w (probes left would pass the deadline)", context.DeadlineExceeded)
+		}
+	}
 	return err
 }
 
