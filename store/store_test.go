@@ -19,9 +19,9 @@ import (
 
 // backends opens a fresh store of every backend this machine has. Postgres needs
 // TEST_DATABASE_URL (make test starts a throwaway cluster and sets it).
-func backends(t *testing.T) map[string]func(t *testing.T) Store {
-	return map[string]func(t *testing.T) Store{
-		"sqlite": func(t *testing.T) Store {
+func backends(t testing.TB) map[string]func(t testing.TB) Store {
+	return map[string]func(t testing.TB) Store{
+		"sqlite": func(t testing.TB) Store {
 			st, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -29,7 +29,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) Store {
 			t.Cleanup(func() { st.Close() })
 			return st
 		},
-		"postgres": func(t *testing.T) Store {
+		"postgres": func(t testing.TB) Store {
 			base := os.Getenv("TEST_DATABASE_URL")
 			if base == "" {
 				t.Skip("TEST_DATABASE_URL is not set: run `make test`, which starts a throwaway PostgreSQL")
@@ -40,7 +40,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) Store {
 }
 
 // freshPostgres creates a database of its own for one test and drops it afterwards.
-func freshPostgres(t *testing.T, base string) Store {
+func freshPostgres(t testing.TB, base string) Store {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
