@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"net/netip"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -20,7 +22,7 @@ func BenchmarkIngest(b *testing.B) {
 			if err := st.StartRun(ctx, run); err != nil {
 				b.Fatal(err)
 			}
-			const batch = 500
+			batch := envInt("INGEST_BATCH", 500)
 			obs := make([]Observation, batch)
 			yes := true
 			b.ResetTimer()
@@ -40,4 +42,11 @@ func BenchmarkIngest(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "obs/s")
 		})
 	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

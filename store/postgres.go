@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +15,8 @@ import (
 // Postgres is the store for scale, through pgx.
 type Postgres struct {
 	pool *pgxpool.Pool
+	// staged holds the connections (*pgx.Conn) that have their staging table.
+	staged sync.Map
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Postgres, error) {
@@ -21,17 +24,19 @@ func openPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres URL %s: %v", ErrUnavailable, redact(dsn), err)
 	}
+	p := &Postgres{}
+	cfg.BeforeClose = func(c *pgx.Conn) { p.staged.Delete(c) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, redact(dsn), err)
 	}
+	p.pool = pool
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, redact(dsn), err)
 	}
-	p := &Postgres{pool: pool}
 	if err := p.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -111,28 +116,27 @@ func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Obser
 }
 
 func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Observation) error {
+	obs = dedupe(obs)
 	if len(obs) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS observations_in
-		(LIKE observations INCLUDING DEFAULTS EXCLUDING IDENTITY) ON COMMIT DELETE ROWS`); err != nil {
+	known := obs
+	// The staging table lives as long as its connection; it is made once per connection.
+	if _, made := p.staged.Load(tx.Conn()); !made {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS observations_in
+			(LIKE observations INCLUDING DEFAULTS EXCLUDING IDENTITY) ON COMMIT DELETE ROWS`); err != nil {
+			return fmt.Errorf("add observations: %w", err)
+		}
+		p.staged.Store(tx.Conn(), true)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"observations_in"}, obsColumns, copyRows(runID, known)); err != nil {
 		return fmt.Errorf("add observations: %w", err)
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"observations_in"}, obsColumns, pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) {
-		o := obs[i]
-		return []any{runID, o.IP, int(o.Port), o.Scheme, string(o.Outcome), o.Product, o.Version, nonNil(o.VersionCandidates),
-			o.Channel, o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
-			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt}, nil
-	}))
-	if err != nil {
-		return fmt.Errorf("add observations: %w", err)
-	}
-	// One row per host:port from the batch: a result before an unprobed mark, the newest first;
-	// rows keep the batch's order (the staging table draws ids from the same sequence).
+	// The batch holds one row per host:port (dedupe); it keeps its order through the staging
+	// table's ids, drawn from the observations' own sequence.
 	cols := strings.Join(obsColumns, ", ")
-	_, err = tx.Exec(ctx, `INSERT INTO observations (`+cols+`)
-		SELECT `+cols+` FROM (SELECT DISTINCT ON (ip, port) id, `+cols+` FROM observations_in
-		ORDER BY ip, port, (outcome = 'open-unprobed'), observed_at DESC) AS batch ORDER BY id
+	_, err := tx.Exec(ctx, `INSERT INTO observations (`+cols+`)
+		SELECT `+cols+` FROM observations_in ORDER BY id
 		ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
 		 product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
 		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
@@ -143,8 +147,16 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Obs
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
 	}
-	_, err = tx.Exec(ctx, `DELETE FROM observations_in`)
-	return err
+	return nil // ON COMMIT DELETE ROWS empties the staging table
+}
+
+func copyRows(runID int64, obs []Observation) pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) {
+		o := obs[i]
+		return []any{runID, o.IP, int(o.Port), o.Scheme, string(o.Outcome), o.Product, o.Version, nonNil(o.VersionCandidates),
+			o.Channel, o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
+			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt}, nil
+	})
 }
 
 func nonNil(l []string) []string {

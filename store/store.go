@@ -270,3 +270,22 @@ func derive(sm *Summary, workers []Worker, now time.Time) {
 func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
+
+// dedupe keeps one observation per host:port of a batch, in the batch's order: a result
+// before an unprobed mark, a later result before an earlier one (as the upsert would).
+func dedupe(obs []Observation) []Observation {
+	index := make(map[netip.AddrPort]int, len(obs))
+	out := obs[:0:0]
+	for _, o := range obs {
+		k := netip.AddrPortFrom(o.IP, o.Port)
+		i, seen := index[k]
+		switch {
+		case !seen:
+			index[k] = len(out)
+			out = append(out, o)
+		case o.Outcome != OutcomeUnprobed || out[i].Outcome == OutcomeUnprobed:
+			out[i] = o
+		}
+	}
+	return out
+}
