@@ -392,12 +392,14 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 		for ap := range open {
 			w.cfg.Stats.Open.Add(1)
 			if gctx.Err() != nil {
-				results <- store.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: store.OutcomeUnprobed, ObservedAt: time.Now().UTC()}
+				results <- store.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: store.OutcomeUnprobed,
+					ObservedAt: time.Now().UTC(), Unit: a.Unit}
 				continue
 			}
 			fg.Go(func() error {
-				r := ex.fp.Fingerprint(probeCtx, ap)
-				results <- observation(r, ex.en.Lookup(ap.Addr()))
+				o := observation(ex.fp.Fingerprint(probeCtx, ap), ex.en.Lookup(ap.Addr()))
+				o.Unit = a.Unit
+				results <- o
 				return nil
 			})
 		}

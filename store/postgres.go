@@ -106,7 +106,7 @@ func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
 
 var obsColumns = []string{"run_id", "ip", "port", "scheme", "outcome", "product", "version", "version_candidates",
 	"channel", "auth", "official", "honeypot", "advisories", "flags", "evidence", "miit", "title", "server",
-	"http_status", "tls", "asn", "as_org", "country", "observed_at"}
+	"http_status", "tls", "asn", "as_org", "country", "observed_at", "unit"}
 
 // AddObservations implements Store: COPY into a per-connection staging table, then one upsert.
 func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
@@ -142,20 +142,63 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Obs
 		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
 		 advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
 		 title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
-		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at
+		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at,
+		 unit = excluded.unit
 		WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`)
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
 	}
+	// A late write to a finished unit (a dead worker's spool, replayed) keeps its counts exact.
+	units := batchUnits(obs)
+	rows, _ := tx.Query(ctx, `SELECT unit FROM units WHERE run_id = $1 AND unit = ANY($2)`, runID, units)
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("add observations: %w", err)
+	}
+	for _, u := range done {
+		if err := recountPostgres(ctx, tx, runID, u); err != nil {
+			return err
+		}
+	}
 	return nil // ON COMMIT DELETE ROWS empties the staging table
 }
+
+// postgresCounts yields (run_id, dim, key, n) for the observations that filter selects; filter
+// refers to the observation as o.
+func postgresCounts(filter string) string {
+	return `SELECT o.run_id, 'gw' AS dim, json_build_array(o.product, o.version, o.auth, o.official)::text AS key, COUNT(*) AS n
+		FROM observations o WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
+	UNION ALL SELECT o.run_id, 'net', json_build_array(o.country, o.asn)::text, COUNT(*) FROM observations o
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
+	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, unnest(o.flags) AS j(value)
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, unnest(o.miit) AS j(value)
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value`
+}
+
+// recountPostgres replaces the kept counts of one finished unit.
+func recountPostgres(ctx context.Context, tx pgx.Tx, runID, unit int64) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM unit_counts WHERE run_id = $1 AND unit = $2`, runID, unit); err != nil {
+		return fmt.Errorf("count unit %d of run %d: %w", unit, runID, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO unit_counts (run_id, dim, key, n, unit) SELECT c.*, $2::bigint FROM (`+
+		postgresCounts(`o.run_id = $1 AND o.unit = $2`)+`) AS c`, runID, unit); err != nil {
+		return fmt.Errorf("count unit %d of run %d: %w", unit, runID, err)
+	}
+	return nil
+}
+
+// postgresLive selects the observations whose counts are not kept: those of units not done,
+// in runs not complete, and every observation of runs made before units.
+const postgresLive = `o.run_id = ANY($1)
+	AND NOT EXISTS (SELECT 1 FROM units u WHERE u.run_id = o.run_id AND u.unit = o.unit)`
 
 func copyRows(runID int64, obs []Observation) pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) {
 		o := obs[i]
 		return []any{runID, o.IP, int(o.Port), o.Scheme, string(o.Outcome), o.Product, o.Version, nonNil(o.VersionCandidates),
 			o.Channel, o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
-			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt}, nil
+			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt, o.Unit}, nil
 	})
 }
 
@@ -177,6 +220,9 @@ func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []Observation) 
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
 			open_ports = excluded.open_ports, worker = excluded.worker, done_at = excluded.done_at`,
 			u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Worker, u.DoneAt); err != nil {
+			return err
+		}
+		if err := recountPostgres(ctx, tx, u.RunID, u.Unit); err != nil {
 			return err
 		}
 		// The run row is locked first, so two workers finishing the last units see each other.
@@ -333,62 +379,26 @@ func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 	for i, r := range out {
 		index[r.ID] = i
 	}
-	type countRow struct {
-		RunID    int64  `db:"run_id"`
-		Product  string `db:"product"`
-		Version  string `db:"version"`
-		Auth     string `db:"auth"`
-		Official *bool  `db:"official"`
-		N        int64  `db:"n"`
+	// Kept counts of finished units, plus a live count of the rest (in runs not complete).
+	queries := []string{`SELECT run_id, dim, key, SUM(n)::bigint FROM unit_counts GROUP BY run_id, dim, key`}
+	var args [][]any
+	args = append(args, nil)
+	if live := liveRuns(out); len(live) > 0 {
+		queries = append(queries, postgresCounts(postgresLive))
+		args = append(args, []any{live})
 	}
-	rows, _ := p.pool.Query(ctx, `SELECT run_id, product, version, auth, official, COUNT(*) AS n FROM observations
-		WHERE product <> '' GROUP BY run_id, product, version, auth, official`)
-	counts, err := pgx.CollectRows(rows, pgx.RowToStructByName[countRow])
-	if err != nil {
-		return nil, fmt.Errorf("count runs: %w", err)
-	}
-	for _, c := range counts {
-		if i, ok := index[c.RunID]; ok {
-			addCounts(&out[i], c.Product, c.Version, c.Auth, c.Official, c.N)
-		}
-	}
-	type netRow struct {
-		RunID   int64  `db:"run_id"`
-		Country string `db:"country"`
-		ASN     int64  `db:"asn"`
-		N       int64  `db:"n"`
-	}
-	rows, _ = p.pool.Query(ctx, `SELECT run_id, country, asn, COUNT(*) AS n FROM observations
-		WHERE product <> '' GROUP BY run_id, country, asn`)
-	nets, err := pgx.CollectRows(rows, pgx.RowToStructByName[netRow])
-	if err != nil {
-		return nil, fmt.Errorf("count runs by network: %w", err)
-	}
-	for _, c := range nets {
-		if i, ok := index[c.RunID]; ok {
-			addNetworkCounts(&out[i], c.Country, uint32(c.ASN), c.N)
-		}
-	}
-	type tagRow struct {
-		RunID int64  `db:"run_id"`
-		Tag   string `db:"tag"`
-		N     int64  `db:"n"`
-	}
-	for column, pick := range map[string]func(*Summary) map[string]int64{
-		"flags": func(s *Summary) map[string]int64 { return s.ByFlag },
-		"miit":  func(s *Summary) map[string]int64 { return s.ByMIIT },
-	} {
-		// column is one of two constants above, never input.
-		rows, _ = p.pool.Query(ctx, `SELECT run_id, tag, COUNT(*) AS n FROM observations, unnest(`+column+`) AS tag
-			WHERE product <> '' GROUP BY run_id, tag`)
-		tags, err := pgx.CollectRows(rows, pgx.RowToStructByName[tagRow])
-		if err != nil {
-			return nil, fmt.Errorf("count %s: %w", column, err)
-		}
-		for _, t := range tags {
-			if i, ok := index[t.RunID]; ok {
-				pick(&out[i])[t.Tag] = t.N
+	for qi, q := range queries {
+		rows, _ := p.pool.Query(ctx, q, args[qi]...)
+		var id, n int64
+		var dim, key string
+		_, err := pgx.ForEachRow(rows, []any{&id, &dim, &key, &n}, func() error {
+			if i, ok := index[id]; ok {
+				return addDim(&out[i], dim, key, n)
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("count runs: %w", err)
 		}
 	}
 	return out, nil
@@ -418,13 +428,14 @@ type obsRow struct {
 	ASOrg             string     `db:"as_org"`
 	Country           string     `db:"country"`
 	ObservedAt        time.Time  `db:"observed_at"`
+	Unit              int64      `db:"unit"`
 }
 
 // Observations implements Store.
 func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates, channel,
 		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country,
-		observed_at FROM observations WHERE run_id = $1 ORDER BY id`, runID)
+		observed_at, unit FROM observations WHERE run_id = $1 ORDER BY id`, runID)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[obsRow])
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
@@ -435,7 +446,7 @@ func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation
 			Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
 			Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
 			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, TLS: r.TLS,
-			ASN: uint32(r.ASN), ASOrg: r.ASOrg, Country: r.Country, ObservedAt: r.ObservedAt}
+			ASN: uint32(r.ASN), ASOrg: r.ASOrg, Country: r.Country, ObservedAt: r.ObservedAt, Unit: r.Unit}
 	}
 	return out, nil
 }

@@ -106,14 +106,15 @@ func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
 // sqliteUpsert keeps one row per run and host:port (see Store.AddObservations).
 const sqliteUpsert = `INSERT INTO observations
 		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at, unit)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
 		 product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
 		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
 		 advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
 		 title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
-		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at
+		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at,
+		 unit = excluded.unit
 		WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`
 
 // AddObservations implements Store.
@@ -146,9 +147,46 @@ func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []Obse
 		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, string(o.Outcome), o.Product,
 			o.Version, jsonList(o.VersionCandidates), o.Channel, o.Auth, official, o.Honeypot,
 			jsonList(o.Advisories), jsonList(o.Flags), jsonList(o.Evidence), jsonList(o.MIIT), o.Title, o.Server,
-			o.HTTPStatus, o.TLS, o.ASN, o.ASOrg, o.Country, o.ObservedAt.UTC().Format(sqliteTime)); err != nil {
+			o.HTTPStatus, o.TLS, o.ASN, o.ASOrg, o.Country, o.ObservedAt.UTC().Format(sqliteTime), o.Unit); err != nil {
 			return fmt.Errorf("add observation %s:%d: %w", o.IP, o.Port, err)
 		}
+	}
+	// A late write to a finished unit (a dead worker's spool, replayed) keeps its counts exact.
+	for _, u := range batchUnits(obs) {
+		var done int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM units WHERE run_id = ? AND unit = ?`, runID, u).Scan(&done); err != nil {
+			return fmt.Errorf("add observations: %w", err)
+		}
+		if done > 0 {
+			if err := s.recount(ctx, tx, runID, u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sqliteCounts yields (run_id, dim, key, n) for the observations that filter selects; filter
+// refers to the observation as o.
+func sqliteCounts(filter string) string {
+	return `SELECT o.run_id, 'gw', json_array(o.product, o.version, o.auth, o.official), COUNT(*) FROM observations o
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
+	UNION ALL SELECT o.run_id, 'net', json_array(o.country, o.asn), COUNT(*) FROM observations o
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
+	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, json_each(o.flags) j
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, json_each(o.miit) j
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value`
+}
+
+// recount replaces the kept counts of one finished unit.
+func (s *SQLite) recount(ctx context.Context, tx *sql.Tx, runID, unit int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM unit_counts WHERE run_id = ?1 AND unit = ?2`, runID, unit); err != nil {
+		return fmt.Errorf("count unit %d of run %d: %w", unit, runID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO unit_counts (run_id, dim, key, n, unit) SELECT c.*, ?2 FROM (`+
+		sqliteCounts(`o.run_id = ?1 AND o.unit = ?2`)+`) AS c`, runID, unit); err != nil {
+		return fmt.Errorf("count unit %d of run %d: %w", unit, runID, err)
 	}
 	return nil
 }
@@ -168,6 +206,9 @@ func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (b
 		open_ports = excluded.open_ports, worker = excluded.worker, done_at = excluded.done_at`,
 		u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Worker, u.DoneAt.UTC().Format(sqliteTime)); err != nil {
 		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
+	}
+	if err := s.recount(ctx, tx, u.RunID, u.Unit); err != nil {
+		return false, err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'complete', ended_at = ?,
 		probes_sent = (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id),
@@ -312,70 +353,38 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 	return out, nil
 }
 
-// counts derives every run's counts with four grouped queries, whatever the number of runs.
+// sqliteLive selects the observations whose counts are not kept: those of units not done, in
+// runs not complete, and every observation of runs made before units.
+const sqliteLive = `o.run_id IN (SELECT value FROM json_each(?1))
+	AND NOT EXISTS (SELECT 1 FROM units u WHERE u.run_id = o.run_id AND u.unit = o.unit)`
+
+// counts derives every run's counts: the kept counts of finished units, plus a live count of
+// the rest, so a finished census of millions of observations reads a few thousand rows.
 func (s *SQLite) counts(ctx context.Context, out []Summary) error {
 	index := map[int64]*Summary{}
 	for i := range out {
 		index[out[i].ID] = &out[i]
 	}
-	err := s.each(ctx, `SELECT run_id, product, version, auth, official, COUNT(*) FROM observations
-		WHERE product <> '' GROUP BY run_id, product, version, auth, official`, func(rows *sql.Rows) error {
+	add := func(rows *sql.Rows) error {
 		var id, n int64
-		var product, version, auth string
-		var official sql.NullBool
-		if err := rows.Scan(&id, &product, &version, &auth, &official, &n); err != nil {
+		var dim, key string
+		if err := rows.Scan(&id, &dim, &key, &n); err != nil {
 			return err
 		}
 		if sm := index[id]; sm != nil {
-			var off *bool
-			if official.Valid {
-				off = &official.Bool
-			}
-			addCounts(sm, product, version, auth, off, n)
+			return addDim(sm, dim, key, n)
 		}
 		return nil
-	})
-	if err != nil {
+	}
+	if err := s.each(ctx, `SELECT run_id, dim, key, SUM(n) FROM unit_counts GROUP BY run_id, dim, key`, add); err != nil {
 		return err
 	}
-	err = s.each(ctx, `SELECT run_id, country, asn, COUNT(*) FROM observations
-		WHERE product <> '' GROUP BY run_id, country, asn`, func(rows *sql.Rows) error {
-		var id, n int64
-		var country string
-		var asn uint32
-		if err := rows.Scan(&id, &country, &asn, &n); err != nil {
-			return err
-		}
-		if sm := index[id]; sm != nil {
-			addNetworkCounts(sm, country, asn, n)
-		}
+	live := liveRuns(out)
+	if len(live) == 0 {
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	for column, pick := range map[string]func(*Summary) map[string]int64{
-		"flags": func(sm *Summary) map[string]int64 { return sm.ByFlag },
-		"miit":  func(sm *Summary) map[string]int64 { return sm.ByMIIT },
-	} {
-		// column is one of two constants above, never input.
-		err := s.each(ctx, `SELECT o.run_id, j.value, COUNT(*) FROM observations AS o, json_each(o.`+column+`) AS j
-			WHERE o.product <> '' GROUP BY o.run_id, j.value`, func(rows *sql.Rows) error {
-			var id, n int64
-			var tag string
-			if err := rows.Scan(&id, &tag, &n); err != nil {
-				return err
-			}
-			if sm := index[id]; sm != nil {
-				pick(sm)[tag] = n
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	ids, _ := json.Marshal(live)
+	return s.eachArgs(ctx, sqliteCounts(sqliteLive), []any{string(ids)}, add)
 }
 
 // each runs query and calls scan for every row.
@@ -421,7 +430,7 @@ func addCounts(sm *Summary, product, version, auth string, official *bool, n int
 func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates,
 		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org,
-		country, observed_at FROM observations WHERE run_id = ? ORDER BY id`, runID)
+		country, observed_at, unit FROM observations WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
 	}
@@ -433,7 +442,7 @@ func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, 
 		var port int
 		var official sql.NullBool
 		if err := rows.Scan(&ip, &port, &o.Scheme, (*string)(&o.Outcome), &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
-			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &o.ASN, &o.ASOrg, &o.Country, &observed); err != nil {
+			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &o.ASN, &o.ASOrg, &o.Country, &observed, &o.Unit); err != nil {
 			return nil, err
 		}
 		o.IP, _ = netip.ParseAddr(ip)

@@ -10,6 +10,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -128,6 +129,8 @@ type Observation struct {
 	ASOrg             string
 	Country           string
 	ObservedAt        time.Time
+	// Unit is the work unit whose window holds this ip:port (0 for runs without units).
+	Unit int64
 }
 
 // Summary is a run with the counts derived from its observations.
@@ -285,6 +288,88 @@ func dedupe(obs []Observation) []Observation {
 			out = append(out, o)
 		case o.Outcome != OutcomeUnprobed || out[i].Outcome == OutcomeUnprobed:
 			out[i] = o
+		}
+	}
+	return out
+}
+
+// Counting. A finished unit's counts are kept per unit (unit_counts); a report adds those up
+// and counts live only the observations of units not yet done (and of runs made before units).
+// Both come as rows (run, dim, key, n) of the same four dimensions.
+const (
+	dimGateway = "gw"   // key: [product, version, auth, official]
+	dimNetwork = "net"  // key: [country, asn]
+	dimFlag    = "flag" // key: a posture flag
+	dimMIIT    = "miit" // key: a MIIT/NVDB violation
+)
+
+// addDim adds one counting row to a summary.
+func addDim(sm *Summary, dim, key string, n int64) error {
+	switch dim {
+	case dimFlag:
+		sm.ByFlag[key] += n
+		return nil
+	case dimMIIT:
+		sm.ByMIIT[key] += n
+		return nil
+	}
+	var k []any
+	if err := json.Unmarshal([]byte(key), &k); err != nil {
+		return fmt.Errorf("count key %q: %w", key, err)
+	}
+	str := func(i int) string {
+		if i < len(k) {
+			if s, ok := k[i].(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	switch dim {
+	case dimGateway:
+		var official *bool
+		if len(k) > 3 {
+			switch v := k[3].(type) {
+			case bool:
+				official = &v
+			case float64:
+				b := v != 0
+				official = &b
+			}
+		}
+		addCounts(sm, str(0), str(1), str(2), official, n)
+	case dimNetwork:
+		var asn float64
+		if len(k) > 1 {
+			asn, _ = k[1].(float64)
+		}
+		addNetworkCounts(sm, str(0), uint32(asn), n)
+	default:
+		return fmt.Errorf("count dimension %q", dim)
+	}
+	return nil
+}
+
+// batchUnits lists the distinct units of a batch.
+func batchUnits(obs []Observation) []int64 {
+	var out []int64
+	seen := map[int64]bool{}
+	for _, o := range obs {
+		if !seen[o.Unit] {
+			seen[o.Unit] = true
+			out = append(out, o.Unit)
+		}
+	}
+	return out
+}
+
+// liveRuns lists the runs whose counts are not all kept per unit: those not complete, and
+// those made before units.
+func liveRuns(sums []Summary) []int64 {
+	var out []int64
+	for _, s := range sums {
+		if s.Status != StatusComplete || s.UnitsTotal == 0 {
+			out = append(out, s.ID)
 		}
 	}
 	return out

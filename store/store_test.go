@@ -288,3 +288,70 @@ func TestMigrationsAreNumbered(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptCountsEqualLiveCounts checks that the counts kept per finished unit add up to what
+// a live count of the same observations gives, and stay exact when a finished unit receives a
+// late write (a dead worker's spool replayed after another worker completed the unit).
+func TestKeptCountsEqualLiveCounts(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			run := &Run{StartedAt: time.Now().UTC(), Targets: "x", Ports: "18789", Rate: 1, Shard: "0/1", ToolVersion: "test",
+				Method: "connect", UnitsTotal: 2}
+			if err := st.StartRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			yes, no := true, false
+			var obs []Observation
+			for i := range 40 {
+				o := Observation{IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), Port: 18789, Outcome: OutcomeNotOpenClaw,
+					Unit: int64(i % 2), ObservedAt: time.Now().UTC()}
+				if i%3 == 0 {
+					o.Outcome, o.Product, o.Version, o.Auth = OutcomeOpenClaw, "openclaw", fmt.Sprintf("2026.%d.1", i%4+1), []string{"none", "required", "unknown"}[i/3%3]
+					o.Official = []*bool{&yes, &no, nil}[i%3]
+					o.Flags = []string{"plaintext-http", fmt.Sprintf("flag-%d", i%2)}
+					o.MIIT = []string{"internet-exposure"}
+					o.Country, o.ASN = []string{"DE", "FR", ""}[i%3], uint32(64500+i%2)
+				}
+				obs = append(obs, o)
+			}
+			if err := st.AddObservations(ctx, run.ID, obs); err != nil {
+				t.Fatal(err)
+			}
+			summary := func() Summary {
+				sums, err := st.Summaries(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sums[0]
+			}
+			live := summary()
+			if live.Detected != 14 {
+				t.Fatalf("live count: %d gateways, want 14", live.Detected)
+			}
+			for u := range int64(2) {
+				if _, err := st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: u, DoneAt: time.Now()}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			kept := summary()
+			if kept.Status != StatusComplete {
+				t.Fatalf("status %s", kept.Status)
+			}
+			ignore := cmpopts.IgnoreFields(Summary{}, "Run", "UnitsDone", "LiveWorkers")
+			if diff := cmp.Diff(live, kept, ignore); diff != "" {
+				t.Errorf("kept counts differ from live ones (-live +kept):\n%s", diff)
+			}
+			// A late result for a finished unit: a new gateway in unit 1.
+			late := Observation{IP: netip.MustParseAddr("192.0.2.200"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "clawdbot",
+				Auth: "none", Unit: 1, ObservedAt: time.Now().UTC()}
+			if err := st.AddObservations(ctx, run.ID, []Observation{late}); err != nil {
+				t.Fatal(err)
+			}
+			if s := summary(); s.Detected != 15 || s.ByProduct["clawdbot"] != 1 {
+				t.Errorf("after a late write: %d gateways, by product %v", s.Detected, s.ByProduct)
+			}
+		})
+	}
+}

@@ -26,3 +26,17 @@ CREATE TABLE workers (
     unit         BIGINT      NOT NULL DEFAULT -1,
     PRIMARY KEY (id, run_id)
 );
+
+-- Each observation belongs to the unit whose window holds its ip:port. When a unit is done
+-- its counts are kept per unit, so reports of finished runs add up small rows instead of
+-- scanning every observation.
+ALTER TABLE observations ADD COLUMN unit BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX observations_run_unit ON observations (run_id, unit);
+CREATE TABLE unit_counts (
+    run_id BIGINT NOT NULL REFERENCES runs (id),
+    unit   BIGINT NOT NULL,
+    dim    TEXT   NOT NULL,
+    key    TEXT   NOT NULL,
+    n      BIGINT NOT NULL,
+    PRIMARY KEY (run_id, unit, dim, key)
+);

@@ -26,3 +26,17 @@ CREATE TABLE workers (
     unit         INTEGER NOT NULL DEFAULT -1,
     PRIMARY KEY (id, run_id)
 );
+
+-- Each observation belongs to the unit whose window holds its ip:port. When a unit is done
+-- its counts are kept per unit, so reports of finished runs add up small rows instead of
+-- scanning every observation.
+ALTER TABLE observations ADD COLUMN unit INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX observations_run_unit ON observations (run_id, unit);
+CREATE TABLE unit_counts (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    unit   INTEGER NOT NULL,
+    dim    TEXT    NOT NULL,
+    key    TEXT    NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (run_id, unit, dim, key)
+);
