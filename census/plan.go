@@ -91,7 +91,7 @@ type Config struct {
 	Seed *int64
 	// Shards cuts the permutation into parts for external orchestration; zero means 1.
 	Shards uint64
-	// UnitSize is the probes per work unit; zero means DefaultUnitSize of the shard's probes.
+	// UnitSize is the probes per work unit; zero means DefaultUnitSize.
 	UnitSize uint64
 	Lab      bool
 	Excludes []string
@@ -119,11 +119,13 @@ type Config struct {
 	DryRun bool
 }
 
-// DefaultUnitSize picks a unit size for a shard of n probes: about a thousand units, each
-// between 4,096 and 1,048,576 probes, so that a unit is a few minutes of work at common rates
-// and a lost unit costs little.
-func DefaultUnitSize(n uint64) uint64 {
-	return min(max((n+999)/1000, 4096), 1<<20)
+// DefaultUnitSize picks a unit size for a shard of n probes at rate probes per second: at
+// least five minutes of sweeping (so a unit's fixed costs, the wait for late answers and the
+// next lease, stay near 1% of its time), at least a thousandth of the shard and 4,096 probes,
+// and never more than the shard.
+func DefaultUnitSize(n uint64, rate int) uint64 {
+	size := max(4096, (n+999)/1000, uint64(rate)*300)
+	return max(1, min(size, n))
 }
 
 // NewPlan validates cfg, reads the targets once to count them, hashes every file the plan
@@ -287,7 +289,7 @@ func (p *Plan) count(dryRun bool) error {
 		p.ShardProbes[i] = st.Probes
 	}
 	if p.UnitSize == 0 {
-		p.UnitSize = DefaultUnitSize(slices.Max(p.ShardProbes))
+		p.UnitSize = DefaultUnitSize(slices.Max(p.ShardProbes), p.Rate)
 	}
 	if sc, _ := scanner.ParseScope(p.Scope); sc.Set() {
 		// Every target must lie inside the scope: refused now, before a run exists.

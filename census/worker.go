@@ -506,7 +506,7 @@ type sink struct {
 }
 
 const (
-	batchSize  = 500
+	batchSize  = 2000
 	batchEvery = time.Second
 )
 

@@ -7,12 +7,16 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
-// BenchmarkIngest writes observations in the worker's batch size and reports observations per
-// second on each backend (Postgres with TEST_DATABASE_URL, as make bench sets it).
+// BenchmarkIngest writes observations in the worker's batch size (INGEST_BATCH, 2000) from
+// INGEST_WRITERS concurrent writers (2: workers write at once, each its own connection) into
+// one run, and reports observations per second on each backend (Postgres with
+// TEST_DATABASE_URL, as make bench sets it).
 //
-//	go test -run '^$' -bench Ingest -benchtime 200000x ./store/
+//	go test -run '^$' -bench Ingest -benchtime 400000x ./store/
 func BenchmarkIngest(b *testing.B) {
 	for name, open := range backends(b) {
 		b.Run(name, func(b *testing.B) {
@@ -22,22 +26,33 @@ func BenchmarkIngest(b *testing.B) {
 			if err := st.StartRun(ctx, run); err != nil {
 				b.Fatal(err)
 			}
-			batch := envInt("INGEST_BATCH", 500)
-			obs := make([]Observation, batch)
+			batch, writers := envInt("INGEST_BATCH", 2000), envInt("INGEST_WRITERS", 2)
 			yes := true
 			b.ResetTimer()
 			start := time.Now()
-			for i := 0; i < b.N; i += batch {
-				for j := range obs {
-					n := uint32(i + j)
-					obs[j] = Observation{IP: netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)}), Port: 18789,
-						Scheme: "http", Outcome: OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "none",
-						Official: &yes, Flags: []string{"plaintext-http"}, MIIT: []string{"internet-exposure"},
-						Evidence: []string{"marker title"}, HTTPStatus: 200, ObservedAt: start}
-				}
-				if err := st.AddObservations(ctx, run.ID, obs[:min(batch, b.N-i)]); err != nil {
-					b.Fatal(err)
-				}
+			var g errgroup.Group
+			for w := range writers {
+				g.Go(func() error {
+					obs := make([]Observation, batch)
+					// Writer w takes batches w, w+writers, …: disjoint addresses.
+					for i := w * batch; i < b.N; i += writers * batch {
+						n := min(batch, b.N-i)
+						for j := range n {
+							k := uint32(i + j)
+							obs[j] = Observation{IP: netip.AddrFrom4([4]byte{10, byte(k >> 16), byte(k >> 8), byte(k)}), Port: 18789,
+								Scheme: "http", Outcome: OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "none",
+								Official: &yes, Flags: []string{"plaintext-http"}, MIIT: []string{"internet-exposure"},
+								Evidence: []string{"marker title"}, HTTPStatus: 200, ObservedAt: start}
+						}
+						if err := st.AddObservations(ctx, run.ID, obs[:n]); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "obs/s")
 		})

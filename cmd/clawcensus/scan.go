@@ -54,7 +54,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "authorization", Usage: "the run's authorization record: who asked, for what purpose, scope and time window (stored with the run)"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the running scan on ip:port, e.g. 127.0.0.1:9464"},
 			&cli.Int64Flag{Name: "resume", Usage: "continue an unfinished run with its stored plan: its unfinished units, here (--rate may lower its rate)"},
-			&cli.Uint64Flag{Name: "unit-size", Usage: "probes per work unit (default: about a thousand units, 4,096 to 1,048,576 probes each)"},
+			&cli.Uint64Flag{Name: "unit-size", Usage: "probes per work unit (default: five minutes at --rate, at least 4,096 probes and a thousandth of the sweep)"},
 			leaseFlag, spoolFlag,
 			dbFlag,
 		},

@@ -40,3 +40,5 @@ CREATE TABLE unit_counts (
     n      BIGINT NOT NULL,
     PRIMARY KEY (run_id, unit, dim, key)
 );
+-- Counting no longer scans by product: the unique (run_id, ip, port) index serves reads by run.
+DROP INDEX observations_run_product;
