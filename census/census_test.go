@@ -119,23 +119,14 @@ func testLocalRun(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := LocalQueue(run.ID, 0)
-	if err := c.q.enqueue(ctx, run.ID, units, q); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	got := map[string]int{}
-	err = c.Work(ctx, WorkerConfig{Queue: q, Run: run.ID, Spool: filepath.Join(dir, "spool"), PollInterval: 50 * time.Millisecond,
-		Emit: func(o store.Observation) {
-			mu.Lock()
-			got[fmt.Sprintf("%s:%d", o.IP, o.Port)]++
-			mu.Unlock()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := work(t, c, run.ID, 0, units, filepath.Join(dir, "spool"))
 	if len(got) != len(want) {
 		t.Errorf("emitted %d host:ports, want %d", len(got), len(want))
+	}
+	for k, n := range got {
+		if n != 1 || !want[k] {
+			t.Errorf("%s emitted %d times (expected: %v)", k, n, want[k])
+		}
 	}
 	sums, err := c.Store().Summaries(ctx)
 	if err != nil {

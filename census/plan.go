@@ -1,7 +1,6 @@
 package census
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -553,21 +552,12 @@ func readStdinTargets(r io.Reader) ([]string, error) {
 		return nil, errors.New("targets from stdin, but no stdin")
 	}
 	var out []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<16)
-	for line := 1; sc.Scan(); line++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		text = strings.TrimSpace(text)
-		if text == "" {
-			continue
-		}
-		if _, err := scanner.ParseTarget(text); err != nil {
-			return nil, fmt.Errorf("stdin:%d: %w", line, err)
-		}
+	err := scanner.ReadTargets([]string{"-"}, r, func(rg scanner.Range) error {
 		if len(out) == maxStdinTargets {
-			return nil, fmt.Errorf("more than %d targets on stdin: write them to a file and give @FILE", maxStdinTargets)
+			return fmt.Errorf("more than %d targets on stdin: write them to a file and give @FILE", maxStdinTargets)
 		}
-		out = append(out, text)
-	}
-	return out, sc.Err()
+		out = append(out, rg.String())
+		return nil
+	})
+	return out, err
 }

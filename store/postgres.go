@@ -137,14 +137,7 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Obs
 	cols := strings.Join(obsColumns, ", ")
 	_, err := tx.Exec(ctx, `INSERT INTO observations (`+cols+`)
 		SELECT `+cols+` FROM observations_in ORDER BY id
-		ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
-		 product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
-		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
-		 advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
-		 title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
-		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at,
-		 unit = excluded.unit
-		WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`)
+		`+upsertSet)
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
 	}

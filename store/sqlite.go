@@ -108,14 +108,7 @@ const sqliteUpsert = `INSERT INTO observations
 		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
 		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at, unit)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
-		 product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
-		 channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
-		 advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
-		 title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
-		 asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at,
-		 unit = excluded.unit
-		WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`
+		` + upsertSet
 
 // AddObservations implements Store.
 func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observation) error {

@@ -374,3 +374,14 @@ func liveRuns(sums []Summary) []int64 {
 	}
 	return out
 }
+
+// upsertSet is what a later result of the same run and host:port replaces, on both backends:
+// everything, unless the later one is an unprobed mark and the stored one a result.
+const upsertSet = `ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
+	product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
+	channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
+	advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
+	title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
+	asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at,
+	unit = excluded.unit
+	WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawcensus/clawcensus/fingerprint/fixture"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -21,19 +20,8 @@ import (
 // real 2026.9.6 gateway, the rest a real nginx default page.
 func failureLab(t *testing.T, port int) {
 	t.Helper()
-	load := func(path string) http.Handler {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := fixture.Parse(filepath.Base(path), data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
-	gw := &http.Server{Handler: load("../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")}
-	ng := &http.Server{Handler: load("../../fingerprint/testdata/negatives/nginx-default.txtar")}
+	gw := &http.Server{Handler: fixtureHandler(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")}
+	ng := &http.Server{Handler: fixtureHandler(t, "../../fingerprint/testdata/negatives/nginx-default.txtar")}
 	t.Cleanup(func() { gw.Close(); ng.Close() })
 	base := [4]byte{127, 0, 8, 0}
 	for i := 1; i <= 2000; i++ {

@@ -51,19 +51,11 @@ type lab struct {
 func startLab(t *testing.T) lab {
 	t.Helper()
 	serve := func(path string) uint16 {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := fixture.Parse(filepath.Base(path), data)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: f}
+		srv := &http.Server{Handler: fixtureHandler(t, path)}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 		return uint16(ln.Addr().(*net.TCPAddr).Port)
@@ -79,6 +71,20 @@ func startLab(t *testing.T) lab {
 	l.closed = uint16(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	return l
+}
+
+// fixtureHandler replays the recorded host of a fixture file.
+func fixtureHandler(t *testing.T, path string) http.Handler {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fixture.Parse(filepath.Base(path), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 // testEnv confines every run of the binary to loopback: whatever a test asks for, the scope
