@@ -149,14 +149,19 @@ func (w *worker) wait(ctx context.Context, ws *workers) error {
 	t := time.NewTicker(max(w.cfg.PollInterval, 200*time.Millisecond))
 	defer t.Stop()
 	idle := 0
+	discarded := ws.discarded
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-w.fail:
 			return err
-		case a, ok := <-ws.discarded:
-			if ok && (w.cfg.Run == 0 || a.Run == w.cfg.Run) {
+		case a, ok := <-discarded:
+			if !ok {
+				discarded = nil // the subscription ended; the loop goes on by polling
+				continue
+			}
+			if w.cfg.Run == 0 || a.Run == w.cfg.Run {
 				return fmt.Errorf("unit %d of run %d failed %d times and was given up", a.Unit, a.Run, unitMaxAttempts)
 			}
 		case <-t.C:

@@ -50,9 +50,6 @@ type Config struct {
 // Stats counts a sweep's progress; it is safe to read while the sweep runs.
 type Stats struct {
 	Sent, Open uint64
-	// Walked counts the plan positions of the first pass handed to the sender (after the
-	// plan's Skip): a checkpoint to resume from.
-	Walked uint64
 }
 
 // Sweeper probes host:port pairs and reports those that answer. One per process: naabu's
@@ -63,7 +60,6 @@ type Sweeper struct {
 	engine *scan.Scanner
 	sent   atomic.Uint64
 	open   atomic.Uint64
-	walked atomic.Uint64
 
 	tracked bool // SYN: the engine was told the target ranges
 
@@ -147,7 +143,7 @@ func (s *Sweeper) Method() string { return s.method }
 
 // Stats returns the counters so far.
 func (s *Sweeper) Stats() Stats {
-	return Stats{Sent: s.sent.Load(), Open: s.open.Load(), Walked: s.walked.Load()}
+	return Stats{Sent: s.sent.Load(), Open: s.open.Load()}
 }
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
@@ -219,9 +215,6 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 			}
 			s.engine.EnqueueTCP(ap.Addr().String(), scan.Syn, &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP})
 			s.sent.Add(1)
-			if pass == 0 {
-				s.walked.Add(1)
-			}
 			return nil
 		})
 		if err != nil {
@@ -253,7 +246,6 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 			return ctx.Err()
 		}
 		wg.Add(1)
-		s.walked.Add(1)
 		go func() {
 			defer func() { <-inflight; wg.Done() }()
 			p := &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP}
