@@ -70,6 +70,12 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 		if *shard >= p.Shards {
 			return nil, nil, fmt.Errorf("shard %d of %d: no such shard", *shard, p.Shards)
 		}
+		// Shards started at once must find one another's run: one at a time.
+		unlock, err := c.st.Lock(ctx, "plan "+key)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer unlock()
 		runs, err := c.st.Runs(ctx)
 		if err != nil {
 			return nil, nil, err

@@ -314,3 +314,58 @@ func TestLockedStoreSpools(t *testing.T) {
 		t.Errorf("spool left behind: %v", entries)
 	}
 }
+
+// TestShardsStartedAtOnceJoinOneRun starts four shards of one plan at the same moment, as an
+// orchestrator would: they must find one run, not four.
+func TestShardsStartedAtOnceJoinOneRun(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			d := dsn(t)
+			seed := int64(5)
+			cfg := Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
+				Method: "connect", Shards: 4, UnitSize: 16}
+			ids := make(chan int64, 4)
+			start := make(chan struct{})
+			var ready, wg sync.WaitGroup
+			for i := range uint64(4) {
+				wg.Add(1)
+				ready.Add(1)
+				go func() {
+					defer wg.Done()
+					c, err := Open(ctx, d)
+					if err != nil {
+						t.Error(err)
+						ready.Done()
+						return
+					}
+					defer c.Close()
+					p, err := NewPlan(cfg)
+					ready.Done()
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					<-start // all four at the same moment
+					run, _, err := c.Start(ctx, p, RunInfo{}, &i)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					ids <- run.ID
+				}()
+			}
+			ready.Wait()
+			close(start)
+			wg.Wait()
+			close(ids)
+			seen := map[int64]bool{}
+			for id := range ids {
+				seen[id] = true
+			}
+			if len(seen) != 1 {
+				t.Errorf("four shards started at once made runs %v", seen)
+			}
+		})
+	}
+}

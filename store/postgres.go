@@ -443,3 +443,19 @@ func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation
 	}
 	return out, nil
 }
+
+// Lock implements Store: a session advisory lock named by key, on a connection of its own.
+func (p *Postgres) Lock(ctx context.Context, key string) (func(), error) {
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", key, err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, key); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock %s: %w", key, err)
+	}
+	return func() {
+		conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, key)
+		conn.Release()
+	}, nil
+}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"os"
+	"syscall"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -14,7 +16,8 @@ import (
 
 // SQLite is the embedded store: one file, no server.
 type SQLite struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 }
 
 // SQLiteDSN is the database/sql name of the SQLite file at path, with the settings every
@@ -37,7 +40,7 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
-	s := &SQLite{db: db}
+	s := &SQLite{db: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -455,4 +458,24 @@ func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, 
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// Lock implements Store: an exclusive lock on a file beside the database, named by key.
+func (s *SQLite) Lock(ctx context.Context, key string) (func(), error) {
+	f, err := os.OpenFile(s.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", key, err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", key, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

@@ -193,6 +193,9 @@ type Store interface {
 	Summaries(ctx context.Context) ([]Summary, error)
 	// Observations returns one run's observations in the order they were stored.
 	Observations(ctx context.Context, runID int64) ([]Observation, error)
+	// Lock takes an exclusive lock named by key across processes (a plan being started by
+	// several shards at once) and returns its release.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
 	// Backend names the implementation: "sqlite" or "postgres".
 	Backend() string
 	Close() error
