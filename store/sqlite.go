@@ -3,12 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"os"
-	"syscall"
 	"encoding/json"
 	"fmt"
 	"net/netip"
 	"net/url"
+	"os"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
