@@ -39,7 +39,7 @@ func BenchmarkIngest(b *testing.B) {
 						n := min(batch, b.N-i)
 						for j := range n {
 							k := uint32(i + j)
-							obs[j] = Observation{IP: netip.AddrFrom4([4]byte{10, byte(k >> 16), byte(k >> 8), byte(k)}), Port: 18789,
+							obs[j] = Observation{IP: netip.AddrFrom4([4]byte{127, byte(k >> 16), byte(k >> 8), byte(k)}), Port: 18789,
 								Scheme: "http", Outcome: OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "none",
 								Official: &yes, Flags: []string{"plaintext-http"}, MIIT: []string{"internet-exposure"},
 								Evidence: []string{"marker title"}, HTTPStatus: 200, ObservedAt: start}

@@ -190,7 +190,7 @@ func TestUnitsAndWorkers(t *testing.T) {
 			ctx := context.Background()
 			st := open(t)
 			start := time.Now().UTC().Add(-time.Minute)
-			run := &Run{StartedAt: start, Targets: "192.0.2.0/24", Ports: "18789", Rate: 1000, Shard: "0/1",
+			run := &Run{StartedAt: start, Targets: "127.0.2.0/24", Ports: "18789", Rate: 1000, Shard: "0/1",
 				ToolVersion: "test", Method: "connect", PlanKey: "k1", UnitsTotal: 3}
 			if err := st.StartRun(ctx, run); err != nil {
 				t.Fatal(err)
@@ -213,7 +213,7 @@ func TestUnitsAndWorkers(t *testing.T) {
 			if s := status(); s.Status != StatusRunning || s.LiveWorkers != 1 {
 				t.Errorf("with a live worker: %s, %d live", s.Status, s.LiveWorkers)
 			}
-			ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}) }
+			ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 2, byte(i)}) }
 			unprobed := Observation{IP: ip(1), Port: 18789, Outcome: OutcomeUnprobed, ObservedAt: start}
 			gw := Observation{IP: ip(1), Port: 18789, Outcome: OutcomeOpenClaw, Product: "openclaw", Auth: "none", ObservedAt: start.Add(time.Second)}
 			if err := st.AddObservations(ctx, run.ID, []Observation{unprobed}); err != nil {
@@ -305,7 +305,7 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 			yes, no := true, false
 			var obs []Observation
 			for i := range 40 {
-				o := Observation{IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), Port: 18789, Outcome: OutcomeNotOpenClaw,
+				o := Observation{IP: netip.AddrFrom4([4]byte{127, 0, 2, byte(i)}), Port: 18789, Outcome: OutcomeNotOpenClaw,
 					Unit: int64(i % 2), ObservedAt: time.Now().UTC()}
 				if i%3 == 0 {
 					o.Outcome, o.Product, o.Version, o.Auth = OutcomeOpenClaw, "openclaw", fmt.Sprintf("2026.%d.1", i%4+1), []string{"none", "required", "unknown"}[i/3%3]
@@ -344,7 +344,7 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 				t.Errorf("kept counts differ from live ones (-live +kept):\n%s", diff)
 			}
 			// A late result for a finished unit: a new gateway in unit 1.
-			late := Observation{IP: netip.MustParseAddr("192.0.2.200"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "clawdbot",
+			late := Observation{IP: netip.MustParseAddr("127.0.2.200"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "clawdbot",
 				Auth: "none", Unit: 1, ObservedAt: time.Now().UTC()}
 			if err := st.AddObservations(ctx, run.ID, []Observation{late}); err != nil {
 				t.Fatal(err)
