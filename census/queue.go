@@ -87,7 +87,7 @@ func openQueue(ctx context.Context, dsn string) (queue, error) {
 	if store.IsPostgres(dsn) {
 		pool, err := pgxpool.New(ctx, dsn)
 		if err != nil {
-			return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, store.Redact(err.Error()))
 		}
 		q, err := newRiverQueue(ctx, riverpgxv5.New(pool), pool.Close, func(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) error {
 			// River's migrations cannot share one transaction (a new enum value is used by the
@@ -111,7 +111,7 @@ func openQueue(ctx context.Context, dsn string) (queue, error) {
 	}
 	db, err := sql.Open("sqlite", store.SQLiteDSN(dsn))
 	if err != nil {
-		return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, store.Redact(err.Error()))
 	}
 	// SQLite takes one writer at a time; River's own advice is a single connection.
 	db.SetMaxOpenConns(1)
@@ -139,7 +139,7 @@ func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	if err := migrate(ctx, m); err != nil {
-		return nil, fmt.Errorf("%w: migrate job queue: %v", store.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: migrate job queue: %v", store.ErrUnavailable, store.Redact(err.Error()))
 	}
 	producer, err := river.NewClient(driver, &river.Config{Logger: quietLogger()})
 	if err != nil {

@@ -19,25 +19,30 @@ type Postgres struct {
 	staged sync.Map
 }
 
-func openPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+func openPostgres(ctx context.Context, dsn string, readOnly bool) (*Postgres, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: postgres URL %s: %v", ErrUnavailable, redact(dsn), err)
+		return nil, fmt.Errorf("%w: postgres URL %s: %v", ErrUnavailable, Redact(dsn), Redact(err.Error()))
 	}
 	p := &Postgres{}
 	cfg.BeforeClose = func(c *pgx.Conn) { p.staged.Delete(c) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, redact(dsn), err)
+		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, Redact(dsn), Redact(err.Error()))
 	}
 	p.pool = pool
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, redact(dsn), err)
+		return nil, fmt.Errorf("%w: postgres %s: %v", ErrUnavailable, Redact(dsn), Redact(err.Error()))
 	}
-	if err := p.migrate(ctx); err != nil {
+	if readOnly {
+		err = p.checkSchema(ctx)
+	} else {
+		err = p.migrate(ctx)
+	}
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -51,6 +56,19 @@ func (p *Postgres) Backend() string { return "postgres" }
 func (p *Postgres) Close() error {
 	p.pool.Close()
 	return nil
+}
+
+// checkSchema refuses a store this version cannot read as it is.
+func (p *Postgres) checkSchema(ctx context.Context) error {
+	ms, err := loadMigrations("postgres")
+	if err != nil {
+		return err
+	}
+	var current int
+	if err := p.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("%w: not a clawcensus store (%v)", ErrUnavailable, err)
+	}
+	return checkSchema(current, len(ms), true)
 }
 
 // migrationLock is the advisory lock key that serialises migrations across processes.
@@ -72,6 +90,9 @@ func (p *Postgres) migrate(ctx context.Context) error {
 		var current int
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 			return fmt.Errorf("migrate postgres: %w", err)
+		}
+		if err := checkSchema(current, len(ms), false); err != nil {
+			return err
 		}
 		for _, m := range ms {
 			if m.version <= current {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,18 +22,53 @@ type SQLite struct {
 }
 
 // SQLiteDSN is the database/sql name of the SQLite file at path, with the settings every
-// connection to it uses: WAL, a busy timeout, foreign keys, write-locking transactions.
+// connection to it uses: WAL, a busy timeout, foreign keys, write-locking transactions. The
+// path is taken literally ("a#b.db" is that file) unless it is a "file:" URI already.
 func SQLiteDSN(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode()
+	return sqliteDSN(path, false)
 }
 
-func openSQLite(ctx context.Context, path string) (*SQLite, error) {
-	db, err := sql.Open("sqlite", SQLiteDSN(path))
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("mode", "ro")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_txlock", "immediate")
+	}
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath()
+	sep := "?"
+	if strings.HasPrefix(path, "file:") {
+		uri = path
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+	}
+	return uri + sep + q.Encode()
+}
+
+// sqliteFile is the file a --db value names, for the checks made before opening it.
+func sqliteFile(path string) string {
+	if rest, ok := strings.CutPrefix(path, "file:"); ok {
+		rest, _, _ = strings.Cut(rest, "?")
+		if p, err := url.PathUnescape(rest); err == nil {
+			return p
+		}
+		return rest
+	}
+	return path
+}
+
+func openSQLite(ctx context.Context, path string, readOnly bool) (*SQLite, error) {
+	if readOnly {
+		// Reading never creates a store: a mistyped path is an error, not an empty file.
+		if _, err := os.Stat(sqliteFile(path)); err != nil {
+			return nil, fmt.Errorf("%w: no store at %s (%v)", ErrUnavailable, sqliteFile(path), err)
+		}
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(path, readOnly))
 	if err != nil {
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
@@ -40,12 +76,30 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
-	s := &SQLite{db: db, path: path}
-	if err := s.migrate(ctx); err != nil {
+	s := &SQLite{db: db, path: sqliteFile(path)}
+	if readOnly {
+		err = s.checkSchema(ctx)
+	} else {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkSchema refuses a store this version cannot read as it is.
+func (s *SQLite) checkSchema(ctx context.Context) error {
+	ms, err := loadMigrations("sqlite")
+	if err != nil {
+		return err
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("%w: %s is not a clawcensus store (%v)", ErrUnavailable, s.path, err)
+	}
+	return checkSchema(current, len(ms), true)
 }
 
 // Backend implements Store.
@@ -72,6 +126,9 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	var current int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("migrate sqlite: %w", err)
+	}
+	if err := checkSchema(current, len(ms), false); err != nil {
+		return err
 	}
 	for _, m := range ms {
 		if m.version <= current {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -210,23 +211,66 @@ var ErrUnavailable = errors.New("database unavailable")
 // DefaultPath is the embedded store's file when no --db is given.
 const DefaultPath = "clawcensus.db"
 
-// Open opens (and migrates) the store named by dsn: a postgres:// or postgresql:// URL, or a
-// file path for the embedded SQLite store. An empty dsn means DefaultPath.
+// ErrNewerSchema means the store was written by a newer clawcensus: nothing is read or written.
+var ErrNewerSchema = errors.New("this store was written by a newer clawcensus")
+
+// Open opens (and migrates) the store named by dsn: a postgres:// or postgresql:// URL or a
+// key=value connection string for Postgres; otherwise a SQLite file path, taken literally
+// unless it starts with "file:" (a SQLite URI). An empty dsn means DefaultPath. A store of a
+// newer schema is refused with ErrNewerSchema before anything is written.
 func Open(ctx context.Context, dsn string) (Store, error) {
+	return open(ctx, dsn, false)
+}
+
+// OpenReadOnly opens an existing store for reading: it creates nothing, migrates nothing, and
+// refuses a store whose schema is not this version's (ErrNewerSchema, or "run clawcensus
+// migrate" for an older one).
+func OpenReadOnly(ctx context.Context, dsn string) (Store, error) {
+	return open(ctx, dsn, true)
+}
+
+func open(ctx context.Context, dsn string, readOnly bool) (Store, error) {
 	if dsn == "" {
 		dsn = DefaultPath
 	}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return openPostgres(ctx, dsn)
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn, readOnly)
 	}
 	if strings.Contains(dsn, "://") {
-		return nil, fmt.Errorf("%w: %q is neither a postgres:// URL nor a file path", ErrUnavailable, redact(dsn))
+		return nil, fmt.Errorf("%w: %q is neither a postgres:// URL nor a file path", ErrUnavailable, Redact(dsn))
 	}
-	return openSQLite(ctx, dsn)
+	return openSQLite(ctx, dsn, readOnly)
 }
 
-// redact hides a password in a database URL before it reaches a log or an error.
-func redact(dsn string) string {
+// IsPostgres reports whether dsn names a Postgres database (a postgres:// URL or a key=value
+// connection string such as "host=db dbname=census") rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || keyValueDSN.MatchString(dsn)
+}
+
+var keyValueDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|service|application_name)\s*=`)
+
+// checkSchema compares a store's schema version with the migrations this version knows.
+func checkSchema(current, known int, readOnly bool) error {
+	switch {
+	case current > known:
+		return fmt.Errorf("%w (schema %d; this one knows %d): upgrade clawcensus", ErrNewerSchema, current, known)
+	case readOnly && current < known:
+		return fmt.Errorf("%w: the store is at schema %d, this clawcensus reads %d: run clawcensus migrate first", ErrUnavailable, current, known)
+	}
+	return nil
+}
+
+var (
+	urlPassword = regexp.MustCompile(`(?i)([?&]password=)[^&]*`)
+	kvPassword  = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('[^']*'|\S+)`)
+)
+
+// Redact hides a password in a database URL or connection string before it reaches a log or
+// an error.
+func Redact(dsn string) string {
+	dsn = urlPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	dsn = kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	scheme, rest, ok := strings.Cut(dsn, "://")
 	if !ok {
 		return dsn
@@ -270,11 +314,6 @@ func derive(sm *Summary, workers []Worker, now time.Time) {
 	} else if sm.UnitsDone < sm.UnitsTotal {
 		sm.Status = StatusStalled
 	}
-}
-
-// IsPostgres reports whether dsn names a Postgres database rather than a SQLite file.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // dedupe keeps one observation per host:port of a batch, in the batch's order: a result

@@ -275,7 +275,7 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("Open(%q): %v, want ErrUnavailable", dsn, err)
 		}
 	}
-	if got := redact("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
+	if got := Redact("postgres://u:secret@h/db"); strings.Contains(got, "secret") {
 		t.Errorf("redact left the password: %s", got)
 	}
 }
@@ -353,5 +353,73 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 				t.Errorf("after a late write: %d gateways, by product %v", s.Detected, s.ByProduct)
 			}
 		})
+	}
+}
+
+// TestDatabaseNames holds what --db means: Postgres URLs and key=value strings, SQLite paths
+// taken literally, passwords never in a message, reading that never creates a file, and a
+// store of a newer schema refused before anything is written.
+func TestDatabaseNames(t *testing.T) {
+	ctx := context.Background()
+	for dsn, want := range map[string]bool{
+		"postgres://u@h/db": true, "postgresql://h/db": true, "host=/run/pg dbname=census": true,
+		" dbname=census user=x": true, "a#b.db": false, "host.db": false, "census.db": false, "file:x.db?mode=ro": false,
+	} {
+		if IsPostgres(dsn) != want {
+			t.Errorf("IsPostgres(%q) = %v", dsn, !want)
+		}
+	}
+	for _, dsn := range []string{"postgres://u:secret@h/db", "postgres://u@h/db?password=secret&sslmode=off",
+		"host=/nowhere password=secret dbname=x", "host=/nowhere password='sec ret' dbname=x", "PASSWORD=secret"} {
+		if got := Redact(dsn); strings.Contains(got, "secret") || strings.Contains(got, "sec ret") {
+			t.Errorf("Redact(%q) = %q", dsn, got)
+		}
+	}
+	// A key=value string is Postgres, not a file of that name; its password stays out of the error.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_, err := Open(ctx, "host="+dir+" port=1 dbname=x password=secret connect_timeout=2")
+	if err == nil || !errors.Is(err, ErrUnavailable) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("key=value DSN: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a key=value DSN made files: %v", entries)
+	}
+	// A SQLite path is literal: "a#b.db" is that file.
+	st, err := Open(ctx, filepath.Join(dir, "a#b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := os.Stat(filepath.Join(dir, "a#b.db")); err != nil {
+		t.Errorf("a#b.db: %v", err)
+	}
+	// Reading a missing store is an error and creates nothing.
+	if _, err := OpenReadOnly(ctx, filepath.Join(dir, "typo.db")); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("reading a missing store: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "typo.db")); err == nil {
+		t.Error("reading a missing store created it")
+	}
+	// A store from a newer clawcensus is refused for writing and for reading.
+	newer := filepath.Join(dir, "newer.db")
+	st, err = Open(ctx, newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.(*SQLite).db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future.sql', '')`)
+	st.Close()
+	for name, open := range map[string]func(context.Context, string) (Store, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
+		if _, err := open(ctx, newer); !errors.Is(err, ErrNewerSchema) {
+			t.Errorf("%s of a newer store: %v", name, err)
+		}
+	}
+	ro, err := OpenReadOnly(ctx, filepath.Join(dir, "a#b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.StartRun(ctx, &Run{StartedAt: time.Now(), Targets: "x", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}); err == nil {
+		t.Error("a read-only store took a write")
 	}
 }

@@ -74,6 +74,13 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		// Errors are printed once, by run, with the exit code it chooses.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   asUsageError,
+		// An unknown command is a usage mistake: exit 2 with the commands to choose from.
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q (clawcensus --help lists them)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Commands: []*cli.Command{
 			scanCommand(),
 			planCommand(),
@@ -128,11 +135,12 @@ func openCensus(c *cli.Context) (*census.Census, error) {
 	return cen, nil
 }
 
-// openRuns opens --db and lists its runs, oldest first. The caller closes the store.
+// openRuns opens --db for reading (it creates and migrates nothing) and lists its runs,
+// oldest first. The caller closes the store.
 func openRuns(c *cli.Context) (store.Store, []store.Summary, error) {
-	st, err := openStore(c)
+	st, err := store.OpenReadOnly(c.Context, c.String("db"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usageError{err}
 	}
 	sums, err := st.Summaries(c.Context)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -149,6 +150,9 @@ func TestScanEndToEnd(t *testing.T) {
 	}
 	for backend, db := range dbs {
 		t.Run(backend, func(t *testing.T) {
+			if res := runCLI(t, "", "migrate", "--db", db); res.code != 0 {
+				t.Fatalf("migrate: exit %d: %s", res.code, res.stderr)
+			}
 			before := reportRuns(t, db)
 			res := runCLI(t, "", scanArgs(l, db, "--authorization", "CERT-XX ticket 42; exposure survey; 127.0.0.1; 2026-11-26")...)
 			if res.code != 0 {
@@ -248,7 +252,23 @@ func reportRuns(t *testing.T, db string) []reportRun {
 }
 
 func TestRefusalsAndUsageErrors(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "x.db")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	missing := filepath.Join(dir, "typo.db")
+	newer := filepath.Join(dir, "newer.db")
+	st, err := store.Open(context.Background(), newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	raw, err := sql.Open("sqlite", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future.sql', '')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
 	tests := []struct {
 		name string
 		args []string
@@ -268,12 +288,25 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		{"unreachable database", []string{"report", "--db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 2, "database unavailable"},
 		{"unknown active probe", []string{"scan", "--lab", "--db", db, "--active-probe", "exploit", "127.0.0.1"}, 2, "no such opt-in probe"},
 		{"huge run unconfirmed", []string{"scan", "--lab", "--db", db, "--ports", "1-2", "127.0.0.0/8"}, 2, "--confirm-large"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"report on a missing store", []string{"report", "--db", missing}, 2, "no store at"},
+		{"trend on a missing store", []string{"trend", "--db", missing}, 2, "no store at"},
+		{"export on a missing store", []string{"export", "--db", missing}, 2, "no store at"},
+		{"empty ports", []string{"scan", "--lab", "--db", db, "--ports", "", "127.0.0.1"}, 2, "--ports is empty"},
+		{"zero timeout", []string{"scan", "--lab", "--db", db, "--timeout", "0s", "127.0.0.1"}, 2, "--timeout 0s: must be positive"},
+		{"negative max runtime", []string{"scan", "--lab", "--db", db, "--max-runtime", "-1s", "127.0.0.1"}, 2, "--max-runtime -1s: must be positive"},
+		{"key=value database", []string{"report", "--db", "host=" + dir + " port=1 dbname=x password=hunter2 connect_timeout=2"}, 2, "database unavailable"},
+		{"newer store", []string{"scan", "--lab", "--db", newer, "127.0.0.1"}, 2, "written by a newer clawcensus"},
+		{"newer store, read", []string{"report", "--db", newer}, 2, "written by a newer clawcensus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := runCLI(t, "", tt.args...)
 			if res.code != tt.code || !strings.Contains(res.stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", res.code, res.stderr, tt.code, tt.want)
+			}
+			if strings.Contains(res.stderr, "hunter2") {
+				t.Errorf("a password reached stderr: %q", res.stderr)
 			}
 			if res.stdout != "" {
 				t.Errorf("stdout not empty: %q", res.stdout)
@@ -292,8 +325,8 @@ func TestScopeGuard(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stderr, "outside the authorized scope") || res.stdout != "" {
 		t.Errorf("exit %d, stderr:\n%s", res.code, res.stderr)
 	}
-	if runs := reportRuns(t, db); len(runs) != 0 {
-		t.Errorf("a refused plan left runs: %+v", runs)
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a refused plan opened the store")
 	}
 	res = runCLI(t, fmt.Sprintf("127.0.0.1:%d\n", l.gateway), "scan", "--lab", "--scope", "127.0.0.2", "--db", db, "--candidates", "-")
 	if res.code != 1 || !strings.Contains(res.stderr, "outside the authorized scope") {

@@ -88,8 +88,18 @@ func planConfig(c *cli.Context) (census.Config, *uint64, error) {
 		return cfg, nil, usagef("--retries %d: must be zero or more", c.Int("retries"))
 	}
 	for _, f := range []string{"timeout", "http-timeout", "max-runtime", "lease"} {
-		if c.IsSet(f) && c.Duration(f) < 0 {
+		if c.IsSet(f) && c.Duration(f) <= 0 {
 			return cfg, nil, usagef("--%s %s: must be positive", f, c.Duration(f))
+		}
+	}
+	for _, f := range []string{"ports", "shard", "scan-type", "contact", "authorization"} {
+		if c.IsSet(f) && strings.TrimSpace(c.String(f)) == "" {
+			return cfg, nil, usagef("--%s is empty: give a value or leave the flag out", f)
+		}
+	}
+	for _, f := range []string{"exclude", "optout", "active-probe"} {
+		if slices.Contains(c.StringSlice(f), "") {
+			return cfg, nil, usagef("--%s is empty: give a value or leave the flag out", f)
 		}
 	}
 	retries := c.Int("retries")
