@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -184,6 +185,9 @@ func NewPlan(cfg Config) (*Plan, error) {
 			return nil, err
 		}
 		p.Candidates = &l[0]
+		if err := p.checkCandidates(); err != nil {
+			return nil, err
+		}
 	case len(cfg.Targets) == 0:
 		return nil, errors.New("no targets: give TARGET... or candidates")
 	}
@@ -222,6 +226,46 @@ func NewPlan(cfg Config) (*Plan, error) {
 }
 
 func (p *Plan) candidates() bool { return p.Candidates != nil || p.CandidatesStdin }
+
+// checkCandidates reads a candidates file once at planning: one that leaves nothing to probe
+// (every line bad, blocked or out of scope) is refused before a run exists.
+func (p *Plan) checkCandidates() error {
+	bl, err := p.Blocklist()
+	if err != nil {
+		return err
+	}
+	sc, err := scanner.ParseScope(p.Scope)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(p.Candidates.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	accepted, skipped := 0, 0
+	var first string
+	err = scanner.ReadCandidates(p.Candidates.Path, f, bl, sc, p.Ports[0], func(netip.AddrPort) error {
+		accepted++
+		return nil
+	}, func(s scanner.CandidateSkip) {
+		if skipped == 0 {
+			first = fmt.Sprintf("line %d: %s", s.Line, s.Reason)
+		}
+		skipped++
+	})
+	if err == nil && accepted == 0 {
+		err = fmt.Errorf("%w: every candidate in %s is skipped (%d lines; %s)", scanner.ErrNoTargets, p.Candidates.Path, skipped, orNothing(first))
+	}
+	return err
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "the file is empty"
+	}
+	return s
+}
 
 // defaults fills zero values with the documented defaults and rejects impossible settings.
 func (p *Plan) defaults() error {

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -466,35 +467,69 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, open cha
 	// soon as ctx is done.
 	found := make(chan netip.AddrPort)
 	done := make(chan error, 1)
+	var skips candidateSkips
 	go func() {
-		done <- scanner.ReadCandidates(name, r, ex.bl, ex.plan.Ports[0], func(ap netip.AddrPort) error {
-			if err := ex.scope.Check(ap.Addr()); err != nil {
-				return err
-			}
+		done <- scanner.ReadCandidates(name, r, ex.bl, ex.scope, ex.plan.Ports[0], func(ap netip.AddrPort) error {
 			select {
 			case found <- ap:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		}, func(ap netip.AddrPort, src string) {
-			slog.Warn("candidate skipped", "addr", ap.String(), "blocked_by", src)
-		})
+		}, skips.add)
 	}()
+	accepted := 0
 	for {
 		select {
 		case ap := <-found:
+			accepted++
 			select {
 			case open <- ap:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		case err := <-done:
+			skips.summary(name)
+			if err == nil && accepted == 0 {
+				return fmt.Errorf("%w: every candidate in %s was skipped (%d lines)", scanner.ErrNoTargets, name, skips.n)
+			}
 			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// candidateSkips logs the first skipped candidate lines with their numbers, then counts.
+type candidateSkips struct{ n int }
+
+const candidateSkipsLogged = 10
+
+func (c *candidateSkips) add(s scanner.CandidateSkip) {
+	c.n++
+	if c.n <= candidateSkipsLogged {
+		slog.Warn("candidate skipped", "line", s.Line, "text", sanitize(s.Text), "reason", s.Reason)
+	}
+}
+
+func (c *candidateSkips) summary(name string) {
+	if c.n > 0 {
+		slog.Warn("candidates skipped", "file", name, "lines", c.n, "logged", min(c.n, candidateSkipsLogged))
+	}
+}
+
+// sanitize keeps a line from a file of strangers' making from reaching a terminal raw.
+func sanitize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }
 
 // sink batches a unit's observations and keeps each batch durable: in the store, or, while

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/bits"
 	"net/netip"
 )
@@ -51,4 +52,54 @@ func (v u128) isMax(is4 bool) bool {
 		return v.lo == 0xffffffff
 	}
 	return v.hi == ^uint64(0) && v.lo == ^uint64(0)
+}
+
+// normalizeAddr is the one address normaliser for targets, exclusions, opt-outs, scope and
+// candidates: an IPv4-mapped (::ffff:a.b.c.d) or IPv4-compatible (::a.b.c.d, deprecated)
+// address is the IPv4 address it names, so that a list written either way applies; a zoned
+// address is refused (a zone names a link of this machine, not a host on the Internet).
+func normalizeAddr(a netip.Addr) (netip.Addr, error) {
+	if a.Zone() != "" {
+		return netip.Addr{}, errors.New("zoned addresses (with %) are not accepted")
+	}
+	if a.Is4In6() {
+		return a.Unmap(), nil
+	}
+	if v4, ok := ipv4Compatible(a); ok {
+		return v4, nil
+	}
+	return a, nil
+}
+
+// ipv4Compatible reads ::a.b.c.d; :: and ::1 (and all of ::/104) stay IPv6.
+func ipv4Compatible(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	for _, x := range b[:12] {
+		if x != 0 {
+			return netip.Addr{}, false
+		}
+	}
+	if b[12] == 0 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte(b[12:])), true
+}
+
+// normalizePrefix maps an IPv4-mapped or IPv4-compatible prefix of /96 or longer to the IPv4
+// prefix it covers (::ffff:8.8.8.0/120 is 8.8.8.0/24) and refuses zones, as normalizeAddr.
+func normalizePrefix(p netip.Prefix) (netip.Prefix, error) {
+	a, err := normalizeAddr(p.Addr())
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a.Is4() && p.Addr().Is6() {
+		if p.Bits() < 96 {
+			return p.Masked(), nil // wider than the embedded IPv4 space: kept as IPv6
+		}
+		return netip.PrefixFrom(a, p.Bits()-96).Masked(), nil
+	}
+	return netip.PrefixFrom(a, p.Bits()).Masked(), nil
 }

@@ -70,6 +70,9 @@ func (b *Blocklist) add(r Range, source string) {
 // addNetwork adds a CIDR prefix of any length, an address or an "a-b" range.
 func (b *Blocklist) addNetwork(text, source string) error {
 	if p, err := netip.ParsePrefix(text); err == nil {
+		if p, err = normalizePrefix(p); err != nil {
+			return fmt.Errorf("%q: %w", text, err)
+		}
 		b.addPrefix(p, source)
 		return nil
 	}
@@ -138,7 +141,10 @@ func (b *Blocklist) Len() int { return len(b.entries) }
 
 // Lookup reports whether a is blocked and by which list.
 func (b *Blocklist) Lookup(a netip.Addr) (string, bool) {
-	a = a.Unmap()
+	a, err := normalizeAddr(a)
+	if err != nil {
+		return err.Error(), true
+	}
 	v := toU128(a)
 	entries, maxLast := b.family(a.Is4())
 	// Entries that start after v cannot cover it; of the rest, walk back only while some

@@ -8,11 +8,21 @@ import (
 	"strings"
 )
 
-// ReadCandidates streams host:port candidates from an external sweep to fn, skipping the
-// ones the blocklist covers (each skip is passed to skipped). It accepts, line by line:
-// "ip:port" and "[ipv6]:port"; zmap CSV with a header naming saddr and sport (or only saddr,
-// then defaultPort); masscan -oL lines "open tcp PORT IP TIME"; and a bare IP (defaultPort).
-func ReadCandidates(name string, r io.Reader, bl *Blocklist, defaultPort uint16, fn func(netip.AddrPort) error, skipped func(netip.AddrPort, string)) error {
+// CandidateSkip is a candidate line that is not probed, and why: it did not parse, a
+// blocklist covers it, or it lies outside the scope.
+type CandidateSkip struct {
+	Line   int
+	Text   string
+	Reason string
+}
+
+// ReadCandidates streams host:port candidates from an external sweep to fn. A line that does
+// not parse, or whose address a blocklist covers or the scope leaves out, is passed to skipped
+// and the reading goes on: one bad line (masscan's banner lines, say) never stops a run. It
+// accepts, line by line: "ip:port" and "[ipv6]:port"; zmap CSV with a header naming saddr and
+// sport (or only saddr, then defaultPort); masscan -oL lines "open tcp PORT IP TIME"; and a
+// bare IP (defaultPort). Only fn's error or a read error stops it.
+func ReadCandidates(name string, r io.Reader, bl *Blocklist, scope Scope, defaultPort uint16, fn func(netip.AddrPort) error, skipped func(CandidateSkip)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<16)
 	saddr, sport := -1, -1
@@ -34,10 +44,15 @@ func ReadCandidates(name string, r io.Reader, bl *Blocklist, defaultPort uint16,
 		}
 		ap, err := parseCandidate(text, saddr, sport, defaultPort)
 		if err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+			skipped(CandidateSkip{Line: line, Text: text, Reason: err.Error()})
+			continue
 		}
 		if src, blocked := bl.Lookup(ap.Addr()); blocked {
-			skipped(ap, src)
+			skipped(CandidateSkip{Line: line, Text: text, Reason: "blocked by " + src})
+			continue
+		}
+		if err := scope.Check(ap.Addr()); err != nil {
+			skipped(CandidateSkip{Line: line, Text: text, Reason: err.Error()})
 			continue
 		}
 		if err := fn(ap); err != nil {
@@ -83,7 +98,11 @@ func parseCandidate(text string, saddr, sport int, defaultPort uint16) (netip.Ad
 		if ap.Port() == 0 {
 			return netip.AddrPort{}, fmt.Errorf("candidate %q: port 0", text)
 		}
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+		a, err := normalizeAddr(ap.Addr())
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("candidate %q: %w", text, err)
+		}
+		return netip.AddrPortFrom(a, ap.Port()), nil
 	}
 	if a, err := parseAddr(text); err == nil {
 		return netip.AddrPortFrom(a, defaultPort), nil

@@ -34,7 +34,7 @@ func FuzzReadCandidates(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ReadCandidates("fuzz", strings.NewReader(s), NewBlocklist(false), 18789, func(ap netip.AddrPort) error {
+		ReadCandidates("fuzz", strings.NewReader(s), NewBlocklist(false), Scope{}, 18789, func(ap netip.AddrPort) error {
 			if !ap.IsValid() || ap.Port() == 0 {
 				t.Errorf("invalid candidate %v from %q", ap, s)
 			}
@@ -42,6 +42,6 @@ func FuzzReadCandidates(f *testing.F) {
 				t.Errorf("blocked candidate %v passed", ap)
 			}
 			return nil
-		}, func(netip.AddrPort, string) {})
+		}, func(CandidateSkip) {})
 	})
 }

@@ -28,9 +28,12 @@ func ParseScope(s string) (Scope, error) {
 			if aerr != nil {
 				return Scope{}, fmt.Errorf("scope %q: not a CIDR or address", f)
 			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		sc.prefixes = append(sc.prefixes, p.Masked())
+		if p, err = normalizePrefix(p); err != nil {
+			return Scope{}, fmt.Errorf("scope %q: %w", f, err)
+		}
+		sc.prefixes = append(sc.prefixes, p)
 	}
 	sc.text = s
 	return sc, nil
@@ -44,7 +47,10 @@ func (s Scope) Allows(a netip.Addr) bool {
 	if !s.Set() {
 		return true
 	}
-	a = a.Unmap()
+	a, err := normalizeAddr(a)
+	if err != nil {
+		return false
+	}
 	for _, p := range s.prefixes {
 		if p.Contains(a) {
 			return true

@@ -50,7 +50,9 @@ func ParseTarget(s string) (Range, error) {
 		if err != nil {
 			return Range{}, fmt.Errorf("target %q: not a CIDR prefix", s)
 		}
-		p = p.Masked()
+		if p, err = normalizePrefix(p); err != nil {
+			return Range{}, fmt.Errorf("target %q: %w", s, err)
+		}
 		r.First = p.Addr()
 		hostBits := p.Addr().BitLen() - p.Bits()
 		if hostBits > 32 {
@@ -89,10 +91,7 @@ func parseAddr(s string) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	if a.Zone() != "" {
-		return netip.Addr{}, errors.New("zoned addresses are not targets")
-	}
-	return a.Unmap(), nil
+	return normalizeAddr(a)
 }
 
 // ReadTargets streams the targets named by specs to fn, in order. A spec is a target,

@@ -216,37 +216,50 @@ func TestParsePortsAndShard(t *testing.T) {
 
 func TestReadCandidates(t *testing.T) {
 	input := strings.Join([]string{
-		"192.0.2.1:18789",
-		"[2001:db8::7]:443",
-		"open tcp 8080 192.0.2.9 1700000000",
-		"203.0.113.4",
-		"10.0.0.1:18789",
+		"127.0.2.1:18789",
+		"[::1]:443",
+		"open tcp 8080 127.0.2.9 1700000000",
+		"127.0.3.4",
+		"127.0.4.1:18789",
 	}, "\n")
-	read := func(name, input string, bl *Blocklist) (got, skipped []string, err error) {
-		err = ReadCandidates(name, strings.NewReader(input), bl, 18789,
+	read := func(name, input string, bl *Blocklist, scope Scope) (got []string, skipped []CandidateSkip, err error) {
+		err = ReadCandidates(name, strings.NewReader(input), bl, scope, 18789,
 			func(ap netip.AddrPort) error { got = append(got, ap.String()); return nil },
-			func(ap netip.AddrPort, _ string) { skipped = append(skipped, ap.String()) })
+			func(s CandidateSkip) { skipped = append(skipped, s) })
 		return got, skipped, err
 	}
-	got, skipped, err := read("mixed", input, NewBlocklist(true))
+	got, _, err := read("mixed", input, NewBlocklist(true), Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"192.0.2.1:18789", "[2001:db8::7]:443", "192.0.2.9:8080", "203.0.113.4:18789", "10.0.0.1:18789"}
+	want := []string{"127.0.2.1:18789", "[::1]:443", "127.0.2.9:8080", "127.0.3.4:18789", "127.0.4.1:18789"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	// Outside lab mode every one of these is reserved space: all skipped, none passed on.
-	got, skipped, err = read("mixed", input, NewBlocklist(false))
+	got, skipped, err := read("mixed", input, NewBlocklist(false), Scope{})
 	if err != nil || len(got) != 0 || len(skipped) != 5 {
 		t.Errorf("default blocklist: passed %v, skipped %v, err %v; want all 5 skipped", got, skipped, err)
 	}
-	got, _, err = read("zmap.csv", "saddr,sport\n198.51.100.3,18789\n198.51.100.4,8443\n", NewBlocklist(true))
-	if err != nil || !slices.Equal(got, []string{"198.51.100.3:18789", "198.51.100.4:8443"}) {
+	got, _, err = read("zmap.csv", "saddr,sport\n127.0.5.3,18789\n127.0.5.4,8443\n", NewBlocklist(true), Scope{})
+	if err != nil || !slices.Equal(got, []string{"127.0.5.3:18789", "127.0.5.4:8443"}) {
 		t.Errorf("zmap CSV: %v, %v", got, err)
 	}
-	if _, _, err := read("bad", "192.0.2.1:99999\n", NewBlocklist(true)); err == nil || !strings.Contains(err.Error(), "bad:1") {
-		t.Errorf("err = %v, want one naming bad:1", err)
+	// Bad lines (masscan's banner lines, a bad port) and lines outside the scope are skipped
+	// with their line numbers; the good ones around them are read.
+	scope, _ := ParseScope("127.0.2.0/24")
+	got, skipped, err = read("masscan.txt", "#masscan\nbanner tcp 18789 127.0.2.1 1 http Server: x\n127.0.2.1:99999\n127.0.2.7:18789\n127.0.9.9:18789\n",
+		NewBlocklist(true), scope)
+	if err != nil || !slices.Equal(got, []string{"127.0.2.7:18789"}) || len(skipped) != 3 {
+		t.Fatalf("bad lines: passed %v, skipped %+v, err %v", got, skipped, err)
+	}
+	for i, line := range []int{2, 3, 5} {
+		if skipped[i].Line != line {
+			t.Errorf("skip %d names line %d, want %d", i, skipped[i].Line, line)
+		}
+	}
+	if !strings.Contains(skipped[2].Reason, "outside the authorized scope") {
+		t.Errorf("out-of-scope skip: %q", skipped[2].Reason)
 	}
 }
 
@@ -499,5 +512,51 @@ func TestScopeOutside(t *testing.T) {
 		if got != c.outside {
 			t.Errorf("scope %s, target %s: outside %q, want %q", c.scope, c.target, got, c.outside)
 		}
+	}
+}
+
+// TestOneAddressNormaliser: every list that names addresses reads IPv4-mapped and
+// IPv4-compatible forms as the IPv4 address they name, and refuses zones.
+func TestOneAddressNormaliser(t *testing.T) {
+	dir := t.TempDir()
+	exclude := dir + "/exclude.txt"
+	writeFile(t, exclude, "::ffff:127.0.2.0/120\n::ffff:127.0.3.7\n")
+	optout := dir + "/optout.csv"
+	writeFile(t, optout, "network,requested_by,requested_at,verification,reason\n::ffff:127.0.4.0/120,noc@example.net,2026-10-01,WHOIS,\n")
+	bl := NewBlocklist(true)
+	if err := bl.AddFile(exclude); err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.AddOptOutFile(optout); err != nil {
+		t.Fatal(err)
+	}
+	for addr, blocked := range map[string]bool{"127.0.2.5": true, "127.0.3.7": true, "127.0.4.200": true, "127.0.5.1": false,
+		"::ffff:127.0.2.9": true, "fe80::1%eth0": true} {
+		if _, got := bl.Lookup(netip.MustParseAddr(addr)); got != blocked {
+			t.Errorf("Lookup(%s) blocked %v, want %v", addr, got, blocked)
+		}
+	}
+	// Targets: the mapped and compatible forms are the IPv4 target (and the reserved-range
+	// blocklist applies to it); zones are refused.
+	for in, want := range map[string]string{"::ffff:127.0.0.1": "127.0.0.1", "::127.0.0.1": "127.0.0.1",
+		"::ffff:127.0.0.0/120": "127.0.0.0-127.0.0.255", "::1": "::1", "::ffff:127.0.0.1-::ffff:127.0.0.3": "127.0.0.1-127.0.0.3"} {
+		r, err := ParseTarget(in)
+		if err != nil || r.String() != want {
+			t.Errorf("ParseTarget(%q) = %v, %v; want %s", in, r, err, want)
+		}
+	}
+	if _, err := ParseTarget("fe80::1%eth0"); err == nil {
+		t.Error("a zoned target was accepted")
+	}
+	if _, blocked := NewBlocklist(false).Lookup(netip.MustParseAddr("::127.0.0.1")); !blocked {
+		t.Error("an IPv4-compatible loopback address passed the reserved-range blocklist")
+	}
+	sc, err := ParseScope("::ffff:127.0.0.0/104")
+	if err != nil || !sc.Allows(netip.MustParseAddr("127.0.0.1")) || sc.Allows(netip.MustParseAddr("::1")) {
+		t.Errorf("a mapped scope: %v", err)
+	}
+	ap, err := parseCandidate("[::ffff:127.0.0.1]:18789", -1, -1, 1)
+	if err != nil || ap.String() != "127.0.0.1:18789" {
+		t.Errorf("a mapped candidate: %v, %v", ap, err)
 	}
 }

@@ -329,7 +329,7 @@ func TestScopeGuard(t *testing.T) {
 		t.Error("a refused plan opened the store")
 	}
 	res = runCLI(t, fmt.Sprintf("127.0.0.1:%d\n", l.gateway), "scan", "--lab", "--scope", "127.0.0.2", "--db", db, "--candidates", "-")
-	if res.code != 1 || !strings.Contains(res.stderr, "outside the authorized scope") {
+	if res.code != 2 || !strings.Contains(res.stderr, "outside the authorized scope") || !strings.Contains(res.stderr, "every candidate") {
 		t.Errorf("candidates: exit %d, stderr:\n%s", res.code, res.stderr)
 	}
 }
@@ -405,9 +405,26 @@ func TestCandidatesFromExternalSweep(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || strings.Count(res.stdout, "\n") != 2 {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
-	res = runCLI(t, "10.0.0.1:18789\n", "scan", "--db", db, "--candidates", "-")
-	if res.code != 0 || !strings.Contains(res.stderr, "candidate skipped") || res.stdout != "" {
+	// A candidate the reserved ranges cover is skipped; with nothing left, exit 2 as a sweep.
+	res = runCLI(t, "127.0.0.1:18789\n", "scan", "--db", db, "--candidates", "-")
+	if res.code != 2 || !strings.Contains(res.stderr, "candidate skipped") || !strings.Contains(res.stderr, "every candidate") || res.stdout != "" {
 		t.Errorf("a reserved candidate was not skipped: exit %d\n%s", res.code, res.stderr)
+	}
+	// Unparsable lines (masscan banners) and out-of-scope lines are skipped with their line
+	// numbers; the run goes on and probes the rest.
+	file := filepath.Join(t.TempDir(), "masscan.txt")
+	os.WriteFile(file, []byte(fmt.Sprintf("#masscan\nbanner tcp %d 127.0.0.1 1 http Server: x\n%sopen tcp 9 127.0.9.9 1\n", l.gateway, masscan)), 0o644)
+	res = runCLI(t, "", "scan", "--lab", "--scope", "127.0.0.1", "--db", db, "--candidates", file)
+	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || !strings.Contains(res.stderr, "line=2") ||
+		!strings.Contains(res.stderr, "line=5") || !strings.Contains(res.stderr, "lines=2") {
+		t.Errorf("bad candidate lines: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	// A file whose every line is skipped is refused before a run exists.
+	os.WriteFile(file, []byte("garbage\n127.0.0.1:99999\n"), 0o644)
+	before := len(reportRuns(t, db))
+	res = runCLI(t, "", "scan", "--lab", "--db", db, "--candidates", file)
+	if res.code != 2 || !strings.Contains(res.stderr, "every candidate") || len(reportRuns(t, db)) != before {
+		t.Errorf("an all-skipped file: exit %d\n%s", res.code, res.stderr)
 	}
 }
 

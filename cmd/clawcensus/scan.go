@@ -319,6 +319,9 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 		if err := cen.Finish(finishCtx, runID, store.StatusFailed); err != nil {
 			return errors.Join(workErr, err)
 		}
+		if errors.Is(workErr, scanner.ErrNoTargets) {
+			return usageError{fmt.Errorf("run %d: %w", runID, workErr)} // as a sweep whose targets are all excluded
+		}
 		return fmt.Errorf("run %d failed: %w", runID, workErr)
 	}
 }
