@@ -16,6 +16,14 @@ func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]re
 		e := &p.Versions[i]
 		if r, ok := responses[e.Probe]; ok {
 			if c, ok := e.extract(r); ok {
+				// A fact from the network becomes data only when it is a release number: one the
+				// table knows, or one of the release grammar with a plausible date. Anything else is
+				// kept as evidence, gives no version and no advisories, and the build is not official.
+				if !f.isRelease(p, c.version) {
+					official = false
+					res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %q is not a release number (ignored)", c.source, sanitize(c.version, 40)))
+					continue
+				}
 				claims = append(claims, c)
 				res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %s", c.source, c.version))
 				if c.channel != "" {
@@ -93,6 +101,18 @@ func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]re
 		res.Official = &official
 	}
 	return f.eraVersion(res)
+}
+
+// isRelease reports whether s names a release of p: in the release table, or of the release
+// grammar (YYYY.M.D[-N][-beta.N]) with a plausible date.
+func (f *Fingerprinter) isRelease(p *Product, s string) bool {
+	for _, rel := range f.rules.Releases {
+		if rel.Package == p.NPM && rel.Version == s {
+			return rel.Broken == "" // a broken publish (no Control UI) is no gateway's version
+		}
+	}
+	v, err := ParseVersion(s)
+	return err == nil && v.Plausible() && v.String() == s
 }
 
 // eraVersion is the version era rules use: the exact one, or the oldest candidate.

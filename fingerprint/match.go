@@ -68,10 +68,9 @@ func (e *Extractor) extract(r response) (claim, bool) {
 		}
 		c.version = s
 	}
-	if _, err := ParseVersion(c.version); err != nil {
-		return claim{}, false
-	}
-	return c, true
+	// Whether the claim is a release number is the caller's to judge (isRelease): a claim
+	// that is not one is evidence too.
+	return c, c.version != ""
 }
 
 var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.{0,400}?)</title>`)

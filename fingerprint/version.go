@@ -25,11 +25,11 @@ func ParseVersion(s string) (Version, error) {
 	}
 	nums := make([]int, 3)
 	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || len(p) > 4 {
+		// Digits only: Atoi alone would take "+202" or "-0".
+		if p == "" || len(p) > 4 || strings.Trim(p, "0123456789") != "" {
 			return v, fmt.Errorf("version %q: field %q is not a number", s, p)
 		}
-		nums[i] = n
+		nums[i], _ = strconv.Atoi(p)
 	}
 	v.Year, v.Month, v.Day = nums[0], nums[1], nums[2]
 	for rest != "" {
@@ -38,19 +38,27 @@ func ParseVersion(s string) (Version, error) {
 		switch {
 		case strings.HasPrefix(field, "beta."):
 			n, err := strconv.Atoi(field[5:])
-			if err != nil || n <= 0 {
+			if err != nil || n <= 0 || !digits(field[5:]) {
 				return v, fmt.Errorf("version %q: bad beta number", s)
 			}
 			v.Beta = n
 		default:
 			n, err := strconv.Atoi(field)
-			if err != nil || n <= 0 || v.Beta != 0 {
+			if err != nil || n <= 0 || v.Beta != 0 || !digits(field) {
 				return v, fmt.Errorf("version %q: bad suffix %q", s, field)
 			}
 			v.Republish = n
 		}
 	}
 	return v, nil
+}
+
+func digits(s string) bool { return s != "" && len(s) <= 6 && strings.Trim(s, "0123456789") == "" }
+
+// Plausible reports whether v could be a release: OpenClaw numbers releases by date, from
+// 2025 on (releases such as 2026.7.33 exist, so a day field may pass 31).
+func (v Version) Plausible() bool {
+	return v.Year >= 2025 && v.Year <= 2100 && v.Month >= 1 && v.Month <= 12 && v.Day >= 1 && v.Day <= 99
 }
 
 // MustParseVersion is ParseVersion for constants in rules; it panics on a bad version.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"slices"
 	"strings"
@@ -68,7 +67,7 @@ func runExport(c *cli.Context) error {
 	for _, a := range rules.Advisories {
 		severityOf[a.ID] = strings.ToLower(a.Severity)
 	}
-	w := csv.NewWriter(c.App.Writer)
+	w := newSafeCSV(c.App.Writer)
 	w.Write(shadowserverHeader)
 	for _, o := range obs {
 		if o.Product == "" {
@@ -77,10 +76,10 @@ func runExport(c *cli.Context) error {
 		w.Write([]string{
 			o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), severity(o, severityOf), o.IP.String(), "tcp",
 			fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
-			fmt.Sprint(o.HTTPStatus), "", "", "", "", "", csvSafe(o.Server), "", "", "",
+			fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 			o.Version, built[o.Product+"@"+o.Version], detail(o), o.Channel,
 			o.Product, o.Auth, store.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
-			csvSafe(strings.Join(o.Evidence, "; ")),
+			strings.Join(o.Evidence, "; "),
 		})
 	}
 	w.Flush()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,7 +29,7 @@ func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
 	case "jsonl":
 		return &resultWriter{all, &jsonlWriter{enc: json.NewEncoder(w)}}, nil
 	case "csv":
-		cw := csv.NewWriter(w)
+		cw := newSafeCSV(w)
 		if err := cw.Write(csvHeader); err != nil {
 			return nil, err
 		}
@@ -98,26 +97,19 @@ func (j *jsonlWriter) writeRecord(rec record) error { return j.enc.Encode(rec) }
 var csvHeader = []string{"timestamp", "ip", "port", "scheme", "product", "version", "version_candidates", "auth",
 	"official", "advisories", "flags", "miit_violations", "outcome", "http_status", "title", "server"}
 
-type csvWriter struct{ w *csv.Writer }
+type csvWriter struct{ w safeCSV }
 
 func (c *csvWriter) writeRecord(rec record) error {
 	c.w.Write([]string{
 		rec.observed.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
 		rec.Version, strings.Join(rec.VersionCandidates, ","), rec.Auth, store.OfficialText(rec.Official),
 		strings.Join(rec.Advisories, ","), strings.Join(rec.Flags, ","), strings.Join(rec.MIIT, ","), rec.Outcome,
-		fmt.Sprint(rec.Status), csvSafe(rec.Title), csvSafe(rec.Server),
+		fmt.Sprint(rec.Status), rec.Title, rec.Server,
 	})
 	c.w.Flush()
 	return c.w.Error()
 }
 
-// csvSafe keeps a spreadsheet from reading a hostile cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
 
 const tableFormat = "%-39s %-5s %-9s %-22s %-9s %-8s %-10s %s\n"
 
@@ -134,8 +126,8 @@ func (t *tableWriter) writeRecord(rec record) error {
 	if ver == "" {
 		ver = "?"
 	}
-	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), product, ver, orDash(rec.Auth),
-		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), strings.Join(rec.Flags, ","))
+	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), textCell(product), textCell(ver), textCell(orDash(rec.Auth)),
+		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), textCell(strings.Join(rec.Flags, ",")))
 	return err
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 
@@ -38,11 +37,11 @@ func trendCommand() *cli.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{"days": rows})
 			case "csv":
-				w := csv.NewWriter(c.App.Writer)
+				w := newSafeCSV(c.App.Writer)
 				w.Write([]string{"day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets"})
 				for _, r := range rows {
 					w.Write([]string{r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),
-						fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, csvSafe(r.Targets)})
+						fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets})
 				}
 				w.Flush()
 				return w.Error()
