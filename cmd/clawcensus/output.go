@@ -110,7 +110,6 @@ func (c *csvWriter) writeRecord(rec record) error {
 	return c.w.Error()
 }
 
-
 const tableFormat = "%-39s %-5s %-9s %-22s %-9s %-8s %-10s %s\n"
 
 type tableWriter struct{ w io.Writer }
