@@ -59,8 +59,8 @@ func directImports(t *testing.T, pkg string) []string {
 	return strings.Fields(string(out))
 }
 
-// TestDependenciesStayBehindTheirAdapters keeps naabu under scanner and httpx under
-// fingerprint: no other package links them (naabu's init opens raw sockets in a root process).
+// TestDependenciesStayBehindTheirAdapters keeps naabu under scanner and River under census:
+// no other package imports them (naabu's init opens raw sockets in a root process).
 func TestDependenciesStayBehindTheirAdapters(t *testing.T) {
 	for dep, home := range map[string][]string{
 		"github.com/projectdiscovery/naabu": {"scanner"},

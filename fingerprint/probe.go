@@ -1,18 +1,17 @@
 package fingerprint
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
-
-	pdhttpx "github.com/projectdiscovery/httpx/common/httpx"
 )
 
 // response is one probe's answer, or why there was none.
@@ -31,69 +30,76 @@ type tlsInfo struct {
 	SelfSigned, Expired                  bool
 }
 
-// client sends probes with httpx's common/httpx client: no retries, no redirects, capped
-// bodies, an honest User-Agent.
+// maxHeaderBytes bounds a response's header block: a real gateway sends about 1 KiB; a hostile
+// server's endless header line ends the probe instead of growing memory.
+const maxHeaderBytes = 64 << 10
+
+// client sends probes with net/http: HTTP/1.1 only, no proxy from the environment, no
+// retries, no redirects followed, no decompression (a body is read as sent, capped), headers
+// and bodies bounded, an honest User-Agent. It keeps nothing on disk.
 type client struct {
-	hx        *pdhttpx.HTTPX
+	http      *http.Client
+	transport *http.Transport
 	userAgent string
 	maxBody   int64
 }
 
 func newClient(userAgent string, timeout time.Duration, maxBody int64) (*client, error) {
-	opts := pdhttpx.DefaultOptions
-	opts.RandomAgent = false
-	opts.DefaultUserAgent = userAgent
-	opts.Timeout = timeout
-	opts.RetryMax = 0
-	opts.FollowRedirects = false
-	opts.FollowHostRedirects = false
-	opts.CdnCheck = "false"
-	opts.MaxResponseBodySizeToRead = maxBody
-	opts.MaxResponseBodySizeToSave = maxBody
-	opts.Protocol = "http11"
-	opts.TLSGrab = true // read from the handshake already made; sends nothing more
-	hx, err := pdhttpx.New(&opts)
-	if err != nil {
-		return nil, fmt.Errorf("http client: %w", err)
+	dialer := &net.Dialer{Timeout: timeout}
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true}, // we identify, we do not trust
+		TLSHandshakeTimeout:    timeout,
+		ResponseHeaderTimeout:  timeout,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		DisableCompression:     true,
+		// One host's probes share a connection where it keeps one open.
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     5 * time.Second,
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // no HTTP/2
 	}
-	return &client{hx: hx, userAgent: userAgent, maxBody: maxBody}, nil
+	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	return &client{http: hc, transport: tr, userAgent: userAgent, maxBody: maxBody}, nil
 }
 
-func (c *client) close() {
-	if c.hx != nil && c.hx.Dialer != nil {
-		c.hx.Dialer.Close()
-	}
-}
+func (c *client) close() { c.transport.CloseIdleConnections() }
 
 func (c *client) do(ctx context.Context, scheme string, addr netip.AddrPort, p ProbeSpec) response {
 	url := scheme + "://" + addr.String() + p.Path
-	req, err := c.hx.NewRequestWithContext(ctx, p.Method, url)
+	var body io.Reader
+	if p.Body != "" {
+		body = strings.NewReader(p.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, p.Method, url, body)
 	if err != nil {
 		return response{Err: err}
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Del("Accept-Charset")
 	req.Header.Set("Accept", "*/*")
 	if p.Body != "" {
 		req.Header.Set("Content-Type", "application/json")
-		if err := req.SetBody([]byte(p.Body)); err != nil {
-			return response{Err: err}
-		}
 	}
-	resp, err := c.hx.Do(req, pdhttpx.UnsafeOptions{})
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return response{Err: err}
 	}
-	body := resp.Data
-	if int64(len(body)) > c.maxBody {
-		body = body[:c.maxBody]
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody))
+	if err != nil && len(data) == 0 && ctx.Err() != nil {
+		return response{Err: err}
 	}
-	r := response{Status: resp.StatusCode, Header: http.Header(resp.Headers), Body: body}
-	if t := resp.TLSData; t != nil {
-		r.TLS = &tlsInfo{Version: t.Version, Cipher: t.Cipher}
-		if c := t.CertificateResponse; c != nil {
-			r.TLS.SubjectCN, r.TLS.IssuerCN, r.TLS.SANs = c.SubjectCN, c.IssuerCN, c.SubjectAN
-			r.TLS.SelfSigned, r.TLS.Expired = c.SelfSigned, c.Expired
+	r := response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	if cs := resp.TLS; cs != nil {
+		r.TLS = &tlsInfo{Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite)}
+		if len(cs.PeerCertificates) > 0 {
+			cert := cs.PeerCertificates[0]
+			r.TLS.SubjectCN, r.TLS.IssuerCN, r.TLS.SANs = cert.Subject.CommonName, cert.Issuer.CommonName, cert.DNSNames
+			r.TLS.SelfSigned = bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil
+			r.TLS.Expired = time.Now().After(cert.NotAfter)
 		}
 	}
 	return r

@@ -1,0 +1,99 @@
+package fingerprint_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+)
+
+// hostile serves every connection on 127.0.0.1 with serve, and returns the address.
+func hostile(t *testing.T, serve func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				bufio.NewReader(c).ReadString('\n') // the request line is enough
+				serve(c)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// TestHeaderBombIsBounded: a server that answers with a 9 MiB header line costs the scanner
+// a bounded header buffer, not the line (it was ~43 MB per host through httpx).
+func TestHeaderBombIsBounded(t *testing.T) {
+	// Built before measuring, so that only the scanner's allocations count.
+	bomb := []byte("HTTP/1.1 200 OK\r\nX-Bomb: " + strings.Repeat("A", 9<<20) + "\r\nContent-Length: 0\r\n\r\n")
+	addr := hostile(t, func(c net.Conn) { c.Write(bomb) })
+	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fp.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	got := fp.Fingerprint(context.Background(), addr)
+	runtime.ReadMemStats(&after)
+	if got.Detected() || got.Status != 0 {
+		t.Errorf("a header bomb read as a response: %+v", got)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("one 9 MiB header bomb: %d bytes allocated, outcome %s", alloc, got.Outcome)
+	if alloc > 4<<20 {
+		t.Errorf("one header bomb allocated %d bytes; the bound is the 64 KiB header cap", alloc)
+	}
+}
+
+// TestNoSideEffectsInTmpdir: fingerprinting creates and deletes nothing in $TMPDIR (httpx's
+// dialer deleted old folders there by name and kept a LevelDB there).
+func TestNoSideEffectsInTmpdir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	keep := filepath.Join(tmp, "clawcensus-keepme")
+	if err := os.Mkdir(keep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-72 * time.Hour)
+	os.Chtimes(keep, old, old)
+	addr := hostile(t, func(c net.Conn) {
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\n\r\n<title>hello</title>hello!!"))
+	})
+	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp.Fingerprint(context.Background(), addr)
+	fp.Close()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "clawcensus-keepme" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("$TMPDIR holds %v after a scan; want only the planted clawcensus-keepme", names)
+	}
+}
