@@ -8,7 +8,7 @@ PGDIR := $(CURDIR)/.pg
 DEMO_DB := $(BIN)/demo.db
 LAB_BASE := 127.0.0.10
 
-.PHONY: help build demo test test-short bench fingerprints fixtures lint clean
+.PHONY: help build demo test test-short bench fuzz fingerprints fixtures lint clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,17 @@ bench: build ## sweep rate and recall (loopback /16 CONNECT; namespace /16 SYN w
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
 	@if [ "$$(id -u)" = 0 ]; then $(SEALED) deploy/lab/bench-syn.sh; else echo "bench-syn.sh skipped: needs root"; fi
+
+FUZZTIME ?= 20s
+fuzz: ## run every fuzz target for FUZZTIME each (default 20s), sealed
+	$(GO) mod download
+	@for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for fz in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | cut -d' ' -f2); do \
+	    echo "== $$pkg $$fz"; \
+	    $(SEALED) $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 fingerprints: ## refresh fingerprint/rules/releases.json from the npm registry (needs npm)
 	$(GO) run ./fingerprint/internal/genreleases -out fingerprint/rules/releases.json

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,29 @@ func FuzzReadCandidates(f *testing.F) {
 			}
 			return nil
 		}, func(CandidateSkip) {})
+	})
+}
+
+// FuzzListFiles: exclude files and opt-out registers of any content either load or fail with
+// an error, and lookups on a loaded list never panic.
+func FuzzListFiles(f *testing.F) {
+	for _, s := range []string{"127.0.2.0/24\n# c\n::ffff:127.0.3.0/120\n", "network,requested_by,requested_at,verification,reason\n127.0.4.0/24,a,b,c,d\n", "fe80::1%eth0\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dir := t.TempDir()
+		path := dir + "/list"
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, add := range []func(*Blocklist, string) error{(*Blocklist).AddFile, (*Blocklist).AddOptOutFile} {
+			bl := NewBlocklist(true)
+			if add(bl, path) != nil {
+				continue
+			}
+			for _, a := range []string{"127.0.0.1", "::1", "127.0.2.9", "::ffff:127.0.2.9"} {
+				bl.Lookup(netip.MustParseAddr(a))
+			}
+		}
 	})
 }

@@ -423,3 +423,24 @@ func TestDatabaseNames(t *testing.T) {
 		t.Error("a read-only store took a write")
 	}
 }
+
+// FuzzDatabaseNames: whatever --db holds, naming it never panics, and a password written in
+// any of the accepted forms never survives Redact.
+func FuzzDatabaseNames(f *testing.F) {
+	for _, s := range []string{"postgres://u:pw@h/db", "host=/run dbname=x", "a#b.db", "file:x.db?mode=ro", "postgres://h/db?password=pw"} {
+		f.Add(s, "s3cretXYZ")
+	}
+	f.Fuzz(func(t *testing.T, dsn, secret string) {
+		IsPostgres(dsn)
+		Redact(dsn)
+		if len(secret) < 4 || strings.Trim(secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			return
+		}
+		for _, form := range []string{"postgres://u:" + secret + "@h/db", "postgres://u@h/db?sslmode=off&password=" + secret,
+			"host=h password=" + secret + " dbname=x", "password='" + secret + "'"} {
+			if got := Redact(form); strings.Contains(got, secret) {
+				t.Errorf("Redact(%q) = %q", form, got)
+			}
+		}
+	})
+}
