@@ -43,10 +43,13 @@ test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they s
 	$(GO) mod download
 	$(SEALED) $(GO) test -count=1 ./...
 
-bench: build ## sweep rate and recall (loopback /16 CONNECT; namespace /16 SYN when root), pacing, fingerprinting
+bench: build ## sweep rate and recall, pacing, fingerprinting, census coordination, 1,000 hostile hosts, ingest
 	$(GO) mod download
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
+	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 1x ./census/
+	$(SEALED) $(GO) test -run '^$$' -bench HostileHosts -benchtime 1x ./cmd/clawcensus/
+	$(SEALED) $(GO) test -run '^$$' -bench Ingest -benchtime 400000x ./store/
 	@if [ "$$(id -u)" = 0 ]; then $(SEALED) deploy/lab/bench-syn.sh; else echo "bench-syn.sh skipped: needs root"; fi
 
 FUZZTIME ?= 20s
