@@ -71,7 +71,7 @@ var (
 //	go test -run '^$' -bench HostileHosts -benchtime 1x ./cmd/clawcensus/
 func BenchmarkHostileHosts(b *testing.B) {
 	port := 19000 + os.Getpid()%1000
-	gw := &http.Server{Handler: fixtureHandler(&testing.T{}, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")}
+	gw := &http.Server{Handler: fixtureHandler(b, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")}
 	b.Cleanup(func() { gw.Close() })
 	var lns []net.Listener
 	b.Cleanup(func() {

@@ -75,7 +75,7 @@ func startLab(t *testing.T) lab {
 }
 
 // fixtureHandler replays the recorded host of a fixture file.
-func fixtureHandler(t *testing.T, path string) http.Handler {
+func fixtureHandler(t testing.TB, path string) http.Handler {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
