@@ -74,6 +74,8 @@ type Plan struct {
 	Probes      uint64   `json:"probes"`
 	ShardProbes []uint64 `json:"shard_probes"`
 	ExcludedBy  []string `json:"excluded_by,omitempty"`
+	// Excluded counts the addresses each list removed.
+	Excluded []scanner.Exclusion `json:"excluded,omitempty"`
 	// OutsideScope names a target outside the scope (only a dry run keeps such a plan).
 	OutsideScope string `json:"-"`
 }
@@ -320,7 +322,7 @@ func (p *Plan) count(dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	p.Addresses, p.Probes, p.ExcludedBy = t.Addresses, t.Probes, t.ExcludedBy
+	p.Addresses, p.Probes, p.ExcludedBy, p.Excluded = t.Addresses, t.Probes, t.ExcludedBy, t.Excluded
 	// A shard's share of each chunk is what scanner.Plan walks for it; count it the same way.
 	p.ShardProbes = make([]uint64, p.Shards)
 	for i := range p.Shards {
@@ -340,7 +342,9 @@ func (p *Plan) count(dryRun bool) error {
 			if a, out := sc.Outside(r); out {
 				err := fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, p.Scope)
 				if dryRun {
-					p.OutsideScope = err.Error()
+					if p.OutsideScope == "" { // the first one says enough
+						p.OutsideScope = err.Error()
+					}
 					return nil
 				}
 				return err

@@ -159,9 +159,25 @@ func (b *Blocklist) Lookup(a netip.Addr) (string, bool) {
 	return source, found
 }
 
+// Exclusion is how many addresses one list removed.
+type Exclusion struct {
+	Source    string
+	Addresses uint64
+}
+
 // Subtract returns the parts of r that no entry covers, in order, and the sources of the
 // entries that removed something.
 func (b *Blocklist) Subtract(r Range) (kept []Range, removedBy []string) {
+	kept, removed := b.SubtractCounted(r)
+	for _, x := range removed {
+		removedBy = append(removedBy, x.Source)
+	}
+	return kept, removedBy
+}
+
+// SubtractCounted is Subtract, with the addresses each source removed; an address several
+// lists cover counts for the first that covers it in address order.
+func (b *Blocklist) SubtractCounted(r Range) (kept []Range, removed []Exclusion) {
 	is4 := r.First.Is4()
 	cur, end := toU128(r.First), toU128(r.Last)
 	entries, maxLast := b.family(is4)
@@ -175,7 +191,14 @@ func (b *Blocklist) Subtract(r Range) (kept []Range, removedBy []string) {
 		if e.last.less(cur) {
 			continue
 		}
-		removedBy = appendUnique(removedBy, e.source)
+		from, to := cur, e.last
+		if cur.less(e.first) {
+			from = e.first
+		}
+		if end.less(to) {
+			to = end
+		}
+		removed = addExclusion(removed, e.source, from.diff(to)+1)
 		if cur.less(e.first) {
 			kept = append(kept, Range{First: fromU128(cur, is4), Last: fromU128(e.first.sub1(), is4)})
 		}
@@ -190,7 +213,17 @@ func (b *Blocklist) Subtract(r Range) (kept []Range, removedBy []string) {
 	if !done {
 		kept = append(kept, Range{First: fromU128(cur, is4), Last: r.Last})
 	}
-	return kept, removedBy
+	return kept, removed
+}
+
+func addExclusion(list []Exclusion, source string, n uint64) []Exclusion {
+	for i := range list {
+		if list[i].Source == source {
+			list[i].Addresses += n
+			return list
+		}
+	}
+	return append(list, Exclusion{Source: source, Addresses: n})
 }
 
 func appendUnique(list []string, s string) []string {

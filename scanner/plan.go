@@ -59,8 +59,10 @@ type Plan struct {
 type Totals struct {
 	Addresses uint64
 	Probes    uint64 // Addresses × ports, for this shard
-	// ExcludedBy names the lists that removed at least one address.
+	// ExcludedBy names the lists that removed at least one address; Excluded counts what
+	// each removed (all shards).
 	ExcludedBy []string
+	Excluded   []Exclusion
 }
 
 func (p *Plan) blocklist() *Blocklist {
@@ -88,11 +90,11 @@ func (p *Plan) shard() Shard {
 func (p *Plan) Count() (Totals, error) {
 	var t Totals
 	var addrs uint64
-	err := p.chunks(func(c *chunk) error {
+	err := p.chunksCounted(func(c *chunk) error {
 		addrs += c.total
 		t.Probes += p.shardShare(c.total * uint64(len(p.ports())))
 		return nil
-	}, &t.ExcludedBy)
+	}, &t.ExcludedBy, &t.Excluded)
 	t.Addresses = addrs
 	if err == nil && addrs == 0 {
 		err = noTargets(t.ExcludedBy)
@@ -196,12 +198,18 @@ func (c *chunk) addr(i uint64) netip.Addr {
 }
 
 func (p *Plan) chunks(fn func(*chunk) error, excludedBy *[]string) error {
+	var counted []Exclusion
+	return p.chunksCounted(fn, excludedBy, &counted)
+}
+
+func (p *Plan) chunksCounted(fn func(*chunk) error, excludedBy *[]string, excluded *[]Exclusion) error {
 	bl := p.blocklist()
 	c := &chunk{}
 	err := ReadTargets(p.Specs, p.Stdin, func(r Range) error {
-		kept, by := bl.Subtract(r)
-		for _, s := range by {
-			*excludedBy = appendUnique(*excludedBy, s)
+		kept, removed := bl.SubtractCounted(r)
+		for _, x := range removed {
+			*excludedBy = appendUnique(*excludedBy, x.Source)
+			*excluded = addExclusion(*excluded, x.Source, x.Addresses)
 		}
 		for _, k := range kept {
 			c.add(k)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -558,5 +559,38 @@ func TestOneAddressNormaliser(t *testing.T) {
 	ap, err := parseCandidate("[::ffff:127.0.0.1]:18789", -1, -1, 1)
 	if err != nil || ap.String() != "127.0.0.1:18789" {
 		t.Errorf("a mapped candidate: %v, %v", ap, err)
+	}
+}
+
+// TestSubtractCounts: what each list removed is counted once per address, for the first list
+// that covers it, and the counts add up with what is kept.
+func TestSubtractCounts(t *testing.T) {
+	dir := t.TempDir()
+	a, b := dir+"/a.txt", dir+"/b.txt"
+	writeFile(t, a, "127.0.0.0/25\n")
+	writeFile(t, b, "127.0.0.64/26\n127.0.0.200\n")
+	bl := NewBlocklist(true)
+	if err := bl.AddFile(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.AddFile(b); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := ParseTarget("127.0.0.0/24")
+	kept, removed := bl.SubtractCounted(r)
+	var keptN, removedN uint64
+	for _, k := range kept {
+		keptN += k.Size()
+	}
+	got := map[string]uint64{}
+	for _, x := range removed {
+		removedN += x.Addresses
+		got[filepath.Base(x.Source)] = x.Addresses
+	}
+	if keptN+removedN != 256 || keptN != 127 {
+		t.Errorf("kept %d, removed %d of 256", keptN, removedN)
+	}
+	if got["a.txt"] != 128 || got["b.txt"] != 1 {
+		t.Errorf("removed per list: %v (want a.txt 128, b.txt 1: its /26 lies inside a.txt's /25)", got)
 	}
 }

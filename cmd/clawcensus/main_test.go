@@ -339,7 +339,8 @@ func TestDryRunSendsNothing(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
-	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 1028h", "scope: a run would be refused", "nothing was sent"} {
+	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 1028h", "scope: a run would be refused",
+		"target 1.0.0.0-", "592708864 addresses: reserved ranges", "--confirm-large: needed", "nothing was sent"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, res.stdout)
 		}

@@ -230,12 +230,24 @@ func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
 		probes, units, part = p.ShardProbes[*shard], int64(len(p.ShardUnits(*shard))), fmt.Sprintf("%d/%d", *shard, p.Shards)
 	}
 	eta := time.Duration(float64(probes) / float64(p.Rate) * float64(time.Second))
-	fmt.Fprintf(c.App.Writer, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\nnothing was sent (--dry-run)\n",
+	fmt.Fprintf(c.App.Writer, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\n",
 		p.Addresses, portList(p.Ports), part, probes, probes*uint64(1+p.Retries), p.Retries, units, p.UnitSize,
 		p.Rate, eta.Round(time.Second), orNone(p.ExcludedBy))
+	for _, x := range p.Excluded {
+		fmt.Fprintf(c.App.Writer, "  %d addresses: %s\n", x.Addresses, x.Source)
+	}
+	switch {
+	case probes < largeScan:
+		fmt.Fprintf(c.App.Writer, "--confirm-large: not needed (under %d probes)\n", largeScan)
+	case c.Bool("confirm-large"):
+		fmt.Fprintf(c.App.Writer, "--confirm-large: given (%d probes is an Internet-scale run)\n", probes)
+	default:
+		fmt.Fprintf(c.App.Writer, "--confirm-large: needed: a run of %d probes would be refused without it\n", probes)
+	}
 	if p.OutsideScope != "" {
 		fmt.Fprintf(c.App.Writer, "scope: a run would be refused: %s\n", p.OutsideScope)
 	}
+	fmt.Fprintln(c.App.Writer, "nothing was sent (--dry-run)")
 	return nil
 }
 
