@@ -18,7 +18,7 @@ func TestLookup(t *testing.T) {
 	if got := e.Lookup(netip.MustParseAddr("127.0.0.9")); got != (Info{ASN: 64500, ASOrg: "Example Lab AS", Country: "DE"}) {
 		t.Errorf("inside: %+v", got)
 	}
-	if got := e.Lookup(netip.MustParseAddr("192.0.2.1")); got != (Info{}) {
+	if got := e.Lookup(netip.MustParseAddr("198.18.0.1")); got != (Info{}) {
 		t.Errorf("outside: %+v", got)
 	}
 	if s := e.Sources(); s == "" {

@@ -8,7 +8,7 @@ import (
 )
 
 func FuzzParseTarget(f *testing.F) {
-	for _, s := range []string{"192.0.2.1", "192.0.2.0/24", "10.0.0.1-10.0.0.9", "2001:db8::/120", "::ffff:1.2.3.4", "0.0.0.0/0"} {
+	for _, s := range []string{"127.0.2.1", "127.0.2.0/24", "127.0.0.1-127.0.0.9", "::1", "::ffff:127.0.0.4", "127.0.0.0/8", "::127.0.0.1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -31,7 +31,7 @@ func FuzzParseTarget(f *testing.F) {
 }
 
 func FuzzReadCandidates(f *testing.F) {
-	for _, s := range []string{"192.0.2.1:18789\n", "saddr,sport\n1.2.3.4,80\n", "open tcp 80 1.2.3.4 1\n", "[::1]:443\n"} {
+	for _, s := range []string{"127.0.2.1:18789\n", "saddr,sport\n127.0.0.4,80\n", "open tcp 80 127.0.0.4 1\n", "[::1]:443\n", "banner tcp 80 127.0.0.4 1 x\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

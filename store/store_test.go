@@ -80,8 +80,8 @@ func TestContract(t *testing.T) {
 				t.Errorf("Backend() = %q", st.Backend())
 			}
 			start := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
-			run := &Run{StartedAt: start, Targets: "192.0.2.0/24", TargetCount: 256, Ports: "18789", Rate: 1000,
-				Seed: 42, Shard: "0/1", ToolVersion: "test", Method: "connect", Plan: `{"specs":["192.0.2.0/24"]}`}
+			run := &Run{StartedAt: start, Targets: "127.0.2.0/24", TargetCount: 256, Ports: "18789", Rate: 1000,
+				Seed: 42, Shard: "0/1", ToolVersion: "test", Method: "connect", Plan: `{"specs":["127.0.2.0/24"]}`}
 			if err := st.StartRun(ctx, run); err != nil {
 				t.Fatal(err)
 			}
@@ -90,17 +90,17 @@ func TestContract(t *testing.T) {
 			}
 			yes := true
 			obs := []Observation{
-				{IP: netip.MustParseAddr("192.0.2.1"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
+				{IP: netip.MustParseAddr("127.0.2.1"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
 					Version: "2026.9.6", Channel: "release", Auth: "required", Official: &yes, Flags: []string{"plaintext-http"},
 					Evidence: []string{"marker openclaw/title on GET /"}, MIIT: []string{"internet-exposure"}, Title: "OpenClaw Control",
 					HTTPStatus: 200, ObservedAt: start.Add(time.Second)},
-				{IP: netip.MustParseAddr("192.0.2.2"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
+				{IP: netip.MustParseAddr("127.0.2.2"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
 					VersionCandidates: []string{"2026.2.2", "2026.2.2-3"}, Auth: "unknown", Advisories: []string{"CVE-2026-32034"},
 					HTTPStatus: 200, ObservedAt: start.Add(2 * time.Second)},
-				{IP: netip.MustParseAddr("2001:db8::9"), Port: 443, Scheme: "https", Outcome: "openclaw", Product: "clawdbot",
+				{IP: netip.MustParseAddr("::1"), Port: 443, Scheme: "https", Outcome: "openclaw", Product: "clawdbot",
 					Version: "2026.1.24-3", Auth: "none", HTTPStatus: 200, TLS: "TLS1.3; subject gw.example.ts.net",
 					ASN: 4294967295, ASOrg: "Example AS", Country: "DE", ObservedAt: start.Add(3 * time.Second)},
-				{IP: netip.MustParseAddr("192.0.2.3"), Port: 18789, Scheme: "http", Outcome: "not-openclaw", Title: "Welcome to nginx!",
+				{IP: netip.MustParseAddr("127.0.2.3"), Port: 18789, Scheme: "http", Outcome: "not-openclaw", Title: "Welcome to nginx!",
 					Server: "nginx", HTTPStatus: 200, ObservedAt: start.Add(4 * time.Second)},
 			}
 			if err := st.AddObservations(ctx, run.ID, obs[:2]); err != nil {
@@ -160,7 +160,7 @@ func TestContract(t *testing.T) {
 				t.Errorf("reopening a missing run: %v", err)
 			}
 			sums, err = st.Summaries(ctx)
-			if err != nil || sums[0].Status != StatusRunning || sums[0].EndedAt != nil || sums[0].Plan != `{"specs":["192.0.2.0/24"]}` {
+			if err != nil || sums[0].Status != StatusRunning || sums[0].EndedAt != nil || sums[0].Plan != `{"specs":["127.0.2.0/24"]}` {
 				t.Errorf("after reopen: %+v, %v", sums[0].Run, err)
 			}
 

@@ -275,7 +275,7 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"private range without --lab", []string{"scan", "--db", db, "10.0.0.0/8"}, 2, "reserved ranges (built-in blocklist"},
+		{"private range without --lab", []string{"scan", "--dry-run", "--db", db, "10.0.0.0/8"}, 2, "reserved ranges (built-in blocklist"},
 		{"loopback without --lab", []string{"scan", "--db", db, "127.0.0.1"}, 2, "reserved ranges (built-in blocklist"},
 		{"excluded by file", []string{"scan", "--lab", "--db", db, "--exclude", "testdata/exclude-all.txt", "127.0.0.1"}, 2, "cmd/clawcensus/testdata/exclude-all.txt"},
 		{"opted out", []string{"scan", "--lab", "--db", db, "--optout", "testdata/optout.csv", "127.0.0.1"}, 2, "requested by noc@example.net on 2026-11-01"},
