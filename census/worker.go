@@ -43,7 +43,7 @@ type WorkerConfig struct {
 	Rate int
 	// Lease is how long a unit may take before River hands it to another worker; zero means 20m.
 	Lease time.Duration
-	// Spool is the directory of the local spool; empty means "clawcensus-spool".
+	// Spool is the directory of the local spool; empty means DefaultSpool.
 	Spool string
 	// PollInterval is how often an idle worker asks for units; zero means 1s.
 	PollInterval time.Duration
@@ -61,12 +61,14 @@ type WorkerConfig struct {
 // Stats are a worker's counters, safe to read while it works.
 type Stats struct {
 	Sent, Open, Fingerprinted, Detected, UnitsDone, Spooled atomic.Int64
-	// Probes is the plan's probe count for the units this worker was given, when known.
-	Probes atomic.Int64
 }
 
-// DefaultLease is how long a unit may take before it is handed to another worker.
-const DefaultLease = 20 * time.Minute
+// DefaultLease is how long a unit may take before it is handed to another worker, and
+// DefaultSpool the spool directory when none is named.
+const (
+	DefaultLease = 20 * time.Minute
+	DefaultSpool = "clawcensus-spool"
+)
 
 // Work leases units and runs them until none is left (or, with Follow, until ctx is done).
 // It returns ctx's error when interrupted, an error when a unit was discarded after its
@@ -85,7 +87,7 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		cfg.Lease = DefaultLease
 	}
 	if cfg.Spool == "" {
-		cfg.Spool = "clawcensus-spool"
+		cfg.Spool = DefaultSpool
 	}
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}

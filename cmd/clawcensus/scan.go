@@ -64,7 +64,7 @@ func scanCommand() *cli.Command {
 
 var (
 	leaseFlag = &cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}
-	spoolFlag = &cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: "clawcensus-spool", Usage: "directory where observations wait while the database is away"}
+	spoolFlag = &cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}
 )
 
 // planFlags are the flags that make a plan; resume takes the stored plan instead.
