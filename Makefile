@@ -59,7 +59,13 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s), sealed
 	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for fz in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | cut -d' ' -f2); do \
 	    echo "== $$pkg $$fz"; \
-	    $(SEALED) $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    out=$$($(SEALED) $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
+	    echo "$$out" | tail -3; \
+	    if [ $$rc -ne 0 ] && ! echo "$$out" | grep -q 'Failing input'; then \
+	      echo "   (the fuzzing engine stopped without a failing input: once more)"; \
+	      $(SEALED) $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tail -3; rc=$${PIPESTATUS[0]}; \
+	    elif [ $$rc -ne 0 ]; then echo "$$out" | grep -A20 -- '--- FAIL'; fi; \
+	    [ $$rc -eq 0 ] || exit 1; \
 	  done; \
 	done
 
