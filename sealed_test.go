@@ -3,6 +3,7 @@ package clawcensus_test
 import (
 	"net"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +24,21 @@ func TestSuiteIsSealed(t *testing.T) {
 	for _, i := range ifs {
 		if i.Flags&net.FlagLoopback == 0 {
 			t.Errorf("sealed namespace has a non-loopback interface %q", i.Name)
+		}
+	}
+	// No default route either (/proc/net is this process's namespace).
+	if b, err := os.ReadFile("/proc/net/route"); err == nil {
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "00000000" {
+				t.Errorf("sealed namespace has a default route via %s", f[0])
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/net/ipv6_route"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 9 && f[0] == strings.Repeat("0", 32) && f[1] == "00000000" && f[9] != "lo" {
+				t.Errorf("sealed namespace has an IPv6 default route via %s", f[9])
+			}
 		}
 	}
 }

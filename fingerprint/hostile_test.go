@@ -2,7 +2,10 @@ package fingerprint_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -95,5 +98,78 @@ func TestNoSideEffectsInTmpdir(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("$TMPDIR holds %v after a scan; want only the planted clawcensus-keepme", names)
+	}
+}
+
+// TestHostileServers: one server of each hostile kind, each answer bounded: the outcome it
+// ends in (a tarpit ends at the per-host deadline: timeout), bounded allocation, and nothing
+// raw reaching the title or server fields. Wall time is BenchmarkHostileHosts's to measure.
+func TestHostileServers(t *testing.T) {
+	endless := bytes.Repeat([]byte("<title>x</title>"), 4096)
+	var z bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	gz.Write(make([]byte, 32<<20))
+	gz.Close()
+	gzipBomb := append([]byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n", z.Len())), z.Bytes()...)
+	cases := []struct {
+		name    string
+		serve   func(net.Conn)
+		outcome string
+	}{
+		{"tarpit", func(c net.Conn) { time.Sleep(5 * time.Second) }, fingerprint.OutcomeTimeout},
+		{"drip", func(c net.Conn) {
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>"))
+			for range 5 {
+				time.Sleep(time.Second)
+				c.Write([]byte("x"))
+			}
+		}, fingerprint.OutcomeNotOpenClaw},
+		{"endless body", func(c net.Conn) {
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"))
+			for range 1024 { // 64 MiB at most
+				if _, err := c.Write(endless); err != nil {
+					return
+				}
+			}
+		}, fingerprint.OutcomeNotOpenClaw},
+		{"gzip bomb", func(c net.Conn) { c.Write(gzipBomb) }, fingerprint.OutcomeNotOpenClaw},
+		{"garbage", func(c net.Conn) { c.Write(bytes.Repeat([]byte{0xff, 0, 0x1b, '['}, 16<<10)) }, fingerprint.OutcomeNotHTTP},
+		{"redirect loop", func(c net.Conn) {
+			c.Write([]byte("HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 0\r\n\r\n"))
+		}, fingerprint.OutcomeNotOpenClaw},
+		{"ansi in a header", func(c net.Conn) {
+			// net/http refuses a header value with control bytes: the response is not HTTP.
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: \x1b[31mevil\r\nContent-Length: 0\r\n\r\n")
+		}, fingerprint.OutcomeNotHTTP},
+		{"ansi in the title", func(c net.Conn) {
+			body := "<title>\x1b]0;pwned\x07\x1b[2JOpenClaw Control</title>"
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}, fingerprint.OutcomeNotOpenClaw},
+	}
+	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fp.Close()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			addr := hostile(t, c.serve)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			got := fp.Fingerprint(context.Background(), addr)
+			runtime.ReadMemStats(&after)
+			if got.Outcome != c.outcome {
+				t.Errorf("outcome %s, want %s (evidence %v)", got.Outcome, c.outcome, got.Evidence)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("allocated %d bytes", alloc)
+			}
+			for _, s := range []string{got.Title, got.Server} {
+				if strings.ContainsAny(s, "\x1b\x07") {
+					t.Errorf("raw control bytes in %q", s)
+				}
+			}
+		})
 	}
 }
