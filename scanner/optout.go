@@ -42,10 +42,10 @@ func (b *Blocklist) AddOptOutFile(path string) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := r.FieldPos(0)
-		if err != nil {
+		if err != nil { // a csv.ParseError names its line
 			return fmt.Errorf("opt-out register %s: %w", path, err)
 		}
+		line, _ := r.FieldPos(0)
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
 		}

@@ -594,3 +594,13 @@ func TestSubtractCounts(t *testing.T) {
 		t.Errorf("removed per list: %v (want a.txt 128, b.txt 1: its /26 lies inside a.txt's /25)", got)
 	}
 }
+
+// TestOptOutRegisterBadCSV: a register that is not valid CSV (an unterminated quote, found by
+// FuzzListFiles: it panicked) is an error naming the file, not a crash.
+func TestOptOutRegisterBadCSV(t *testing.T) {
+	path := t.TempDir() + "/optout.csv"
+	writeFile(t, path, "network,requested_by,requested_at,verification,reason\n\"")
+	if err := NewBlocklist(true).AddOptOutFile(path); err == nil || !strings.Contains(err.Error(), "optout.csv") {
+		t.Errorf("err = %v, want one naming the register", err)
+	}
+}
