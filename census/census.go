@@ -101,7 +101,7 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 		}
 	}
 	run := &store.Run{StartedAt: time.Now().UTC(), Targets: info.Targets, TargetCount: int64(p.Addresses),
-		Ports: portList(p.Ports), Rate: p.Rate, Seed: p.Seed, Shard: fmt.Sprintf("%d parts", p.Shards),
+		Ports: PortList(p.Ports), Rate: p.Rate, Seed: p.Seed, Shard: fmt.Sprintf("%d parts", p.Shards),
 		ToolVersion: info.ToolVersion, Method: info.Method, Plan: p.Marshal(), PlanKey: key,
 		UnitsTotal: p.UnitsTotal(), Note: info.Authorization, Enrichment: info.Enrichment}
 	if p.Shards == 1 {
@@ -136,46 +136,40 @@ func (c *Census) EnqueueTo(ctx context.Context, run int64, units []int64, queueN
 
 // Resumable loads a run for resuming: its plan, checked against the files it was planned
 // with, and its unfinished units. It refuses a complete run and one that live workers hold.
-func (c *Census) Resumable(ctx context.Context, id int64) (*store.Summary, *Plan, []int64, error) {
-	runs, err := c.st.Runs(ctx)
+func (c *Census) Resumable(ctx context.Context, id int64) (*Plan, []int64, error) {
+	r, err := c.findRun(ctx, id)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	i := slices.IndexFunc(runs, func(s store.Summary) bool { return s.ID == id })
-	if i < 0 {
-		return nil, nil, nil, fmt.Errorf("run %d: %w", id, store.ErrNoRun)
-	}
-	r := runs[i]
-	switch {
-	case r.Status == store.StatusComplete:
-		return nil, nil, nil, fmt.Errorf("run %d is complete: nothing to resume", id)
+	if r.Status == store.StatusComplete {
+		return nil, nil, fmt.Errorf("run %d is complete: nothing to resume", id)
 	}
 	workers, err := c.st.Workers(ctx, id)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	now := time.Now()
 	for _, w := range workers {
 		if w.Holds(now) {
-			return nil, nil, nil, fmt.Errorf("run %d: %w (worker %s, pid %d on %s, unit %d); stop them first, or wait %s after they die",
+			return nil, nil, fmt.Errorf("run %d: %w (worker %s, pid %d on %s, unit %d); stop them first, or wait %s after they die",
 				id, ErrLive, w.ID, w.PID, w.Host, w.Unit, store.WorkerTTL)
 		}
 	}
 	p, err := ParsePlan(r.Plan)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
+		return nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
 	}
 	if p.CandidatesStdin || r.UnitsTotal == 0 {
-		return nil, nil, nil, fmt.Errorf("run %d cannot be resumed: its input came from stdin, which cannot be read again", id)
+		return nil, nil, fmt.Errorf("run %d cannot be resumed: its input came from stdin, which cannot be read again", id)
 	}
 	if err := p.Verify(); err != nil {
-		return nil, nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
+		return nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
 	}
 	todo, err := c.todo(ctx, id, p.AllUnits())
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return &r, p, todo, nil
+	return p, todo, nil
 }
 
 // Requeue retires the run's unfinished jobs and reopens it, so that its units can be enqueued
@@ -190,20 +184,32 @@ func (c *Census) Requeue(ctx context.Context, run int64) error {
 // Finish records how a run ended when the process that owns it stops: interrupted or failed.
 // A run whose units are all done is already complete and stays so.
 func (c *Census) Finish(ctx context.Context, run int64, status string) error {
-	runs, err := c.st.Runs(ctx)
+	r, err := c.findRun(ctx, run)
 	if err != nil {
 		return err
 	}
-	for _, r := range runs {
-		if r.ID == run && r.Status == store.StatusComplete {
-			return nil
-		}
+	if r.Status == store.StatusComplete {
+		return nil
 	}
 	now := time.Now().UTC()
 	return c.st.SetStatus(ctx, run, status, &now)
 }
 
-func portList(ports []uint16) string {
+// findRun returns run id as the store lists it (with its derived status).
+func (c *Census) findRun(ctx context.Context, id int64) (store.Summary, error) {
+	runs, err := c.st.Runs(ctx)
+	if err != nil {
+		return store.Summary{}, err
+	}
+	i := slices.IndexFunc(runs, func(s store.Summary) bool { return s.ID == id })
+	if i < 0 {
+		return store.Summary{}, fmt.Errorf("run %d: %w", id, store.ErrNoRun)
+	}
+	return runs[i], nil
+}
+
+// PortList writes ports as the run records them: "18789,8443".
+func PortList(ports []uint16) string {
 	var b []byte
 	for i, p := range ports {
 		if i > 0 {

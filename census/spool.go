@@ -153,7 +153,7 @@ func replayFile(ctx context.Context, st store.Store, f *os.File) error {
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 			// A torn last line (the process died mid-write, before the sync) was never
 			// acknowledged; anything else is damage worth stopping for.
-			if !hasMore(sc) {
+			if !sc.Scan() {
 				break
 			}
 			return fmt.Errorf("spool %s:%d: %w", f.Name(), line, err)
@@ -170,8 +170,6 @@ func replayFile(ctx context.Context, st store.Store, f *os.File) error {
 	}
 	return flush()
 }
-
-func hasMore(sc *bufio.Scanner) bool { return sc.Scan() }
 
 func (s *spool) close() error {
 	if s.dirty {

@@ -242,15 +242,11 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 		return w.ex, nil
 	}
 	w.closeExecutorLocked()
-	runs, err := w.c.st.Runs(ctx)
+	r, err := w.c.findRun(ctx, run)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(runs, func(s store.Summary) bool { return s.ID == run })
-	if i < 0 {
-		return nil, fmt.Errorf("run %d: %w", run, store.ErrNoRun)
-	}
-	p, err := ParsePlan(runs[i].Plan)
+	p, err := ParsePlan(r.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
@@ -542,8 +538,8 @@ type sink struct {
 	unit  store.Unit
 	batch []store.Observation
 	count int64
-	// stored is false once a batch went to the spool: the unit completes only after the
-	// spool is replayed.
+	// spooled is set once a batch went to the spool: later batches follow it there, and the unit
+	// completes only after the spool is replayed.
 	spooled bool
 }
 

@@ -28,7 +28,7 @@ func resumeCommand() *cli.Command {
 				return err
 			}
 			defer cen.Close()
-			_, _, todo, err := resumable(c, cen, id)
+			_, todo, err := resumable(c, cen, id)
 			if err != nil {
 				return err
 			}
@@ -53,18 +53,18 @@ func runArg(c *cli.Context) (int64, error) {
 
 // resumable loads run id's plan and unfinished units, refusing what cannot be resumed, and
 // retires its old jobs so that the units can be enqueued afresh.
-func resumable(c *cli.Context, cen *census.Census, id int64) (*store.Summary, *census.Plan, []int64, error) {
-	sum, p, todo, err := cen.Resumable(c.Context, id)
+func resumable(c *cli.Context, cen *census.Census, id int64) (*census.Plan, []int64, error) {
+	p, todo, err := cen.Resumable(c.Context, id)
 	if err != nil {
 		if errors.Is(err, store.ErrUnavailable) {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		return nil, nil, nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
 	if err := cen.Requeue(c.Context, id); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return sum, p, todo, nil
+	return p, todo, nil
 }
 
 // resumeHere continues run id in this process (scan --resume): the stored plan, its rate
@@ -83,7 +83,7 @@ func resumeHere(c *cli.Context, id int64) error {
 		return err
 	}
 	defer cen.Close()
-	_, p, todo, err := resumable(c, cen, id)
+	p, todo, err := resumable(c, cen, id)
 	if err != nil {
 		return err
 	}

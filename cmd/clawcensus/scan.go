@@ -231,7 +231,7 @@ func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
 	}
 	eta := time.Duration(float64(probes) / float64(p.Rate) * float64(time.Second))
 	fmt.Fprintf(c.App.Writer, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\n",
-		p.Addresses, portList(p.Ports), part, probes, probes*uint64(1+p.Retries), p.Retries, units, p.UnitSize,
+		p.Addresses, census.PortList(p.Ports), part, probes, probes*uint64(1+p.Retries), p.Retries, units, p.UnitSize,
 		p.Rate, eta.Round(time.Second), orNone(p.ExcludedBy))
 	for _, x := range p.Excluded {
 		fmt.Fprintf(c.App.Writer, "  %d addresses: %s\n", x.Addresses, x.Source)
@@ -282,7 +282,7 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 	for _, u := range units {
 		probes += p.UnitProbes(u)
 	}
-	slog.Info("scan started", "run", runID, "units", len(units), "probes", probes, "ports", portList(p.Ports),
+	slog.Info("scan started", "run", runID, "units", len(units), "probes", probes, "ports", census.PortList(p.Ports),
 		"rate", p.Rate, "seed", p.Seed, "shard", fmt.Sprintf("%d/%d", shard, p.Shards), "method", resolvedMethod(p))
 	prog := newProgress(c.App.ErrWriter, probes*uint64(1+p.Retries), stats)
 	progCtx, stopProgress := context.WithCancel(ctx)
@@ -339,14 +339,6 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 }
 
 var errMaxRuntime = errors.New("--max-runtime reached")
-
-func portList(ports []uint16) string {
-	parts := make([]string, len(ports))
-	for i, p := range ports {
-		parts[i] = fmt.Sprint(p)
-	}
-	return strings.Join(parts, ",")
-}
 
 func orNone(l []string) string {
 	if len(l) == 0 {
