@@ -89,7 +89,7 @@ func ipv4Compatible(a netip.Addr) (netip.Addr, bool) {
 }
 
 // normalizePrefix maps an IPv4-mapped or IPv4-compatible prefix of /96 or longer to the IPv4
-// prefix it covers (::ffff:8.8.8.0/120 is 8.8.8.0/24) and refuses zones, as normalizeAddr.
+// prefix it covers (::ffff:127.0.2.0/120 is 127.0.2.0/24) and refuses zones, as normalizeAddr.
 func normalizePrefix(p netip.Prefix) (netip.Prefix, error) {
 	a, err := normalizeAddr(p.Addr())
 	if err != nil {

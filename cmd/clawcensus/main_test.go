@@ -275,7 +275,7 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"private range without --lab", []string{"scan", "--dry-run", "--db", db, "10.0.0.0/8"}, 2, "reserved ranges (built-in blocklist"},
+		{"reserved range without --lab", []string{"scan", "--dry-run", "--db", db, "198.18.0.0/15"}, 2, "reserved ranges (built-in blocklist"},
 		{"loopback without --lab", []string{"scan", "--db", db, "127.0.0.1"}, 2, "reserved ranges (built-in blocklist"},
 		{"excluded by file", []string{"scan", "--lab", "--db", db, "--exclude", "testdata/exclude-all.txt", "127.0.0.1"}, 2, "cmd/clawcensus/testdata/exclude-all.txt"},
 		{"opted out", []string{"scan", "--lab", "--db", db, "--optout", "testdata/optout.csv", "127.0.0.1"}, 2, "requested by noc@example.net on 2026-11-01"},
@@ -334,13 +334,16 @@ func TestScopeGuard(t *testing.T) {
 	}
 }
 
+// TestDryRunSendsNothing plans the whole IPv4 space as a dry run: the only spec beyond loopback
+// and the namespace range that the suite names (addresses_test.go), because an Internet-scale
+// refusal can be tested no other way; a dry run sends nothing, and the suite runs sealed.
 func TestDryRunSendsNothing(t *testing.T) {
 	res := runCLI(t, "", "scan", "--dry-run", "--db", filepath.Join(t.TempDir(), "x.db"), "0.0.0.0/0")
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
 	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 1028h", "scope: a run would be refused",
-		"target 1.0.0.0-", "592708864 addresses: reserved ranges", "--confirm-large: needed", "nothing was sent"} {
+		"lies outside the authorized scope 127.0.0.0/8,::1", "592708864 addresses: reserved ranges", "--confirm-large: needed", "nothing was sent"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, res.stdout)
 		}

@@ -31,7 +31,7 @@ up)
   ip -n "$p-scan" neigh replace 198.18.0.2 lladdr "$lmac" dev "$p-s0" nud permanent
   ip -n "$p-lab" neigh replace 198.18.0.1 lladdr "$smac" dev "$p-l0" nud permanent
   # Prove there is no way out before anything runs.
-  if ip netns exec "$p-scan" ip route get 192.0.2.1 >/dev/null 2>&1; then
+  if [ -n "$(ip -n "$p-scan" -4 route show default; ip -n "$p-scan" -6 route show default)" ]; then
     echo "netns-lab: $p-scan has a route off the lab; refusing" >&2
     exit 1
   fi
