@@ -60,7 +60,9 @@ type WorkerConfig struct {
 
 // Stats are a worker's counters, safe to read while it works.
 type Stats struct {
-	Sent, Open, Fingerprinted, Detected, UnitsDone, Spooled atomic.Int64
+	// Sent counts probes as they go (Retried: those repeating an unanswered probe); Read
+	// counts candidate lines read, accepted or skipped.
+	Sent, Retried, Read, Open, Fingerprinted, Detected, UnitsDone, Spooled atomic.Int64
 }
 
 // DefaultLease is how long a unit may take before it is handed to another worker, and
@@ -355,6 +357,35 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 	return err
 }
 
+// followSweep copies the sweeper's probe counts into Stats every 250 ms while a unit runs,
+// so progress moves with the sweep, not unit by unit. The returned func stops it and adds
+// the rest.
+func (w *worker) followSweep(sw *scanner.Sweeper, from scanner.Stats) (stop func()) {
+	last := from
+	add := func() {
+		now := sw.Stats()
+		w.cfg.Stats.Sent.Add(int64(now.Sent - last.Sent))
+		w.cfg.Stats.Retried.Add(int64(now.Retried - last.Retried))
+		last = now
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				add()
+				return
+			case <-t.C:
+				add()
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}
+
 func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	ex, err := w.executor(ctx, a.Run)
 	if err != nil {
@@ -368,8 +399,10 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 		return nil // a rescued or requeued lease of a unit finished meanwhile
 	}
 	var before scanner.Stats
+	stopFollowing := func() {}
 	if ex.sw != nil {
 		before = ex.sw.Stats()
+		stopFollowing = w.followSweep(ex.sw, before)
 	}
 	sk := &sink{w: w, run: a.Run}
 	open := make(chan netip.AddrPort, 1024)
@@ -378,7 +411,7 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	g.Go(func() error {
 		defer close(open)
 		if ex.sw == nil {
-			return readCandidates(gctx, ex, w.cfg.Stdin, open)
+			return readCandidates(gctx, ex, w.cfg.Stdin, &w.cfg.Stats.Read, open)
 		}
 		win, err := ex.plan.window(a.Unit, ex.bl)
 		if err != nil {
@@ -412,8 +445,8 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	g.Go(func() error { return sk.collect(context.WithoutCancel(ctx), results) })
 	runErr := g.Wait()
 	if ex.sw != nil {
+		stopFollowing()
 		after := ex.sw.Stats()
-		w.cfg.Stats.Sent.Add(int64(after.Sent - before.Sent))
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
 			OpenPorts: int64(after.Open - before.Open), Worker: w.cfg.ID}
 	} else {
@@ -443,7 +476,7 @@ func (w *worker) failWith(err error) {
 }
 
 // readCandidates feeds the plan's candidates (a file, checked against its hash, or stdin).
-func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, open chan<- netip.AddrPort) error {
+func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *atomic.Int64, open chan<- netip.AddrPort) error {
 	var r io.Reader
 	name := "stdin"
 	if ex.plan.Candidates != nil {
@@ -468,13 +501,14 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, open cha
 	var skips candidateSkips
 	go func() {
 		done <- scanner.ReadCandidates(name, r, ex.bl, ex.scope, ex.plan.Ports[0], func(ap netip.AddrPort) error {
+			read.Add(1)
 			select {
 			case found <- ap:
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		}, skips.add)
+		}, func(sk scanner.CandidateSkip) { read.Add(1); skips.add(sk) })
 	}()
 	accepted := 0
 	for {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 )
 
 // Advisory is the part of an OSV record the matcher needs. Updating advisories means dropping
@@ -71,10 +72,36 @@ func (r *Rules) loadAdvisories(fsys fs.FS) error {
 			}
 		}
 		a.Severity = a.DatabaseSpecific.Severity
+		a.preferCVE()
 		r.Advisories = append(r.Advisories, a)
 	}
 	slices.SortFunc(r.Advisories, func(a, b Advisory) int { return cmpString(a.ID, b.ID) })
 	return nil
+}
+
+// preferCVE makes a CVE id the advisory's id wherever it has one (the first, in order), so
+// every output names the same kind of fact the same way; the other ids stay as aliases.
+func (a *Advisory) preferCVE() {
+	if strings.HasPrefix(a.ID, "CVE-") {
+		return
+	}
+	var cves []string
+	for _, al := range a.Aliases {
+		if strings.HasPrefix(al, "CVE-") {
+			cves = append(cves, al)
+		}
+	}
+	if len(cves) == 0 {
+		return
+	}
+	slices.Sort(cves)
+	aliases := []string{a.ID}
+	for _, al := range a.Aliases {
+		if al != cves[0] {
+			aliases = append(aliases, al)
+		}
+	}
+	a.ID, a.Aliases = cves[0], aliases
 }
 
 func cmpString(a, b string) int {

@@ -152,6 +152,8 @@ func loadRules(fsys fs.FS) (*Rules, error) {
 	return r, nil
 }
 
+var flagID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
 func (r *Rules) compile() error {
 	probes := map[string]bool{}
 	for _, p := range r.Probes {
@@ -199,6 +201,9 @@ func (r *Rules) compile() error {
 		for j := range p.Flags {
 			if err := p.Flags[j].compile(where+" flag", probes, true); err != nil {
 				return err
+			}
+			if !flagID.MatchString(p.Flags[j].ID) {
+				return fmt.Errorf("%s flag %q: flags are lowercase words joined by hyphens (they are output keys' values)", where, p.Flags[j].ID)
 			}
 		}
 		for j := range p.Versions {

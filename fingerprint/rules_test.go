@@ -66,8 +66,8 @@ func TestAdvisoryRanges(t *testing.T) {
 		pkg, version string
 		has, hasNot  []string
 	}{
-		{"clawdbot", "2026.1.24-3", []string{"GHSA-g8p2-7wf7-98mq"}, []string{"CVE-2026-25593", "OPENCLAW-2026-70247"}},
-		{"openclaw", "2026.1.29", []string{"CVE-2026-28472"}, []string{"GHSA-g8p2-7wf7-98mq"}},
+		{"clawdbot", "2026.1.24-3", []string{"CVE-2026-25253"}, []string{"CVE-2026-25593", "OPENCLAW-2026-70247"}},
+		{"openclaw", "2026.1.29", []string{"CVE-2026-28472"}, []string{"CVE-2026-25253"}},
 		{"openclaw", "2026.2.15", []string{"OPENCLAW-2026-70247"}, nil},
 		{"openclaw", "2026.2.14", nil, []string{"OPENCLAW-2026-70247"}},
 		{"openclaw", "2026.4.21", []string{"OPENCLAW-2026-70247"}, []string{"CVE-2026-43585", "CVE-2026-45001"}},
@@ -138,6 +138,11 @@ products:
 	if _, err := loadRules(base); err != nil {
 		t.Fatalf("a good rule set failed: %v", err)
 	}
+	flagged := fstest.MapFS{"rules/a.yaml": {Data: []byte(good + "    flags:\n      - {id: some-flag, probe: root, contains: y}\n")}}
+	flagged["rules/releases.json"], flagged["advisories/none.json"] = base["rules/releases.json"], base["advisories/none.json"]
+	if _, err := loadRules(flagged); err != nil {
+		t.Fatalf("a hyphenated flag failed: %v", err)
+	}
 	tests := map[string]string{
 		"unknown field":     strings.Replace(good, "min_groups: 1", "min_groups: 1\n    colour: red", 1),
 		"POST not opt-in":   strings.Replace(good, "method: GET", "method: POST", 1),
@@ -145,6 +150,7 @@ products:
 		"bad regex":         strings.Replace(good, "contains: x", "regex: '('", 1),
 		"too few groups":    strings.Replace(good, "min_groups: 1", "min_groups: 2", 1),
 		"bad version bound": strings.Replace(good, "contains: x", "contains: x, min_version: 2026.x", 1),
+		"flag with underscores": good + "    flags:\n      - {id: some_flag, probe: root, contains: y}\n",
 	}
 	for name, yaml := range tests {
 		fs := fstest.MapFS{}

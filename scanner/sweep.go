@@ -49,17 +49,19 @@ type Config struct {
 
 // Stats counts a sweep's progress; it is safe to read while the sweep runs.
 type Stats struct {
-	Sent, Open uint64
+	// Sent counts every probe; Retried those of them that repeat an unanswered one.
+	Sent, Retried, Open uint64
 }
 
 // Sweeper probes host:port pairs and reports those that answer. One per process: naabu's
 // raw-socket engine is a process-wide resource.
 type Sweeper struct {
-	cfg    Config
-	method string
-	engine *scan.Scanner
-	sent   atomic.Uint64
-	open   atomic.Uint64
+	cfg     Config
+	method  string
+	engine  *scan.Scanner
+	sent    atomic.Uint64
+	retried atomic.Uint64
+	open    atomic.Uint64
 
 	tracked bool // SYN: the engine was told the target ranges
 
@@ -143,7 +145,7 @@ func (s *Sweeper) Method() string { return s.method }
 
 // Stats returns the counters so far.
 func (s *Sweeper) Stats() Stats {
-	return Stats{Sent: s.sent.Load(), Open: s.open.Load()}
+	return Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Open: s.open.Load()}
 }
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
@@ -215,6 +217,9 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limite
 			}
 			s.engine.EnqueueTCP(ap.Addr().String(), scan.Syn, &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP})
 			s.sent.Add(1)
+			if pass > 0 {
+				s.retried.Add(1)
+			}
 			return nil
 		})
 		if err != nil {
@@ -255,6 +260,9 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 					return
 				}
 				s.sent.Add(1)
+				if try > 0 {
+					s.retried.Add(1)
+				}
 				ok, err := s.engine.ConnectPort(ap.Addr().String(), "", p, s.cfg.Timeout)
 				if ok && err == nil {
 					s.report(ap)

@@ -164,13 +164,13 @@ func TestScanEndToEnd(t *testing.T) {
 			}
 			r := recs[0]
 			if r.IP != "127.0.0.1" || r.Port != int(l.gateway) || r.Product != "openclaw" || r.Version != "2026.9.6" ||
-				r.Auth != "required" || r.Official == nil || !*r.Official || r.Scheme != "http" || len(r.Evidence) == 0 {
+				r.auth() != "required" || r.Outcome != "openclaw" || r.Official == nil || !*r.Official || r.Scheme != "http" || len(r.Evidence) == 0 {
 				t.Errorf("record = %+v", r)
 			}
 			if _, err := time.Parse(time.RFC3339, r.ObservedAt); err != nil {
 				t.Errorf("observed_at %q: %v", r.ObservedAt, err)
 			}
-			if !strings.Contains(res.stderr, "progress: sent 3 of at most 6 probes") || !strings.Contains(res.stderr, "scan finished") {
+			if !strings.Contains(res.stderr, "done: 3 probes sent (3 first pass, 0 retries)") || !strings.Contains(res.stderr, "scan finished") {
 				t.Errorf("stderr lacks progress and summary:\n%s", res.stderr)
 			}
 
@@ -406,7 +406,7 @@ func TestCandidatesFromExternalSweep(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "c.db")
 	masscan := fmt.Sprintf("open tcp %d 127.0.0.1 1700000000\nopen tcp %d 127.0.0.1 1700000001\n", l.gateway, l.nginx)
 	res := runCLI(t, masscan, "scan", "--lab", "--db", db, "--candidates", "-", "--format", "table")
-	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || strings.Count(res.stdout, "\n") != 2 {
+	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || strings.Count(res.stdout, "\n") != 2 || !strings.Contains(res.stderr, "done: 2 candidate lines read") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 	// A candidate the reserved ranges cover is skipped; with nothing left, exit 2 as a sweep.
@@ -459,7 +459,7 @@ func TestScanIPv6Loopback(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--ports", fmt.Sprint(port), "--db", filepath.Join(t.TempDir(), "v6.db"), "::1")
 	recs := decodeLines(t, res.stdout)
-	if res.code != 0 || len(recs) != 1 || recs[0].IP != "::1" || recs[0].Version != "2026.6.10" || recs[0].Auth != "none" {
+	if res.code != 0 || len(recs) != 1 || recs[0].IP != "::1" || recs[0].Version != "2026.6.10" || recs[0].auth() != "none" {
 		t.Errorf("exit %d, records %+v\n%s", res.code, recs, res.stderr)
 	}
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,11 +18,16 @@ import (
 type resultWriter struct {
 	all    bool
 	format interface{ writeRecord(record) error }
+	// beforeRow, when set, runs before each row (the progress line clears itself).
+	beforeRow func()
 }
 
 func (w *resultWriter) write(o store.Observation) error {
 	if o.Outcome != store.OutcomeOpenClaw && !(w.all && o.HTTPStatus != 0) {
 		return nil
+	}
+	if w.beforeRow != nil {
+		w.beforeRow()
 	}
 	return w.format.writeRecord(toRecord(o))
 }
@@ -27,34 +35,33 @@ func (w *resultWriter) write(o store.Observation) error {
 func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
 	switch format {
 	case "jsonl":
-		return &resultWriter{all, &jsonlWriter{enc: json.NewEncoder(w)}}, nil
+		return &resultWriter{all: all, format: &jsonlWriter{enc: json.NewEncoder(w)}}, nil
 	case "csv":
 		cw := newSafeCSV(w)
 		if err := cw.Write(csvHeader); err != nil {
 			return nil, err
 		}
 		cw.Flush()
-		return &resultWriter{all, &csvWriter{w: cw}}, cw.Error()
+		return &resultWriter{all: all, format: &csvWriter{w: cw}}, cw.Error()
 	case "table":
-		fmt.Fprintf(w, tableFormat, "IP", "PORT", "PRODUCT", "VERSION", "AUTH", "OFFICIAL", "ADVISORIES", "FLAGS")
-		return &resultWriter{all, &tableWriter{w: w}}, nil
+		return &resultWriter{all: all, format: &tableWriter{w: w}}, nil
 	}
 	return nil, usagef("--format %q: want jsonl, csv or table", format)
 }
 
 // record is the JSON Lines contract: scripts depend on these keys.
 type record struct {
-	IP                string   `json:"ip"`
-	Port              int      `json:"port"`
-	Scheme            string   `json:"scheme"`
-	Product           string   `json:"product"`
-	Version           string   `json:"version"`
-	VersionCandidates []string `json:"version_candidates,omitempty"`
-	Auth              string   `json:"auth"`
-	Official          *bool    `json:"official"`
-	Advisories        []string `json:"advisories"`
-	Evidence          []string `json:"evidence"`
-	ObservedAt        string   `json:"observed_at"`
+	IP                string    `json:"ip"`
+	Port              int       `json:"port"`
+	Scheme            string    `json:"scheme"`
+	Product           string    `json:"product"`
+	Version           string    `json:"version"`
+	VersionCandidates *[]string `json:"version_candidates,omitempty"` // a gateway whose version is not exact
+	Auth              *string   `json:"auth"`                         // null for what is not a gateway
+	Official          *bool     `json:"official"`
+	Advisories        []string  `json:"advisories"`
+	Evidence          []string  `json:"evidence"`
+	ObservedAt        string    `json:"observed_at"`
 	// Beyond the contract: more context for triage.
 	Outcome  string   `json:"outcome"`
 	Channel  string   `json:"channel,omitempty"`
@@ -72,15 +79,42 @@ type record struct {
 	observed time.Time
 }
 
+// toRecord maps an observation to the contract: a detected gateway's outcome is its product
+// (openclaw, clawdbot or moltbot, as the product key says); what is not a gateway has a null
+// auth and no version_candidates; a gateway without an exact version always has
+// version_candidates (empty when nothing narrowed it).
 func toRecord(o store.Observation) record {
-	return record{
-		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product,
-		Version: o.Version, VersionCandidates: o.VersionCandidates, Auth: o.Auth, Official: o.Official,
+	r := record{
+		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, Official: o.Official,
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
 		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt,
 		ASN: o.ASN, ASOrg: o.ASOrg, Country: o.Country,
 	}
+	if o.Outcome == store.OutcomeOpenClaw && o.Product != "" {
+		r.Outcome = o.Product
+		auth := o.Auth
+		r.Auth = &auth
+		if o.Version == "" {
+			vc := nonNil(o.VersionCandidates)
+			r.VersionCandidates = &vc
+		}
+	}
+	return r
+}
+
+func (r record) auth() string {
+	if r.Auth == nil {
+		return ""
+	}
+	return *r.Auth
+}
+
+func (r record) versionCandidates() []string {
+	if r.VersionCandidates == nil {
+		return nil
+	}
+	return *r.VersionCandidates
 }
 
 func nonNil(l []string) []string {
@@ -102,7 +136,7 @@ type csvWriter struct{ w safeCSV }
 func (c *csvWriter) writeRecord(rec record) error {
 	c.w.Write([]string{
 		rec.observed.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
-		rec.Version, strings.Join(rec.VersionCandidates, ","), rec.Auth, store.OfficialText(rec.Official),
+		rec.Version, strings.Join(rec.versionCandidates(), ","), rec.auth(), store.OfficialText(rec.Official),
 		strings.Join(rec.Advisories, ","), strings.Join(rec.Flags, ","), strings.Join(rec.MIIT, ","), rec.Outcome,
 		fmt.Sprint(rec.Status), rec.Title, rec.Server,
 	})
@@ -112,20 +146,62 @@ func (c *csvWriter) writeRecord(rec record) error {
 
 const tableFormat = "%-39s %-5s %-9s %-22s %-9s %-8s %-10s %s\n"
 
-type tableWriter struct{ w io.Writer }
+// tableWriter is for people: it keeps the rows and prints them sorted by address when the
+// run ends, with a note on what an unknown auth means.
+type tableWriter struct {
+	w    io.Writer
+	rows []record
+}
 
 func (t *tableWriter) writeRecord(rec record) error {
+	t.rows = append(t.rows, rec)
+	return nil
+}
+
+// flush prints the table; only the table format holds rows back.
+func (w *resultWriter) flush() error {
+	t, ok := w.format.(*tableWriter)
+	if !ok {
+		return nil
+	}
+	slices.SortFunc(t.rows, func(a, b record) int {
+		ia, _ := netip.ParseAddr(a.IP)
+		ib, _ := netip.ParseAddr(b.IP)
+		return cmp.Or(ia.Compare(ib), cmp.Compare(a.Port, b.Port))
+	})
+	if _, err := fmt.Fprintf(t.w, tableFormat, "IP", "PORT", "PRODUCT", "VERSION", "AUTH", "OFFICIAL", "ADVISORIES", "FLAGS"); err != nil {
+		return err
+	}
+	unknown := 0
+	for _, rec := range t.rows {
+		if err := t.writeRow(rec); err != nil {
+			return err
+		}
+		if rec.auth() == "unknown" {
+			unknown++
+		}
+	}
+	t.rows = nil
+	if unknown > 0 {
+		_, err := fmt.Fprintf(t.w, "auth unknown for %d gateways: their passive answers are the same with and without a token on these releases;\n"+
+			"  --active-probe invoke (opt-in: one POST /tools/invoke with body {}, refused by validation before any tool runs) tells them apart\n", unknown)
+		return err
+	}
+	return nil
+}
+
+func (t *tableWriter) writeRow(rec record) error {
 	product, ver := rec.Product, rec.Version
 	if product == "" {
 		product = "-"
 	}
-	if ver == "" && len(rec.VersionCandidates) > 0 {
-		ver = rec.VersionCandidates[0] + "…" + rec.VersionCandidates[len(rec.VersionCandidates)-1]
+	if vc := rec.versionCandidates(); ver == "" && len(vc) > 0 {
+		ver = vc[0] + "…" + vc[len(vc)-1]
 	}
 	if ver == "" {
 		ver = "?"
 	}
-	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), textCell(product), textCell(ver), textCell(orDash(rec.Auth)),
+	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), textCell(product), textCell(ver), textCell(orDash(rec.auth())),
 		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), textCell(strings.Join(rec.Flags, ",")))
 	return err
 }

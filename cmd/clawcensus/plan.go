@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/urfave/cli/v2"
@@ -94,6 +95,9 @@ func workerCommand() *cli.Command {
 						out.write(o)
 					}
 				}})
+			if ferr := out.flush(); ferr != nil && err == nil {
+				err = fmt.Errorf("stdout: %w", ferr)
+			}
 			if err != nil && c.Context.Err() != nil {
 				return nil // stopped by a signal: the units in hand stay unfinished for others
 			}

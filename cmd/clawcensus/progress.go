@@ -5,32 +5,43 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/clawcensus/clawcensus/census"
 )
 
-// progress reports probes sent, rate, open ports, detections and ETA on stderr: a live line
-// on a terminal, a plain line every 10 seconds otherwise.
+// progress reports the work done and left on stderr: a live line on a terminal (cleared before
+// any result row is printed), a plain line every 10 seconds otherwise, and a closing line of
+// totals. A sweep counts its first pass against the planned probes and retries apart; the ETA
+// is the first pass left at the recent rate, scaled by the retries actually sent so far.
+// Candidates have no total: their lines read are counted instead.
 type progress struct {
-	w        io.Writer
-	total    uint64
-	st       *census.Stats
-	live     bool
-	start    time.Time
+	w          io.Writer
+	firstPass  uint64 // planned probes (0 with candidates)
+	candidates bool
+	st         *census.Stats
+	live       bool
+	start      time.Time
+
+	mu       sync.Mutex
+	showing  bool // a live line is on the terminal
 	lastSent int64
 	lastAt   time.Time
 }
 
-func newProgress(w io.Writer, total uint64, st *census.Stats) *progress {
-	live := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			live = true
-		}
-	}
+func newProgress(w io.Writer, firstPass uint64, candidates bool, st *census.Stats) *progress {
 	now := time.Now()
-	return &progress{w: w, total: total, st: st, live: live, start: now, lastAt: now}
+	return &progress{w: w, firstPass: firstPass, candidates: candidates, st: st, live: isTerminal(w), start: now, lastAt: now}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (pr *progress) run(ctx context.Context) {
@@ -45,34 +56,89 @@ func (pr *progress) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			pr.print(false)
+			pr.print()
 		}
 	}
 }
 
-func (pr *progress) final() { pr.print(true) }
+// clear takes the live line off the terminal before a result row is printed; the next tick
+// draws it again below the row.
+func (pr *progress) clear() {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.showing {
+		fmt.Fprint(pr.w, "\r\033[K")
+		pr.showing = false
+	}
+}
 
-func (pr *progress) print(final bool) {
-	sent := pr.st.Sent.Load()
-	now := time.Now()
+func (pr *progress) print() {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	line := pr.line(time.Now())
+	if pr.live {
+		fmt.Fprintf(pr.w, "\r\033[K%s", line)
+		pr.showing = true
+		return
+	}
+	fmt.Fprintln(pr.w, line)
+}
+
+func (pr *progress) line(now time.Time) string {
+	sent, retried := pr.st.Sent.Load(), pr.st.Retried.Load()
 	rate := float64(sent-pr.lastSent) / now.Sub(pr.lastAt).Seconds()
 	pr.lastSent, pr.lastAt = sent, now
-	eta := "?"
-	if pr.total > 0 && rate > 0 && uint64(sent) <= pr.total {
-		eta = (time.Duration(float64(pr.total-uint64(sent))/rate) * time.Second).Round(time.Second).String()
+	found := fmt.Sprintf("open %d, fingerprinted %d, detected %d", pr.st.Open.Load(), pr.st.Fingerprinted.Load(), pr.st.Detected.Load())
+	elapsed := now.Sub(pr.start).Round(time.Second)
+	var line string
+	if pr.candidates {
+		line = fmt.Sprintf("progress: candidate lines read %d, %s, elapsed %s", pr.st.Read.Load(), found, elapsed)
+	} else {
+		first := uint64(sent - retried)
+		line = fmt.Sprintf("progress: first pass %d of %d probes", min(first, pr.firstPass), pr.firstPass)
+		if retried > 0 {
+			line += fmt.Sprintf(", retries %d", retried)
+		}
+		line += fmt.Sprintf(", %.0f/s, %s, units done %d, elapsed %s", rate, found, pr.st.UnitsDone.Load(), elapsed)
+		if first < pr.firstPass {
+			line += ", eta " + eta(pr.firstPass, first, uint64(sent), rate)
+		} else {
+			line += ", first pass done"
+		}
 	}
-	line := fmt.Sprintf("progress: sent %d of at most %d probes, %.0f/s, open %d, fingerprinted %d, detected %d, units done %d, elapsed %s, eta %s",
-		sent, pr.total, rate, pr.st.Open.Load(), pr.st.Fingerprinted.Load(), pr.st.Detected.Load(), pr.st.UnitsDone.Load(),
-		now.Sub(pr.start).Round(time.Second), eta)
 	if n := pr.st.Spooled.Load(); n > 0 {
 		line += fmt.Sprintf(", spooled %d", n)
 	}
-	switch {
-	case pr.live && !final:
-		fmt.Fprintf(pr.w, "\r\033[K%s", line)
-	case pr.live:
-		fmt.Fprintf(pr.w, "\r\033[K%s\n", line)
-	default:
-		fmt.Fprintln(pr.w, line)
+	return line
+}
+
+// eta is the first pass left (first < total) at rate, scaled by the probes sent per
+// first-pass probe so far (retries cost time too); "?" before anything was measured.
+func eta(total, first, sent uint64, rate float64) string {
+	if rate <= 0 || first == 0 {
+		return "?"
 	}
+	perProbe := float64(sent) / float64(first)
+	return (time.Duration(float64(total-first)*perProbe/rate) * time.Second).Round(time.Second).String()
+}
+
+// final replaces the live line with the totals.
+func (pr *progress) final() {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	sent, retried := pr.st.Sent.Load(), pr.st.Retried.Load()
+	what := fmt.Sprintf("%d probes sent (%d first pass, %d retries)", sent, sent-retried, retried)
+	if pr.candidates {
+		what = fmt.Sprintf("%d candidate lines read", pr.st.Read.Load())
+	}
+	line := fmt.Sprintf("done: %s, open %d, fingerprinted %d, detected %d, units done %d, in %s", what, pr.st.Open.Load(),
+		pr.st.Fingerprinted.Load(), pr.st.Detected.Load(), pr.st.UnitsDone.Load(), time.Since(pr.start).Round(time.Millisecond))
+	if n := pr.st.Spooled.Load(); n > 0 {
+		line += fmt.Sprintf(", spooled %d", n)
+	}
+	if pr.live {
+		fmt.Fprint(pr.w, "\r\033[K")
+	}
+	fmt.Fprintln(pr.w, line)
+	pr.showing = false
 }

@@ -284,7 +284,8 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 	}
 	slog.Info("scan started", "run", runID, "units", len(units), "probes", probes, "ports", census.PortList(p.Ports),
 		"rate", p.Rate, "seed", p.Seed, "shard", fmt.Sprintf("%d/%d", shard, p.Shards), "method", resolvedMethod(p))
-	prog := newProgress(c.App.ErrWriter, probes*uint64(1+p.Retries), stats)
+	prog := newProgress(c.App.ErrWriter, probes, p.Candidates != nil || p.CandidatesStdin, stats)
+	out.beforeRow = prog.clear
 	progCtx, stopProgress := context.WithCancel(ctx)
 	defer stopProgress()
 	go prog.run(progCtx)
@@ -305,6 +306,7 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 		}})
 	stopProgress()
 	prog.final()
+	flushErr := out.flush() // the table, sorted; the run's status does not depend on stdout
 
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -319,6 +321,9 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 				slog.Info("scan finished", "run", runID, "status", s.Status, "units_done", s.UnitsDone, "units_total", s.UnitsTotal,
 					"probes_sent", stats.Sent.Load(), "open", stats.Open.Load(), "detected", stats.Detected.Load())
 			}
+		}
+		if flushErr != nil {
+			return fmt.Errorf("run %d complete, but stdout failed (%w); results are in the store", runID, flushErr)
 		}
 		return nil
 	case ctx.Err() != nil:

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"net/netip"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// TestRecordContract: outcome and product agree, auth is null off gateways, and
+// version_candidates is there whenever a gateway's version is not exact.
+func TestRecordContract(t *testing.T) {
+	at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	gw := store.Observation{IP: netip.MustParseAddr("127.0.0.1"), Port: 18789, Scheme: "http", Outcome: store.OutcomeOpenClaw,
+		Product: "openclaw", Version: "2026.9.6", Auth: "required", ObservedAt: at}
+	inexact := gw
+	inexact.Version = ""
+	narrowed := inexact
+	narrowed.VersionCandidates = []string{"2026.9.5", "2026.9.6"}
+	clawdbot := gw
+	clawdbot.Product, clawdbot.Version, clawdbot.Auth = "clawdbot", "2026.1.24-3", "unknown"
+	nginx := store.Observation{IP: gw.IP, Port: 8080, Scheme: "http", Outcome: store.OutcomeNotOpenClaw, HTTPStatus: 200, Server: "nginx", ObservedAt: at}
+	for name, c := range map[string]struct {
+		o    store.Observation
+		want map[string]any // keys that must have these JSON values; nil: must be absent
+	}{
+		"exact":         {gw, map[string]any{"outcome": "openclaw", "auth": "required", "version_candidates": nil}},
+		"inexact":       {inexact, map[string]any{"version": "", "version_candidates": []any{}}},
+		"narrowed":      {narrowed, map[string]any{"version_candidates": []any{"2026.9.5", "2026.9.6"}}},
+		"clawdbot":      {clawdbot, map[string]any{"outcome": "clawdbot", "product": "clawdbot", "auth": "unknown"}},
+		"not a gateway": {nginx, map[string]any{"outcome": "not-openclaw", "product": "", "version_candidates": nil}},
+	} {
+		b, err := json.Marshal(toRecord(c.o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		json.Unmarshal(b, &got)
+		for k, want := range c.want {
+			v, present := got[k]
+			if want == nil && present {
+				t.Errorf("%s: %s present (%v), want it absent", name, k, v)
+			} else if want != nil && !reflect.DeepEqual(v, want) {
+				t.Errorf("%s: %s = %#v, want %#v", name, k, v, want)
+			}
+		}
+		if c.o.Product == "" {
+			for _, k := range []string{"auth", "official"} {
+				if v, present := got[k]; !present || v != nil {
+					t.Errorf("%s: %s = %#v (present %v), want null", name, k, v, present)
+				}
+			}
+		}
+	}
+}
+
+// TestReadmeKeysMatchTheRecord compares the README's output-key table with the keys the
+// record type emits.
+func TestReadmeKeysMatchTheRecord(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(b), "### Output keys")
+	if !ok {
+		t.Fatal("README has no Output keys section")
+	}
+	if i := strings.Index(table, "\n\n#"); i >= 0 {
+		table = table[:i]
+	}
+	var documented []string
+	for _, line := range strings.Split(table, "\n") {
+		if cell, _, ok := strings.Cut(strings.TrimPrefix(line, "| "), " |"); ok && strings.HasPrefix(line, "| `") {
+			for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(cell, -1) {
+				documented = append(documented, m[1])
+			}
+		}
+	}
+	var emitted []string
+	rt := reflect.TypeOf(record{})
+	for i := range rt.NumField() {
+		if tag := rt.Field(i).Tag.Get("json"); tag != "" {
+			emitted = append(emitted, strings.Split(tag, ",")[0])
+		}
+	}
+	slices.Sort(documented)
+	slices.Sort(emitted)
+	if !slices.Equal(documented, emitted) {
+		t.Errorf("README documents %v\nthe record emits %v", documented, emitted)
+	}
+}
+
+// TestTableSortsAndExplainsUnknownAuth: the table comes out by address, then port, and says
+// why some gateways' auth is unknown and which opt-in probe tells.
+func TestTableSortsAndExplainsUnknownAuth(t *testing.T) {
+	var b strings.Builder
+	w, err := newWriter(&b, "table", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	for _, a := range []string{"127.0.0.10:18789", "::1:18789", "127.0.0.9:18790", "127.0.0.9:18789"} {
+		ap := netip.MustParseAddrPort(strings.Replace(a, "::1:", "[::1]:", 1))
+		auth := "required"
+		if ap.Port() == 18790 {
+			auth = "unknown"
+		}
+		w.write(store.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: store.OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: auth, ObservedAt: at})
+	}
+	if b.Len() != 0 {
+		t.Errorf("the table printed before the run ended: %q", b.String())
+	}
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, line := range strings.Split(b.String(), "\n")[1:5] {
+		f := strings.Fields(line)
+		order = append(order, f[0]+" "+f[1])
+	}
+	if want := []string{"127.0.0.9 18789", "127.0.0.9 18790", "127.0.0.10 18789", "::1 18789"}; !slices.Equal(order, want) {
+		t.Errorf("rows %v, want %v", order, want)
+	}
+	if !strings.Contains(b.String(), "auth unknown for 1 gateways") || !strings.Contains(b.String(), "--active-probe invoke") {
+		t.Errorf("no note on unknown auth:\n%s", b.String())
+	}
+}
