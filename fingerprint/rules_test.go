@@ -144,12 +144,12 @@ products:
 		t.Fatalf("a hyphenated flag failed: %v", err)
 	}
 	tests := map[string]string{
-		"unknown field":     strings.Replace(good, "min_groups: 1", "min_groups: 1\n    colour: red", 1),
-		"POST not opt-in":   strings.Replace(good, "method: GET", "method: POST", 1),
-		"unknown probe":     strings.Replace(good, "probe: root, contains", "probe: nope, contains", 1),
-		"bad regex":         strings.Replace(good, "contains: x", "regex: '('", 1),
-		"too few groups":    strings.Replace(good, "min_groups: 1", "min_groups: 2", 1),
-		"bad version bound": strings.Replace(good, "contains: x", "contains: x, min_version: 2026.x", 1),
+		"unknown field":         strings.Replace(good, "min_groups: 1", "min_groups: 1\n    colour: red", 1),
+		"POST not opt-in":       strings.Replace(good, "method: GET", "method: POST", 1),
+		"unknown probe":         strings.Replace(good, "probe: root, contains", "probe: nope, contains", 1),
+		"bad regex":             strings.Replace(good, "contains: x", "regex: '('", 1),
+		"too few groups":        strings.Replace(good, "min_groups: 1", "min_groups: 2", 1),
+		"bad version bound":     strings.Replace(good, "contains: x", "contains: x, min_version: 2026.x", 1),
 		"flag with underscores": good + "    flags:\n      - {id: some_flag, probe: root, contains: y}\n",
 	}
 	for name, yaml := range tests {
