@@ -43,7 +43,19 @@ func TestStagesDoNotImportEachOther(t *testing.T) {
 			}
 		}
 	}
-	for _, pkg := range []string{"scanner", "fingerprint", "enrich", "census", "cmd/clawcensus", "cmd/clawlab"} {
+	// report reads what the stages produced (store's values, fingerprint's rules) and writes
+	// documents; no stage and not census may depend on it, and it never imports census.
+	for _, pkg := range append(stages, "census") {
+		if imports(deps(t, "./"+pkg+"/..."), mod+"report") {
+			t.Errorf("%s imports report", pkg)
+		}
+	}
+	for _, banned := range []string{"census", "scanner", "enrich"} {
+		if imports(deps(t, "./report/..."), mod+banned) {
+			t.Errorf("report imports %s", banned)
+		}
+	}
+	for _, pkg := range []string{"scanner", "fingerprint", "enrich", "census", "report", "cmd/clawcensus", "cmd/clawlab"} {
 		if imports(directImports(t, pkg), mod+"migrations") {
 			t.Errorf("%s imports migrations; only store may", pkg)
 		}
@@ -68,7 +80,7 @@ func TestDependenciesStayBehindTheirAdapters(t *testing.T) {
 		"github.com/riverqueue/river":       {"census"},
 		mod + "census":                      {"census", "cmd/clawcensus"},
 	} {
-		for _, pkg := range []string{"scanner", "fingerprint", "enrich", "store", "census", "migrations", "cmd/clawcensus", "cmd/clawlab"} {
+		for _, pkg := range []string{"scanner", "fingerprint", "enrich", "store", "census", "report", "migrations", "cmd/clawcensus", "cmd/clawlab"} {
 			direct := directImports(t, pkg)
 			allowed := false
 			for _, h := range home {

@@ -374,3 +374,19 @@ func (r *Rules) Product(id string) *Product {
 	}
 	return nil
 }
+
+// Latest is the newest stable release of npm package pkg in the release table (no beta, not
+// marked broken): what an operator should upgrade to. "" when the table has none.
+func (r *Rules) Latest(pkg string) string {
+	latest := ""
+	for _, rel := range r.Releases {
+		v, err := ParseVersion(rel.Version)
+		if rel.Package != pkg || err != nil || v.Beta != 0 || rel.Broken != "" {
+			continue
+		}
+		if latest == "" || CompareVersions(rel.Version, latest) > 0 {
+			latest = rel.Version
+		}
+	}
+	return latest
+}

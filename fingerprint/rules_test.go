@@ -191,3 +191,23 @@ func ptrBool(b *bool) any {
 	}
 	return *b
 }
+
+func TestLatestRelease(t *testing.T) {
+	r, err := LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := r.Latest("openclaw")
+	v, err := ParseVersion(latest)
+	if err != nil || v.Beta != 0 {
+		t.Fatalf("Latest = %q (%v), want a stable release", latest, err)
+	}
+	for _, rel := range r.Releases {
+		if rel.Package == "openclaw" && rel.Broken == "" && !strings.Contains(rel.Version, "beta") && CompareVersions(rel.Version, latest) > 0 {
+			t.Errorf("%s is newer than Latest %s", rel.Version, latest)
+		}
+	}
+	if r.Latest("no-such-package") != "" {
+		t.Error("a package without releases has a latest one")
+	}
+}

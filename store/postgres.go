@@ -187,6 +187,8 @@ func postgresCounts(filter string) string {
 	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, unnest(o.flags) AS j(value)
 		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, unnest(o.miit) AS j(value)
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, unnest(o.advisories) AS j(value)
 		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value`
 }
 

@@ -229,6 +229,8 @@ func sqliteCounts(filter string) string {
 	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, json_each(o.flags) j
 		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, json_each(o.miit) j
+		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, json_each(o.advisories) j
 		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value`
 }
 

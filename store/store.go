@@ -147,6 +147,7 @@ type Summary struct {
 	ByOfficial map[string]int64 // "true", "false", "unknown"
 	ByFlag     map[string]int64 // posture flags, a gateway counted once per flag
 	ByMIIT     map[string]int64 // MIIT/NVDB "don'ts" shown violated
+	ByAdvisory map[string]int64 // advisory id → gateways on a release it affects
 	ByCountry  map[string]int64 // "" when no country database was given
 	ByASN      map[string]int64 // "AS64500"; "" when unknown
 }
@@ -154,7 +155,7 @@ type Summary struct {
 func newSummary(r Run) Summary {
 	return Summary{Run: r, ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{},
 		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{},
-		ByCountry: map[string]int64{}, ByASN: map[string]int64{}}
+		ByAdvisory: map[string]int64{}, ByCountry: map[string]int64{}, ByASN: map[string]int64{}}
 }
 
 // OfficialText names an official-build verdict: "true", "false" or "unknown".
@@ -337,12 +338,13 @@ func dedupe(obs []Observation) []Observation {
 
 // Counting. A finished unit's counts are kept per unit (unit_counts); a report adds those up
 // and counts live only the observations of units not yet done (and of runs made before units).
-// Both come as rows (run, dim, key, n) of the same four dimensions.
+// Both come as rows (run, dim, key, n) of the same five dimensions.
 const (
 	dimGateway = "gw"   // key: [product, version, auth, official]
 	dimNetwork = "net"  // key: [country, asn]
 	dimFlag    = "flag" // key: a posture flag
 	dimMIIT    = "miit" // key: a MIIT/NVDB violation
+	dimAdv     = "adv"  // key: an advisory id
 )
 
 // addDim adds one counting row to a summary.
@@ -353,6 +355,9 @@ func addDim(sm *Summary, dim, key string, n int64) error {
 		return nil
 	case dimMIIT:
 		sm.ByMIIT[key] += n
+		return nil
+	case dimAdv:
+		sm.ByAdvisory[key] += n
 		return nil
 	}
 	var k []any

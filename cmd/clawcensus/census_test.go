@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/report"
 )
 
 // TestShardsMatchUnsharded runs a sweep whole and as four shards started one after another
@@ -39,9 +41,9 @@ func TestShardsMatchUnsharded(t *testing.T) {
 			t.Errorf("after shard %d: status %s, want %s", i, runs[0].Status, want)
 		}
 	}
-	trend := func(db string) []trendRow {
+	trend := func(db string) []report.TrendRow {
 		res := runCLI(t, "", "trend", "--db", db, "--format", "json")
-		var tr struct{ Days []trendRow }
+		var tr struct{ Days []report.TrendRow }
 		if err := json.Unmarshal([]byte(res.stdout), &tr); err != nil || len(tr.Days) != 1 {
 			t.Fatalf("trend of %s: %v, %d rows\n%s%s", db, err, len(tr.Days), res.stdout, res.stderr)
 		}

@@ -284,7 +284,7 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		{"bad port", []string{"scan", "--db", db, "--ports", "70000", "127.0.0.1"}, 2, "not a port"},
 		{"bad shard", []string{"scan", "--db", db, "--shard", "3/3", "127.0.0.1"}, 2, "shard"},
 		{"bad flag", []string{"scan", "--no-such-flag", "127.0.0.1"}, 2, "no-such-flag"},
-		{"bad format", []string{"report", "--db", db, "--format", "xml"}, 2, "want text or json"},
+		{"bad format", []string{"report", "--db", db, "--format", "xml"}, 2, "want text, json, csv, md or html"},
 		{"unreachable database", []string{"report", "--db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 2, "database unavailable"},
 		{"unknown active probe", []string{"scan", "--lab", "--db", db, "--active-probe", "exploit", "127.0.0.1"}, 2, "no such opt-in probe"},
 		{"huge run unconfirmed", []string{"scan", "--lab", "--db", db, "--ports", "1-2", "127.0.0.0/8"}, 2, "--confirm-large"},

@@ -5,39 +5,122 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )
 
 func reportCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:  "report",
-		Usage: "per run: gateways detected in total, by version and by auth posture",
+		Usage: "per run: gateways detected in total, by version, auth, advisory; md and html with charts and methodology",
+		Description: "text, json and csv list runs (all of them, or --run N / --last); md and html write one run's\n" +
+			"report (the newest unless --run N) with SVG charts, the trend up to that run and the methodology\n" +
+			"block to publish with the numbers. Reports carry counts only (TLP:CLEAR).",
 		Flags: []cli.Flag{
 			dbFlag,
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, md or html"},
+			&cli.Int64Flag{Name: "run", Usage: "only run N"},
+			&cli.BoolFlag{Name: "last", Usage: "only the newest run"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of stdout"},
 		},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usagef("--format %q: want text or json", format)
+			if !slices.Contains([]string{"text", "json", "csv", "md", "html"}, format) {
+				return usagef("--format %q: want text, json, csv, md or html", format)
+			}
+			if c.IsSet("run") && c.Bool("last") {
+				return usagef("give --run N or --last, not both")
 			}
 			st, sums, err := openRuns(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if format == "json" {
-				return writeReportJSON(c.App.Writer, sums)
+			chosen := sums
+			switch {
+			case c.IsSet("run"):
+				i, err := findRun(sums, c.Int64("run"), "run")
+				if err != nil {
+					return err
+				}
+				chosen = sums[i : i+1]
+			case c.Bool("last") || ((format == "md" || format == "html") && len(sums) > 0):
+				chosen = sums[max(0, len(sums)-1):]
 			}
-			return writeReportText(c.App.Writer, sums, st.Backend())
+			if (format == "md" || format == "html") && len(chosen) == 0 {
+				return usagef("the %s store has no runs to report: run clawcensus scan first", st.Backend())
+			}
+			return withOutput(c, func(w io.Writer) error {
+				switch format {
+				case "json":
+					return writeReportJSON(w, chosen)
+				case "csv":
+					return writeReportCSV(w, chosen)
+				case "md", "html":
+					doc, err := reportDocument(chosen[0], sums)
+					if err != nil {
+						return err
+					}
+					if format == "md" {
+						return doc.WriteMarkdown(w)
+					}
+					return doc.WriteHTML(w)
+				}
+				return writeReportText(w, chosen, st.Backend())
+			})
 		},
 	})
+}
+
+// withOutput runs write on stdout, or on --output FILE (written whole, then renamed into place).
+func withOutput(c *cli.Context, write func(io.Writer) error) error {
+	path := c.String("output")
+	if path == "" {
+		return write(c.App.Writer)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return usageError{fmt.Errorf("--output %s: %w", path, err)}
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// reportDocument gathers what a run's report says about its method: the run's stored plan
+// (exclusions, retries, scope, opt-in probes), the rules and the trend of every run.
+func reportDocument(run store.Summary, sums []store.Summary) (*report.Document, error) {
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		return nil, err
+	}
+	m := report.Methodology{Targets: run.Targets, TargetCount: run.TargetCount, Ports: run.Ports, Method: run.Method,
+		Rate: run.Rate, Seed: run.Seed, Shard: run.Shard, ToolVersion: run.ToolVersion, Enrichment: run.Enrichment, Authority: run.Note}
+	if p, err := census.ParsePlan(run.Plan); err == nil {
+		m.Retries, m.Scope, m.ActiveProbe, m.Contact = p.Retries, p.Scope, p.ActiveProbe, p.Contact
+		for _, e := range p.Excluded {
+			m.Exclusions = append(m.Exclusions, fmt.Sprintf("%s: %d addresses", e.Source, e.Addresses))
+		}
+	}
+	return report.NewDocument(run, sums, rules, m, time.Now())
 }
 
 // reportRun is one run in the JSON report: scripts depend on these keys.
@@ -53,6 +136,7 @@ type reportRun struct {
 	ByOfficial    map[string]int64 `json:"by_official"`
 	ByFlag        map[string]int64 `json:"by_flag"`
 	ByMIIT        map[string]int64 `json:"by_miit_violation"`
+	ByAdvisory    map[string]int64 `json:"by_advisory"`
 	ByCountry     map[string]int64 `json:"by_country"`
 	ByASN         map[string]int64 `json:"by_asn"`
 	Enrichment    string           `json:"enrichment,omitempty"`
@@ -80,7 +164,7 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 		r := reportRun{
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
-			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
+			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
 			Authorization: s.Note,
 			Targets:       s.Targets,
 			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
@@ -119,6 +203,7 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		writeCounts(w, "official build", s.ByOfficial, nil)
 		writeCounts(w, "posture flags", s.ByFlag, nil)
 		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
+		writeCounts(w, "by advisory (version-implied)", s.ByAdvisory, nil)
 		if s.Enrichment != "" {
 			writeCounts(w, "by country", s.ByCountry, nil)
 			writeCounts(w, "by autonomous system", s.ByASN, nil)
@@ -126,6 +211,26 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		}
 	}
 	return nil
+}
+
+var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
+	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total"}
+
+func writeReportCSV(w io.Writer, sums []store.Summary) error {
+	cw := newSafeCSV(w)
+	cw.Write(reportCSVHeader)
+	for _, s := range sums {
+		ended := ""
+		if s.EndedAt != nil {
+			ended = s.EndedAt.UTC().Format(time.RFC3339)
+		}
+		cw.Write([]string{fmt.Sprint(s.ID), s.StartedAt.UTC().Format(time.RFC3339), ended, s.Status, s.Targets, s.Ports, s.Method,
+			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
+			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
+			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal)})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func writeCounts(w io.Writer, title string, m map[string]int64, cmp func(a, b string) int) {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/clawcensus/clawcensus/store"
+	"github.com/clawcensus/clawcensus/report"
 )
 
 func trendCommand() *cli.Command {
@@ -30,7 +30,7 @@ func trendCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			rows := trendRows(sums)
+			rows := report.Trend(sums)
 			switch format {
 			case "json":
 				enc := json.NewEncoder(c.App.Writer)
@@ -58,41 +58,6 @@ func trendCommand() *cli.Command {
 			return nil
 		},
 	})
-}
-
-// trendRow is one day of the series; scripts depend on these keys.
-type trendRow struct {
-	Day          string `json:"day"`
-	Run          int64  `json:"run"`
-	Reachable    int64  `json:"reachable"`
-	AuthRequired int64  `json:"auth_required"`
-	NoAuth       int64  `json:"no_auth"`
-	AuthUnknown  int64  `json:"auth_unknown"`
-	Vulnerable   int64  `json:"vulnerable_version"`
-	Unofficial   int64  `json:"unofficial"`
-	Ports        string `json:"ports"`
-	Targets      string `json:"targets"`
-}
-
-// trendRows keeps each day's last complete run (sums come oldest first).
-func trendRows(sums []store.Summary) []trendRow {
-	var rows []trendRow
-	for _, s := range sums {
-		if s.Status != store.StatusComplete {
-			continue
-		}
-		r := trendRow{
-			Day: s.StartedAt.UTC().Format("2006-01-02"), Run: s.ID, Reachable: s.Detected,
-			AuthRequired: s.ByAuth["required"], NoAuth: s.ByAuth["none"], AuthUnknown: s.ByAuth["unknown"],
-			Vulnerable: s.ByMIIT["known-advisories"], Unofficial: s.ByOfficial["false"], Ports: s.Ports, Targets: s.Targets,
-		}
-		if n := len(rows); n > 0 && rows[n-1].Day == r.Day {
-			rows[n-1] = r
-			continue
-		}
-		rows = append(rows, r)
-	}
-	return rows
 }
 
 func truncate(s string, n int) string {

@@ -1,0 +1,124 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/go-analyze/charts"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+)
+
+// Chart is one figure of a report, rendered as SVG by go-analyze/charts.
+type Chart struct {
+	Name  string // file name stem: trend, vulnerable-share, versions, countries, networks
+	Title string
+	SVG   []byte
+}
+
+const chartWidth, chartHeight = 800, 400
+
+// Charts renders the figures a person would put on a slide: exposed gateways per day split by
+// auth, the share on a release with known advisories, the run's versions, and its top
+// countries and networks when enrichment data was given. A figure with no data is left out.
+func (d *Document) Charts() ([]Chart, error) {
+	var out []Chart
+	add := func(name, title string, render func(p *charts.Painter) error) error {
+		p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: chartWidth, Height: chartHeight})
+		if err := render(p); err != nil {
+			return fmt.Errorf("chart %s: %w", name, err)
+		}
+		b, err := p.Bytes()
+		if err != nil {
+			return fmt.Errorf("chart %s: %w", name, err)
+		}
+		out = append(out, Chart{Name: name, Title: title, SVG: b})
+		return nil
+	}
+	if len(d.Trend) > 0 {
+		days := make([]string, len(d.Trend))
+		auth := [][]float64{make([]float64, len(d.Trend)), make([]float64, len(d.Trend)), make([]float64, len(d.Trend))}
+		share := [][]float64{make([]float64, len(d.Trend))}
+		for i, r := range d.Trend {
+			days[i] = r.Day
+			auth[0][i], auth[1][i], auth[2][i] = float64(r.NoAuth), float64(r.AuthRequired), float64(r.AuthUnknown)
+			if r.Reachable > 0 {
+				share[0][i] = 100 * float64(r.Vulnerable) / float64(r.Reachable)
+			}
+		}
+		title := "Exposed gateways per day, by authentication"
+		if err := add("trend", title, func(p *charts.Painter) error {
+			opt := charts.NewBarChartOptionWithData(auth)
+			opt.Title.Text = title
+			opt.StackSeries = charts.Ptr(true)
+			opt.CategoryAxis.Labels = days
+			opt.CategoryAxis.Title = "day (UTC), last complete run"
+			opt.ValueAxis[0].Title = "gateways (per ip:port)"
+			opt.Legend.SeriesNames = []string{"no auth", "auth required", "auth unknown"}
+			opt.Legend.Offset = charts.OffsetRight
+			return p.BarChart(opt)
+		}); err != nil {
+			return nil, err
+		}
+		title = "Share of exposed gateways on a release with known advisories"
+		if err := add("vulnerable-share", title, func(p *charts.Painter) error {
+			opt := charts.NewLineChartOptionWithData(share)
+			opt.Title.Text = title
+			opt.XAxis.Labels = days
+			opt.XAxis.Title = "day (UTC)"
+			opt.YAxis[0].Title = "% of gateways"
+			opt.YAxis[0].Min, opt.YAxis[0].Max = charts.Ptr(0.0), charts.Ptr(100.0)
+			opt.Legend.SeriesNames = []string{"on a vulnerable release"}
+			opt.Legend.Offset = charts.OffsetRight
+			return p.LineChart(opt)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	versions := slices.SortedFunc(maps.Keys(d.Run.ByVersion), func(a, b string) int { return fingerprint.CompareVersions(b, a) })
+	if len(versions) > 12 {
+		versions = versions[:12]
+	}
+	if err := d.barChart(add, "versions", fmt.Sprintf("Gateways by version, run %d (newest 12)", d.Run.ID), "version", versions, d.Run.ByVersion); err != nil {
+		return nil, err
+	}
+	if d.Run.Enrichment != "" {
+		if err := d.barChart(add, "countries", fmt.Sprintf("Top countries, run %d", d.Run.ID), "country", top(d.Run.ByCountry, 10), d.Run.ByCountry); err != nil {
+			return nil, err
+		}
+		if err := d.barChart(add, "networks", fmt.Sprintf("Top networks, run %d", d.Run.ID), "autonomous system", top(d.Run.ByASN, 10), d.Run.ByASN); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *Document) barChart(add func(string, string, func(*charts.Painter) error) error, name, title, axis string, keys []string, m map[string]int64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	values := [][]float64{make([]float64, len(keys))}
+	labels := make([]string, len(keys))
+	for i, k := range keys {
+		values[0][i] = float64(m[k])
+		labels[i] = cmp.Or(k, "unknown")
+	}
+	return add(name, title, func(p *charts.Painter) error {
+		opt := charts.NewBarChartOptionWithData(values)
+		opt.Horizontal = true
+		opt.Title.Text = title
+		opt.CategoryAxis.Labels = labels
+		opt.CategoryAxis.Title = axis
+		opt.ValueAxis[0].Title = "gateways"
+		opt.SeriesLabelPosition = "right"
+		return p.BarChart(opt)
+	})
+}
+
+// top lists the n keys with the largest counts (ties by key), unknown ("") included.
+func top(m map[string]int64, n int) []string {
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+	return keys[:min(n, len(keys))]
+}

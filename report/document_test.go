@@ -1,0 +1,160 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// sampleRuns is three days of complete runs over a loopback lab, the last with enrichment.
+func sampleRuns() []store.Summary {
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 2, 0, 0, 0, time.UTC) }
+	var runs []store.Summary
+	for i, d := range []int{26, 27, 28} {
+		end := day(d).Add(40 * time.Minute)
+		s := store.Summary{Run: store.Run{ID: int64(i + 1), StartedAt: day(d), EndedAt: &end, Status: store.StatusComplete,
+			Targets: "127.0.0.0/24", TargetCount: 256, Ports: "18789", Rate: 2000, Seed: 42, Shard: "0/1", Method: "connect",
+			ToolVersion: "test", ProbesSent: 256, OpenPorts: int64(20 + i)},
+			Detected:   int64(20 + i),
+			ByVersion:  map[string]int64{"2026.9.6": int64(8 + i), "2026.3.8": 6, "2026.1.24-3": 4, "unknown": 2},
+			ByAuth:     map[string]int64{"required": int64(11 + i), "none": 5, "unknown": 4},
+			ByProduct:  map[string]int64{"openclaw": int64(16 + i), "clawdbot": 4},
+			ByOfficial: map[string]int64{"true": int64(18 + i), "unknown": 2},
+			ByFlag:     map[string]int64{"plaintext-http": int64(20 + i), "host-terminal-enabled": 1},
+			ByMIIT:     map[string]int64{"internet-exposure": int64(20 + i), "known-advisories": 10},
+			ByAdvisory: map[string]int64{"CVE-2026-25253": 4, "CVE-2026-45001": 10},
+			ByCountry:  map[string]int64{}, ByASN: map[string]int64{},
+		}
+		if d == 28 {
+			s.Enrichment = "lab.mmdb (2026-11-01)"
+			s.ByCountry = map[string]int64{"ZZ": 15, "": int64(5 + i)}
+			s.ByASN = map[string]int64{"AS64500": 15, "": int64(5 + i)}
+		}
+		runs = append(runs, s)
+	}
+	return runs
+}
+
+func sampleDocument(t *testing.T) *Document {
+	t.Helper()
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := sampleRuns()
+	d, err := NewDocument(runs[2], runs, rules, Methodology{Targets: "127.0.0.0/24", TargetCount: 256, Ports: "18789",
+		Method: "connect", Rate: 2000, Seed: 42, Shard: "0/1", Retries: 1, Exclusions: []string{"none"}, ToolVersion: "test"},
+		time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./report -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./report -update, then review the diff)", name)
+	}
+}
+
+func TestReportGolden(t *testing.T) {
+	d := sampleDocument(t)
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{"report.md", d.WriteMarkdown}, {"report.html", d.WriteHTML}} {
+		var b bytes.Buffer
+		if err := f.write(&b); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"run 3", "Methodology", "ip:port within a run", "CVE-2026-45001", "GHSA-g8p2-7wf7-98mq", "2026-11-26",
+			"18789", "at least 2 independent groups", "TLP:CLEAR"} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s lacks %q", f.name, want)
+			}
+		}
+		golden(t, f.name, b.Bytes())
+	}
+}
+
+// TestChartsAreSVGWithAxes parses every chart as XML and finds its title and axis labels.
+func TestChartsAreSVGWithAxes(t *testing.T) {
+	d := sampleDocument(t)
+	want := map[string][]string{
+		"trend":            {"2026-11-26", "2026-11-28", "no auth", "auth required", "gateways (per ip:port)"},
+		"vulnerable-share": {"2026-11-27", "% of gateways", "100"},
+		"versions":         {"2026.9.6", "2026.1.24-3", "unknown", "version"},
+		"countries":        {"ZZ", "unknown", "country"},
+		"networks":         {"AS64500", "autonomous system"},
+	}
+	if len(d.ChartList()) != len(want) {
+		t.Errorf("%d charts, want %d", len(d.ChartList()), len(want))
+	}
+	for _, c := range d.ChartList() {
+		var texts []string
+		dec := xml.NewDecoder(bytes.NewReader(c.SVG))
+		inText := false
+		root := ""
+		for {
+			tok, err := dec.Token()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: not well-formed SVG: %v", c.Name, err)
+			}
+			switch tk := tok.(type) {
+			case xml.StartElement:
+				if root == "" {
+					root = tk.Name.Local
+				}
+				inText = tk.Name.Local == "text"
+			case xml.CharData:
+				if inText {
+					texts = append(texts, string(tk))
+				}
+			case xml.EndElement:
+				inText = false
+			}
+		}
+		all := strings.Join(texts, "\n")
+		if root != "svg" {
+			t.Errorf("%s: root element %q", c.Name, root)
+		}
+		for _, label := range append(want[c.Name], c.Title) {
+			if !strings.Contains(all, label) {
+				t.Errorf("%s: no text %q in the chart (has %q)", c.Name, label, texts)
+			}
+		}
+	}
+}
+
+func TestMarkdownCellsAreNeutralised(t *testing.T) {
+	for in, want := range map[string]string{"a|b": `a\|b`, "<script>": "&lt;script&gt;", "x\x1b[31my": `x\[31my`, "[a](b)": `\[a\](b)`} {
+		if got := mdCell(in); got != want {
+			t.Errorf("mdCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
