@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -37,7 +38,7 @@ func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
 	case "jsonl":
 		return &resultWriter{all: all, format: &jsonlWriter{enc: json.NewEncoder(w)}}, nil
 	case "csv":
-		cw := newSafeCSV(w)
+		cw := report.NewCSV(w)
 		if err := cw.Write(csvHeader); err != nil {
 			return nil, err
 		}
@@ -131,7 +132,7 @@ func (j *jsonlWriter) writeRecord(rec record) error { return j.enc.Encode(rec) }
 var csvHeader = []string{"timestamp", "ip", "port", "scheme", "product", "version", "version_candidates", "auth",
 	"official", "advisories", "flags", "miit_violations", "outcome", "http_status", "title", "server"}
 
-type csvWriter struct{ w safeCSV }
+type csvWriter struct{ w report.CSV }
 
 func (c *csvWriter) writeRecord(rec record) error {
 	c.w.Write([]string{
@@ -201,8 +202,8 @@ func (t *tableWriter) writeRow(rec record) error {
 	if ver == "" {
 		ver = "?"
 	}
-	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), textCell(product), textCell(ver), textCell(orDash(rec.auth())),
-		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), textCell(strings.Join(rec.Flags, ",")))
+	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), report.TextCell(product), report.TextCell(ver), report.TextCell(orDash(rec.auth())),
+		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), report.TextCell(strings.Join(rec.Flags, ",")))
 	return err
 }
 

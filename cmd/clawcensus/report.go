@@ -217,7 +217,7 @@ var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targe
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total"}
 
 func writeReportCSV(w io.Writer, sums []store.Summary) error {
-	cw := newSafeCSV(w)
+	cw := report.NewCSV(w)
 	cw.Write(reportCSVHeader)
 	for _, s := range sums {
 		ended := ""

@@ -37,7 +37,7 @@ func trendCommand() *cli.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(map[string]any{"days": rows})
 			case "csv":
-				w := newSafeCSV(c.App.Writer)
+				w := report.NewCSV(c.App.Writer)
 				w.Write([]string{"day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets"})
 				for _, r := range rows {
 					w.Write([]string{r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),

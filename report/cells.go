@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"encoding/csv"
@@ -9,8 +9,8 @@ import (
 // Every text cell of every output is neutralised: what a stranger's server sent must not
 // drive a terminal (control bytes) or a spreadsheet (a cell read as a formula).
 
-// textCell strips control characters (C0, DEL, C1) from s.
-func textCell(s string) string {
+// TextCell strips control characters (C0, DEL, C1) from s.
+func TextCell(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return -1
@@ -19,24 +19,24 @@ func textCell(s string) string {
 	}, s)
 }
 
-// csvSafe is textCell, and keeps a spreadsheet from reading the cell as a formula.
-func csvSafe(s string) string {
-	s = textCell(s)
+// CSVCell is TextCell, and keeps a spreadsheet from reading the cell as a formula.
+func CSVCell(s string) string {
+	s = TextCell(s)
 	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
 		return "'" + s
 	}
 	return s
 }
 
-// safeCSV writes CSV records with every cell through csvSafe.
-type safeCSV struct{ *csv.Writer }
+// CSV writes CSV records with every cell through CSVCell.
+type CSV struct{ *csv.Writer }
 
-func newSafeCSV(w io.Writer) safeCSV { return safeCSV{csv.NewWriter(w)} }
+func NewCSV(w io.Writer) CSV { return CSV{csv.NewWriter(w)} }
 
-func (s safeCSV) Write(rec []string) error {
+func (s CSV) Write(rec []string) error {
 	out := make([]string, len(rec))
 	for i, c := range rec {
-		out[i] = csvSafe(c)
+		out[i] = CSVCell(c)
 	}
 	return s.Writer.Write(out)
 }

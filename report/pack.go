@@ -1,0 +1,335 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// ShadowserverHeader follows Shadowserver's scan_http_vulnerable report (consumers key on the
+// header), then clawcensus's own columns.
+var ShadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "port", "hostname", "tag", "asn", "geo",
+	"region", "city", "naics", "hostname_source", "sector", "http", "http_code", "http_reason", "content_type",
+	"connection", "www_authenticate", "set_cookie", "server", "content_length", "transfer_encoding", "http_date",
+	"version", "build_date", "detail", "build_branch",
+	"product", "auth", "official", "advisories", "miit_violations", "evidence", "as_name"}
+
+// Exporter writes gateways as Shadowserver-style rows.
+type Exporter struct {
+	built      map[string]string // package@version → build date
+	severityOf map[string]string // advisory id → severity
+}
+
+// NewExporter reads build dates and advisory severities from the rules.
+func NewExporter(rules *fingerprint.Rules) *Exporter {
+	e := &Exporter{built: map[string]string{}, severityOf: map[string]string{}}
+	for _, r := range rules.Releases {
+		e.built[r.Package+"@"+r.Version] = r.BuiltAt
+	}
+	for _, a := range rules.Advisories {
+		e.severityOf[a.ID] = strings.ToLower(a.Severity)
+	}
+	return e
+}
+
+// Row is one gateway's row under ShadowserverHeader.
+func (e *Exporter) Row(o store.Observation) []string {
+	return []string{
+		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), e.Severity(o), o.IP.String(), "tcp",
+		fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
+		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
+		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
+		o.Product, o.Auth, store.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
+		strings.Join(o.Evidence, "; "), o.ASOrg,
+	}
+}
+
+// tags is Shadowserver's lowercase tag list: product, posture, then advisories.
+func tags(o store.Observation) []string {
+	t := []string{o.Product}
+	switch o.Auth {
+	case fingerprint.AuthNone:
+		t = append(t, "no-auth")
+	case fingerprint.AuthRequired:
+		t = append(t, "auth-required")
+	}
+	if o.Official != nil && !*o.Official {
+		t = append(t, "unofficial-build")
+	}
+	if len(o.Advisories) > 0 {
+		t = append(t, "vulnerable-version")
+	}
+	for _, a := range o.Advisories {
+		t = append(t, strings.ToLower(a))
+	}
+	return t
+}
+
+// Severity ranks what a network owner should fix first: open access to a vulnerable release
+// is critical; open access or a critical advisory is high; any advisory or a leak is medium;
+// a gateway that asks for auth on a current release is low.
+func (e *Exporter) Severity(o store.Observation) string {
+	worst := ""
+	for _, a := range o.Advisories {
+		if s := e.severityOf[a]; s == "critical" || (s == "high" && worst != "critical") {
+			worst = s
+		}
+	}
+	open := o.Auth == fingerprint.AuthNone
+	switch {
+	case open && len(o.Advisories) > 0:
+		return "critical"
+	case open || worst == "critical":
+		return "high"
+	case len(o.Advisories) > 0 || slices.Contains(o.Flags, "bootstrap-config-leak"):
+		return "medium"
+	case o.Auth == fingerprint.AuthRequired:
+		return "low"
+	}
+	return "info"
+}
+
+func detail(o store.Observation) string {
+	d := "auth " + o.Auth + ", official " + store.OfficialText(o.Official)
+	if len(o.VersionCandidates) > 0 {
+		d += ", version one of " + strings.Join(o.VersionCandidates, " ")
+	}
+	if len(o.Flags) > 0 {
+		d += ", flags " + strings.Join(o.Flags, " ")
+	}
+	return d
+}
+
+func asnText(asn uint32) string {
+	if asn == 0 {
+		return ""
+	}
+	return fmt.Sprint(asn)
+}
+
+// CIDRRecipient is one line of a recipients file: the networks a CERT or owner answers for.
+type CIDRRecipient struct {
+	Prefix    netip.Prefix
+	Recipient string
+}
+
+var recipientName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ReadCIDRRecipients reads "prefix,recipient" lines ('#' comments, blank lines allowed). A
+// recipient name becomes part of a file name: lowercase letters, digits and hyphens.
+func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []CIDRRecipient
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cidr, who, ok := strings.Cut(line, ",")
+		who = strings.TrimSpace(who)
+		if !ok || !recipientName.MatchString(who) {
+			return nil, fmt.Errorf("%s:%d: want prefix,recipient (the recipient in lowercase letters, digits and hyphens)", path, n)
+		}
+		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
+			a, aerr := netip.ParseAddr(strings.TrimSpace(cidr))
+			if aerr != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, CIDRRecipient{Prefix: p.Masked(), Recipient: who})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no recipients", path)
+	}
+	return out, nil
+}
+
+// Recipient is one file of a pack.
+type Recipient struct {
+	ID         string `json:"recipient"`
+	Name       string `json:"name,omitempty"` // the AS name, when the enrichment data gave one
+	File       string `json:"file"`
+	SHA256     string `json:"sha256"`
+	Gateways   int    `json:"gateways"`
+	NoAuth     int    `json:"no_auth"`
+	Vulnerable int    `json:"vulnerable_version"`
+	Critical   int    `json:"critical"`
+}
+
+// Pack is what a CERT sends: one CSV per recipient (TLP:AMBER), an index, the aggregate summary
+// (TLP:CLEAR) and a manifest of the data behind it.
+type Pack struct {
+	Dir         string
+	By          string // asn, country or cidrs
+	CIDRs       []CIDRRecipient
+	Run         store.Summary
+	ToolVersion string
+	Generated   time.Time
+	// Summary writes the aggregate report (counts only) to summary.md.
+	Summary func(io.Writer) error
+}
+
+// recipientOf names the recipient of one gateway; "" when a cidrs pack has no line for it.
+func (p *Pack) recipientOf(o store.Observation) (id, name string) {
+	switch p.By {
+	case "asn":
+		if o.ASN == 0 {
+			return "as-unknown", ""
+		}
+		return fmt.Sprintf("as%d", o.ASN), TextCell(o.ASOrg)
+	case "country":
+		c := strings.ToLower(o.Country)
+		if len(c) != 2 || c[0] < 'a' || c[0] > 'z' || c[1] < 'a' || c[1] > 'z' {
+			return "country-unknown", ""
+		}
+		return c, ""
+	}
+	best := -1
+	for i, r := range p.CIDRs {
+		if r.Prefix.Contains(o.IP) && (best < 0 || r.Prefix.Bits() > p.CIDRs[best].Prefix.Bits()) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "unassigned", ""
+	}
+	return p.CIDRs[best].Recipient, ""
+}
+
+// Write writes the pack into Dir, which must be empty or new: packs are never mixed. Files
+// appear whole (written aside, then renamed). It returns the recipients, most gateways first.
+func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error) {
+	if p.By != "asn" && p.By != "country" && p.By != "cidrs" {
+		return nil, fmt.Errorf("by %q: want asn, country or cidrs", p.By)
+	}
+	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if entries, err := os.ReadDir(p.Dir); err != nil {
+		return nil, err
+	} else if len(entries) > 0 {
+		return nil, fmt.Errorf("%s is not empty: write each pack to a new directory", p.Dir)
+	}
+	groups := map[string][]store.Observation{}
+	names := map[string]string{}
+	for _, o := range obs {
+		if o.Product == "" {
+			continue
+		}
+		id, name := p.recipientOf(o)
+		groups[id] = append(groups[id], o)
+		names[id] = cmp.Or(names[id], name)
+	}
+	day := p.Run.StartedAt.UTC().Format("2006-01-02")
+	var recips []Recipient
+	for id, rows := range groups {
+		slices.SortFunc(rows, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+		r := Recipient{ID: id, Name: names[id], File: fmt.Sprintf("%s-scan_openclaw-%s.csv", day, id), Gateways: len(rows)}
+		sum, err := p.writeFile(r.File, func(w io.Writer) error {
+			c := NewCSV(w)
+			c.Write(ShadowserverHeader)
+			for _, o := range rows {
+				row := ex.Row(o)
+				c.Write(row)
+				if o.Auth == fingerprint.AuthNone {
+					r.NoAuth++
+				}
+				if len(o.Advisories) > 0 {
+					r.Vulnerable++
+				}
+				if row[1] == "critical" {
+					r.Critical++
+				}
+			}
+			c.Flush()
+			return c.Error()
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.SHA256 = sum
+		recips = append(recips, r)
+	}
+	slices.SortFunc(recips, func(a, b Recipient) int { return cmp.Or(cmp.Compare(b.Gateways, a.Gateways), cmp.Compare(a.ID, b.ID)) })
+	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
+		c := NewCSV(w)
+		c.Write([]string{"recipient", "name", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"})
+		for _, r := range recips {
+			c.Write([]string{r.ID, r.Name, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
+				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256})
+		}
+		c.Flush()
+		return c.Error()
+	}); err != nil {
+		return nil, err
+	}
+	summarySum := ""
+	if p.Summary != nil {
+		var err error
+		if summarySum, err = p.writeFile("summary.md", p.Summary); err != nil {
+			return nil, err
+		}
+	}
+	manifest := map[string]any{
+		"run": p.Run.ID, "run_started_at": p.Run.StartedAt.UTC().Format(time.RFC3339), "run_status": p.Run.Status,
+		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,
+		"enrichment": p.Run.Enrichment, "targets": p.Run.Targets, "ports": p.Run.Ports, "method": p.Run.Method,
+		"recipients": recips, "summary": map[string]string{"file": "summary.md", "sha256": summarySum, "tlp": "TLP:CLEAR"},
+		"tlp": "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
+		"note": "advisories are implied by the version, not confirmed by exploitation",
+	}
+	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(manifest)
+	}); err != nil {
+		return nil, err
+	}
+	return recips, nil
+}
+
+// writeFile writes name in Dir whole (aside, then renamed) and returns its sha256.
+func (p *Pack) writeFile(name string, write func(io.Writer) error) (string, error) {
+	tmp, err := os.CreateTemp(p.Dir, "."+name+".*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	if err := write(io.MultiWriter(tmp, h)); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if err := errors.Join(tmp.Chmod(0o644), tmp.Close()); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), os.Rename(tmp.Name(), filepath.Join(p.Dir, name))
+}

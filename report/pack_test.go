@@ -1,0 +1,156 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawcensus/clawcensus/store"
+)
+
+func TestSeverity(t *testing.T) {
+	sev := map[string]string{"GHSA-4jpw-hj22-2xmc": "critical", "CVE-2026-45001": "high"}
+	yes := true
+	tests := []struct {
+		name string
+		o    store.Observation
+		want string
+	}{
+		{"open and vulnerable", store.Observation{Auth: "none", Advisories: []string{"CVE-2026-45001"}}, "critical"},
+		{"open, current", store.Observation{Auth: "none"}, "high"},
+		{"critical advisory behind auth", store.Observation{Auth: "required", Advisories: []string{"GHSA-4jpw-hj22-2xmc"}}, "high"},
+		{"high advisory, auth unknown", store.Observation{Auth: "unknown", Advisories: []string{"CVE-2026-45001"}}, "medium"},
+		{"config leak", store.Observation{Auth: "unknown", Flags: []string{"bootstrap-config-leak"}}, "medium"},
+		{"current, auth on", store.Observation{Auth: "required", Official: &yes}, "low"},
+		{"nothing known", store.Observation{Auth: "unknown"}, "info"},
+	}
+	for _, tt := range tests {
+		if got := (&Exporter{severityOf: sev}).Severity(tt.o); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func readCSVByHeader(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func packObservations() []store.Observation {
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	gw := func(ip string, asn uint32, org, country, auth string, adv ...string) store.Observation {
+		return store.Observation{IP: netip.MustParseAddr(ip), Port: 18789, Scheme: "http", Outcome: store.OutcomeOpenClaw,
+			Product: "openclaw", Version: "2026.3.8", Auth: auth, Advisories: adv, ASN: asn, ASOrg: org, Country: country, ObservedAt: at}
+	}
+	return []store.Observation{
+		gw("127.0.0.10", 64500, "=Lab One", "ZZ", "none", "CVE-2026-45001"),
+		gw("127.0.0.11", 64500, "=Lab One", "ZZ", "required"),
+		gw("127.0.1.5", 64501, "Lab Two", "YY", "required", "CVE-2026-45001"),
+		gw("127.0.2.5", 0, "", "", "unknown"),
+		{IP: netip.MustParseAddr("127.0.0.12"), Port: 80, Outcome: store.OutcomeNotOpenClaw, ASN: 64500, ObservedAt: at},
+	}
+}
+
+// TestPackPerRecipient writes a pack each way and reads every file back by its header.
+func TestPackPerRecipient(t *testing.T) {
+	run := store.Summary{Run: store.Run{ID: 7, StartedAt: time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC), Status: store.StatusComplete,
+		Enrichment: "lab.mmdb"}}
+	ex := &Exporter{built: map[string]string{}, severityOf: map[string]string{"CVE-2026-45001": "high"}}
+	recipients := filepath.Join(t.TempDir(), "recipients.csv")
+	os.WriteFile(recipients, []byte("# networks\n127.0.0.0/16,cert-lab\n127.0.1.0/24,noc-two\n"), 0o644)
+	cidrs, err := ReadCIDRRecipients(recipients)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for by, want := range map[string]map[string][]string{
+		"asn":     {"as64500": {"127.0.0.10", "127.0.0.11"}, "as64501": {"127.0.1.5"}, "as-unknown": {"127.0.2.5"}},
+		"country": {"zz": {"127.0.0.10", "127.0.0.11"}, "yy": {"127.0.1.5"}, "country-unknown": {"127.0.2.5"}},
+		"cidrs":   {"cert-lab": {"127.0.0.10", "127.0.0.11", "127.0.2.5"}, "noc-two": {"127.0.1.5"}},
+	} {
+		dir := filepath.Join(t.TempDir(), by)
+		p := &Pack{Dir: dir, By: by, CIDRs: cidrs, Run: run, ToolVersion: "test", Generated: run.StartedAt,
+			Summary: func(w io.Writer) error { _, err := io.WriteString(w, "# summary\n"); return err }}
+		recips, err := p.Write(packObservations(), ex)
+		if err != nil {
+			t.Fatalf("%s: %v", by, err)
+		}
+		if len(recips) != len(want) {
+			t.Errorf("%s: %d recipients, want %d", by, len(recips), len(want))
+		}
+		for id, ips := range want {
+			rows := readCSVByHeader(t, filepath.Join(dir, "2026-11-28-scan_openclaw-"+id+".csv"))
+			var got []string
+			for _, r := range rows {
+				got = append(got, r["ip"])
+				if r["port"] != "18789" || r["product"] != "openclaw" || r["version"] != "2026.3.8" || r["protocol"] != "tcp" {
+					t.Errorf("%s/%s: row %v", by, id, r)
+				}
+				if r["ip"] == "127.0.0.10" && (r["severity"] != "critical" || r["asn"] != "64500" || r["geo"] != "ZZ" || r["as_name"] != "'=Lab One") {
+					t.Errorf("%s/%s: the open, vulnerable gateway reads %v", by, id, r)
+				}
+			}
+			if !slices.Equal(got, ips) {
+				t.Errorf("%s/%s: %v, want %v", by, id, got, ips)
+			}
+		}
+		index := readCSVByHeader(t, filepath.Join(dir, "index.csv"))
+		total := 0
+		for _, r := range index {
+			n, _ := strconv.Atoi(r["gateways"])
+			total += n
+			if r["tlp"] != "TLP:AMBER" || len(r["sha256"]) != 64 {
+				t.Errorf("%s: index row %v", by, r)
+			}
+		}
+		if total != 4 || len(index) != len(want) {
+			t.Errorf("%s: index lists %d recipients, %d gateways; want %d, 4", by, len(index), total, len(want))
+		}
+		var manifest struct {
+			Run        int64
+			Enrichment string
+			Recipients []Recipient
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err := json.Unmarshal(b, &manifest); err != nil || manifest.Run != 7 || manifest.Enrichment != "lab.mmdb" || len(manifest.Recipients) != len(want) {
+			t.Errorf("%s: manifest %s (%v)", by, b, err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "summary.md")); string(b) != "# summary\n" {
+			t.Errorf("%s: summary.md %q", by, b)
+		}
+		if _, err := p.Write(packObservations(), ex); err == nil || !strings.Contains(err.Error(), "not empty") {
+			t.Errorf("%s: a second pack into the same directory: %v", by, err)
+		}
+	}
+	for name, body := range map[string]string{"no comma": "127.0.0.0/8\n", "bad name": "127.0.0.0/8,CERT Lab\n", "bad prefix": "127.0.0.0/33,a\n", "empty": "# none\n"} {
+		path := filepath.Join(t.TempDir(), "r.csv")
+		os.WriteFile(path, []byte(body), 0o644)
+		if _, err := ReadCIDRRecipients(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
