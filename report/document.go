@@ -109,7 +109,9 @@ func NewDocument(run store.Summary, runs []store.Summary, rules *fingerprint.Rul
 		a := known[id]
 		d.Advisories = append(d.Advisories, AdvisoryCount{ID: id, Aliases: a.Aliases, Severity: strings.ToLower(a.Severity), Summary: a.Summary, Gateways: n})
 	}
-	slices.SortFunc(d.Advisories, func(a, b AdvisoryCount) int { return cmp.Or(cmp.Compare(b.Gateways, a.Gateways), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(d.Advisories, func(a, b AdvisoryCount) int {
+		return cmp.Or(cmp.Compare(b.Gateways, a.Gateways), cmp.Compare(a.ID, b.ID))
+	})
 	var err error
 	d.charts, err = d.Charts()
 	return d, err

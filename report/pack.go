@@ -303,7 +303,7 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,
 		"enrichment": p.Run.Enrichment, "targets": p.Run.Targets, "ports": p.Run.Ports, "method": p.Run.Method,
 		"recipients": recips, "summary": map[string]string{"file": "summary.md", "sha256": summarySum, "tlp": "TLP:CLEAR"},
-		"tlp": "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
+		"tlp":  "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
 		"note": "advisories are implied by the version, not confirmed by exploitation",
 	}
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
