@@ -255,16 +255,30 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	if err := p.CheckScope(w.cfg.Scope); err != nil {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
-	ex := &executor{run: run, plan: p}
+	rate := p.Rate
+	if w.cfg.Rate > 0 && w.cfg.Rate < rate {
+		rate = w.cfg.Rate
+	}
+	ex, err := newExecutor(p, rate, w.cfg.ToolVersion)
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", run, err)
+	}
+	ex.run = run
+	w.ex = ex
+	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", rate, "method", ex.method())
+	return ex, nil
+}
+
+// newExecutor opens what working plan p needs: the sweeper (none for candidates), the
+// fingerprinter and the enrichment databases.
+func newExecutor(p *Plan, rate int, toolVersion string) (*executor, error) {
+	ex := &executor{plan: p}
+	var err error
 	if ex.scope, err = scanner.ParseScope(p.Scope); err != nil {
 		return nil, err
 	}
 	if ex.bl, err = p.Blocklist(); err != nil {
-		return nil, fmt.Errorf("run %d: %w", run, err)
-	}
-	rate := p.Rate
-	if w.cfg.Rate > 0 && w.cfg.Rate < rate {
-		rate = w.cfg.Rate
+		return nil, err
 	}
 	if !p.candidates() {
 		ex.sw, err = scanner.New(scanner.Config{Rate: rate, Method: p.Method, Retries: p.Retries, Timeout: p.Timeout,
@@ -273,7 +287,7 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 			return nil, err
 		}
 	}
-	ex.fp, err = fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, ToolVersion: w.cfg.ToolVersion,
+	ex.fp, err = fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, ToolVersion: toolVersion,
 		Contact: p.Contact, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
 	if err != nil {
 		ex.close()
@@ -297,8 +311,6 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 		ex.close()
 		return nil, err
 	}
-	w.ex = ex
-	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", rate, "method", ex.method())
 	return ex, nil
 }
 

@@ -154,7 +154,7 @@ func (f *Fingerprinter) consistency(res *Result, p *Product, ver *Version, respo
 	res.Honeypot = true
 	official := false
 	res.Official = &official
-	res.Flags = append(res.Flags, "probable-honeypot")
+	res.Flags = append(res.Flags, FlagHoneypot)
 	for _, b := range broken {
 		res.Evidence = append(res.Evidence, "contradiction: "+b)
 	}
@@ -187,20 +187,20 @@ func (f *Fingerprinter) flags(res *Result, p *Product, ver *Version, responses m
 		}
 	}
 	if res.Scheme == "http" {
-		res.Flags = append(res.Flags, "plaintext-http")
+		res.Flags = append(res.Flags, FlagPlainHTTP)
 	} else {
-		res.Flags = append(res.Flags, "tls")
+		res.Flags = append(res.Flags, FlagTLS)
 		if t := responses[f.probes[0].ID].TLS; t != nil {
 			res.TLS = describeTLS(t)
 			if t.SelfSigned {
-				res.Flags = append(res.Flags, "tls-self-signed")
+				res.Flags = append(res.Flags, FlagSelfSigned)
 			}
 			if t.Expired {
-				res.Flags = append(res.Flags, "tls-expired")
+				res.Flags = append(res.Flags, FlagExpired)
 			}
 			for _, san := range append([]string{t.SubjectCN}, t.SANs...) {
 				if strings.HasSuffix(strings.ToLower(san), ".ts.net") {
-					res.Flags = append(res.Flags, "tailscale-funnel")
+					res.Flags = append(res.Flags, FlagFunnel)
 					break
 				}
 			}
@@ -236,6 +236,22 @@ const (
 	MIITUnpatched = "known-advisories"   // patch regularly
 	MIITTerminal  = "host-terminal-open" // least privilege: host terminal enabled
 )
+
+// MIITViolations lists every MIIT/NVDB id an observation can carry.
+var MIITViolations = []string{MIITOutdated, MIITMirror, MIITExposed, MIITAuthOff, MIITUnpatched, MIITTerminal}
+
+// Posture flags the analysis itself sets (the rules' flags come from rules/*.yaml).
+const (
+	FlagHoneypot   = "probable-honeypot"
+	FlagPlainHTTP  = "plaintext-http"
+	FlagTLS        = "tls"
+	FlagSelfSigned = "tls-self-signed"
+	FlagExpired    = "tls-expired"
+	FlagFunnel     = "tailscale-funnel"
+)
+
+// BuiltinFlags lists the flags the analysis sets.
+var BuiltinFlags = []string{FlagHoneypot, FlagPlainHTTP, FlagTLS, FlagSelfSigned, FlagExpired, FlagFunnel}
 
 func (f *Fingerprinter) miit(res *Result, p *Product) {
 	res.MIIT = []string{MIITExposed}

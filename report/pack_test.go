@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -151,6 +152,30 @@ func TestPackPerRecipient(t *testing.T) {
 		os.WriteFile(path, []byte(body), 0o644)
 		if _, err := ReadCIDRRecipients(path); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestEveryFindingHasAdvice: each MIIT/NVDB id and each flag the rules or the analysis can
+// emit has remediation text (a new flag is a data change here too).
+func TestEveryFindingHasAdvice(t *testing.T) {
+	remedies, err := LoadRemedies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := append(append([]string{"auth-unknown"}, fingerprint.MIITViolations...), fingerprint.BuiltinFlags...)
+	for _, p := range rules.Products {
+		for _, f := range p.Flags {
+			ids = append(ids, f.ID)
+		}
+	}
+	for _, id := range ids {
+		if _, ok := remedies[id]; !ok {
+			t.Errorf("no remediation for %q", id)
 		}
 	}
 }

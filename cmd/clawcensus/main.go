@@ -27,7 +27,11 @@ const (
 	exitOK      = 0
 	exitRuntime = 1
 	exitUsage   = 2
+	exitExposed = 3 // check: a gateway answers
 )
+
+// errExposed ends a check that found a gateway: exit 3, nothing more to print.
+var errExposed = errors.New("exposed")
 
 // usageError marks a mistake of the caller: a bad flag, target or database at start.
 type usageError struct{ err error }
@@ -54,6 +58,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
+	}
+	if errors.Is(err, errExposed) {
+		return exitExposed
 	}
 	fmt.Fprintln(stderr, "clawcensus:", err)
 	var ue usageError
@@ -82,6 +89,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 		Commands: []*cli.Command{
+			checkCommand(),
 			scanCommand(),
 			planCommand(),
 			workerCommand(),

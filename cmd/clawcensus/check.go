@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/clawcensus/clawcensus/census"
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/report"
+	"github.com/clawcensus/clawcensus/scanner"
+)
+
+// checkMaxAddresses bounds a check: it is for one's own hosts and ranges; a census is a scan.
+const checkMaxAddresses = 65536
+
+func checkCommand() *cli.Command {
+	return command(&cli.Command{
+		Name:      "check",
+		Usage:     "an operator's verdict on their own hosts: is an OpenClaw gateway exposed, and how to fix it",
+		ArgsUsage: "TARGET...",
+		Description: "Checks TARGETs (IP, CIDR, a-b range; at most 65,536 addresses) on the ports where gateways are\n" +
+			"seen, with plain TCP connects (no root needed), fingerprints what answers and prints each\n" +
+			"finding with why it matters, the fix, the MIIT/NVDB item it serves and the official docs.\n" +
+			"Nothing is stored. The scope is the targets themselves (or --scope / CLAWCENSUS_SCOPE).\n" +
+			"Exit status: 0 nothing exposed, 3 a gateway answers, 1 the check failed, 2 usage error.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "ports", Value: "wild,sidecar", Usage: "ports, ranges and presets (" + presetNames() + ")"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "scan-type", Value: "connect", Usage: "connect (no root) or syn"},
+			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "comma-separated CIDRs the targets must lie in (default: the targets)"},
+			&cli.IntFlag{Name: "rate", Value: 1000, Usage: "probes per second"},
+			&cli.IntFlag{Name: "retries", Value: 1, Usage: "extra probes for a port that does not answer"},
+			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "connect timeout per probe"},
+			&cli.DurationFlag{Name: "http-timeout", Value: 10 * time.Second, Usage: "all HTTP probes to one host"},
+			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an opt-in probe (invoke: POST /tools/invoke {} tells auth on older releases)"},
+		},
+		Action: runCheck,
+	})
+}
+
+func presetNames() string {
+	return strings.Join(slices.Sorted(maps.Keys(scanner.PortPresets)), ", ")
+}
+
+func runCheck(c *cli.Context) error {
+	format := c.String("format")
+	if format != "text" && format != "json" {
+		return usagef("--format %q: want text or json", format)
+	}
+	if c.NArg() == 0 {
+		return usagef("no targets: clawcensus check TARGET... (your own hosts or ranges)")
+	}
+	for _, name := range []string{"timeout", "http-timeout"} {
+		if c.Duration(name) <= 0 {
+			return usagef("--%s %s: must be positive", name, c.Duration(name))
+		}
+	}
+	if c.Int("rate") <= 0 || c.Int("retries") < 0 {
+		return usagef("--rate must be positive and --retries zero or more")
+	}
+	if m := c.String("scan-type"); m != "connect" && m != "syn" {
+		return usagef("--scan-type %q: want connect or syn", m)
+	}
+	var targets []string
+	for _, a := range c.Args().Slice() {
+		if a == "-" || strings.HasPrefix(a, "@") {
+			return usagef("check takes addresses, prefixes and ranges on the command line, not %q", a)
+		}
+		targets = append(targets, strings.Split(a, ",")...)
+	}
+	if strings.TrimSpace(c.String("ports")) == "" {
+		return usagef("--ports is empty")
+	}
+	ports, err := scanner.ParsePorts(c.String("ports"))
+	if err != nil {
+		return usageError{err}
+	}
+	scope := c.String("scope")
+	if scope == "" {
+		scope = strings.Join(targets, ",")
+	}
+	retries := c.Int("retries")
+	p, err := census.NewPlan(census.Config{Targets: targets, Ports: ports, Lab: true, Scope: scope, Rate: c.Int("rate"),
+		Method: c.String("scan-type"), Retries: &retries, Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
+		ActiveProbe: c.StringSlice("active-probe")})
+	if err != nil {
+		return usageError{err}
+	}
+	if p.Addresses > checkMaxAddresses {
+		return usagef("%d addresses: check is for your own hosts and ranges (at most %d); a census is clawcensus scan", p.Addresses, checkMaxAddresses)
+	}
+	obs, err := census.Check(c.Context, p, version, nil)
+	if err != nil {
+		return err
+	}
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		return err
+	}
+	res, err := report.Check(obs, targets, census.PortList(p.Ports), rules, report.NewExporter(rules))
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(res)
+	} else {
+		err = res.WriteText(c.App.Writer)
+	}
+	if err != nil {
+		return fmt.Errorf("stdout: %w", err)
+	}
+	if res.Exposed > 0 {
+		return errExposed
+	}
+	return nil
+}
