@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 
 	"github.com/go-analyze/charts"
 
@@ -56,6 +58,7 @@ func (d *Document) Charts() ([]Chart, error) {
 			opt.CategoryAxis.Labels = days
 			opt.CategoryAxis.Title = "day (UTC), last complete run"
 			opt.ValueAxis[0].Title = "gateways (per ip:port)"
+			countAxis(&opt.ValueAxis[0], &opt.ValueFormatter, maxStack(auth))
 			opt.Legend.SeriesNames = []string{"no auth", "auth required", "auth unknown"}
 			opt.Legend.Offset = charts.OffsetRight
 			return p.BarChart(opt)
@@ -70,6 +73,8 @@ func (d *Document) Charts() ([]Chart, error) {
 			opt.XAxis.Title = "day (UTC)"
 			opt.YAxis[0].Title = "% of gateways"
 			opt.YAxis[0].Min, opt.YAxis[0].Max = charts.Ptr(0.0), charts.Ptr(100.0)
+			opt.YAxis[0].Unit = 20
+			opt.ValueFormatter = func(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) }
 			opt.Legend.SeriesNames = []string{"on a vulnerable release"}
 			opt.Legend.Offset = charts.OffsetRight
 			return p.LineChart(opt)
@@ -99,11 +104,15 @@ func (d *Document) barChart(add func(string, string, func(*charts.Painter) error
 	if len(keys) == 0 {
 		return nil
 	}
+	// Horizontal bars stack upwards from the first label: the first key goes on top.
 	values := [][]float64{make([]float64, len(keys))}
 	labels := make([]string, len(keys))
+	most := 0.0
 	for i, k := range keys {
-		values[0][i] = float64(m[k])
-		labels[i] = cmp.Or(k, "unknown")
+		j := len(keys) - 1 - i
+		values[0][j] = float64(m[k])
+		labels[j] = cmp.Or(k, "unknown")
+		most = max(most, values[0][j])
 	}
 	return add(name, title, func(p *charts.Painter) error {
 		opt := charts.NewBarChartOptionWithData(values)
@@ -112,6 +121,7 @@ func (d *Document) barChart(add func(string, string, func(*charts.Painter) error
 		opt.CategoryAxis.Labels = labels
 		opt.CategoryAxis.Title = axis
 		opt.ValueAxis[0].Title = "gateways"
+		countAxis(&opt.ValueAxis[0], &opt.ValueFormatter, most)
 		opt.SeriesLabelPosition = "right"
 		return p.BarChart(opt)
 	})
@@ -121,4 +131,26 @@ func (d *Document) barChart(add func(string, string, func(*charts.Painter) error
 func top(m map[string]int64, n int) []string {
 	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
 	return keys[:min(n, len(keys))]
+}
+
+// countAxis makes a count axis step by whole numbers, about five steps to the largest value.
+func countAxis(a *charts.ValueAxisOption, format *charts.ValueFormatter, most float64) {
+	step := math.Max(1, math.Ceil(most/5))
+	a.Unit = step
+	a.Min = charts.Ptr(0.0)
+	a.Max = charts.Ptr(step * math.Max(1, math.Ceil(most/step)))
+	*format = func(f float64) string { return strconv.FormatFloat(math.Round(f), 'f', 0, 64) }
+}
+
+// maxStack is the tallest stacked bar.
+func maxStack(series [][]float64) float64 {
+	most := 0.0
+	for i := range series[0] {
+		sum := 0.0
+		for _, s := range series {
+			sum += s[i]
+		}
+		most = max(most, sum)
+	}
+	return most
 }

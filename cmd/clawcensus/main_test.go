@@ -256,11 +256,14 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 	db := filepath.Join(dir, "x.db")
 	missing := filepath.Join(dir, "typo.db")
 	newer := filepath.Join(dir, "newer.db")
-	st, err := store.Open(context.Background(), newer)
-	if err != nil {
-		t.Fatal(err)
+	empty := filepath.Join(dir, "empty.db")
+	for _, path := range []string{newer, empty} {
+		st, err := store.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
 	}
-	st.Close()
 	raw, err := sql.Open("sqlite", newer)
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +301,14 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		{"key=value database", []string{"report", "--db", "host=" + dir + " port=1 dbname=x password=hunter2 connect_timeout=2"}, 2, "database unavailable"},
 		{"newer store", []string{"scan", "--lab", "--db", newer, "127.0.0.1"}, 2, "written by a newer clawcensus"},
 		{"newer store, read", []string{"report", "--db", newer}, 2, "written by a newer clawcensus"},
+		{"serve off loopback without a token", []string{"serve", "--db", db, "--listen", "198.18.0.1:0"}, 2, "add --token"},
+		{"serve with a short token", []string{"serve", "--db", db, "--token", "abc"}, 2, "at least 16 characters"},
+		{"serve a missing store", []string{"serve", "--db", missing}, 2, "no store at"},
+		{"report md on no runs", []string{"report", "--db", empty, "--format", "md"}, 2, "no runs to report"},
+		{"report --run and --last", []string{"report", "--db", db, "--run", "1", "--last"}, 2, "not both"},
+		{"export --by without -o", []string{"export", "--db", db, "--by", "asn"}, 2, "give -o DIR"},
+		{"export --by cidrs without recipients", []string{"export", "--db", db, "--by", "cidrs", "-o", dir}, 2, "needs --recipients"},
+		{"export --by nonsense", []string{"export", "--db", db, "--by", "planet", "-o", dir}, 2, "want asn, country or cidrs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

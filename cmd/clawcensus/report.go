@@ -105,13 +105,18 @@ func withOutput(c *cli.Context, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// reportDocument gathers what a run's report says about its method: the run's stored plan
-// (exclusions, retries, scope, opt-in probes), the rules and the trend of every run.
+// reportDocument assembles run's report with its methodology and every run's trend.
 func reportDocument(run store.Summary, sums []store.Summary) (*report.Document, error) {
 	rules, err := fingerprint.LoadRules()
 	if err != nil {
 		return nil, err
 	}
+	return report.NewDocument(run, sums, rules, methodologyOf(run), time.Now())
+}
+
+// methodologyOf reads what a report says about a run's method from the run and its stored
+// plan (exclusions, retries, scope, opt-in probes, contact).
+func methodologyOf(run store.Summary) report.Methodology {
 	m := report.Methodology{Targets: run.Targets, TargetCount: run.TargetCount, Ports: run.Ports, Method: run.Method,
 		Rate: run.Rate, Seed: run.Seed, Shard: run.Shard, ToolVersion: run.ToolVersion, Enrichment: run.Enrichment, Authority: run.Note}
 	if p, err := census.ParsePlan(run.Plan); err == nil {
@@ -120,7 +125,7 @@ func reportDocument(run store.Summary, sums []store.Summary) (*report.Document, 
 			m.Exclusions = append(m.Exclusions, fmt.Sprintf("%s: %d addresses", e.Source, e.Addresses))
 		}
 	}
-	return report.NewDocument(run, sums, rules, m, time.Now())
+	return m
 }
 
 // reportRun is one run in the JSON report: scripts depend on these keys.

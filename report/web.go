@@ -1,0 +1,310 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"fmt"
+	htmltemplate "html/template"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// Source is what the web view reads; a store opened read-only is one.
+type Source interface {
+	Summaries(ctx context.Context) ([]store.Summary, error)
+	Observations(ctx context.Context, runID int64) ([]store.Observation, error)
+}
+
+// WebConfig configures the web view.
+type WebConfig struct {
+	// Token, when set, is required of every request: ?token=… once (it becomes a cookie) or an
+	// Authorization: Bearer header.
+	Token string
+	// Methodology fills what only the plan knows for a run's report; nil leaves it out.
+	Methodology func(run store.Summary) Methodology
+	// MaxResults bounds a search; zero means 500.
+	MaxResults int
+}
+
+// Web is the read-only web view: runs, the trend chart, version and auth tables, a search by
+// IP, CIDR or ASN with the evidence, each run's report and its export. Every asset is in the
+// page (no script, no CDN); it answers GET and HEAD only.
+type Web struct {
+	src   Source
+	rules *fingerprint.Rules
+	ex    *Exporter
+	cfg   WebConfig
+	mux   *http.ServeMux
+
+	mu    sync.Mutex
+	cache map[int64][]store.Observation // gateways per finished run
+}
+
+// NewWeb returns the handler.
+func NewWeb(src Source, rules *fingerprint.Rules, cfg WebConfig) *Web {
+	if cfg.MaxResults == 0 {
+		cfg.MaxResults = 500
+	}
+	w := &Web{src: src, rules: rules, ex: NewExporter(rules), cfg: cfg, mux: http.NewServeMux(), cache: map[int64][]store.Observation{}}
+	w.mux.HandleFunc("GET /{$}", w.index)
+	w.mux.HandleFunc("GET /search", w.search)
+	w.mux.HandleFunc("GET /runs/{id}", w.run)
+	w.mux.HandleFunc("GET /runs/{id}/export.csv", w.export)
+	w.mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.Write([]byte("ok\n")) })
+	return w
+}
+
+func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	h := rw.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(rw, "read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	if w.cfg.Token != "" && !w.authorized(rw, r) {
+		return
+	}
+	w.mux.ServeHTTP(rw, r)
+}
+
+// authorized checks the token; a valid ?token= sets a cookie and redirects to the URL without it.
+func (w *Web) authorized(rw http.ResponseWriter, r *http.Request) bool {
+	same := func(s string) bool { return subtle.ConstantTimeCompare([]byte(s), []byte(w.cfg.Token)) == 1 }
+	if t := r.URL.Query().Get("token"); t != "" && same(t) {
+		http.SetCookie(rw, &http.Cookie{Name: "clawcensus_token", Value: t, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		q := r.URL.Query()
+		q.Del("token")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		http.Redirect(rw, r, u.RequestURI(), http.StatusSeeOther)
+		return false
+	}
+	if c, err := r.Cookie("clawcensus_token"); err == nil && same(c.Value) {
+		return true
+	}
+	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && same(b) {
+		return true
+	}
+	http.Error(rw, "a token is required: open the link with ?token=…", http.StatusUnauthorized)
+	return false
+}
+
+type indexPage struct {
+	Runs     []store.Summary
+	Latest   *Document
+	Searched string
+}
+
+func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
+	sums, err := w.src.Summaries(r.Context())
+	if err != nil {
+		w.fail(rw, err)
+		return
+	}
+	page := indexPage{Runs: slices.Clone(sums)}
+	slices.Reverse(page.Runs)
+	if len(sums) > 0 {
+		if page.Latest, err = w.document(sums[len(sums)-1], sums); err != nil {
+			w.fail(rw, err)
+			return
+		}
+	}
+	w.render(rw, "index", page)
+}
+
+func (w *Web) document(run store.Summary, sums []store.Summary) (*Document, error) {
+	var m Methodology
+	if w.cfg.Methodology != nil {
+		m = w.cfg.Methodology(run)
+	}
+	return NewDocument(run, sums, w.rules, m, time.Now())
+}
+
+func (w *Web) runOf(rw http.ResponseWriter, r *http.Request, id string) (store.Summary, []store.Summary, bool) {
+	sums, err := w.src.Summaries(r.Context())
+	if err != nil {
+		w.fail(rw, err)
+		return store.Summary{}, nil, false
+	}
+	if id == "" && len(sums) > 0 {
+		return sums[len(sums)-1], sums, true
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	i := slices.IndexFunc(sums, func(s store.Summary) bool { return s.ID == n })
+	if err != nil || i < 0 {
+		http.Error(rw, "no such run", http.StatusNotFound)
+		return store.Summary{}, nil, false
+	}
+	return sums[i], sums, true
+}
+
+func (w *Web) run(rw http.ResponseWriter, r *http.Request) {
+	run, sums, ok := w.runOf(rw, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	doc, err := w.document(run, sums)
+	if err != nil {
+		w.fail(rw, err)
+		return
+	}
+	var b bytes.Buffer
+	if err := doc.WriteHTML(&b); err != nil {
+		w.fail(rw, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Write(b.Bytes())
+}
+
+func (w *Web) export(rw http.ResponseWriter, r *http.Request) {
+	run, _, ok := w.runOf(rw, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	obs, err := w.gateways(r.Context(), run)
+	if err != nil {
+		w.fail(rw, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	rw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-scan_openclaw-run%d.csv"`, run.StartedAt.UTC().Format("2006-01-02"), run.ID))
+	c := NewCSV(rw)
+	c.Write(ShadowserverHeader)
+	for _, o := range obs {
+		c.Write(w.ex.Row(o))
+	}
+	c.Flush()
+}
+
+// gateways reads a run's gateways, kept in memory for runs that are finished.
+func (w *Web) gateways(ctx context.Context, run store.Summary) ([]store.Observation, error) {
+	w.mu.Lock()
+	cached, ok := w.cache[run.ID]
+	w.mu.Unlock()
+	if ok {
+		return cached, nil
+	}
+	obs, err := w.src.Observations(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	obs = slices.DeleteFunc(obs, func(o store.Observation) bool { return o.Product == "" })
+	slices.SortFunc(obs, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+	if run.Status == store.StatusComplete || run.Status == store.StatusFailed {
+		w.mu.Lock()
+		w.cache[run.ID] = obs
+		w.mu.Unlock()
+	}
+	return obs, nil
+}
+
+type searchPage struct {
+	Query   string
+	Run     store.Summary
+	Runs    []store.Summary
+	Hits    []store.Observation
+	More    bool
+	Problem string
+}
+
+// query is what a search asks for: an address, a prefix or an AS number.
+type query struct {
+	prefix netip.Prefix
+	asn    uint32
+}
+
+func parseQuery(q string) (query, error) {
+	q = strings.TrimSpace(q)
+	if n, ok := strings.CutPrefix(strings.ToUpper(q), "AS"); ok {
+		asn, err := strconv.ParseUint(n, 10, 32)
+		if err != nil {
+			return query{}, fmt.Errorf("%q: an AS number is AS followed by digits", q)
+		}
+		return query{asn: uint32(asn)}, nil
+	}
+	if p, err := netip.ParsePrefix(q); err == nil {
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return query{prefix: p.Masked()}, nil
+	}
+	a, err := netip.ParseAddr(q)
+	if err != nil {
+		return query{}, fmt.Errorf("%q: search for an IP address, a CIDR prefix or an AS number (AS64500)", q)
+	}
+	a = a.Unmap().WithZone("")
+	return query{prefix: netip.PrefixFrom(a, a.BitLen())}, nil
+}
+
+func (q query) matches(o store.Observation) bool {
+	if q.asn != 0 {
+		return o.ASN == q.asn
+	}
+	return q.prefix.Contains(o.IP)
+}
+
+func (w *Web) search(rw http.ResponseWriter, r *http.Request) {
+	run, sums, ok := w.runOf(rw, r, r.URL.Query().Get("run"))
+	if !ok {
+		return
+	}
+	page := searchPage{Query: r.URL.Query().Get("q"), Run: run, Runs: sums}
+	q, err := parseQuery(page.Query)
+	if err != nil {
+		page.Problem = err.Error()
+		rw.WriteHeader(http.StatusBadRequest)
+		w.render(rw, "search", page)
+		return
+	}
+	obs, err := w.gateways(r.Context(), run)
+	if err != nil {
+		w.fail(rw, err)
+		return
+	}
+	for _, o := range obs {
+		if q.matches(o) {
+			if len(page.Hits) == w.cfg.MaxResults {
+				page.More = true
+				break
+			}
+			page.Hits = append(page.Hits, o)
+		}
+	}
+	w.render(rw, "search", page)
+}
+
+func (w *Web) render(rw http.ResponseWriter, name string, data any) {
+	var b bytes.Buffer
+	if err := webTemplates.ExecuteTemplate(&b, name, data); err != nil {
+		w.fail(rw, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Write(b.Bytes())
+}
+
+func (w *Web) fail(rw http.ResponseWriter, err error) {
+	http.Error(rw, "the store could not be read: "+TextCell(err.Error()), http.StatusInternalServerError)
+}
+
+var webTemplates = htmltemplate.Must(htmltemplate.New("web").Funcs(htmltemplate.FuncMap(funcs)).Funcs(htmltemplate.FuncMap{
+	"svg":      func(b []byte) htmltemplate.HTML { return htmltemplate.HTML(b) }, // rendered here from numbers and escaped labels
+	"official": store.OfficialText,
+	"clean":    TextCell,
+}).ParseFS(templates, "templates/web.html.tmpl"))

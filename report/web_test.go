@@ -1,0 +1,112 @@
+package report
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+type fakeSource struct{ runs []store.Summary }
+
+func (f fakeSource) Summaries(context.Context) ([]store.Summary, error) { return f.runs, nil }
+func (f fakeSource) Observations(_ context.Context, run int64) ([]store.Observation, error) {
+	if run != 3 {
+		return nil, nil
+	}
+	return packObservations(), nil
+}
+
+func TestWebView(t *testing.T) {
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewWeb(fakeSource{sampleRuns()}, rules, WebConfig{}))
+	defer srv.Close()
+	get := func(path string) (int, string, http.Header) {
+		t.Helper()
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b), res.Header
+	}
+	code, body, h := get("/")
+	if code != 200 || !strings.Contains(body, `id="chart-trend"`) || !strings.Contains(body, `<strong id="detected">22</strong>`) ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || strings.Contains(body, "<script") {
+		t.Errorf("index: %d %.300s", code, body)
+	}
+	for q, want := range map[string]int{"127.0.0.10": 1, "127.0.0.0/24": 2, "::ffff:127.0.0.0/104": 4, "AS64500": 2, "as64501": 1, "127.9.9.9": 0} {
+		code, body, _ := get("/search?q=" + q)
+		if code != 200 || strings.Count(body, `<tr class="hit">`) != want {
+			t.Errorf("search %s: %d, %d hits, want %d", q, code, strings.Count(body, `<tr class="hit">`), want)
+		}
+	}
+	if code, body, _ := get("/search?q=%3Cscript%3E"); code != 400 || strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Errorf("a bad query: %d %s", code, body)
+	}
+	if code, body, _ := get("/runs/3"); code != 200 || !strings.Contains(body, `id="methodology"`) {
+		t.Errorf("report: %d", code)
+	}
+	if code, body, h := get("/runs/3/export.csv"); code != 200 || !strings.HasPrefix(body, strings.Join(ShadowserverHeader[:3], ",")) ||
+		!strings.Contains(h.Get("Content-Disposition"), "2026-11-28-scan_openclaw-run3.csv") || strings.Count(body, "\n") != 5 {
+		t.Errorf("export: %d %q", code, body)
+	}
+	if code, _, _ := get("/runs/99"); code != 404 {
+		t.Errorf("a missing run: %d", code)
+	}
+	res, err := http.Post(srv.URL+"/", "text/plain", strings.NewReader("x"))
+	if err != nil || res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %v %v", res.StatusCode, err)
+	}
+}
+
+func TestWebToken(t *testing.T) {
+	rules, _ := fingerprint.LoadRules()
+	srv := httptest.NewServer(NewWeb(fakeSource{sampleRuns()}, rules, WebConfig{Token: "0123456789abcdef-token"}))
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	status := func(req *http.Request) int {
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	if s := status(req); s != 401 {
+		t.Errorf("no token: %d", s)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/?token=wrong", nil)
+	if s := status(req); s != 401 {
+		t.Errorf("a wrong token: %d", s)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/", nil)
+	req.Header.Set("Authorization", "Bearer 0123456789abcdef-token")
+	if s := status(req); s != 200 {
+		t.Errorf("bearer: %d", s)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/search?q=127.0.0.10&token=0123456789abcdef-token", nil)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || strings.Contains(res.Header.Get("Location"), "token") || len(res.Cookies()) != 1 || !res.Cookies()[0].HttpOnly {
+		t.Errorf("?token=: %d %v %v", res.StatusCode, res.Header.Get("Location"), res.Cookies())
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/", nil)
+	req.AddCookie(res.Cookies()[0])
+	if s := status(req); s != 200 {
+		t.Errorf("cookie: %d", s)
+	}
+}
