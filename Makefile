@@ -26,7 +26,7 @@ demo: build ## scan a loopback lab of real-gateway replays into the embedded sto
 	  echo "== the lab: one loopback address per recorded host"; cat $(BIN)/lab.txt; \
 	  echo "== clawcensus scan --lab 127.0.0.0/24 --format table (JSON Lines is the default; progress goes to stderr)"; \
 	  $(BIN)/clawcensus scan --lab --scan-type connect --rate 2000 --db $(DEMO_DB) --format table 127.0.0.0/24 && \
-	  echo "== clawcensus report" && $(BIN)/clawcensus report --db $(DEMO_DB)
+	  echo "== clawcensus report --last" && $(BIN)/clawcensus report --last --db $(DEMO_DB)
 
 # The suite runs sealed (deploy/lab/sealed.sh): in a network namespace with loopback only, so a
 # test that aims at the wrong address cannot reach it. Modules are fetched before sealing;
