@@ -57,7 +57,10 @@ func fingerprintsCommand() *cli.Command {
 				fmt.Fprintf(w, "%-9s %-20s %-10s %-12s %-34s %s\n", r.Package, r.Version, orDash(built), orDash(commit),
 					bundle, strings.Join(r.Advisories, ","))
 			}
-			fmt.Fprintf(w, "%d releases, %d advisories\n", len(rows), len(rules.Advisories))
+			fmt.Fprintf(w, "%d releases, %d advisories\n\n%-26s %-9s %-34s %s\n", len(rows), len(rules.Advisories), "ADVISORY", "SEVERITY", "ALSO KNOWN AS", "SUMMARY")
+			for _, a := range rules.Advisories {
+				fmt.Fprintf(w, "%-26s %-9s %-34s %s\n", a.ID, orDash(strings.ToLower(a.Severity)), orDash(strings.Join(a.Aliases, ",")), a.Summary)
+			}
 			return nil
 		},
 	})

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -446,7 +448,7 @@ func TestCandidatesFromExternalSweep(t *testing.T) {
 func TestFingerprintsListsReleases(t *testing.T) {
 	res := runCLI(t, "", "fingerprints")
 	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || !strings.Contains(res.stdout, "clawdbot") ||
-		!strings.Contains(res.stdout, "GHSA-g8p2-7wf7-98mq") {
+		!regexp.MustCompile(`\nCVE-2026-25253 +high +GHSA-g8p2-7wf7-98mq `).MatchString(res.stdout) {
 		t.Errorf("exit %d\n%s", res.code, res.stdout)
 	}
 }
@@ -570,6 +572,33 @@ func TestEnrichmentFromLocalDatabases(t *testing.T) {
 	exp := runCLI(t, "", "export", "--db", db)
 	if !strings.Contains(exp.stdout, ",64500,DE,") || !strings.Contains(exp.stderr, "asn and geo from: Test-Country") {
 		t.Errorf("export:\n%s\n%s", exp.stdout, exp.stderr)
+	}
+	// A notification pack per AS, read back by header, with the AS name and the data sets.
+	pack := filepath.Join(dir, "pack")
+	if res := runCLI(t, "", "export", "--db", db, "--by", "asn", "-o", pack); res.code != 0 || !strings.Contains(res.stderr, "1 gateways to 1 recipients") {
+		t.Fatalf("export --by asn: exit %d\n%s", res.code, res.stderr)
+	}
+	day := runs[0].StartedAt[:10]
+	f, err := os.Open(filepath.Join(pack, day+"-scan_openclaw-as64500.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recsCSV, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(recsCSV) != 2 {
+		t.Fatalf("pack file: %v %v", recsCSV, err)
+	}
+	row := map[string]string{}
+	for i, h := range recsCSV[0] {
+		row[h] = recsCSV[1][i]
+	}
+	if row["ip"] != "127.0.0.1" || row["asn"] != "64500" || row["as_name"] != "Example Lab AS" || row["geo"] != "DE" || row["version"] != "2026.9.6" {
+		t.Errorf("pack row %v", row)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(pack, "manifest.json"))
+	summary, _ := os.ReadFile(filepath.Join(pack, "summary.md"))
+	if !strings.Contains(string(manifest), "Test-Country built") || !strings.Contains(string(summary), "## Methodology") {
+		t.Errorf("manifest %s\nsummary %.200s", manifest, summary)
 	}
 	bad := runCLI(t, "", scanArgs(l, db, "--asn-db", filepath.Join(dir, "missing.mmdb"))...)
 	if bad.code != 2 || !strings.Contains(bad.stderr, "enrichment database") {

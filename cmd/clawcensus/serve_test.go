@@ -149,7 +149,7 @@ func TestServeInChromium(t *testing.T) {
 		}
 	}
 	notBlank(t, "trend chart", shot("trend chart", chromedp.Screenshot("#chart-trend"), "serve-trend-chart.png"))
-	shot("runs page", chromedp.FullScreenshot(90), "serve-runs.jpg")
+	shot("runs page", chromedp.FullScreenshot(100), "serve-runs.png")
 
 	do("search", chromedp.SendKeys("#q", "127.0.0.1"), chromedp.Click("#search-button"), chromedp.WaitVisible("#hits tr.hit"))
 	hits := get("search result", chromedp.Text("#hits"))
@@ -161,7 +161,7 @@ func TestServeInChromium(t *testing.T) {
 	if count := get("search count", chromedp.Text("#count")); !strings.HasPrefix(count, "3 gateway") {
 		t.Errorf("search count %q", count)
 	}
-	shot("search page", chromedp.FullScreenshot(90), "serve-search.jpg")
+	shot("search page", chromedp.FullScreenshot(100), "serve-search.png")
 
 	do("open run 1's report", chromedp.Navigate(base+"/runs/1"), chromedp.WaitVisible("#methodology"))
 	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("figure")).map(f => f.id)`))
@@ -174,6 +174,6 @@ func TestServeInChromium(t *testing.T) {
 	for _, id := range ids {
 		notBlank(t, id, shot(id, chromedp.Screenshot("#"+id), "report-"+id+".png"))
 	}
-	shot("report page", chromedp.FullScreenshot(90), "report-page.jpg")
+	shot("report page", chromedp.FullScreenshot(100), "report-page.png")
 	t.Logf("screenshots in %s", dir)
 }
