@@ -5,47 +5,55 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	pdrate "github.com/projectdiscovery/ratelimit"
 )
 
-// BenchmarkPacing compares how evenly two limiters release probes: naabu's runner paces with
-// projectdiscovery/ratelimit, the sweeper with newPacer (x/time/rate, 2 ms bucket). It reports
-// the most probes released in any 10 ms window (an even pace releases pps/100) and the rate a
-// single sequential sender achieves.
+// BenchmarkPacing measures how evenly the two pacers release probes, with no sending: the SYN
+// engine's absolute-schedule pacer (as sweepSYN uses it: no sleep below pacerSlack) and the
+// CONNECT sweep's x/time/rate limiter. It reports the most probes released in any 10 ms
+// window (an even pace releases pps/100) and the achieved rate; the pacer must never be what
+// limits a sweep.
+//
+//	go test -run '^$' -bench Pacing -benchtime 1x ./scanner/
 func BenchmarkPacing(b *testing.B) {
-	for _, pps := range []int{1000, 20000} {
-		n := 2 * pps
-		b.Run(fmt.Sprint(pps), func(b *testing.B) { benchPacing(b, n, pps) })
+	for _, pps := range []int{1000, 100_000, 1_000_000} {
+		n := max(2000, pps/2)
+		b.Run(fmt.Sprintf("syn-pacer/%d", pps), func(b *testing.B) {
+			measurePacing(b, n, func() func() {
+				p := newPacer(pps)
+				return func() {
+					if d := p.next(); d > pacerSlack {
+						time.Sleep(d)
+					}
+				}
+			})
+		})
+		if pps <= 100_000 {
+			b.Run(fmt.Sprintf("connect-limiter/%d", pps), func(b *testing.B) {
+				measurePacing(b, n, func() func() {
+					l := newLimiter(pps)
+					return func() { l.Wait(context.Background()) }
+				})
+			})
+		}
 	}
 }
 
-func benchPacing(b *testing.B, n, pps int) {
-	measure := func(b *testing.B, take func()) {
-		for range b.N {
-			stamps := make([]time.Time, 0, n)
-			for range n {
-				take()
-				stamps = append(stamps, time.Now())
-			}
-			worst, j := 0, 0
-			for i := range stamps {
-				for stamps[i].Sub(stamps[j]) >= 10*time.Millisecond {
-					j++
-				}
-				worst = max(worst, i-j+1)
-			}
-			b.ReportMetric(float64(worst), "max-per-10ms")
-			b.ReportMetric(float64(n)/stamps[n-1].Sub(stamps[0]).Seconds(), "probes/s")
+func measurePacing(b *testing.B, n int, start func() func()) {
+	for range b.N {
+		take := start()
+		stamps := make([]time.Time, 0, n)
+		for range n {
+			take()
+			stamps = append(stamps, time.Now())
 		}
+		worst, j := 0, 0
+		for i := range stamps {
+			for stamps[i].Sub(stamps[j]) >= 10*time.Millisecond {
+				j++
+			}
+			worst = max(worst, i-j+1)
+		}
+		b.ReportMetric(float64(worst), "max-per-10ms")
+		b.ReportMetric(float64(n)/stamps[n-1].Sub(stamps[0]).Seconds(), "probes/s")
 	}
-	b.Run("naabu-runner-ratelimit", func(b *testing.B) {
-		l := pdrate.New(context.Background(), uint(pps), time.Second)
-		defer l.Stop()
-		measure(b, l.Take)
-	})
-	b.Run("newPacer", func(b *testing.B) {
-		l := newPacer(pps)
-		measure(b, func() { l.Wait(context.Background()) })
-	})
 }

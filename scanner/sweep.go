@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/Mzack9999/gopacket/pcap"
-	"github.com/projectdiscovery/naabu/v2/pkg/port"
-	"github.com/projectdiscovery/naabu/v2/pkg/privileges"
-	"github.com/projectdiscovery/naabu/v2/pkg/protocol"
-	"github.com/projectdiscovery/naabu/v2/pkg/result"
-	"github.com/projectdiscovery/naabu/v2/pkg/scan"
 	"golang.org/x/time/rate"
 )
 
@@ -29,10 +25,10 @@ const (
 // Config configures a Sweeper. Zero values mean the documented defaults.
 type Config struct {
 	// Rate is the probe budget per second across all targets. Zero means 1000.
-	// In CONNECT mode it also bounds the connections in flight, as naabu does.
+	// In CONNECT mode it also bounds the connections in flight.
 	Rate int
 	// Method is MethodSYN, MethodConnect or MethodAuto. Empty means MethodAuto: SYN when the
-	// process may open raw sockets and libpcap loads, CONNECT otherwise.
+	// process may open raw sockets (CAP_NET_RAW), CONNECT otherwise.
 	Method string
 	// Retries is how many extra probes each target gets when the first draws no answer.
 	// SYN probes are resent at the end of the pass; CONNECT attempts are retried at once.
@@ -51,42 +47,42 @@ type Config struct {
 type Stats struct {
 	// Sent counts every probe; Retried those of them that repeat an unanswered one.
 	Sent, Retried, Open uint64
+	// SYN only: Closed counts RST answers; Invalid, answers to our ports whose cookie did not
+	// match (forged, unsolicited, stale); OutOfScope, valid answers from outside the scope;
+	// Dropped, probes the kernel refused to send.
+	Closed, Invalid, OutOfScope, Dropped uint64
 }
 
-// Sweeper probes host:port pairs and reports those that answer. One per process: naabu's
-// raw-socket engine is a process-wide resource.
+// Sweeper probes host:port pairs and reports those that answer. In SYN mode it owns raw
+// sockets, opened by New: one Sweeper per process.
 type Sweeper struct {
 	cfg     Config
 	method  string
-	engine  *scan.Scanner
+	syn     *synEngine
+	dialer  net.Dialer
 	sent    atomic.Uint64
 	retried atomic.Uint64
 	open    atomic.Uint64
+	closed  atomic.Uint64
+	scope   atomic.Uint64 // answers from outside the scope
+	dropped atomic.Uint64
 
-	tracked bool // SYN: the engine was told the target ranges
-
-	mu      sync.Mutex
-	found   map[netip.AddrPort]bool
-	out     chan<- netip.AddrPort
-	ctx     context.Context
-	sending sync.WaitGroup // reports under way to out
+	mu       sync.Mutex
+	found    map[netip.AddrPort]bool     // open ports reported in this sweep
+	answered map[netip.AddrPort]struct{} // SYN: probes answered (open or closed) in this sweep
+	out      chan<- netip.AddrPort
+	ctx      context.Context
+	sending  sync.WaitGroup // reports under way to out
 }
 
-// SYNAvailable reports whether this process can send raw SYN probes, and why not.
+// SYNAvailable reports whether this process can send raw SYN probes, and why not. It opens
+// and closes a raw socket to find out.
 func SYNAvailable() (bool, string) {
-	if !privileges.IsPrivileged {
-		return false, "no CAP_NET_RAW (run as root or grant the capability)"
-	}
-	if err := pcap.LoadUnixPCAP(); err != nil {
-		return false, "libpcap is not installed (Debian: apt-get install libpcap0.8)"
-	}
-	if scan.PkgRouter == nil {
-		return false, "no routing table"
-	}
-	return true, ""
+	return synAvailable()
 }
 
-// New validates cfg and prepares naabu's engine.
+// New validates cfg and, for SYN sweeps, opens the raw sockets (before anything is read from
+// the network, so that the caller may drop its privileges once New returns).
 func New(cfg Config) (*Sweeper, error) {
 	if cfg.Rate == 0 {
 		cfg.Rate = 1000
@@ -103,41 +99,33 @@ func New(cfg Config) (*Sweeper, error) {
 	if cfg.Blocklist == nil {
 		cfg.Blocklist = NewBlocklist(false)
 	}
+	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: map[netip.AddrPort]struct{}{},
+		dialer: net.Dialer{Timeout: cfg.Timeout}}
 	method := strings.ToLower(cfg.Method)
-	synOK, why := SYNAvailable()
 	switch method {
-	case "", MethodAuto:
-		method = MethodConnect
-		if synOK {
-			method = MethodSYN
-		}
-	case MethodSYN:
-		if !synOK {
-			return nil, fmt.Errorf("syn scan impossible: %s; use --scan-type connect", why)
+	case "", MethodAuto, MethodSYN:
+		syn, err := openSYN(s.reply)
+		switch {
+		case err == nil:
+			s.syn, s.method = syn, MethodSYN
+		case method == MethodSYN:
+			return nil, fmt.Errorf("syn scan impossible: %w; use --scan-type connect", explainRaw(err))
+		default:
+			s.method = MethodConnect
 		}
 	case MethodConnect:
+		s.method = MethodConnect
 	default:
 		return nil, fmt.Errorf("scan type %q: want auto, syn or connect", cfg.Method)
 	}
-	s := &Sweeper{cfg: cfg, method: method, found: map[netip.AddrPort]bool{}}
-	engine, err := scan.NewScanner(&scan.Options{
-		Timeout:  cfg.Timeout,
-		Retries:  cfg.Retries,
-		Rate:     cfg.Rate,
-		Stream:   true,
-		ScanType: map[string]string{MethodSYN: scan.TypeSyn, MethodConnect: scan.TypeConnect}[method],
-		OnReceive: func(hr *result.HostResult) {
-			s.receive(hr)
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start naabu engine: %w", err)
-	}
-	if method == MethodSYN && engine.ScanType != scan.TypeSyn {
-		return nil, errors.New("syn scan impossible: naabu found no free raw-socket handler")
-	}
-	s.engine = engine
 	return s, nil
+}
+
+func explainRaw(err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("%w (raw sockets need CAP_NET_RAW: run as root or grant it with setcap cap_net_raw+ep)", err)
+	}
+	return err
 }
 
 // Method is the sweep method in use: MethodSYN or MethodConnect.
@@ -145,7 +133,12 @@ func (s *Sweeper) Method() string { return s.method }
 
 // Stats returns the counters so far.
 func (s *Sweeper) Stats() Stats {
-	return Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Open: s.open.Load()}
+	st := Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Open: s.open.Load(), Closed: s.closed.Load(),
+		OutOfScope: s.scope.Load(), Dropped: s.dropped.Load()}
+	if s.syn != nil {
+		st.Invalid = s.syn.Invalid.Load()
+	}
+	return st
 }
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
@@ -156,6 +149,7 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 	s.mu.Lock()
 	s.out, s.ctx = open, ctx
 	s.found = map[netip.AddrPort]bool{}
+	s.answered = map[netip.AddrPort]struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		// Answers that arrive after the sweep are dropped, and none is sent once we return,
@@ -165,11 +159,10 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 		s.mu.Unlock()
 		s.sending.Wait()
 	}()
-	limiter := newPacer(s.cfg.Rate)
 	if s.method == MethodSYN {
-		return s.sweepSYN(ctx, plan, limiter)
+		return s.sweepSYN(ctx, plan)
 	}
-	return s.sweepConnect(ctx, plan, limiter)
+	return s.sweepConnect(ctx, plan, newLimiter(s.cfg.Rate))
 }
 
 func (s *Sweeper) allowed(ap netip.AddrPort) error {
@@ -182,57 +175,109 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 	return nil
 }
 
-func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan, limiter *rate.Limiter) error {
-	workers, stop := context.WithCancel(ctx)
-	defer stop()
-	s.engine.StartWorkers(workers)
-	s.engine.ListenHandler.Phase.Set(scan.Scan)
-	// naabu drops answers from addresses it was not told about. Telling it per probe costs a
-	// hybrid-map insert each (measured: the sweep fell to a third of its rate), so it is told
-	// the target ranges once, as prefixes, for the first window of the plan.
-	if !s.tracked {
-		err := plan.EachRange(func(r Range) error {
-			for _, p := range r.Prefixes() {
-				if err := s.engine.IPRanger.Add(p.String()); err != nil {
-					return fmt.Errorf("track %s: %w", p, err)
-				}
+// sweepSYN sends the plan's probes from the raw sockets in batches, paced evenly, and waits
+// the timeout for late answers after each pass; a retry pass resends only the probes that
+// drew no answer at all (neither SYN-ACK nor RST).
+func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
+	b4, b6 := s.syn.newBatcher(false), s.syn.newBatcher(true)
+	flush := func() error {
+		for _, b := range []*synBatcher{b4, b6} {
+			sent, dropped := b.Sent, b.Dropped
+			err := b.flush()
+			s.sent.Add(b.Sent - sent)
+			s.dropped.Add(b.Dropped - dropped)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		s.tracked = true
+		return nil
 	}
+	p := newPacer(s.cfg.Rate)
 	for pass := 0; pass <= s.cfg.Retries; pass++ {
 		err := plan.Walk(ctx, func(ap netip.AddrPort) error {
-			if pass > 0 && s.isFound(ap) {
+			if pass > 0 && s.isAnswered(ap) {
 				return nil
 			}
 			if err := s.allowed(ap); err != nil {
 				return err
 			}
-			if err := limiter.Wait(ctx); err != nil {
+			if wait := p.next(); wait > pacerSlack {
+				// Ahead of the schedule: what is built goes now, then the sender sleeps.
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := sleepCtx(ctx, wait); err != nil {
+					return err
+				}
+			}
+			b := b4
+			if ap.Addr().Is6() {
+				b = b6
+			}
+			full, err := b.add(ap)
+			if err != nil {
 				return err
 			}
-			s.engine.EnqueueTCP(ap.Addr().String(), scan.Syn, &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP})
-			s.sent.Add(1)
 			if pass > 0 {
 				s.retried.Add(1)
 			}
+			if full {
+				return flush()
+			}
 			return nil
 		})
+		if ferr := flush(); err == nil {
+			err = ferr
+		}
 		if err != nil {
 			return err
 		}
 		// Answers to the last probes of a pass arrive within the timeout.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(s.cfg.Timeout):
+		if err := sleepCtx(ctx, s.cfg.Timeout); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// reply takes a validated answer from the SYN engine's reader.
+func (s *Sweeper) reply(ap netip.AddrPort, open bool) {
+	if !s.cfg.Scope.Allows(ap.Addr()) {
+		s.scope.Add(1)
+		return
+	}
+	s.mu.Lock()
+	if s.out == nil { // between sweeps: a late answer to an earlier unit
+		s.mu.Unlock()
+		return
+	}
+	_, seen := s.answered[ap]
+	s.answered[ap] = struct{}{}
+	s.mu.Unlock()
+	switch {
+	case open:
+		s.report(ap)
+	case !seen:
+		s.closed.Add(1)
+	}
+}
+
+func (s *Sweeper) isAnswered(ap netip.AddrPort) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.answered[ap]
+	return ok
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Limiter) error {
@@ -253,7 +298,6 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		wg.Add(1)
 		go func() {
 			defer func() { <-inflight; wg.Done() }()
-			p := &port.Port{Port: int(ap.Port()), Protocol: protocol.TCP}
 			for try := 0; try <= s.cfg.Retries; try++ {
 				if limiter.Wait(ctx) != nil {
 					unpaced.Store(true)
@@ -263,12 +307,13 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 				if try > 0 {
 					s.retried.Add(1)
 				}
-				ok, err := s.engine.ConnectPort(ap.Addr().String(), "", p, s.cfg.Timeout)
-				if ok && err == nil {
+				c, err := s.dialer.DialContext(ctx, "tcp", ap.String())
+				if err == nil {
+					c.Close()
 					s.report(ap)
 					return
 				}
-				if err != nil && isRefused(err) {
+				if errors.Is(err, syscall.ECONNREFUSED) {
 					return // a RST is an answer: retrying a closed port changes nothing
 				}
 			}
@@ -282,22 +327,6 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		}
 	}
 	return err
-}
-
-func isRefused(err error) bool {
-	return strings.Contains(err.Error(), "connection refused")
-}
-
-func (s *Sweeper) receive(hr *result.HostResult) {
-	addr, err := netip.ParseAddr(hr.IP)
-	if err != nil {
-		return
-	}
-	for _, p := range hr.Ports {
-		if p.Port > 0 && p.Port < 65536 {
-			s.report(netip.AddrPortFrom(addr.Unmap(), uint16(p.Port)))
-		}
-	}
 }
 
 func (s *Sweeper) isFound(ap netip.AddrPort) bool {
@@ -325,17 +354,41 @@ func (s *Sweeper) report(ap netip.AddrPort) {
 	}
 }
 
-// Close releases naabu's engine.
+// Close closes the raw sockets of a SYN sweeper.
 func (s *Sweeper) Close() error {
-	if s.engine == nil || s.engine.ListenHandler == nil {
-		return nil
+	if s.syn != nil {
+		s.syn.close()
 	}
-	return s.engine.Close()
+	return nil
 }
 
-// newPacer paces probes evenly: its bucket holds 2 ms of budget, enough to make up for a
-// sleeping sender's timer slack (with a bucket of one, a sender that oversleeps never catches
-// up: measured 1,700/s at --rate 5000), never a burst a network would notice.
-func newPacer(pps int) *rate.Limiter {
+// newLimiter paces CONNECT probes: its bucket holds 2 ms of budget, enough to make up for a
+// sleeping sender's timer slack, never a burst a network would notice.
+func newLimiter(pps int) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(pps), max(1, pps/500))
+}
+
+// pacer schedules SYN probes on an absolute timeline: probe n is due at start + n/rate, so
+// oversleeping is made up at once and the average rate is exact from 1 pps to millions.
+type pacer struct {
+	start    time.Time
+	interval float64 // nanoseconds per probe
+	n        uint64
+	now      func() time.Time
+}
+
+// pacerSlack is how far ahead of its time a probe may be built into a batch: below it the
+// sender does not sleep (a sleep costs more than it saves), above it the batch goes and the
+// sender sleeps.
+const pacerSlack = 200 * time.Microsecond
+
+func newPacer(pps int) *pacer {
+	return &pacer{start: time.Now(), interval: 1e9 / float64(pps), now: time.Now}
+}
+
+// next counts a probe and returns how long until it is due (negative when late).
+func (p *pacer) next() time.Duration {
+	due := p.start.Add(time.Duration(float64(p.n) * p.interval))
+	p.n++
+	return due.Sub(p.now())
 }

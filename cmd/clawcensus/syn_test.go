@@ -17,7 +17,7 @@ import (
 // TestSYNSweepInNamespaces runs the real raw-socket SYN path: two network namespaces joined by
 // a veth pair (deploy/lab/netns-lab.sh, no route out), the lab replaying real gateways on
 // 198.19.1.10+, and the scanner, confined by --scope to the benchmarking block, sweeping
-// 198.19.1.0/24 with --scan-type syn. It needs root (namespaces, raw sockets) and libpcap.
+// 198.19.1.0/24 with --scan-type syn. It needs root (namespaces, raw sockets).
 func TestSYNSweepInNamespaces(t *testing.T) {
 	if os.Geteuid() != 0 || os.Getenv("CLAWCENSUS_USERNS") == "1" {
 		t.Skip("needs real root for network namespaces and raw sockets (CI runs as root)")
@@ -26,12 +26,10 @@ func TestSYNSweepInNamespaces(t *testing.T) {
 		t.Skip("needs iproute2 (apt-get install iproute2)")
 	}
 	dir := t.TempDir()
-	// naabu's engine has a data race of its own in its SYN reader (scan_raw.go, Acquire vs
-	// TransportReadWorker), so this binary is built without the race detector.
 	bin := filepath.Join(dir, "clawcensus")
 	lab := filepath.Join(dir, "clawlab")
 	for out, pkg := range map[string]string{bin: ".", lab: "../clawlab"} {
-		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		if b, err := exec.Command("go", "build", "-race", "-o", out, pkg).CombinedOutput(); err != nil {
 			t.Fatalf("build %s: %v\n%s", pkg, err, b)
 		}
 	}

@@ -4,7 +4,8 @@
 #   PREFIX-scan  198.18.0.1/30   where the scanner runs; 198.19.0.0/16 is routed to the peer
 #   PREFIX-lab   198.18.0.2/30   where the lab hosts answer; with AnyIP it answers for all of
 #                198.19.0.0/16 (RST on closed ports, like the Internet's sparse negatives)
-# Raw-socket (SYN) scans need a real link: naabu's capture on loopback is unreliable.
+# The SYN engine works on loopback too; this testbed adds a real link (a veth pair, with its
+# GSO/TSO and checksum offloads) between the scanner and the hosts.
 # Needs root and iproute2.
 set -euo pipefail
 cmd=${1:?usage: netns-lab.sh up|down [PREFIX]}

@@ -1,0 +1,491 @@
+//go:build linux
+
+package scanner
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// The SYN engine is stateless, ZMap's way: a probe's source port and sequence number are a
+// keyed hash of its destination, so an answer is validated by recomputing the hash, with no
+// per-probe state. Probes leave through raw IP sockets in batches (sendmmsg), built in place
+// from a template; answers arrive on an AF_PACKET socket whose kernel BPF filter keeps only
+// SYN-ACKs and RSTs to our source ports, 96 bytes of each, read in batches (recvmmsg) on a
+// goroutine of their own. Nothing depends on GSO/TSO or on receive checksums: the filter and
+// the parser read headers only, and validation is the cookie.
+
+// Source ports: above Linux's default ephemeral range (32768-60999), so the probes never share
+// a 4-tuple with the fingerprinter's connections.
+const (
+	synPortBase  = 61000
+	synPortCount = 4535
+	synBatch     = 64
+	synSnap      = 96
+	tcpHeaderLen = 24 // 20 + the MSS option
+)
+
+// synSocket is what the engine needs from the kernel; opened before anything is read from
+// the network, so the process may drop its privileges afterwards.
+type synEngine struct {
+	seed  maphash.Seed
+	send4 int // AF_INET, SOCK_RAW, IPPROTO_RAW (IP_HDRINCL)
+	send6 int // AF_INET6, SOCK_RAW, IPPROTO_TCP, the kernel sums the TCP checksum
+	recv  int // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
+
+	mu      sync.Mutex
+	sources map[[2]byte]netip.Addr // IPv4 source per destination /16
+	src6    map[[8]byte]netip.Addr
+
+	closed  atomic.Bool
+	done    chan struct{}
+	onReply func(ap netip.AddrPort, open bool)
+	// Invalid counts answers to our ports whose cookie does not match (forged, unsolicited or
+	// stale); Truncated, packets too short to parse.
+	Invalid, Truncated atomic.Uint64
+}
+
+// openSYN opens the engine's sockets. Without CAP_NET_RAW it fails with EPERM.
+func openSYN(onReply func(netip.AddrPort, bool)) (*synEngine, error) {
+	e := &synEngine{seed: maphash.MakeSeed(), send4: -1, send6: -1, recv: -1, sources: map[[2]byte]netip.Addr{},
+		src6: map[[8]byte]netip.Addr{}, done: make(chan struct{}), onReply: onReply}
+	var err error
+	if e.send4, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
+		return nil, fmt.Errorf("raw IPv4 socket: %w", err)
+	}
+	if e.send6, err = unix.Socket(unix.AF_INET6, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP); err != nil {
+		e.close()
+		return nil, fmt.Errorf("raw IPv6 socket: %w", err)
+	}
+	if err := unix.SetsockoptInt(e.send6, unix.IPPROTO_IPV6, unix.IPV6_CHECKSUM, 16); err != nil {
+		e.close()
+		return nil, fmt.Errorf("IPV6_CHECKSUM: %w", err)
+	}
+	// A raw IPv6 TCP socket also receives a copy of every incoming TCP segment: it sends only,
+	// so its filter drops them all.
+	none := []unix.SockFilter{{Code: 0x06, K: 0}} // ret #0
+	if err := unix.SetsockoptSockFprog(e.send6, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: 1, Filter: &none[0]}); err != nil {
+		e.close()
+		return nil, fmt.Errorf("attach BPF filter: %w", err)
+	}
+	// A large send buffer lets a batch leave in one call; the receive buffer holds bursts of
+	// answers while the reader is descheduled (SO_*BUFFORCE needs CAP_NET_ADMIN; the plain
+	// option is the fallback, capped by net.core.rmem_max).
+	for _, fd := range []int{e.send4, e.send6} {
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4<<20) != nil {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+		}
+	}
+	if e.recv, err = unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ALL))); err != nil {
+		e.close()
+		return nil, fmt.Errorf("packet socket: %w", err)
+	}
+	if unix.SetsockoptInt(e.recv, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 64<<20) != nil {
+		unix.SetsockoptInt(e.recv, unix.SOL_SOCKET, unix.SO_RCVBUF, 64<<20)
+	}
+	prog, err := synFilter()
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := unix.SetsockoptSockFprog(e.recv, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+		e.close()
+		return nil, fmt.Errorf("attach BPF filter: %w", err)
+	}
+	tv := unix.NsecToTimeval((100 * time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(e.recv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		e.close()
+		return nil, err
+	}
+	go e.receive()
+	return e, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// synFilter keeps, of everything the host receives, the IPv4 or IPv6 TCP segments (no IPv4
+// fragments, no IPv6 extension headers) to our source ports that are a SYN-ACK or carry RST,
+// and cuts each to synSnap bytes. Outgoing packets (our own, and loopback's first copy) go.
+func synFilter() (*unix.SockFprog, error) {
+	const drop, v4, v6, ports4, flags4 = "drop", "v4", "v6", "tcp", "flags"
+	type step struct {
+		ins    bpf.Instruction
+		jt, jf string // labels of conditional jumps ("" falls through)
+		label  string
+	}
+	lo, hi := uint32(synPortBase), uint32(synPortBase+synPortCount)
+	steps := []step{
+		{ins: bpf.LoadExtension{Num: bpf.ExtType}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING}, jt: drop},
+		{ins: bpf.LoadExtension{Num: bpf.ExtProto}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_IP}, jt: v4},
+		{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_IPV6}, jt: v6, jf: drop},
+		// IPv4: TCP, not a fragment; X = header length.
+		{label: v4, ins: bpf.LoadAbsolute{Off: 9, Size: 1}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.IPPROTO_TCP}, jf: drop},
+		{ins: bpf.LoadAbsolute{Off: 6, Size: 2}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x1fff}, jt: drop},
+		{ins: bpf.LoadMemShift{Off: 0}},
+		{ins: bpf.Jump{}, jt: ports4},
+		// IPv6: the next header is TCP; the TCP header follows the fixed 40 bytes.
+		{label: v6, ins: bpf.LoadAbsolute{Off: 6, Size: 1}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.IPPROTO_TCP}, jf: drop},
+		{ins: bpf.LoadConstant{Dst: bpf.RegX, Val: 40}},
+		// Both: X is the TCP header's offset.
+		{label: ports4, ins: bpf.LoadIndirect{Off: 2, Size: 2}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: lo}, jf: drop},
+		{ins: bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: hi}, jt: drop},
+		{label: flags4, ins: bpf.LoadIndirect{Off: 13, Size: 1}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x04}, jt: "accept"},
+		{ins: bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0x12}},
+		{ins: bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x12}, jt: "accept", jf: drop},
+		{label: "accept", ins: bpf.RetConstant{Val: synSnap}},
+		{label: drop, ins: bpf.RetConstant{Val: 0}},
+	}
+	at := map[string]int{}
+	for i, s := range steps {
+		if s.label != "" {
+			at[s.label] = i
+		}
+	}
+	skip := func(from int, label string) (uint8, error) {
+		if label == "" {
+			return 0, nil
+		}
+		to, ok := at[label]
+		if !ok || to <= from {
+			return 0, fmt.Errorf("bpf: bad jump to %q", label)
+		}
+		return uint8(to - from - 1), nil
+	}
+	var prog []bpf.Instruction
+	for i, s := range steps {
+		switch ins := s.ins.(type) {
+		case bpf.JumpIf:
+			var err1, err2 error
+			ins.SkipTrue, err1 = skip(i, s.jt)
+			ins.SkipFalse, err2 = skip(i, s.jf)
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			prog = append(prog, ins)
+		case bpf.Jump:
+			n, err := skip(i, s.jt)
+			if err != nil {
+				return nil, err
+			}
+			prog = append(prog, bpf.Jump{Skip: uint32(n)})
+		default:
+			prog = append(prog, s.ins)
+		}
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, fmt.Errorf("bpf: %w", err)
+	}
+	filter := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		filter[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return &unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}, nil
+}
+
+// cookie is the keyed hash of a destination: its low 32 bits are the probe's sequence number,
+// the next bits pick its source port.
+func (e *synEngine) cookie(ap netip.AddrPort) (seq uint32, sport uint16) {
+	h := maphash.Comparable(e.seed, ap)
+	return uint32(h), synPortBase + uint16((h>>32)%synPortCount)
+}
+
+// valid reports whether an answer from ap to our port dport acknowledging ack answers a probe
+// of ours.
+func (e *synEngine) valid(ap netip.AddrPort, dport uint16, ack uint32) bool {
+	seq, sport := e.cookie(ap)
+	return dport == sport && acknowledges(ack, seq)
+}
+
+// acknowledges reports whether ack acknowledges a SYN sent with seq (seq+1, modulo 2^32).
+func acknowledges(ack, seq uint32) bool { return ack == seq+1 }
+
+// receive reads answers until the engine is closed.
+func (e *synEngine) receive() {
+	defer close(e.done)
+	var (
+		bufs [synBatch][128]byte
+		iov  [synBatch]unix.Iovec
+		msgs [synBatch]mmsghdr
+	)
+	for i := range msgs {
+		iov[i].Base = &bufs[i][0]
+		iov[i].SetLen(len(bufs[i]))
+		msgs[i].hdr.Iov = &iov[i]
+		msgs[i].hdr.SetIovlen(1)
+	}
+	for !e.closed.Load() {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(e.recv), uintptr(unsafe.Pointer(&msgs[0])), synBatch, 0, 0, 0)
+		if errno != 0 {
+			if errno == unix.EAGAIN || errno == unix.EINTR {
+				continue
+			}
+			if e.closed.Load() {
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // a transient error (ENOBUFS, ENOMEM): keep reading
+			continue
+		}
+		for i := 0; i < int(n); i++ {
+			e.parse(bufs[i][:min(int(msgs[i].len), len(bufs[i]))])
+		}
+	}
+}
+
+// parse reads one IPv4 or IPv6 TCP answer (the filter let only those through) and reports it
+// when its cookie matches.
+func (e *synEngine) parse(p []byte) {
+	if len(p) < 1 {
+		e.Truncated.Add(1)
+		return
+	}
+	var src netip.Addr
+	var tcp []byte
+	switch p[0] >> 4 {
+	case 4:
+		ihl := int(p[0]&0x0f) * 4
+		if ihl < 20 || len(p) < ihl+14 {
+			e.Truncated.Add(1)
+			return
+		}
+		src = netip.AddrFrom4([4]byte(p[12:16]))
+		tcp = p[ihl:]
+	case 6:
+		if len(p) < 40+14 {
+			e.Truncated.Add(1)
+			return
+		}
+		src = netip.AddrFrom16([16]byte(p[8:24]))
+		tcp = p[40:]
+	default:
+		e.Truncated.Add(1)
+		return
+	}
+	sport, dport := binary.BigEndian.Uint16(tcp[0:2]), binary.BigEndian.Uint16(tcp[2:4])
+	ack := binary.BigEndian.Uint32(tcp[8:12])
+	flags := tcp[13]
+	ap := netip.AddrPortFrom(src, sport)
+	if !e.valid(ap, dport, ack) {
+		e.Invalid.Add(1)
+		return
+	}
+	e.onReply(ap, flags&0x12 == 0x12 && flags&0x04 == 0)
+}
+
+// mmsghdr is struct mmsghdr.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+	_   [4]byte
+}
+
+// synBatch holds the packets of one sendmmsg call, built in place: no allocation per probe.
+type synBatcher struct {
+	e     *synEngine
+	fd    int
+	v6    bool
+	n     int
+	pkts  [synBatch][64]byte
+	names [synBatch]unix.RawSockaddrInet6 // large enough for either family
+	iov   [synBatch]unix.Iovec
+	msgs  [synBatch]mmsghdr
+	// Sent counts probes the kernel accepted; Dropped, those refused after retrying.
+	Sent, Dropped uint64
+}
+
+func (e *synEngine) newBatcher(v6 bool) *synBatcher {
+	b := &synBatcher{e: e, fd: e.send4, v6: v6}
+	if v6 {
+		b.fd = e.send6
+	}
+	for i := range b.msgs {
+		b.iov[i].Base = &b.pkts[i][0]
+		b.msgs[i].hdr.Iov = &b.iov[i]
+		b.msgs[i].hdr.SetIovlen(1)
+		b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+	}
+	return b
+}
+
+// add builds the probe to ap in the next slot; full reports that the batch must be sent.
+func (b *synBatcher) add(ap netip.AddrPort) (full bool, err error) {
+	seq, sport := b.e.cookie(ap)
+	i := b.n
+	pkt := b.pkts[i][:]
+	if b.v6 {
+		writeTCP(pkt[:tcpHeaderLen], sport, ap.Port(), seq)
+		sa := &b.names[i]
+		*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: ap.Addr().As16()}
+		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		b.iov[i].SetLen(tcpHeaderLen)
+	} else {
+		src, err := b.e.source4(ap.Addr())
+		if err != nil {
+			return false, err
+		}
+		writeIPv4(pkt[:20], src.As4(), ap.Addr().As4(), 20+tcpHeaderLen, uint16(seq>>16))
+		tcp := pkt[20 : 20+tcpHeaderLen]
+		writeTCP(tcp, sport, ap.Port(), seq)
+		sum := pseudoSum4(src.As4(), ap.Addr().As4(), tcpHeaderLen)
+		binary.BigEndian.PutUint16(tcp[16:18], finish(sum+sumBytes(tcp)))
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&b.names[i]))
+		*sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ap.Addr().As4()}
+		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		b.iov[i].SetLen(20 + tcpHeaderLen)
+	}
+	b.n++
+	return b.n == synBatch, nil
+}
+
+// flush sends the batch. A full send buffer (ENOBUFS, EAGAIN) is waited out; a probe the
+// kernel still refuses after that is counted as dropped, never as sent.
+func (b *synBatcher) flush() error {
+	off := 0
+	stalls := 0
+	for off < b.n {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(b.fd), uintptr(unsafe.Pointer(&b.msgs[off])), uintptr(b.n-off), 0, 0, 0)
+		switch errno {
+		case 0:
+			off += int(n)
+			b.Sent += uint64(n)
+			stalls = 0
+			continue
+		case unix.EINTR:
+			continue
+		case unix.ENOBUFS, unix.EAGAIN:
+			if stalls++; stalls < 100 {
+				time.Sleep(50 * time.Microsecond)
+				continue
+			}
+		case unix.EPERM, unix.EACCES:
+			// A firewall refused this one probe: skip it, not the batch.
+		default:
+			b.n = 0
+			return fmt.Errorf("send probes: %w", errno)
+		}
+		b.Dropped++
+		off++
+		stalls = 0
+	}
+	b.n = 0
+	return nil
+}
+
+// source4 is the address the kernel would send from to dst (asked once per /16 by
+// connecting a UDP socket, which sends nothing).
+func (e *synEngine) source4(dst netip.Addr) (netip.Addr, error) {
+	b := dst.As4()
+	key := [2]byte{b[0], b[1]}
+	e.mu.Lock()
+	src, ok := e.sources[key]
+	e.mu.Unlock()
+	if ok {
+		return src, nil
+	}
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("no route to %s: %w", dst, err)
+	}
+	src = c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	c.Close()
+	e.mu.Lock()
+	if len(e.sources) < 1<<16 {
+		e.sources[key] = src
+	}
+	e.mu.Unlock()
+	return src, nil
+}
+
+func (e *synEngine) close() {
+	if e.closed.Swap(true) {
+		return
+	}
+	if e.recv >= 0 && e.done != nil {
+		select {
+		case <-e.done:
+		case <-time.After(time.Second):
+		}
+	}
+	for _, fd := range []int{e.send4, e.send6, e.recv} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+func writeIPv4(h []byte, src, dst [4]byte, total int, id uint16) {
+	h[0], h[1] = 0x45, 0
+	binary.BigEndian.PutUint16(h[2:4], uint16(total))
+	binary.BigEndian.PutUint16(h[4:6], id)
+	h[6], h[7] = 0, 0 // no DF, like ZMap: a SYN is never fragmented anyway
+	h[8], h[9] = 64, unix.IPPROTO_TCP
+	h[10], h[11] = 0, 0
+	copy(h[12:16], src[:])
+	copy(h[16:20], dst[:])
+	binary.BigEndian.PutUint16(h[10:12], finish(sumBytes(h)))
+}
+
+func writeTCP(t []byte, sport, dport uint16, seq uint32) {
+	binary.BigEndian.PutUint16(t[0:2], sport)
+	binary.BigEndian.PutUint16(t[2:4], dport)
+	binary.BigEndian.PutUint32(t[4:8], seq)
+	binary.BigEndian.PutUint32(t[8:12], 0)
+	t[12] = (tcpHeaderLen / 4) << 4
+	t[13] = 0x02 // SYN
+	binary.BigEndian.PutUint16(t[14:16], 65535)
+	t[16], t[17], t[18], t[19] = 0, 0, 0, 0
+	t[20], t[21] = 2, 4 // MSS 1460: what real stacks send, so middleboxes treat it as one
+	binary.BigEndian.PutUint16(t[22:24], 1460)
+}
+
+func pseudoSum4(src, dst [4]byte, tcpLen int) uint32 {
+	return uint32(binary.BigEndian.Uint16(src[0:2])) + uint32(binary.BigEndian.Uint16(src[2:4])) +
+		uint32(binary.BigEndian.Uint16(dst[0:2])) + uint32(binary.BigEndian.Uint16(dst[2:4])) +
+		unix.IPPROTO_TCP + uint32(tcpLen)
+}
+
+func sumBytes(b []byte) uint32 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	return s
+}
+
+func finish(s uint32) uint16 {
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
+
+// synAvailable opens and closes a raw socket to learn whether SYN sweeps are possible here.
+func synAvailable() (bool, string) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+	if err != nil {
+		return false, explainRaw(err).Error()
+	}
+	unix.Close(fd)
+	return true, ""
+}

@@ -1,0 +1,25 @@
+//go:build !linux
+
+package scanner
+
+import (
+	"errors"
+	"net/netip"
+)
+
+var errSYNLinuxOnly = errors.New("SYN sweeps need Linux (raw and packet sockets)")
+
+type synEngine struct{ Invalid atomicCounter }
+
+type atomicCounter struct{}
+
+func (atomicCounter) Load() uint64 { return 0 }
+
+type synBatcher struct{ Sent, Dropped uint64 }
+
+func openSYN(func(netip.AddrPort, bool)) (*synEngine, error) { return nil, errSYNLinuxOnly }
+func synAvailable() (bool, string)                           { return false, errSYNLinuxOnly.Error() }
+func (e *synEngine) newBatcher(bool) *synBatcher             { return &synBatcher{} }
+func (e *synEngine) close()                                  {}
+func (b *synBatcher) add(netip.AddrPort) (bool, error)       { return false, errSYNLinuxOnly }
+func (b *synBatcher) flush() error                           { return nil }

@@ -1,0 +1,238 @@
+//go:build linux
+
+package scanner
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// answer builds an IPv4 TCP segment from src to dst (our side) with the given flags and ack,
+// as the receive path sees it (network header first).
+func answer(src netip.AddrPort, dport uint16, ack uint32, flags byte) []byte {
+	p := make([]byte, 40)
+	p[0] = 0x45
+	p[9] = 6
+	copy(p[12:16], src.Addr().AsSlice())
+	copy(p[16:20], []byte{127, 0, 0, 1})
+	binary.BigEndian.PutUint16(p[20:22], src.Port())
+	binary.BigEndian.PutUint16(p[22:24], dport)
+	binary.BigEndian.PutUint32(p[28:32], ack)
+	p[33] = flags
+	return p
+}
+
+// TestSYNValidation: only an answer whose destination port and acknowledgement match the
+// probe's cookie is taken; forged, unsolicited and mangled answers are counted and dropped.
+func TestSYNValidation(t *testing.T) {
+	var got []netip.AddrPort
+	var open []bool
+	e := &synEngine{onReply: func(ap netip.AddrPort, o bool) { got = append(got, ap); open = append(open, o) }}
+	target := netip.MustParseAddrPort("127.0.0.9:18789")
+	seq, sport := e.cookie(target)
+	if sport < synPortBase || sport >= synPortBase+synPortCount {
+		t.Fatalf("source port %d outside [%d, %d)", sport, synPortBase, synPortBase+synPortCount)
+	}
+	e.parse(answer(target, sport, seq+1, 0x12)) // SYN-ACK
+	e.parse(answer(target, sport, seq+1, 0x14)) // RST-ACK
+	for name, p := range map[string][]byte{
+		"wrong ack":         answer(target, sport, seq, 0x12),
+		"wrong port":        answer(target, sport+1, seq+1, 0x12),
+		"other source":      answer(netip.MustParseAddrPort("127.0.0.8:18789"), sport, seq+1, 0x12),
+		"other source port": answer(netip.MustParseAddrPort("127.0.0.9:18790"), sport, seq+1, 0x12),
+		"random":            answer(target, synPortBase+7, rand.Uint32(), 0x12),
+	} {
+		before := e.Invalid.Load()
+		e.parse(p)
+		if e.Invalid.Load() != before+1 {
+			t.Errorf("%s: not counted as invalid", name)
+		}
+	}
+	for _, short := range [][]byte{nil, {0x45}, make([]byte, 30), {0x60, 0, 0}} {
+		e.parse(short)
+	}
+	if e.Truncated.Load() != 4 {
+		t.Errorf("truncated %d, want 4", e.Truncated.Load())
+	}
+	if len(got) != 2 || got[0] != target || !open[0] || open[1] {
+		t.Errorf("reported %v %v; want the SYN-ACK as open and the RST as closed", got, open)
+	}
+}
+
+// TestSYNCookieWraps: source ports stay in range and spread over it, every cookie validates
+// its own answer only, and the acknowledgement of the largest sequence number wraps to 0.
+func TestSYNCookieWraps(t *testing.T) {
+	e := &synEngine{}
+	seen := map[uint16]bool{}
+	for i := range 200_000 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(i))
+		seq, sport := e.cookie(ap)
+		if sport < synPortBase || sport >= synPortBase+synPortCount {
+			t.Fatalf("%s: source port %d out of range", ap, sport)
+		}
+		seen[sport] = true
+		if !e.valid(ap, sport, seq+1) || e.valid(ap, sport, seq) || e.valid(ap, sport^1, seq+1) {
+			t.Fatalf("%s: cookie does not validate exactly its own answer", ap)
+		}
+	}
+	if len(seen) < synPortCount*9/10 {
+		t.Errorf("%d distinct source ports of %d", len(seen), synPortCount)
+	}
+	if !acknowledges(0, ^uint32(0)) || acknowledges(^uint32(0), ^uint32(0)) || acknowledges(1<<32-1, 1<<32-3) {
+		t.Error("the acknowledgement of sequence 2^32-1 must be 0")
+	}
+}
+
+// TestPacerSchedule: probe n is due at start + n/rate, on an absolute timeline (a late sender
+// is not slowed further, an early one waits exactly the difference).
+func TestPacerSchedule(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	for _, pps := range []int{1000, 100_000, 1_000_000} {
+		now := start
+		p := &pacer{start: start, interval: 1e9 / float64(pps), now: func() time.Time { return now }}
+		for n := range 5000 {
+			want := time.Duration(float64(n) * 1e9 / float64(pps))
+			if got := p.next(); got != want-now.Sub(start) {
+				t.Fatalf("%d pps, probe %d: wait %v, want %v", pps, n, got, want-now.Sub(start))
+			}
+			if n%100 == 0 {
+				now = now.Add(time.Duration(float64(150) * 1e9 / float64(pps))) // fall behind by 50 probes
+			}
+		}
+	}
+}
+
+// needRawSockets skips where the process may not open raw sockets (CI runs as root).
+func needRawSockets(t *testing.T) {
+	t.Helper()
+	if os.Getenv("CLAWCENSUS_USERNS") == "1" {
+		t.Skip("in an unprivileged user namespace raw sockets are not real: run as root (CI does)")
+	}
+	if ok, why := SYNAvailable(); !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI runs as root, yet: %s", why)
+		}
+		t.Skip(why)
+	}
+}
+
+// TestSYNSweepLoopback sweeps 127.3.0.0/24 with raw SYNs: every listener is found, every other
+// address answers RST (loopback answers for all of 127/8), nothing is invalid; and the scope
+// still refuses at send time.
+func TestSYNSweepLoopback(t *testing.T) {
+	needRawSockets(t)
+	const port = 29789
+	want := map[netip.AddrPort]bool{}
+	for i := range 40 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 3, 0, byte(3 + 6*i)}), port)
+		ln, err := net.Listen("tcp", ap.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		want[ap] = true
+	}
+	scope, _ := ParseScope("127.3.0.0/24")
+	sw, err := New(Config{Rate: 20000, Method: MethodSYN, Retries: 1, Timeout: 500 * time.Millisecond, Blocklist: NewBlocklist(true), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	plan := &Plan{Specs: []string{"127.3.0.0/24"}, Blocklist: NewBlocklist(true), Ports: []uint16{port}, Seed: 9}
+	got := sweepAll(t, sw, plan)
+	for ap := range want {
+		if !got[ap] {
+			t.Errorf("%s not found", ap)
+		}
+	}
+	st := sw.Stats()
+	if len(got) != len(want) || st.Open != uint64(len(want)) || st.Closed != 256-uint64(len(want)) || st.Invalid != 0 || st.Retried != 0 || st.Sent != 256 {
+		t.Errorf("found %d of %d; stats %+v", len(got), len(want), st)
+	}
+	// A second window of the same sweeper finds them again (answers are per sweep).
+	if again := sweepAll(t, sw, plan); len(again) != len(want) {
+		t.Errorf("second sweep found %d", len(again))
+	}
+	// Outside the scope: refused before the probe leaves, the sweep ends with the error.
+	outside := &Plan{Specs: []string{"127.4.0.1"}, Blocklist: NewBlocklist(true), Ports: []uint16{port}, Seed: 9}
+	open := make(chan netip.AddrPort, 1)
+	sent := sw.Stats().Sent
+	if err := sw.Sweep(context.Background(), outside, open); err == nil || sw.Stats().Sent != sent {
+		t.Errorf("a probe outside the scope: err %v, sent %d more", err, sw.Stats().Sent-sent)
+	}
+}
+
+// TestSYNIgnoresForgedAnswers: SYN-ACKs forged to our source ports during a sweep (from a
+// raw socket on loopback, with acknowledgements that match no probe) are counted as invalid
+// and never reported.
+func TestSYNIgnoresForgedAnswers(t *testing.T) {
+	needRawSockets(t)
+	scope, _ := ParseScope("127.5.0.0/24")
+	sw, err := New(Config{Rate: 1000, Method: MethodSYN, Retries: 0, Timeout: 300 * time.Millisecond, Blocklist: NewBlocklist(true), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var forged atomic.Int64
+	stop := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			pkt := make([]byte, 40)
+			src := [4]byte{127, 5, 0, byte(i)}
+			writeIPv4(pkt[:20], src, [4]byte{127, 0, 0, 1}, 40, 1)
+			binary.BigEndian.PutUint16(pkt[20:22], 18789)
+			binary.BigEndian.PutUint16(pkt[22:24], uint16(synPortBase+i%synPortCount))
+			binary.BigEndian.PutUint32(pkt[28:32], rand.Uint32())
+			pkt[32], pkt[33] = 5<<4, 0x12
+			sa := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+			if unix.Sendto(fd, pkt, 0, sa) == nil {
+				forged.Add(1)
+			}
+		}
+	}()
+	got := sweepAll(t, sw, &Plan{Specs: []string{"127.5.0.0/28"}, Blocklist: NewBlocklist(true), Ports: []uint16{18789}, Seed: 3})
+	close(stop)
+	if len(got) != 0 {
+		t.Errorf("forged answers reported as open: %v", got)
+	}
+	if st := sw.Stats(); st.Invalid == 0 || forged.Load() == 0 {
+		t.Errorf("forged %d, counted invalid %d", forged.Load(), st.Invalid)
+	}
+}
+
+func sweepAll(t *testing.T, sw *Sweeper, plan *Plan) map[netip.AddrPort]bool {
+	t.Helper()
+	open := make(chan netip.AddrPort, 1024)
+	errc := make(chan error, 1)
+	go func() { errc <- sw.Sweep(context.Background(), plan, open); close(open) }()
+	got := map[netip.AddrPort]bool{}
+	for ap := range open {
+		if got[ap] {
+			t.Errorf("%s reported twice", ap)
+		}
+		got[ap] = true
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
