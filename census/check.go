@@ -25,7 +25,7 @@ func Check(ctx context.Context, p *Plan, toolVersion string, stats *Stats) ([]st
 	if stats == nil {
 		stats = &Stats{}
 	}
-	ex, err := newExecutor(p, p.Rate, toolVersion)
+	ex, err := newExecutor(p, p.Rate, toolVersion, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,9 @@ type WorkerConfig struct {
 	Emit func(store.Observation)
 	// Stats, when set, receives the worker's counters.
 	Stats *Stats
+	// Raw, when set, are raw sockets opened before the process dropped its privileges: SYN
+	// sweeps use them (without them a SYN plan needs the privilege to open its own).
+	Raw *scanner.Raw
 }
 
 // Stats are a worker's counters, safe to read while it works.
@@ -259,7 +262,7 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	if w.cfg.Rate > 0 && w.cfg.Rate < rate {
 		rate = w.cfg.Rate
 	}
-	ex, err := newExecutor(p, rate, w.cfg.ToolVersion)
+	ex, err := newExecutor(p, rate, w.cfg.ToolVersion, w.cfg.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
@@ -271,7 +274,7 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 
 // newExecutor opens what working plan p needs: the sweeper (none for candidates), the
 // fingerprinter and the enrichment databases.
-func newExecutor(p *Plan, rate int, toolVersion string) (*executor, error) {
+func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*executor, error) {
 	ex := &executor{plan: p}
 	var err error
 	if ex.scope, err = scanner.ParseScope(p.Scope); err != nil {
@@ -282,7 +285,7 @@ func newExecutor(p *Plan, rate int, toolVersion string) (*executor, error) {
 	}
 	if !p.candidates() {
 		ex.sw, err = scanner.New(scanner.Config{Rate: rate, Method: p.Method, Retries: p.Retries, Timeout: p.Timeout,
-			Blocklist: ex.bl, Scope: ex.scope})
+			Blocklist: ex.bl, Scope: ex.scope, Raw: raw})
 		if err != nil {
 			return nil, err
 		}

@@ -41,6 +41,29 @@ type Config struct {
 	// Scope, when set, is checked for every probe at send time; a probe outside it stops the
 	// sweep with an error.
 	Scope Scope
+	// Raw, when set, are raw sockets opened earlier (OpenRaw), perhaps before the process gave
+	// up the privilege to open them; the Sweeper uses them for SYN and leaves them open.
+	Raw *Raw
+}
+
+// Raw holds the SYN engine's sockets: opened once, while the process may (CAP_NET_RAW), and
+// used by every Sweeper given them, one at a time.
+type Raw struct{ e *synEngine }
+
+// OpenRaw opens the raw sockets of SYN sweeps.
+func OpenRaw() (*Raw, error) {
+	e, err := openSYN()
+	if err != nil {
+		return nil, explainRaw(err)
+	}
+	return &Raw{e: e}, nil
+}
+
+// Close closes the sockets; a nil Raw is a no-op.
+func (r *Raw) Close() {
+	if r != nil && r.e != nil {
+		r.e.close()
+	}
 }
 
 // Stats counts a sweep's progress; it is safe to read while the sweep runs.
@@ -59,6 +82,7 @@ type Sweeper struct {
 	cfg     Config
 	method  string
 	syn     *synEngine
+	ownsSYN bool // opened by New, closed by Close
 	dialer  net.Dialer
 	sent    atomic.Uint64
 	retried atomic.Uint64
@@ -104,7 +128,13 @@ func New(cfg Config) (*Sweeper, error) {
 	method := strings.ToLower(cfg.Method)
 	switch method {
 	case "", MethodAuto, MethodSYN:
-		syn, err := openSYN(s.reply)
+		var syn *synEngine
+		var err error
+		if cfg.Raw != nil {
+			syn = cfg.Raw.e
+		} else if syn, err = openSYN(); err == nil {
+			s.ownsSYN = true
+		}
 		switch {
 		case err == nil:
 			s.syn, s.method = syn, MethodSYN
@@ -160,6 +190,8 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 		s.sending.Wait()
 	}()
 	if s.method == MethodSYN {
+		s.syn.attach(s.reply)
+		defer s.syn.attach(nil)
 		return s.sweepSYN(ctx, plan)
 	}
 	return s.sweepConnect(ctx, plan, newLimiter(s.cfg.Rate))
@@ -354,9 +386,9 @@ func (s *Sweeper) report(ap netip.AddrPort) {
 	}
 }
 
-// Close closes the raw sockets of a SYN sweeper.
+// Close closes the raw sockets a SYN sweeper opened itself (not those of Config.Raw).
 func (s *Sweeper) Close() error {
-	if s.syn != nil {
+	if s.syn != nil && s.ownsSYN {
 		s.syn.close()
 	}
 	return nil

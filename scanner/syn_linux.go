@@ -50,16 +50,16 @@ type synEngine struct {
 
 	closed  atomic.Bool
 	done    chan struct{}
-	onReply func(ap netip.AddrPort, open bool)
+	handler atomic.Pointer[func(ap netip.AddrPort, open bool)] // the sweep answers go to
 	// Invalid counts answers to our ports whose cookie does not match (forged, unsolicited or
 	// stale); Truncated, packets too short to parse.
 	Invalid, Truncated atomic.Uint64
 }
 
 // openSYN opens the engine's sockets. Without CAP_NET_RAW it fails with EPERM.
-func openSYN(onReply func(netip.AddrPort, bool)) (*synEngine, error) {
+func openSYN() (*synEngine, error) {
 	e := &synEngine{seed: maphash.MakeSeed(), send4: -1, send6: -1, recv: -1, sources: map[[2]byte]netip.Addr{},
-		src6: map[[8]byte]netip.Addr{}, done: make(chan struct{}), onReply: onReply}
+		src6: map[[8]byte]netip.Addr{}, done: make(chan struct{})}
 	var err error
 	if e.send4, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
 		return nil, fmt.Errorf("raw IPv4 socket: %w", err)
@@ -287,7 +287,9 @@ func (e *synEngine) parse(p []byte) {
 		e.Invalid.Add(1)
 		return
 	}
-	e.onReply(ap, flags&0x12 == 0x12 && flags&0x04 == 0)
+	if h := e.handler.Load(); h != nil {
+		(*h)(ap, flags&0x12 == 0x12 && flags&0x04 == 0)
+	}
 }
 
 // mmsghdr is struct mmsghdr.
@@ -488,4 +490,13 @@ func synAvailable() (bool, string) {
 	}
 	unix.Close(fd)
 	return true, ""
+}
+
+// attach sends the answers the reader validates to h (nil: dropped).
+func (e *synEngine) attach(h func(netip.AddrPort, bool)) {
+	if h == nil {
+		e.handler.Store(nil)
+		return
+	}
+	e.handler.Store(&h)
 }

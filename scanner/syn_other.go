@@ -17,9 +17,10 @@ func (atomicCounter) Load() uint64 { return 0 }
 
 type synBatcher struct{ Sent, Dropped uint64 }
 
-func openSYN(func(netip.AddrPort, bool)) (*synEngine, error) { return nil, errSYNLinuxOnly }
-func synAvailable() (bool, string)                           { return false, errSYNLinuxOnly.Error() }
-func (e *synEngine) newBatcher(bool) *synBatcher             { return &synBatcher{} }
-func (e *synEngine) close()                                  {}
-func (b *synBatcher) add(netip.AddrPort) (bool, error)       { return false, errSYNLinuxOnly }
-func (b *synBatcher) flush() error                           { return nil }
+func openSYN() (*synEngine, error)                     { return nil, errSYNLinuxOnly }
+func synAvailable() (bool, string)                     { return false, errSYNLinuxOnly.Error() }
+func (e *synEngine) attach(func(netip.AddrPort, bool)) {}
+func (e *synEngine) newBatcher(bool) *synBatcher       { return &synBatcher{} }
+func (e *synEngine) close()                            {}
+func (b *synBatcher) add(netip.AddrPort) (bool, error) { return false, errSYNLinuxOnly }
+func (b *synBatcher) flush() error                     { return nil }

@@ -36,7 +36,8 @@ func answer(src netip.AddrPort, dport uint16, ack uint32, flags byte) []byte {
 func TestSYNValidation(t *testing.T) {
 	var got []netip.AddrPort
 	var open []bool
-	e := &synEngine{onReply: func(ap netip.AddrPort, o bool) { got = append(got, ap); open = append(open, o) }}
+	e := &synEngine{}
+	e.attach(func(ap netip.AddrPort, o bool) { got = append(got, ap); open = append(open, o) })
 	target := netip.MustParseAddrPort("127.0.0.9:18789")
 	seq, sport := e.cookie(target)
 	if sport < synPortBase || sport >= synPortBase+synPortCount {

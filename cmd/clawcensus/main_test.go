@@ -93,7 +93,10 @@ func fixtureHandler(t testing.TB, path string) http.Handler {
 // testEnv confines every run of the binary to loopback: whatever a test asks for, the scope
 // guard refuses to send a probe anywhere else.
 func testEnv() []string {
-	return append(os.Environ(), "CLAWCENSUS_DB=", "CLAWCENSUS_SCOPE=127.0.0.0/8,::1")
+	return append(os.Environ(), "CLAWCENSUS_DB=", "CLAWCENSUS_SCOPE=127.0.0.0/8,::1",
+		// Root stays root in these tests (their stores sit in 0700 temporary directories);
+		// TestPrivilegesDropped runs the switch to nobody.
+		"CLAWCENSUS_USER=root")
 }
 
 type result struct {

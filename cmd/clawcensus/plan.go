@@ -69,7 +69,7 @@ func workerCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: jsonl, csv or table"},
 			&cli.BoolFlag{Name: "all", Usage: "also print HTTP services that are not gateways"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on stdout (results go to the store)"},
-			leaseFlag, spoolFlag, dbFlag,
+			leaseFlag, spoolFlag, dbFlag, userFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.Int("rate") < 0 {
@@ -88,8 +88,13 @@ func workerCommand() *cli.Command {
 			}
 			defer cen.Close()
 			stats := &census.Stats{}
+			raw, err := lowerPrivileges(c, true)
+			if err != nil {
+				return err
+			}
+			defer raw.Close()
 			err = cen.Work(c.Context, census.WorkerConfig{ID: c.String("id"), Scope: c.String("scope"), Follow: c.Bool("follow"), Rate: c.Int("rate"),
-				Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version, Stats: stats,
+				Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version, Stats: stats, Raw: raw,
 				Emit: func(o store.Observation) {
 					if !c.Bool("quiet") {
 						out.write(o)

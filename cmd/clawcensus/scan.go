@@ -55,7 +55,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the running scan on ip:port, e.g. 127.0.0.1:9464"},
 			&cli.Int64Flag{Name: "resume", Usage: "continue an unfinished run with its stored plan: its unfinished units, here (--rate may lower its rate)"},
 			&cli.Uint64Flag{Name: "unit-size", Usage: "probes per work unit (default: five minutes at --rate, at least 4,096 probes and a thousandth of the sweep)"},
-			leaseFlag, spoolFlag,
+			leaseFlag, spoolFlag, userFlag,
 			dbFlag,
 		},
 		Action: runScan,
@@ -292,9 +292,14 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 	if metricsLn != nil {
 		serveMetrics(progCtx, metricsLn, stats, runID)
 	}
+	raw, err := lowerPrivileges(c, resolvedMethod(p) == scanner.MethodSYN)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
 	outOK := true
 	workErr := cen.Work(ctx, census.WorkerConfig{Queue: q, Run: runID, Rate: p.Rate, Lease: c.Duration("lease"),
-		Spool: c.String("spool"), ToolVersion: version, Stdin: c.App.Reader, Stats: stats,
+		Spool: c.String("spool"), ToolVersion: version, Stdin: c.App.Reader, Stats: stats, Raw: raw,
 		Emit: func(o store.Observation) {
 			if !outOK {
 				return

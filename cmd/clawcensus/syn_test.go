@@ -56,26 +56,53 @@ func TestSYNSweepInNamespaces(t *testing.T) {
 	for sc.Scan() && sc.Text() != "lab ready" {
 	}
 
-	db := filepath.Join(dir, "syn.db")
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", prefix+"-scan", bin, "scan", "--lab", "--scope", "198.18.0.0/15",
-		"--scan-type", "syn", "--rate", "2000", "--retries", "1", "--db", db, "198.19.1.0/24")
-	cmd.Env = append(os.Environ(), "CLAWCENSUS_DB=")
-	out, err := cmd.Output()
-	stderr := ""
-	if ee, ok := err.(*exec.ExitError); ok {
-		stderr = string(ee.Stderr)
-	}
-	if err != nil {
-		t.Fatalf("syn scan: %v\n%s", err, stderr)
-	}
+	// GSO/TSO and checksum offloads stay as a fresh veth has them (on). First a clean link,
+	// then 1% random loss each direction (nftables in the lab namespace) with three retries:
+	// every open host must be found either way.
 	hosts, gateways := labSize(t)
-	recs := decodeLines(t, string(out))
-	if len(recs) != gateways {
-		t.Errorf("SYN sweep found %d gateways, want the lab's %d:\n%s", len(recs), gateways, out)
-	}
-	res := runCLI(t, "", "report", "--db", db, "--format", "json")
-	if res.code != 0 || !strings.Contains(res.stdout, `"method": "syn"`) || !strings.Contains(res.stdout, fmt.Sprintf(`"open_ports": %d`, hosts)) {
-		t.Errorf("report after the SYN sweep:\n%s\n%s", res.stdout, res.stderr)
+	for _, c := range []struct {
+		loss    string
+		retries string
+	}{{"0", "1"}, {"1", "3"}} {
+		if c.loss != "0" {
+			if _, err := exec.LookPath("nft"); err != nil {
+				if os.Getenv("CI") != "" {
+					t.Fatal("nft is missing; .ci/run installs nftables")
+				}
+				t.Log("nft is not installed (apt-get install nftables): the lossy case is left out")
+				continue
+			}
+			rule := fmt.Sprintf(`table inet loss {
+  chain in { type filter hook prerouting priority -300; policy accept; iifname "%[1]s-l0" numgen random mod 100 < %[2]s drop; }
+  chain out { type filter hook postrouting priority 300; policy accept; oifname "%[1]s-l0" numgen random mod 100 < %[2]s drop; }
+}
+`, prefix, c.loss)
+			nft := exec.Command("ip", "netns", "exec", prefix+"-lab", "nft", "-f", "-")
+			nft.Stdin = strings.NewReader(rule)
+			if out, err := nft.CombinedOutput(); err != nil {
+				t.Fatalf("nft: %v\n%s", err, out)
+			}
+		}
+		db := filepath.Join(dir, "syn-loss"+c.loss+".db")
+		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", prefix+"-scan", bin, "scan", "--lab", "--scope", "198.18.0.0/15",
+			"--scan-type", "syn", "--rate", "2000", "--retries", c.retries, "--db", db, "198.19.1.0/24")
+		cmd.Env = append(os.Environ(), "CLAWCENSUS_DB=", "CLAWCENSUS_USER=root")
+		out, err := cmd.Output()
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		if err != nil {
+			t.Fatalf("syn scan, %s%% loss: %v\n%s", c.loss, err, stderr)
+		}
+		recs := decodeLines(t, string(out))
+		if len(recs) != gateways {
+			t.Errorf("%s%% loss: the SYN sweep found %d gateways, want the lab's %d:\n%s", c.loss, len(recs), gateways, out)
+		}
+		res := runCLI(t, "", "report", "--db", db, "--format", "json")
+		if res.code != 0 || !strings.Contains(res.stdout, `"method": "syn"`) || !strings.Contains(res.stdout, fmt.Sprintf(`"open_ports": %d`, hosts)) {
+			t.Errorf("%s%% loss: report after the SYN sweep (want %d open ports):\n%s\n%s", c.loss, hosts, res.stdout, res.stderr)
+		}
 	}
 }
 

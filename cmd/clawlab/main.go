@@ -27,10 +27,33 @@ func main() {
 	dirs := flag.String("fixtures", "fingerprint/testdata/gateways,fingerprint/testdata/negatives", "comma-separated fixture folders")
 	base := flag.String("base", "127.0.0.10", "first loopback address; one address per fixture after it")
 	port := flag.Int("port", 18789, "port every host listens on")
+	block := flag.String("block", "", "testbed mode: listen on -hosts seeded addresses of this 198.18.0.0/15 block")
+	hosts := flag.Int("hosts", 1000, "testbed mode: open hosts")
+	gateways := flag.Int("gateways", 20, "testbed mode: hosts replaying real-gateway fixtures")
+	hostile := flag.Int("hostile", 0, "testbed mode: hostile hosts")
+	seed := flag.Uint64("seed", 1, "testbed mode: which addresses are open")
+	truth := flag.String("truth", "testbed-truth.tsv", "testbed mode: where to write the open hosts and their roles")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *dirs, *base, *port); err != nil {
+	var err error
+	if *block != "" {
+		p, perr := netip.ParsePrefix(*block)
+		if perr != nil {
+			fmt.Fprintln(os.Stderr, "clawlab: -block:", perr)
+			os.Exit(2)
+		}
+		dirList := strings.Split(*dirs, ",")
+		if len(dirList) != 2 {
+			fmt.Fprintln(os.Stderr, "clawlab: testbed mode takes -fixtures GATEWAYS,NEGATIVES")
+			os.Exit(2)
+		}
+		err = runTestbed(ctx, testbedConfig{block: p, n: *hosts, gateways: *gateways, host: *hostile, seed: *seed, port: *port, truth: *truth},
+			dirList[0], dirList[1])
+	} else {
+		err = run(ctx, *dirs, *base, *port)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "clawlab:", err)
 		os.Exit(1)
 	}

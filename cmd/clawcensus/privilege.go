@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// userFlag names who a root process becomes once its raw sockets are open.
+var userFlag = &cli.StringFlag{Name: "user", EnvVars: []string{"CLAWCENSUS_USER"},
+	Usage: "run as this user after opening the raw sockets when started as root (default: $SUDO_USER under sudo, else nobody; root: stay)"}
+
+// lowerPrivileges opens the SYN engine's raw sockets when the sweep may use them (syn, or auto
+// where allowed), then gives up privilege before anything is read from the network: root
+// becomes --user after handing it the spool directory and a SQLite store's files; a process
+// with file capabilities drops them. The sockets stay usable; nothing else can be opened.
+func lowerPrivileges(c *cli.Context, wantSYN bool) (*scanner.Raw, error) {
+	var raw *scanner.Raw
+	if wantSYN {
+		if ok, _ := scanner.SYNAvailable(); ok {
+			r, err := scanner.OpenRaw()
+			if err != nil {
+				return nil, err
+			}
+			raw = r
+		}
+	}
+	name := c.String("user")
+	if name == "" {
+		name = "nobody"
+		if s := os.Getenv("SUDO_USER"); s != "" && os.Getenv("SUDO_UID") != "0" {
+			name = s
+		}
+	}
+	spool := c.String("spool")
+	if spool == "" {
+		spool = "clawcensus-spool"
+	}
+	if os.Geteuid() == 0 && name != "root" {
+		if err := os.MkdirAll(spool, 0o700); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("spool %s: %w", spool, err)
+		}
+	}
+	own := []string{spool}
+	if db := c.String("db"); db != "" && !store.IsPostgres(db) && !strings.HasPrefix(db, "file:") {
+		own = append(own, db, db+"-wal", db+"-shm", db+".lock")
+	}
+	note, err := dropPrivileges(name, own)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	slog.Info("privileges", "raw_sockets", raw != nil, "now", note)
+	return raw, nil
+}

@@ -1,0 +1,100 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// dropPrivileges gives up what a sweep no longer needs once its raw sockets are open, before
+// anything is read from the network. Started as root, the process becomes name (its groups,
+// its gid, its uid; the kernel clears every capability on that change), after handing it the
+// files it still writes (own: the spool directory, a SQLite store's files). Started as
+// another user with file capabilities (setcap cap_net_raw+ep), it drops every capability.
+// name "root" keeps root (and says so); anything else that fails is an error.
+func dropPrivileges(name string, own []string) (string, error) {
+	if os.Geteuid() != 0 {
+		if err := dropCapabilities(); err != nil {
+			return "", err
+		}
+		return "capabilities dropped", nil
+	}
+	if name == "root" {
+		return "still root (--user root)", nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return "", fmt.Errorf("--user %s: %w", name, err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err := errors.Join(err1, err2); err != nil || uid == 0 {
+		return "", fmt.Errorf("--user %s: not an unprivileged user", name)
+	}
+	for _, p := range own {
+		if err := os.Lchown(p, uid, gid); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("hand %s to %s: %w", p, name, err)
+		}
+	}
+	if err := syscall.Setgroups(nil); err != nil {
+		return "", fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return "", fmt.Errorf("setgid %d: %w", gid, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return "", fmt.Errorf("setuid %d: %w", uid, err)
+	}
+	// The kernel clears every capability when root becomes another user (no keep-caps).
+	if eff, err := effectiveCapabilities(); err != nil || eff != 0 {
+		return "", fmt.Errorf("capabilities left after the switch to %s: %x (%v)", name, eff, err)
+	}
+	return fmt.Sprintf("now %s (uid %d), no capabilities", name, uid), nil
+}
+
+// dropCapabilities clears the effective, permitted and inheritable sets of every thread. A
+// build with cgo (the race detector's) cannot reach every thread from Go: it clears this
+// thread's and reports that it could do no more.
+func dropCapabilities() error {
+	hdr := &unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := &[2]unix.CapUserData{}
+	_, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(hdr)), uintptr(unsafe.Pointer(data)), 0)
+	runtime.KeepAlive(hdr)
+	runtime.KeepAlive(data)
+	switch errno {
+	case 0:
+		return nil
+	case syscall.ENOTSUP:
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := unix.Capset(hdr, &data[0]); err != nil {
+			return fmt.Errorf("capset: %w", err)
+		}
+		return errors.New("capabilities dropped on one thread only (a cgo build); build with CGO_ENABLED=0")
+	}
+	return fmt.Errorf("capset: %w", errno)
+}
+
+// effectiveCapabilities reads CapEff of this process.
+func effectiveCapabilities() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, errors.New("no CapEff in /proc/self/status")
+}

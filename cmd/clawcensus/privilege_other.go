@@ -1,0 +1,5 @@
+//go:build !linux
+
+package main
+
+func dropPrivileges(string, []string) (string, error) { return "unchanged (not Linux)", nil }

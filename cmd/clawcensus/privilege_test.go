@@ -1,0 +1,147 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 || os.Getenv("CLAWCENSUS_USERNS") == "1" {
+		t.Skip("needs real root (CI runs as root)")
+	}
+}
+
+// procField reads one field of /proc/PID/status.
+func procField(pid int, name string) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// rawSockets lists the process's sockets that are raw or packet sockets.
+func rawSockets(t *testing.T, pid int) []string {
+	t.Helper()
+	kernel := map[string]string{}
+	// The inode is field 9 of a /proc/net/raw{,6} row and field 8 of a /proc/net/packet row.
+	for table, col := range map[string]int{"raw": 9, "raw6": 9, "packet": 8} {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		for _, l := range lines[1:] {
+			if f := strings.Fields(l); col < len(f) {
+				kernel[f[col]] = table
+			}
+		}
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	var out []string
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err != nil || !strings.HasPrefix(link, "socket:[") {
+			continue
+		}
+		inode := strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")
+		if table, ok := kernel[inode]; ok {
+			out = append(out, table+":"+inode)
+		}
+	}
+	return out
+}
+
+// TestPrivilegesDropped: a SYN scan started as root opens its raw sockets, then runs as
+// nobody with no capability left while it sweeps, fingerprints and stores; the sockets stay
+// usable, the gateway is found, and the store's files belong to nobody.
+func TestPrivilegesDropped(t *testing.T) {
+	needRoot(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody here")
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	port := serveFixture(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")
+	dir, err := os.MkdirTemp("", "clawcensus-priv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	db := filepath.Join(dir, "p.db")
+	cmd := exec.Command(cliBinary, "scan", "--lab", "--scan-type", "syn", "--rate", "200", "--timeout", "3s", "--retries", "1",
+		"--ports", fmt.Sprintf("%d,1", port), "--db", db, "--spool", filepath.Join(dir, "spool"), "--user", "nobody", "127.0.0.1")
+	cmd.Env = append(testEnv(), "CLAWCENSUS_USER=", "SUDO_USER=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	var seenUID, capEff string
+	var sockets []string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if f := strings.Fields(procField(pid, "Uid")); len(f) > 0 && f[0] == nobody.Uid {
+			seenUID, capEff, sockets = f[0], procField(pid, "CapEff"), rawSockets(t, pid)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("scan: %v\n%s", err, errb.String())
+	}
+	if seenUID != nobody.Uid || capEff != "0000000000000000" {
+		t.Errorf("while scanning: uid %q (want %s), CapEff %q (want none)\n%s", seenUID, nobody.Uid, capEff, errb.String())
+	}
+	if len(sockets) == 0 {
+		t.Errorf("no raw or packet socket open while sweeping as nobody")
+	}
+	if !strings.Contains(out.String(), `"product":"openclaw"`) || !strings.Contains(errb.String(), "now nobody") {
+		t.Errorf("the gateway was not found, or the switch not logged:\n%s\n%s", out.String(), errb.String())
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(db, &st); err != nil || int(st.Uid) != uid {
+		t.Errorf("the store belongs to uid %d (%v), want nobody", st.Uid, err)
+	}
+}
+
+// TestNoRawSocketsOutsideTheSweep: a subcommand that does not sweep holds no raw or packet
+// socket, even as root (naabu's init used to open them in any root process). The inspection
+// itself is proven by TestPrivilegesDropped, which finds the sweep's sockets with it.
+func TestNoRawSocketsOutsideTheSweep(t *testing.T) {
+	needRoot(t)
+	db := filepath.Join(t.TempDir(), "s.db")
+	if res := runCLI(t, "", "migrate", "--db", db); res.code != 0 {
+		t.Fatalf("migrate: %s", res.stderr)
+	}
+	cmd := exec.Command(cliBinary, "serve", "--db", db, "--listen", "127.0.0.1:0")
+	cmd.Env = testEnv()
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for i := 0; i < 200 && !strings.Contains(errb.String(), "serving"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(errb.String(), "serving") {
+		t.Fatalf("serve did not start: %s", errb.String())
+	}
+	if got := rawSockets(t, cmd.Process.Pid); len(got) != 0 {
+		t.Errorf("serve holds raw sockets: %v", got)
+	}
+}

@@ -1,0 +1,542 @@
+// Command bench runs the side-by-side sweep benchmark on the namespace testbed
+// (deploy/testbed/testbed.sh): clawcensus's SYN engine alone and the whole clawcensus scan,
+// zmap, masscan and the naabu CLI, interleaved, with GSO/TSO on and off and 0% and 1% loss; then
+// the HTTP stage, clawcensus against the httpx CLI, on a clean and a 30% hostile mix. It writes
+// the raw results as JSON and docs/benchmarks.md (medians and ranges, ratios to zmap).
+//
+//	go build -o /tmp/bench ./deploy/testbed/bench && /tmp/bench -reps 2     # as root, from the repo
+//
+// `bench sweep …` is the engine alone, run inside the scanner namespace by the benchmark.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/clawcensus/clawcensus/scanner"
+)
+
+const (
+	block    = "198.18.0.0/16"
+	port     = "18789"
+	cooldown = 2 * time.Second
+	prefix   = "tb"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "sweep" {
+		if err := sweep(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench sweep:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	reps := flag.Int("reps", 2, "repetitions of each cell")
+	out := flag.String("out", "docs/benchmarks.md", "the report")
+	raw := flag.String("json", "docs/benchmarks.json", "the raw results")
+	tools := flag.String("tools", "clawcensus-engine,clawcensus-engine-retry2,clawcensus-scan,zmap,zmap-P3,masscan,naabu", "sweepers to run")
+	httpStage := flag.Bool("http", true, "also run the HTTP stage (clawcensus vs httpx)")
+	flag.Parse()
+	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *out, *raw); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// sweep is the engine alone: a SYN sweep of the block, open host:ports on stdout.
+func sweep(args []string) error {
+	fs := flag.NewFlagSet("sweep", flag.ExitOnError)
+	rate := fs.Int("rate", 10_000_000, "probes per second")
+	retries := fs.Int("retries", 0, "retry passes")
+	fs.Parse(args)
+	scope, err := scanner.ParseScope(block)
+	if err != nil {
+		return err
+	}
+	sw, err := scanner.New(scanner.Config{Rate: *rate, Method: scanner.MethodSYN, Retries: *retries, Timeout: cooldown,
+		Blocklist: scanner.NewBlocklist(true), Scope: scope})
+	if err != nil {
+		return err
+	}
+	defer sw.Close()
+	p, _ := strconv.Atoi(port)
+	plan := &scanner.Plan{Specs: []string{block}, Blocklist: scanner.NewBlocklist(true), Ports: []uint16{uint16(p)}, Seed: time.Now().UnixNano()}
+	open := make(chan netip.AddrPort, 4096)
+	errc := make(chan error, 1)
+	go func() { errc <- sw.Sweep(context.Background(), plan, open); close(open) }()
+	w := bufio.NewWriter(os.Stdout)
+	for ap := range open {
+		fmt.Fprintln(w, ap)
+	}
+	w.Flush()
+	st := sw.Stats()
+	fmt.Fprintf(os.Stderr, "engine: sent %d retried %d open %d closed %d invalid %d dropped %d\n", st.Sent, st.Retried, st.Open, st.Closed, st.Invalid, st.Dropped)
+	return <-errc
+}
+
+// Result is one run of one tool in one cell.
+type Result struct {
+	Stage     string  `json:"stage"` // sweep or http
+	Tool      string  `json:"tool"`
+	GSO       string  `json:"gso"`
+	LossPct   float64 `json:"loss_pct"`
+	Mix       string  `json:"mix,omitempty"`
+	Rep       int     `json:"rep"`
+	Probes    int     `json:"probes,omitempty"`
+	Found     int     `json:"found"`
+	Truth     int     `json:"truth"`
+	Recall    float64 `json:"recall"`
+	Precision float64 `json:"precision"`
+	WallS     float64 `json:"wall_s"`
+	PPS       float64 `json:"pps,omitempty"`
+	HostsPerS float64 `json:"hosts_per_s,omitempty"`
+	CPUS      float64 `json:"cpu_s"`
+	CPUPerM   float64 `json:"cpu_s_per_million_probes,omitempty"`
+	RSSMiB    float64 `json:"peak_rss_mib"`
+	Error     string  `json:"error,omitempty"`
+}
+
+type testbed struct{ script, iface, mac, truth string }
+
+func (t testbed) do(args ...string) error {
+	out, err := exec.Command(t.script, append(args[:1:1], append([]string{"-p", prefix}, args[1:]...)...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("testbed %v: %v\n%s", args, err, out)
+	}
+	return nil
+}
+
+func run(reps int, tools []string, httpStage bool, out, raw string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (network namespaces, raw sockets)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tb := testbed{script: "deploy/testbed/testbed.sh"}
+	tb.do("down")
+	if err := tb.do("up", "-n", "1000", "-seed", "7", "-gateways", "20"); err != nil {
+		return err
+	}
+	defer tb.do("down")
+	info, err := exec.Command(tb.script, "info", "-p", prefix).Output()
+	if err != nil {
+		return err
+	}
+	for _, f := range strings.Fields(string(info)) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "interface":
+			tb.iface = v
+		case "gateway_mac":
+			tb.mac = v
+		case "truth":
+			tb.truth = v
+		}
+	}
+	truth, err := readTruth(tb.truth)
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(os.TempDir(), "clawcensus-bench")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/clawcensus").CombinedOutput(); err != nil {
+		return fmt.Errorf("build clawcensus: %v\n%s", err, out)
+	}
+	var results []Result
+	for _, gso := range []string{"on", "off"} {
+		if err := tb.do("offload", gso); err != nil {
+			return err
+		}
+		for _, loss := range []float64{0, 1} {
+			if err := tb.do("loss", strconv.FormatFloat(loss, 'f', -1, 64)); err != nil {
+				return err
+			}
+			for rep := 1; rep <= reps; rep++ {
+				for _, tool := range tools { // interleaved: every tool once per repetition
+					r := sweepRun(tb, tool, self, bin, truth)
+					r.GSO, r.LossPct, r.Rep = gso, loss, rep
+					fmt.Fprintf(os.Stderr, "sweep %-18s gso=%-3s loss=%g%% rep %d: recall %.3f, %.0f pps, %.2f CPU-s, %.0f MiB %s\n",
+						tool, gso, loss, rep, r.Recall, r.PPS, r.CPUS, r.RSSMiB, r.Error)
+					results = append(results, r)
+				}
+			}
+		}
+	}
+	tb.do("loss", "0")
+	tb.do("offload", "on")
+	if httpStage {
+		hr, err := httpRuns(tb, bin, reps)
+		if err != nil {
+			return err
+		}
+		results = append(results, hr...)
+	}
+	b, _ := json.MarshalIndent(results, "", "  ")
+	if err := os.WriteFile(raw, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(out, []byte(markdown(results)), 0o644)
+}
+
+func readTruth(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		ap, role, _ := strings.Cut(line, "\t")
+		m[ap] = role
+	}
+	return m, nil
+}
+
+// measure runs cmd and reads its rusage.
+func measure(cmd *exec.Cmd, e *bytes.Buffer) (stdout []byte, wall, cpu, rss float64, err error) {
+	var o bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, e
+	start := time.Now()
+	err = cmd.Run()
+	wall = time.Since(start).Seconds()
+	if cmd.ProcessState != nil {
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		rss = float64(ru.Maxrss) / 1024
+	}
+	if err != nil {
+		err = fmt.Errorf("%v: %s", err, lastLine(e.String()))
+	}
+	return o.Bytes(), wall, cpu, rss, err
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Result {
+	ns := []string{"ip", "netns", "exec", prefix + "-scan"}
+	var argv []string
+	outFile := ""
+	switch tool {
+	case "clawcensus-engine":
+		argv = []string{self, "sweep", "-rate", "10000000"}
+	case "clawcensus-engine-retry2":
+		argv = []string{self, "sweep", "-rate", "10000000", "-retries", "2"}
+	case "zmap-P3":
+		argv = []string{"zmap", "-p", port, "-r", "0", "-P", "3", "-b", "/dev/null", "-i", tb.iface, "-G", tb.mac, "-S", "198.19.255.1",
+			"-c", "2", "-q", "--disable-syslog", "-f", "saddr", "-o", "-", block}
+	case "clawcensus-scan":
+		argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "10000000",
+			"--retries", "0", "--timeout", "2s", "--all", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-%d.db", time.Now().UnixNano())), block}
+	case "zmap":
+		argv = []string{"zmap", "-p", port, "-r", "0", "-b", "/dev/null", "-i", tb.iface, "-G", tb.mac, "-S", "198.19.255.1",
+			"-c", "2", "-q", "--disable-syslog", "-f", "saddr", "-o", "-", block}
+	case "masscan":
+		// masscan keeps "waiting" long after --wait on this link: it is stopped at 6 s (INT, then
+		// KILL) and its results read from its file; its rate is its own report.
+		outFile = filepath.Join(os.TempDir(), "bench-masscan.txt")
+		os.Remove(outFile)
+		argv = []string{"timeout", "-s", "INT", "-k", "3", "6", "masscan", "-p" + port, block, "--rate", "10000000", "--adapter", tb.iface,
+			"--adapter-ip", "198.19.255.1", "--router-mac", tb.mac, "--wait", "2", "-oL", outFile}
+	case "naabu":
+		argv = []string{"/opt/bench/bin/naabu", "-host", block, "-p", port, "-s", "s", "-rate", "1000000", "-retries", "0",
+			"-interface", tb.iface, "-silent", "-warm-up-time", "2", "-disable-update-check"}
+	default:
+		return Result{Stage: "sweep", Tool: tool, Error: "unknown tool"}
+	}
+	cmd := exec.Command(ns[0], append(ns[1:], argv...)...)
+	var stderr bytes.Buffer
+	out, wall, cpu, rss, err := measure(cmd, &stderr)
+	r := Result{Stage: "sweep", Tool: tool, Probes: 65536, WallS: wall, CPUS: cpu, RSSMiB: rss, Truth: len(truth)}
+	waits := 1.0 // cooldowns inside the wall time
+	switch tool {
+	case "clawcensus-engine-retry2":
+		waits = 3 // each pass waits for late answers; a retry pass resends only unanswered probes
+	case "zmap-P3":
+		r.Probes = 3 * 65536
+	}
+	if m := regexp.MustCompile(`engine: sent (\d+)`).FindStringSubmatch(stderr.String()); m != nil {
+		r.Probes, _ = strconv.Atoi(m[1])
+	}
+	if outFile != "" {
+		out, _ = os.ReadFile(outFile)
+		err = nil // stopped on purpose
+	}
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	found := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		var ap string
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		case strings.HasPrefix(line, "{"): // clawcensus JSON Lines
+			var rec struct {
+				IP   string
+				Port int
+			}
+			if json.Unmarshal([]byte(line), &rec) != nil {
+				continue
+			}
+			ap = fmt.Sprintf("%s:%d", rec.IP, rec.Port)
+		case strings.HasPrefix(line, "open "): // masscan -oL: open tcp PORT IP TS
+			f := strings.Fields(line)
+			if len(f) < 4 {
+				continue
+			}
+			ap = f[3] + ":" + f[2]
+		case strings.Contains(line, ":"): // ip:port
+			ap = line
+		default: // zmap saddr
+			ap = line + ":" + port
+		}
+		found[ap] = true
+	}
+	hit := 0
+	for ap := range found {
+		if _, ok := truth[ap]; ok {
+			hit++
+		}
+	}
+	r.Found = len(found)
+	r.Recall = float64(hit) / float64(len(truth))
+	if len(found) > 0 {
+		r.Precision = float64(hit) / float64(len(found))
+	}
+	if send := wall - waits*cooldown.Seconds(); send > 0 {
+		r.PPS = float64(r.Probes) / send
+	}
+	if tool == "masscan" {
+		r.PPS = 0
+		for _, m := range regexp.MustCompile(`rate: *([0-9.]+)-kpps`).FindAllStringSubmatch(stderr.String(), -1) {
+			if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+				r.PPS = max(r.PPS, v*1000)
+			}
+		}
+	}
+	r.CPUPerM = cpu / float64(r.Probes) * 1e6
+	return r
+}
+
+// httpRuns fingerprints the testbed's open hosts from a candidate list: clawcensus's HTTP
+// stage against the httpx CLI, on the clean population and on one with 30% hostile hosts.
+func httpRuns(tb testbed, bin string, reps int) ([]Result, error) {
+	var results []Result
+	for _, mix := range []struct {
+		name    string
+		hostile string
+	}{{"clean", "0"}, {"30% hostile", "300"}} {
+		tb.do("down")
+		if err := tb.do("up", "-n", "1000", "-seed", "7", "-gateways", "20", "-hostile", mix.hostile); err != nil {
+			return nil, err
+		}
+		truth, err := readTruth(tb.truth)
+		if err != nil {
+			return nil, err
+		}
+		list := filepath.Join(os.TempDir(), "bench-hosts.txt")
+		var keys []string
+		for ap := range truth {
+			keys = append(keys, ap)
+		}
+		slices.Sort(keys)
+		os.WriteFile(list, []byte(strings.Join(keys, "\n")+"\n"), 0o644)
+		for rep := 1; rep <= reps; rep++ {
+			for _, tool := range []string{"clawcensus", "httpx"} {
+				var argv []string
+				if tool == "clawcensus" {
+					argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--candidates", list, "--concurrency", "64",
+						"--http-timeout", "3s", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-http-%d.db", time.Now().UnixNano()))}
+				} else {
+					// httpx's own memory is unbounded on hostile hosts: the benchmark caps its address space at 6 GiB.
+					argv = []string{"prlimit", "--as=6442450944", "--", "/opt/bench/bin/httpx", "-l", list, "-silent", "-json", "-threads", "64",
+						"-timeout", "3", "-retries", "0", "-disable-update-check", "-no-fallback"}
+				}
+				out, wall, cpu, rss, err := measure(exec.Command("ip", append([]string{"netns", "exec", prefix + "-scan"}, argv...)...), &bytes.Buffer{})
+				r := Result{Stage: "http", Tool: tool, Mix: mix.name, Rep: rep, WallS: wall, CPUS: cpu, RSSMiB: rss, Truth: 20, GSO: "on"}
+				if err != nil {
+					r.Error = err.Error()
+				}
+				found := 0
+				for _, line := range strings.Split(string(out), "\n") {
+					if tool == "clawcensus" && strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`) {
+						found++
+					}
+					if tool == "httpx" && strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
+						found++ // httpx identifies nothing: a gateway counts when its Control UI page came back
+					}
+				}
+				r.Found = found
+				r.Recall = float64(found) / 20
+				r.HostsPerS = float64(len(truth)) / wall
+				fmt.Fprintf(os.Stderr, "http  %-10s %-12s rep %d: %d/20 gateways, %.0f hosts/s, %.2f CPU-s, %.0f MiB %s\n",
+					tool, mix.name, rep, found, r.HostsPerS, cpu, rss, r.Error)
+				results = append(results, r)
+			}
+		}
+	}
+	return results, nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func span(v []float64, format string) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	lo, hi := slices.Min(v), slices.Max(v)
+	if fmt.Sprintf(format, lo) == fmt.Sprintf(format, hi) {
+		return fmt.Sprintf(format, lo)
+	}
+	return fmt.Sprintf(format+"–"+format, lo, hi)
+}
+
+func markdown(results []Result) string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	cpu := "unknown CPU"
+	if c, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(c), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel, _ := exec.Command("uname", "-r").Output()
+	fmt.Fprintf(&b, "# Benchmarks: the sweep side by side, and the HTTP stage\n\n")
+	fmt.Fprintf(&b, "Run %s on %s: %d cores (%s), Linux %s, Go %s. Produced by `make bench` (as root):\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, runtime.NumCPU(), cpu, strings.TrimSpace(string(kernel)), runtime.Version())
+	fmt.Fprintf(&b, "`deploy/testbed/bench` on the namespace testbed of `deploy/testbed/testbed.sh` — %s answered on lo by an AnyIP route,\n", block)
+	fmt.Fprintf(&b, "1,000 seeded hosts listening on %s (20 real-gateway replays, the rest nginx pages), every other address answering RST,\n", port)
+	fmt.Fprintf(&b, "a veth pair between the scanner and the hosts, no route out. One port, 65,536 probes per run; tools interleaved;\n")
+	fmt.Fprintf(&b, "raw results in `docs/benchmarks.json`.\n\n")
+	fmt.Fprintf(&b, "- **pps**: probes ÷ (wall time − the 2 s every tool waits for late answers); **CPU/M**: user+system seconds per\n")
+	fmt.Fprintf(&b, "  million probes (the whole process: the full `clawcensus scan` also fingerprints every open host); **RSS**: peak.\n")
+	fmt.Fprintf(&b, "- Rates: `-r 0` (unlimited) for zmap, 10M/s asked of clawcensus and masscan, 1M/s of naabu; one pass, except\n")
+	fmt.Fprintf(&b, "  `clawcensus-engine-retry2` (two retry passes over the probes that drew no answer; its pps counts the 2 s wait of each\n")
+	fmt.Fprintf(&b, "  pass out) and `zmap-P3` (three probes per address, zmap's way of retrying).\n")
+	fmt.Fprintf(&b, "- masscan keeps waiting long after `--wait 2` on this link, so it is stopped at 6 s and its pps is its own peak report;\n")
+	fmt.Fprintf(&b, "  its CPU and wall time include that idle wait. naabu's wait is its `-warm-up-time 2`.\n\n")
+	type key struct {
+		tool, gso string
+		loss      float64
+	}
+	cells := map[key][]Result{}
+	var order []key
+	for _, r := range results {
+		if r.Stage != "sweep" {
+			continue
+		}
+		k := key{r.Tool, r.GSO, r.LossPct}
+		if _, ok := cells[k]; !ok {
+			order = append(order, k)
+		}
+		cells[k] = append(cells[k], r)
+	}
+	zmapPPS := map[[2]string]float64{}
+	zmapCPU := map[[2]string]float64{}
+	for k, rs := range cells {
+		if k.tool == "zmap" {
+			var pps, cpu []float64
+			for _, r := range rs {
+				pps = append(pps, r.PPS)
+				cpu = append(cpu, r.CPUPerM)
+			}
+			zmapPPS[[2]string{k.gso, fmt.Sprint(k.loss)}] = median(pps)
+			zmapCPU[[2]string{k.gso, fmt.Sprint(k.loss)}] = median(cpu)
+		}
+	}
+	fmt.Fprintf(&b, "## Sweep\n\n| GSO/TSO | loss | tool | recall | precision | pps (median, range) | × zmap pps | CPU-s per M probes | × zmap CPU | peak RSS MiB | errors |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	slices.SortStableFunc(order, func(a, c key) int {
+		return cmp.Or(cmp.Compare(c.gso, a.gso), cmp.Compare(a.loss, c.loss))
+	})
+	for _, k := range order {
+		rs := cells[k]
+		var rec, prec, pps, cpu, rss []float64
+		errs := 0
+		for _, r := range rs {
+			if r.Error != "" {
+				errs++
+				continue
+			}
+			rec, prec, pps, cpu, rss = append(rec, r.Recall), append(prec, r.Precision), append(pps, r.PPS), append(cpu, r.CPUPerM), append(rss, r.RSSMiB)
+		}
+		z := [2]string{k.gso, fmt.Sprint(k.loss)}
+		ratio, cratio := "–", "–"
+		if zmapPPS[z] > 0 && len(pps) > 0 {
+			ratio = fmt.Sprintf("%.2f", median(pps)/zmapPPS[z])
+		}
+		if zmapCPU[z] > 0 && len(cpu) > 0 {
+			cratio = fmt.Sprintf("%.2f", median(cpu)/zmapCPU[z])
+		}
+		fmt.Fprintf(&b, "| %s | %g%% | %s | %s | %s | %.0f (%s) | %s | %.1f (%s) | %s | %s | %d |\n", k.gso, k.loss, k.tool,
+			span(rec, "%.3f"), span(prec, "%.3f"), median(pps), span(pps, "%.0f"), ratio, median(cpu), span(cpu, "%.1f"), cratio, span(rss, "%.0f"), errs)
+	}
+	var httpRows []Result
+	for _, r := range results {
+		if r.Stage == "http" {
+			httpRows = append(httpRows, r)
+		}
+	}
+	if len(httpRows) > 0 {
+		fmt.Fprintf(&b, "\n## HTTP stage (candidates in, 1,000 hosts, 64 at once, 3 s per host)\n\n")
+		fmt.Fprintf(&b, "| mix | tool | gateways found of 20 | hosts/s | CPU-s | peak RSS MiB | errors |\n|---|---|---|---|---|---|---|\n")
+		type hk struct{ mix, tool string }
+		hc := map[hk][]Result{}
+		var ho []hk
+		for _, r := range httpRows {
+			k := hk{r.Mix, r.Tool}
+			if _, ok := hc[k]; !ok {
+				ho = append(ho, k)
+			}
+			hc[k] = append(hc[k], r)
+		}
+		for _, k := range ho {
+			var found, hps, cpu, rss []float64
+			errs := 0
+			for _, r := range hc[k] {
+				if r.Error != "" {
+					errs++
+				}
+				found, hps, cpu, rss = append(found, float64(r.Found)), append(hps, r.HostsPerS), append(cpu, r.CPUS), append(rss, r.RSSMiB)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.0f (%s) | %s | %s | %d |\n", k.mix, k.tool, span(found, "%.0f"), median(hps), span(hps, "%.0f"),
+				span(cpu, "%.2f"), span(rss, "%.0f"), errs)
+		}
+		fmt.Fprintf(&b, "\nhttpx identifies nothing; a gateway counts for it when the Control UI page came back with 200.\n")
+	}
+	return b.String()
+}
