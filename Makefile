@@ -43,14 +43,17 @@ test-short: ## unit tests only, no PostgreSQL (the Postgres cases say why they s
 	$(GO) mod download
 	$(SEALED) $(GO) test -count=1 ./...
 
-bench: build ## sweep rate and recall, pacing, fingerprinting, census coordination, 1,000 hostile hosts, ingest
+bench: build ## pacing, fingerprinting, coordination, hostile hosts, ingest; as root the side-by-side sweep benchmark (docs/benchmarks.md)
 	$(GO) mod download
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 1x ./scanner/
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 2s ./fingerprint/
 	$(SEALED) $(GO) test -run '^$$' -bench . -benchtime 1x ./census/
 	$(SEALED) $(GO) test -run '^$$' -bench HostileHosts -benchtime 1x ./cmd/clawcensus/
 	$(SEALED) $(GO) test -run '^$$' -bench Ingest -benchtime 400000x ./store/
-	@if [ "$$(id -u)" = 0 ]; then $(SEALED) deploy/lab/bench-syn.sh; else echo "bench-syn.sh skipped: needs root"; fi
+	@if [ "$$(id -u)" = 0 ]; then \
+	  deploy/testbed/tools.sh $(BIN)/bench-tools && $(GO) build -o $(BIN)/bench ./deploy/testbed/bench && \
+	  $(SEALED) env BENCH_TOOLS=$(abspath $(BIN)/bench-tools) $(BIN)/bench -reps 2; \
+	else echo "the side-by-side sweep benchmark (deploy/testbed) skipped: needs root"; fi
 
 FUZZTIME ?= 20s
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s), sealed

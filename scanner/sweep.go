@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 )
 
@@ -209,8 +212,65 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 
 // sweepSYN sends the plan's probes from the raw sockets in batches, paced evenly, and waits
 // the timeout for late answers after each pass; a retry pass resends only the probes that
-// drew no answer at all (neither SYN-ACK nor RST).
+// drew no answer at all (neither SYN-ACK nor RST). The window is cut into one part per
+// sender goroutine (up to the cores there are, at most synSenders): the kernel's send path,
+// not Go, is what each probe costs most, and the parts share one pacer.
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
+	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
+	p := newPacer(s.cfg.Rate)
+	for pass := 0; pass <= s.cfg.Retries; pass++ {
+		g, gctx := errgroup.WithContext(ctx)
+		for _, part := range parts {
+			g.Go(func() error { return s.sendPass(gctx, part, pass, p) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		// Answers to the last probes of a pass arrive within the timeout.
+		if err := sleepCtx(ctx, s.cfg.Timeout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// synSenders bounds the sender goroutines of one SYN sweep.
+const synSenders = 2
+
+// splitWindow cuts a plan's window into n contiguous parts of its sequence; a plan that reads
+// stdin, or too small to be worth it, stays whole.
+func splitWindow(plan *Plan, n int) []*Plan {
+	if n < 2 || slices.Contains(plan.Specs, "-") {
+		return []*Plan{plan}
+	}
+	size := plan.Limit
+	if size == 0 {
+		tot, err := plan.Count()
+		if err != nil || tot.Probes <= plan.Skip {
+			return []*Plan{plan}
+		}
+		size = tot.Probes - plan.Skip
+	}
+	if size < 4096 {
+		return []*Plan{plan}
+	}
+	var parts []*Plan
+	at := plan.Skip
+	for i := range n {
+		part := *plan
+		part.Skip = at
+		part.Limit = size / uint64(n)
+		if i == n-1 {
+			part.Limit = size - (at - plan.Skip)
+		}
+		at += part.Limit
+		parts = append(parts, &part)
+	}
+	return parts
+}
+
+// sendPass sends one pass over one part of the window.
+func (s *Sweeper) sendPass(ctx context.Context, plan *Plan, pass int, p *pacer) error {
 	b4, b6 := s.syn.newBatcher(false), s.syn.newBatcher(true)
 	flush := func() error {
 		for _, b := range []*synBatcher{b4, b6} {
@@ -224,52 +284,42 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 		}
 		return nil
 	}
-	p := newPacer(s.cfg.Rate)
-	for pass := 0; pass <= s.cfg.Retries; pass++ {
-		err := plan.Walk(ctx, func(ap netip.AddrPort) error {
-			if pass > 0 && s.isAnswered(ap) {
-				return nil
-			}
-			if err := s.allowed(ap); err != nil {
-				return err
-			}
-			if wait := p.next(); wait > pacerSlack {
-				// Ahead of the schedule: what is built goes now, then the sender sleeps.
-				if err := flush(); err != nil {
-					return err
-				}
-				if err := sleepCtx(ctx, wait); err != nil {
-					return err
-				}
-			}
-			b := b4
-			if ap.Addr().Is6() {
-				b = b6
-			}
-			full, err := b.add(ap)
-			if err != nil {
-				return err
-			}
-			if pass > 0 {
-				s.retried.Add(1)
-			}
-			if full {
-				return flush()
-			}
+	err := plan.Walk(ctx, func(ap netip.AddrPort) error {
+		if pass > 0 && s.isAnswered(ap) {
 			return nil
-		})
-		if ferr := flush(); err == nil {
-			err = ferr
 		}
+		if err := s.allowed(ap); err != nil {
+			return err
+		}
+		if wait := p.next(); wait > pacerSlack {
+			// Ahead of the schedule: what is built goes now, then the sender sleeps.
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
+				return err
+			}
+		}
+		b := b4
+		if ap.Addr().Is6() {
+			b = b6
+		}
+		full, err := b.add(ap)
 		if err != nil {
 			return err
 		}
-		// Answers to the last probes of a pass arrive within the timeout.
-		if err := sleepCtx(ctx, s.cfg.Timeout); err != nil {
-			return err
+		if pass > 0 {
+			s.retried.Add(1)
 		}
+		if full {
+			return flush()
+		}
+		return nil
+	})
+	if ferr := flush(); err == nil {
+		err = ferr
 	}
-	return nil
+	return err
 }
 
 // reply takes a validated answer from the SYN engine's reader.
@@ -405,7 +455,7 @@ func newLimiter(pps int) *rate.Limiter {
 type pacer struct {
 	start    time.Time
 	interval float64 // nanoseconds per probe
-	n        uint64
+	n        atomic.Uint64
 	now      func() time.Time
 }
 
@@ -420,7 +470,7 @@ func newPacer(pps int) *pacer {
 
 // next counts a probe and returns how long until it is due (negative when late).
 func (p *pacer) next() time.Duration {
-	due := p.start.Add(time.Duration(float64(p.n) * p.interval))
-	p.n++
+	n := p.n.Add(1) - 1
+	due := p.start.Add(time.Duration(float64(n) * p.interval))
 	return due.Sub(p.now())
 }

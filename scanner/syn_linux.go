@@ -103,7 +103,7 @@ func openSYN() (*synEngine, error) {
 		e.close()
 		return nil, fmt.Errorf("attach BPF filter: %w", err)
 	}
-	tv := unix.NsecToTimeval((100 * time.Millisecond).Nanoseconds())
+	tv := unix.NsecToTimeval((20 * time.Millisecond).Nanoseconds()) // how soon the reader sees close
 	if err := unix.SetsockoptTimeval(e.recv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		e.close()
 		return nil, err

@@ -651,3 +651,36 @@ func TestOptOutRegisterBadCSV(t *testing.T) {
 		t.Errorf("err = %v, want one naming the register", err)
 	}
 }
+
+// TestSplitWindowPartitions: the parts a SYN sweep's senders walk are, one after another,
+// exactly the window, whether the window is a unit (Limit) or the whole shard.
+func TestSplitWindowPartitions(t *testing.T) {
+	walk := func(p *Plan) []netip.AddrPort {
+		var got []netip.AddrPort
+		if err := p.Walk(context.Background(), func(ap netip.AddrPort) error { got = append(got, ap); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, base := range []Plan{
+		{Specs: []string{"198.18.0.0/19"}, Ports: []uint16{80, 18789}, Seed: 4},
+		{Specs: []string{"198.18.0.0/19"}, Ports: []uint16{18789}, Seed: 4, Skip: 1000, Limit: 6000},
+		{Specs: []string{"198.18.0.0/19"}, Ports: []uint16{18789}, Seed: 4, Shard: Shard{Index: 1, Count: 3}},
+	} {
+		base.Blocklist = NewBlocklist(true)
+		whole := walk(&base)
+		for _, n := range []int{1, 2, 3} {
+			var joined []netip.AddrPort
+			for _, part := range splitWindow(&base, n) {
+				joined = append(joined, walk(part)...)
+			}
+			if !slices.Equal(joined, whole) {
+				t.Errorf("skip %d limit %d shard %v, %d parts: %d probes, want the %d of the window in order", base.Skip, base.Limit, base.Shard, n, len(joined), len(whole))
+			}
+		}
+	}
+	small := &Plan{Specs: []string{"127.0.0.1"}, Blocklist: NewBlocklist(true)}
+	if len(splitWindow(small, 2)) != 1 {
+		t.Error("a one-probe window was split")
+	}
+}

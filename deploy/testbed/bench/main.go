@@ -65,6 +65,7 @@ func sweep(args []string) error {
 	rate := fs.Int("rate", 10_000_000, "probes per second")
 	retries := fs.Int("retries", 0, "retry passes")
 	fs.Parse(args)
+	t0 := time.Now()
 	scope, err := scanner.ParseScope(block)
 	if err != nil {
 		return err
@@ -79,15 +80,24 @@ func sweep(args []string) error {
 	plan := &scanner.Plan{Specs: []string{block}, Blocklist: scanner.NewBlocklist(true), Ports: []uint16{uint16(p)}, Seed: time.Now().UnixNano()}
 	open := make(chan netip.AddrPort, 4096)
 	errc := make(chan error, 1)
-	go func() { errc <- sw.Sweep(context.Background(), plan, open); close(open) }()
+	t1 := time.Now()
+	var sweepTime time.Duration
+	go func() {
+		err := sw.Sweep(context.Background(), plan, open)
+		sweepTime = time.Since(t1)
+		errc <- err
+		close(open)
+	}()
 	w := bufio.NewWriter(os.Stdout)
 	for ap := range open {
 		fmt.Fprintln(w, ap)
 	}
 	w.Flush()
 	st := sw.Stats()
-	fmt.Fprintf(os.Stderr, "engine: sent %d retried %d open %d closed %d invalid %d dropped %d\n", st.Sent, st.Retried, st.Open, st.Closed, st.Invalid, st.Dropped)
-	return <-errc
+	err = <-errc
+	fmt.Fprintf(os.Stderr, "engine: sent %d retried %d open %d closed %d invalid %d dropped %d; setup %s, sweep %s (incl. %s wait per pass)\n",
+		st.Sent, st.Retried, st.Open, st.Closed, st.Invalid, st.Dropped, t1.Sub(t0).Round(time.Millisecond), sweepTime.Round(time.Millisecond), cooldown)
+	return err
 }
 
 // Result is one run of one tool in one cell.
@@ -131,6 +141,9 @@ func run(reps int, tools []string, httpStage bool, out, raw string) error {
 		return err
 	}
 	tb := testbed{script: "deploy/testbed/testbed.sh"}
+	if _, err := os.Stat(tb.script); err != nil {
+		return fmt.Errorf("run from the repository's root: %w", err)
+	}
 	tb.do("down")
 	if err := tb.do("up", "-n", "1000", "-seed", "7", "-gateways", "20"); err != nil {
 		return err
@@ -170,6 +183,10 @@ func run(reps int, tools []string, httpStage bool, out, raw string) error {
 			}
 			for rep := 1; rep <= reps; rep++ {
 				for _, tool := range tools { // interleaved: every tool once per repetition
+					if !available(tool) {
+						fmt.Fprintf(os.Stderr, "%s is not installed (deploy/testbed/tools.sh): left out\n", tool)
+						continue
+					}
 					r := sweepRun(tb, tool, self, bin, truth)
 					r.GSO, r.LossPct, r.Rep = gso, loss, rep
 					fmt.Fprintf(os.Stderr, "sweep %-18s gso=%-3s loss=%g%% rep %d: recall %.3f, %.0f pps, %.2f CPU-s, %.0f MiB %s\n",
@@ -193,6 +210,30 @@ func run(reps int, tools []string, httpStage bool, out, raw string) error {
 		return err
 	}
 	return os.WriteFile(out, []byte(markdown(results)), 0o644)
+}
+
+// toolDir holds the naabu and httpx CLIs (deploy/testbed/tools.sh): $BENCH_TOOLS, or bin/bench-tools.
+func toolDir() string {
+	if d := os.Getenv("BENCH_TOOLS"); d != "" {
+		return d
+	}
+	return "bin/bench-tools"
+}
+
+// available reports whether a tool's program is there; a missing one is left out with a note.
+func available(tool string) bool {
+	prog := map[string]string{"zmap": "zmap", "zmap-P3": "zmap", "masscan": "masscan"}[tool]
+	switch tool {
+	case "naabu":
+		prog = filepath.Join(toolDir(), "naabu")
+	case "httpx":
+		prog = filepath.Join(toolDir(), "httpx")
+	}
+	if prog == "" {
+		return true
+	}
+	_, err := exec.LookPath(prog)
+	return err == nil
 }
 
 func readTruth(path string) (map[string]string, error) {
@@ -257,7 +298,7 @@ func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Resul
 		argv = []string{"timeout", "-s", "INT", "-k", "3", "6", "masscan", "-p" + port, block, "--rate", "10000000", "--adapter", tb.iface,
 			"--adapter-ip", "198.19.255.1", "--router-mac", tb.mac, "--wait", "2", "-oL", outFile}
 	case "naabu":
-		argv = []string{"/opt/bench/bin/naabu", "-host", block, "-p", port, "-s", "s", "-rate", "1000000", "-retries", "0",
+		argv = []string{filepath.Join(toolDir(), "naabu"), "-host", block, "-p", port, "-s", "s", "-rate", "1000000", "-retries", "0",
 			"-interface", tb.iface, "-silent", "-warm-up-time", "2", "-disable-update-check"}
 	default:
 		return Result{Stage: "sweep", Tool: tool, Error: "unknown tool"}
@@ -364,13 +405,16 @@ func httpRuns(tb testbed, bin string, reps int) ([]Result, error) {
 		os.WriteFile(list, []byte(strings.Join(keys, "\n")+"\n"), 0o644)
 		for rep := 1; rep <= reps; rep++ {
 			for _, tool := range []string{"clawcensus", "httpx"} {
+				if !available(tool) {
+					continue
+				}
 				var argv []string
 				if tool == "clawcensus" {
 					argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--candidates", list, "--concurrency", "64",
 						"--http-timeout", "3s", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-http-%d.db", time.Now().UnixNano()))}
 				} else {
 					// httpx's own memory is unbounded on hostile hosts: the benchmark caps its address space at 6 GiB.
-					argv = []string{"prlimit", "--as=6442450944", "--", "/opt/bench/bin/httpx", "-l", list, "-silent", "-json", "-threads", "64",
+					argv = []string{"prlimit", "--as=6442450944", "--", filepath.Join(toolDir(), "httpx"), "-l", list, "-silent", "-json", "-threads", "64",
 						"-timeout", "3", "-retries", "0", "-disable-update-check", "-no-fallback"}
 				}
 				out, wall, cpu, rss, err := measure(exec.Command("ip", append([]string{"netns", "exec", prefix + "-scan"}, argv...)...), &bytes.Buffer{})

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# tools.sh DIR: the peer tools of the side-by-side benchmark. zmap and masscan come from Debian's
+# packages; the naabu CLI v2.6.1 (which needs libpcap-dev) and the httpx CLI v1.8.1 are built
+# into DIR from the Go module proxy, in a module of their own (the proxy serves exact versions
+# but refuses to list them, so `go install …@version` cannot be used).
+set -euo pipefail
+dir=${1:?usage: tools.sh DIR}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+need=()
+command -v zmap >/dev/null || need+=(zmap)
+command -v masscan >/dev/null || need+=(masscan)
+command -v ethtool >/dev/null || need+=(ethtool)
+command -v nft >/dev/null || need+=(nftables)
+[ -e /usr/include/pcap.h ] || need+=(libpcap-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ -x "$dir/naabu" ] && [ -x "$dir/httpx" ]; then exit 0; fi
+mod=$(mktemp -d)
+trap 'rm -rf "$mod"' EXIT
+cd "$mod"
+go mod init benchtools >/dev/null 2>&1
+cat >tools.go <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "github.com/projectdiscovery/httpx/cmd/httpx"
+	_ "github.com/projectdiscovery/naabu/v2/cmd/naabu"
+)
+GO
+GOFLAGS= go get github.com/projectdiscovery/naabu/v2@v2.6.1 github.com/projectdiscovery/httpx@v1.8.1 >/dev/null
+GOFLAGS= go mod tidy >/dev/null
+GOFLAGS= go build -o "$dir/naabu" github.com/projectdiscovery/naabu/v2/cmd/naabu
+GOFLAGS= go build -o "$dir/httpx" github.com/projectdiscovery/httpx/cmd/httpx
+echo "tools in $dir: naabu $("$dir/naabu" -version 2>&1 | grep -o 'v[0-9.]*' | head -1), httpx $("$dir/httpx" -version 2>&1 | grep -o 'v[0-9.]*' | head -1)"
