@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -18,14 +19,14 @@ var errCheckCandidates = errors.New("a check sweeps its targets: candidates are 
 // Check sweeps and fingerprints plan p here and now and stores nothing: an operator's look at
 // their own hosts. It returns the observation of every open port, by address and port; a port
 // that did not answer is not in it. Stats, when given, counts as a run would.
-func Check(ctx context.Context, p *Plan, toolVersion string, stats *Stats) ([]store.Observation, error) {
+func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, stats *Stats) ([]store.Observation, error) {
 	if p.candidates() {
 		return nil, errCheckCandidates
 	}
 	if stats == nil {
 		stats = &Stats{}
 	}
-	ex, err := newExecutor(p, p.Rate, toolVersion, nil)
+	ex, err := newExecutor(p, p.Rate, toolVersion, raw)
 	if err != nil {
 		return nil, err
 	}

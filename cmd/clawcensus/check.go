@@ -39,6 +39,7 @@ func checkCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "connect timeout per probe"},
 			&cli.DurationFlag{Name: "http-timeout", Value: 10 * time.Second, Usage: "all HTTP probes to one host"},
 			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an opt-in probe (invoke: POST /tools/invoke {} tells auth on older releases)"},
+			userFlag,
 		},
 		Action: runCheck,
 	})
@@ -95,7 +96,12 @@ func runCheck(c *cli.Context) error {
 	if p.Addresses > checkMaxAddresses {
 		return usagef("%d addresses: check is for your own hosts and ranges (at most %d); a census is clawcensus scan", p.Addresses, checkMaxAddresses)
 	}
-	obs, err := census.Check(c.Context, p, version, nil)
+	raw, err := lowerPrivileges(c, c.String("scan-type") == scanner.MethodSYN, nil)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	obs, err := census.Check(c.Context, p, version, raw, nil)
 	if err != nil {
 		return err
 	}

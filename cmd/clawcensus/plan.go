@@ -88,7 +88,11 @@ func workerCommand() *cli.Command {
 			}
 			defer cen.Close()
 			stats := &census.Stats{}
-			raw, err := lowerPrivileges(c, true)
+			own, err := workerFiles(c)
+			if err != nil {
+				return err
+			}
+			raw, err := lowerPrivileges(c, true, own)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ var userFlag = &cli.StringFlag{Name: "user", EnvVars: []string{"CLAWCENSUS_USER"
 // where allowed), then gives up privilege before anything is read from the network: root
 // becomes --user after handing it the spool directory and a SQLite store's files; a process
 // with file capabilities drops them. The sockets stay usable; nothing else can be opened.
-func lowerPrivileges(c *cli.Context, wantSYN bool) (*scanner.Raw, error) {
+func lowerPrivileges(c *cli.Context, wantSYN bool, own []string) (*scanner.Raw, error) {
 	var raw *scanner.Raw
 	if wantSYN {
 		if ok, _ := scanner.SYNAvailable(); ok {
@@ -38,20 +38,6 @@ func lowerPrivileges(c *cli.Context, wantSYN bool) (*scanner.Raw, error) {
 			name = s
 		}
 	}
-	spool := c.String("spool")
-	if spool == "" {
-		spool = "clawcensus-spool"
-	}
-	if os.Geteuid() == 0 && name != "root" {
-		if err := os.MkdirAll(spool, 0o700); err != nil {
-			raw.Close()
-			return nil, fmt.Errorf("spool %s: %w", spool, err)
-		}
-	}
-	own := []string{spool}
-	if db := c.String("db"); db != "" && !store.IsPostgres(db) && !strings.HasPrefix(db, "file:") {
-		own = append(own, db, db+"-wal", db+"-shm", db+".lock")
-	}
 	note, err := dropPrivileges(name, own)
 	if err != nil {
 		raw.Close()
@@ -59,4 +45,23 @@ func lowerPrivileges(c *cli.Context, wantSYN bool) (*scanner.Raw, error) {
 	}
 	slog.Info("privileges", "raw_sockets", raw != nil, "now", note)
 	return raw, nil
+}
+
+// workerFiles are the files a worker still writes after giving up root: the spool directory
+// (made now, while it may) and a SQLite store's files.
+func workerFiles(c *cli.Context) ([]string, error) {
+	spool := c.String("spool")
+	if spool == "" {
+		spool = "clawcensus-spool"
+	}
+	if os.Geteuid() == 0 && c.String("user") != "root" {
+		if err := os.MkdirAll(spool, 0o700); err != nil {
+			return nil, fmt.Errorf("spool %s: %w", spool, err)
+		}
+	}
+	own := []string{spool}
+	if db := c.String("db"); db != "" && !store.IsPostgres(db) && !strings.HasPrefix(db, "file:") {
+		own = append(own, db, db+"-wal", db+"-shm", db+".lock")
+	}
+	return own, nil
 }

@@ -24,6 +24,9 @@ import (
 // name "root" keeps root (and says so); anything else that fails is an error.
 func dropPrivileges(name string, own []string) (string, error) {
 	if os.Geteuid() != 0 {
+		if eff, err := effectiveCapabilities(); err == nil && eff == 0 {
+			return "unprivileged", nil
+		}
 		if err := dropCapabilities(); err != nil {
 			return "", err
 		}

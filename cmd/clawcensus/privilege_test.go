@@ -145,3 +145,61 @@ func TestNoRawSocketsOutsideTheSweep(t *testing.T) {
 		t.Errorf("serve holds raw sockets: %v", got)
 	}
 }
+
+// TestSYNWithOnlyCapNetRaw: a static build given cap_net_raw by setcap, run as nobody, sweeps
+// with SYN packets, and holds no capability once its sockets are open.
+func TestSYNWithOnlyCapNetRaw(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("setcap"); err != nil {
+		t.Skip("setcap is not installed (apt-get install libcap2-bin)")
+	}
+	dir, err := os.MkdirTemp("", "clawcensus-cap-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "clawcensus")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody here")
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	os.Chown(dir, uid, gid) // the unprivileged scan writes its store and spool here
+	if out, err := exec.Command("setcap", "cap_net_raw+ep", bin).CombinedOutput(); err != nil {
+		t.Skipf("setcap on %s: %v %s (a filesystem without security xattrs?)", dir, err, out)
+	}
+	port := serveFixture(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-none.txtar")
+	cmd := exec.Command("setpriv", "--reuid="+nobody.Uid, "--regid="+nobody.Gid, "--clear-groups", "--inh-caps=-all", bin,
+		"scan", "--lab", "--scan-type", "syn", "--rate", "200", "--timeout", "3s", "--ports", fmt.Sprint(port),
+		"--db", filepath.Join(dir, "c.db"), "--spool", filepath.Join(dir, "spool"), "127.0.0.1")
+	cmd.Env = append(testEnv(), "CLAWCENSUS_USER=")
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var capEff string
+	for i := 0; i < 1000 && capEff == ""; i++ {
+		if strings.Contains(errb.String(), "capabilities dropped") {
+			capEff = procField(cmd.Process.Pid, "CapEff")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("scan as nobody with cap_net_raw: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "method=syn") || !strings.Contains(out.String(), `"product":"openclaw"`) {
+		t.Errorf("not a SYN scan that found the gateway:\n%s\n%s", out.String(), errb.String())
+	}
+	if capEff != "0000000000000000" {
+		t.Errorf("CapEff after the sockets were open: %q\n%s", capEff, errb.String())
+	}
+}

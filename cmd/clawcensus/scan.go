@@ -292,7 +292,11 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 	if metricsLn != nil {
 		serveMetrics(progCtx, metricsLn, stats, runID)
 	}
-	raw, err := lowerPrivileges(c, resolvedMethod(p) == scanner.MethodSYN)
+	own, err := workerFiles(c)
+	if err != nil {
+		return err
+	}
+	raw, err := lowerPrivileges(c, resolvedMethod(p) == scanner.MethodSYN, own)
 	if err != nil {
 		return err
 	}
