@@ -11,10 +11,29 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// syncBuffer is a bytes.Buffer a test may read while a process writes into it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 func needRoot(t *testing.T) {
 	t.Helper()
@@ -129,7 +148,7 @@ func TestNoRawSocketsOutsideTheSweep(t *testing.T) {
 	}
 	cmd := exec.Command(cliBinary, "serve", "--db", db, "--listen", "127.0.0.1:0")
 	cmd.Env = testEnv()
-	var errb bytes.Buffer
+	var errb syncBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -181,7 +200,8 @@ func TestSYNWithOnlyCapNetRaw(t *testing.T) {
 		"--db", filepath.Join(dir, "c.db"), "--spool", filepath.Join(dir, "spool"), "127.0.0.1")
 	cmd.Env = append(testEnv(), "CLAWCENSUS_USER=")
 	cmd.Dir = dir
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	var errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
