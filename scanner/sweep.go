@@ -271,9 +271,9 @@ func splitWindow(plan *Plan, n int) []*Plan {
 
 // sendPass sends one pass over one part of the window.
 func (s *Sweeper) sendPass(ctx context.Context, plan *Plan, pass int, p *pacer) error {
-	b4, b6 := s.syn.newBatcher(false), s.syn.newBatcher(true)
+	b4, b6, bl := s.syn.newBatcher(batchIPv4), s.syn.newBatcher(batchIPv6), s.syn.newBatcher(batchLink)
 	flush := func() error {
-		for _, b := range []*synBatcher{b4, b6} {
+		for _, b := range []*synBatcher{b4, b6, bl} {
 			sent, dropped := b.Sent, b.Dropped
 			err := b.flush()
 			s.sent.Add(b.Sent - sent)
@@ -300,11 +300,19 @@ func (s *Sweeper) sendPass(ctx context.Context, plan *Plan, pass int, p *pacer) 
 				return err
 			}
 		}
-		b := b4
-		if ap.Addr().Is6() {
-			b = b6
+		b := b6
+		var r route4
+		if ap.Addr().Is4() {
+			var err error
+			if r, err = s.syn.route4(ap.Addr()); err != nil {
+				return err
+			}
+			b = b4
+			if r.link {
+				b = bl
+			}
 		}
-		full, err := b.add(ap)
+		full, err := b.add(ap, r)
 		if err != nil {
 			return err
 		}

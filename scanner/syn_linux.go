@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -42,11 +41,11 @@ type synEngine struct {
 	seed  maphash.Seed
 	send4 int // AF_INET, SOCK_RAW, IPPROTO_RAW (IP_HDRINCL)
 	send6 int // AF_INET6, SOCK_RAW, IPPROTO_TCP, the kernel sums the TCP checksum
+	sendL int // AF_PACKET, SOCK_RAW, protocol 0 (sends only): Ethernet frames to a gateway
 	recv  int // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
 
-	mu      sync.Mutex
-	sources map[[2]byte]netip.Addr // IPv4 source per destination /16
-	src6    map[[8]byte]netip.Addr
+	mu     sync.Mutex
+	routes map[[2]byte]route4 // per destination /16
 
 	closed  atomic.Bool
 	done    chan struct{}
@@ -58,8 +57,8 @@ type synEngine struct {
 
 // openSYN opens the engine's sockets. Without CAP_NET_RAW it fails with EPERM.
 func openSYN() (*synEngine, error) {
-	e := &synEngine{seed: maphash.MakeSeed(), send4: -1, send6: -1, recv: -1, sources: map[[2]byte]netip.Addr{},
-		src6: map[[8]byte]netip.Addr{}, done: make(chan struct{})}
+	e := &synEngine{seed: maphash.MakeSeed(), send4: -1, send6: -1, sendL: -1, recv: -1, routes: map[[2]byte]route4{},
+		done: make(chan struct{})}
 	var err error
 	if e.send4, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
 		return nil, fmt.Errorf("raw IPv4 socket: %w", err)
@@ -83,6 +82,15 @@ func openSYN() (*synEngine, error) {
 	// answers while the reader is descheduled (SO_*BUFFORCE needs CAP_NET_ADMIN; the plain
 	// option is the fallback, capped by net.core.rmem_max).
 	for _, fd := range []int{e.send4, e.send6} {
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4<<20) != nil {
+			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+		}
+	}
+	// Frames to a gateway skip the IP output path and, where the kernel allows, the qdisc. If
+	// the socket cannot be had, probes take the raw IP socket.
+	if fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err == nil {
+		e.sendL = fd
+		unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1)
 		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4<<20) != nil {
 			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
 		}
@@ -304,6 +312,7 @@ type synBatcher struct {
 	e     *synEngine
 	fd    int
 	v6    bool
+	link  bool // Ethernet frames on the packet socket
 	n     int
 	pkts  [synBatch][64]byte
 	names [synBatch]unix.RawSockaddrInet6 // large enough for either family
@@ -313,10 +322,20 @@ type synBatcher struct {
 	Sent, Dropped uint64
 }
 
-func (e *synEngine) newBatcher(v6 bool) *synBatcher {
-	b := &synBatcher{e: e, fd: e.send4, v6: v6}
-	if v6 {
+// Kinds of batch.
+const (
+	batchIPv4 = iota
+	batchIPv6
+	batchLink
+)
+
+func (e *synEngine) newBatcher(kind int) *synBatcher {
+	b := &synBatcher{e: e, fd: e.send4, v6: kind == batchIPv6, link: kind == batchLink}
+	switch kind {
+	case batchIPv6:
 		b.fd = e.send6
+	case batchLink:
+		b.fd = e.sendL
 	}
 	for i := range b.msgs {
 		b.iov[i].Base = &b.pkts[i][0]
@@ -327,11 +346,30 @@ func (e *synEngine) newBatcher(v6 bool) *synBatcher {
 	return b
 }
 
-// add builds the probe to ap in the next slot; full reports that the batch must be sent.
-func (b *synBatcher) add(ap netip.AddrPort) (full bool, err error) {
+// add builds the probe to ap (IPv4: along r) in the next slot; full reports that the batch
+// must be sent.
+func (b *synBatcher) add(ap netip.AddrPort, r route4) (full bool, err error) {
 	seq, sport := b.e.cookie(ap)
 	i := b.n
 	pkt := b.pkts[i][:]
+	if b.link {
+		copy(pkt[0:6], r.dstMAC[:])
+		copy(pkt[6:12], r.srcMAC[:])
+		pkt[12], pkt[13] = 0x08, 0x00
+		ip := pkt[14 : 14+20]
+		writeIPv4(ip, r.src.As4(), ap.Addr().As4(), 20+tcpHeaderLen, uint16(seq>>16))
+		tcp := pkt[34 : 34+tcpHeaderLen]
+		writeTCP(tcp, sport, ap.Port(), seq)
+		sum := pseudoSum4(r.src.As4(), ap.Addr().As4(), tcpHeaderLen)
+		binary.BigEndian.PutUint16(tcp[16:18], finish(sum+sumBytes(tcp)))
+		sa := (*unix.RawSockaddrLinklayer)(unsafe.Pointer(&b.names[i]))
+		*sa = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Protocol: htons(unix.ETH_P_IP), Ifindex: int32(r.ifindex), Halen: 6}
+		copy(sa.Addr[:], r.dstMAC[:])
+		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrLinklayer
+		b.iov[i].SetLen(14 + 20 + tcpHeaderLen)
+		b.n++
+		return b.n == synBatch, nil
+	}
 	if b.v6 {
 		writeTCP(pkt[:tcpHeaderLen], sport, ap.Port(), seq)
 		sa := &b.names[i]
@@ -339,10 +377,7 @@ func (b *synBatcher) add(ap netip.AddrPort) (full bool, err error) {
 		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		b.iov[i].SetLen(tcpHeaderLen)
 	} else {
-		src, err := b.e.source4(ap.Addr())
-		if err != nil {
-			return false, err
-		}
+		src := r.src
 		writeIPv4(pkt[:20], src.As4(), ap.Addr().As4(), 20+tcpHeaderLen, uint16(seq>>16))
 		tcp := pkt[20 : 20+tcpHeaderLen]
 		writeTCP(tcp, sport, ap.Port(), seq)
@@ -391,29 +426,26 @@ func (b *synBatcher) flush() error {
 	return nil
 }
 
-// source4 is the address the kernel would send from to dst (asked once per /16 by
-// connecting a UDP socket, which sends nothing).
-func (e *synEngine) source4(dst netip.Addr) (netip.Addr, error) {
+// route4 is how probes to dst leave (looked up once per /16, see lookupRoute4); without the
+// packet socket every route is the raw IP socket's.
+func (e *synEngine) route4(dst netip.Addr) (route4, error) {
 	b := dst.As4()
 	key := [2]byte{b[0], b[1]}
 	e.mu.Lock()
-	src, ok := e.sources[key]
+	r, ok := e.routes[key]
 	e.mu.Unlock()
 	if ok {
-		return src, nil
+		return r, nil
 	}
-	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
+	r, err := lookupRoute4(dst)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("no route to %s: %w", dst, err)
+		return route4{}, err
 	}
-	src = c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-	c.Close()
+	r.link = r.link && e.sendL >= 0
 	e.mu.Lock()
-	if len(e.sources) < 1<<16 {
-		e.sources[key] = src
-	}
+	e.routes[key] = r
 	e.mu.Unlock()
-	return src, nil
+	return r, nil
 }
 
 func (e *synEngine) close() {
@@ -426,7 +458,7 @@ func (e *synEngine) close() {
 		case <-time.After(time.Second):
 		}
 	}
-	for _, fd := range []int{e.send4, e.send6, e.recv} {
+	for _, fd := range []int{e.send4, e.send6, e.sendL, e.recv} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}

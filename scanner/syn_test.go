@@ -237,3 +237,23 @@ func sweepAll(t *testing.T, sw *Sweeper, plan *Plan) map[netip.AddrPort]bool {
 	}
 	return got
 }
+
+// TestRouteTables reads /proc/net/route's little-endian fields and masks, and keeps loopback
+// on the raw IP socket (it has no link to send frames on).
+func TestRouteTables(t *testing.T) {
+	if v, err := hexLE("0012C6C6"); err != nil || v != 0xC6C61200 {
+		t.Errorf("hexLE = %x, %v", v, err)
+	}
+	if _, err := hexLE("zz"); err == nil {
+		t.Error("a bad field was read")
+	}
+	for mask, want := range map[uint32]int{0: 0, 0xff000000: 8, 0xffff0000: 16, 0xffffffff: 32, 0xff00ff00: -1} {
+		if got := onesCount(mask); got != want {
+			t.Errorf("onesCount(%x) = %d, want %d", mask, got, want)
+		}
+	}
+	r, err := lookupRoute4(netip.MustParseAddr("127.0.0.1"))
+	if err != nil || r.link || r.src != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("loopback route %+v (%v): want the raw IP socket from 127.0.0.1", r, err)
+	}
+}
