@@ -35,4 +35,4 @@ GOFLAGS= go get github.com/projectdiscovery/naabu/v2@v2.6.1 github.com/projectdi
 GOFLAGS= go mod tidy >/dev/null
 GOFLAGS= go build -o "$dir/naabu" github.com/projectdiscovery/naabu/v2/cmd/naabu
 GOFLAGS= go build -o "$dir/httpx" github.com/projectdiscovery/httpx/cmd/httpx
-echo "tools in $dir: naabu $("$dir/naabu" -version 2>&1 | grep -o 'v[0-9.]*' | head -1), httpx $("$dir/httpx" -version 2>&1 | grep -o 'v[0-9.]*' | head -1)"
+echo "tools in $dir: naabu v2.6.1, httpx v1.8.1"
