@@ -19,8 +19,9 @@ import (
 
 // The SYN engine is stateless, ZMap's way: a probe's source port and sequence number are a
 // keyed hash of its destination, so an answer is validated by recomputing the hash, with no
-// per-probe state. Probes leave through raw IP sockets in batches (sendmmsg), built in place
-// from a template; answers arrive on an AF_PACKET socket whose kernel BPF filter keeps only
+// per-probe state. Probes leave in batches (sendmmsg), built in place from a template: as
+// Ethernet frames on a packet socket where the route goes through a known gateway (route4),
+// through raw IP sockets otherwise; answers arrive on an AF_PACKET socket whose kernel BPF filter keeps only
 // SYN-ACKs and RSTs to our source ports, 96 bytes of each, read in batches (recvmmsg) on a
 // goroutine of their own. Nothing depends on GSO/TSO or on receive checksums: the filter and
 // the parser read headers only, and validation is the cookie.
@@ -35,7 +36,7 @@ const (
 	tcpHeaderLen = 24 // 20 + the MSS option
 )
 
-// synSocket is what the engine needs from the kernel; opened before anything is read from
+// synEngine holds what the engine needs from the kernel, opened before anything is read from
 // the network, so the process may drop its privileges afterwards.
 type synEngine struct {
 	seed  maphash.Seed
@@ -307,7 +308,7 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-// synBatch holds the packets of one sendmmsg call, built in place: no allocation per probe.
+// synBatcher holds the packets of one sendmmsg call, built in place: no allocation per probe.
 type synBatcher struct {
 	e     *synEngine
 	fd    int
