@@ -45,7 +45,7 @@ type synEngine struct {
 	sendL int // AF_PACKET, SOCK_RAW, protocol 0 (sends only): Ethernet frames to a gateway
 	recv  int // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
 
-	mu     sync.Mutex
+	mu     sync.RWMutex       // routes: read per probe by every sender
 	routes map[[2]byte]route4 // per destination /16
 
 	closed  atomic.Bool
@@ -432,9 +432,9 @@ func (b *synBatcher) flush() error {
 func (e *synEngine) route4(dst netip.Addr) (route4, error) {
 	b := dst.As4()
 	key := [2]byte{b[0], b[1]}
-	e.mu.Lock()
+	e.mu.RLock()
 	r, ok := e.routes[key]
-	e.mu.Unlock()
+	e.mu.RUnlock()
 	if ok {
 		return r, nil
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -12,19 +10,6 @@ import (
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/report"
 )
-
-// serveFixture replays one recorded host on a loopback port.
-func serveFixture(t testing.TB, path string) uint16 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: fixtureHandler(t, path)}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return uint16(ln.Addr().(*net.TCPAddr).Port)
-}
 
 // TestCheckVerdicts runs check against real-gateway replays (no auth, token, an old release, the
 // host terminal on), nginx and a closed port: exit code, verdict and each finding's fix.

@@ -53,19 +53,9 @@ type lab struct {
 
 func startLab(t *testing.T) lab {
 	t.Helper()
-	serve := func(path string) uint16 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: fixtureHandler(t, path)}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
-		return uint16(ln.Addr().(*net.TCPAddr).Port)
-	}
 	l := lab{
-		gateway: serve("../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar"),
-		nginx:   serve("../../fingerprint/testdata/negatives/nginx-default.txtar"),
+		gateway: serveFixture(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar"),
+		nginx:   serveFixture(t, "../../fingerprint/testdata/negatives/nginx-default.txtar"),
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,6 +64,19 @@ func startLab(t *testing.T) lab {
 	l.closed = uint16(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
 	return l
+}
+
+// serveFixture replays one recorded host on a loopback port.
+func serveFixture(t testing.TB, path string) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: fixtureHandler(t, path)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // fixtureHandler replays the recorded host of a fixture file.
