@@ -245,28 +245,32 @@ func (p *Plan) checkCandidates() error {
 		return err
 	}
 	defer f.Close()
-	accepted, skipped := 0, 0
+	accepted, skipped, notOpen := 0, 0, 0
 	var first string
 	err = scanner.ReadCandidates(p.Candidates.Path, f, bl, sc, p.Ports[0], func(netip.AddrPort) error {
 		accepted++
 		return nil
 	}, func(s scanner.CandidateSkip) {
+		if s.NotOpen {
+			notOpen++
+			return
+		}
 		if skipped == 0 {
 			first = fmt.Sprintf("line %d: %s", s.Line, s.Reason)
 		}
 		skipped++
 	})
 	if err == nil && accepted == 0 {
-		err = fmt.Errorf("%w: every candidate in %s is skipped (%d lines; %s)", scanner.ErrNoTargets, p.Candidates.Path, skipped, orNothing(first))
+		why := first
+		switch {
+		case skipped == 0 && notOpen > 0:
+			why = fmt.Sprintf("its %d records name no open TCP port", notOpen)
+		case skipped == 0:
+			why = "the file holds no records"
+		}
+		err = fmt.Errorf("%w: every candidate in %s is skipped (%d records skipped; %s)", scanner.ErrNoTargets, p.Candidates.Path, skipped, why)
 	}
 	return err
-}
-
-func orNothing(s string) string {
-	if s == "" {
-		return "the file is empty"
-	}
-	return s
 }
 
 // defaults fills zero values with the documented defaults and rejects impossible settings.

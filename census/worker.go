@@ -514,9 +514,14 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *at
 	found := make(chan netip.AddrPort)
 	done := make(chan error, 1)
 	var skips candidateSkips
+	seen := newAddrPortSet()
 	go func() {
 		done <- scanner.ReadCandidates(name, r, ex.bl, ex.scope, ex.plan.Ports[0], func(ap netip.AddrPort) error {
 			read.Add(1)
+			if !seen.add(ap) {
+				skips.dup++ // probed once, counted once
+				return nil
+			}
 			select {
 			case found <- ap:
 				return nil
@@ -538,7 +543,7 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *at
 		case err := <-done:
 			skips.summary(name)
 			if err == nil && accepted == 0 {
-				return fmt.Errorf("%w: every candidate in %s was skipped (%d lines)", scanner.ErrNoTargets, name, skips.n)
+				return fmt.Errorf("%w: every candidate in %s was skipped (%d records skipped, %d about ports that are not open)", scanner.ErrNoTargets, name, skips.n, skips.notOpen)
 			}
 			return err
 		case <-ctx.Done():
@@ -547,12 +552,18 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *at
 	}
 }
 
-// candidateSkips logs the first skipped candidate lines with their numbers, then counts.
-type candidateSkips struct{ n int }
+// candidateSkips logs the first skipped candidate records with their line numbers, then
+// counts; records that only say a port is not open (closed, UDP, banners) are counted apart,
+// without a warning each.
+type candidateSkips struct{ n, notOpen, dup int }
 
 const candidateSkipsLogged = 10
 
 func (c *candidateSkips) add(s scanner.CandidateSkip) {
+	if s.NotOpen {
+		c.notOpen++
+		return
+	}
 	c.n++
 	if c.n <= candidateSkipsLogged {
 		slog.Warn("candidate skipped", "line", s.Line, "text", sanitize(s.Text), "reason", s.Reason)
@@ -561,8 +572,43 @@ func (c *candidateSkips) add(s scanner.CandidateSkip) {
 
 func (c *candidateSkips) summary(name string) {
 	if c.n > 0 {
-		slog.Warn("candidates skipped", "file", name, "lines", c.n, "logged", min(c.n, candidateSkipsLogged))
+		slog.Warn("candidates skipped", "file", name, "records", c.n, "logged", min(c.n, candidateSkipsLogged))
 	}
+	if c.notOpen > 0 {
+		slog.Info("records about ports that are not open read past (closed, UDP, banners, repeats)", "file", name, "records", c.notOpen)
+	}
+	if c.dup > 0 {
+		slog.Info("candidates named more than once probed once", "file", name, "repeats", c.dup)
+	}
+}
+
+// addrPortSet remembers the candidates already passed on: 8 bytes a key for IPv4, so a list
+// of millions stays small.
+type addrPortSet struct {
+	v4 map[uint64]struct{}
+	v6 map[netip.AddrPort]struct{}
+}
+
+func newAddrPortSet() *addrPortSet {
+	return &addrPortSet{v4: map[uint64]struct{}{}, v6: map[netip.AddrPort]struct{}{}}
+}
+
+// add reports whether ap is new.
+func (s *addrPortSet) add(ap netip.AddrPort) bool {
+	if a := ap.Addr(); a.Is4() {
+		b := a.As4()
+		k := uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(ap.Port())
+		if _, ok := s.v4[k]; ok {
+			return false
+		}
+		s.v4[k] = struct{}{}
+		return true
+	}
+	if _, ok := s.v6[ap]; ok {
+		return false
+	}
+	s.v6[ap] = struct{}{}
+	return true
 }
 
 // sanitize keeps a line from a file of strangers' making from reaching a terminal raw.

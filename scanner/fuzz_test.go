@@ -3,6 +3,7 @@ package scanner
 import (
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,8 +32,18 @@ func FuzzParseTarget(f *testing.F) {
 }
 
 func FuzzReadCandidates(f *testing.F) {
-	for _, s := range []string{"127.0.2.1:18789\n", "saddr,sport\n127.0.0.4,80\n", "open tcp 80 127.0.0.4 1\n", "[::1]:443\n", "banner tcp 80 127.0.0.4 1 x\n"} {
+	for _, s := range []string{"127.0.2.1:18789\n", "saddr,sport\n127.0.0.4,80\n", "open tcp 80 127.0.0.4 1\n", "[::1]:443\n", "banner tcp 80 127.0.0.4 1 x\n",
+		`{"ip":"127.0.0.4","ports":[{"port":80,"proto":"tcp","status":"open"}]}` + "\n", "Host: 127.0.0.4 ()\tPorts: 80/open/tcp//http///\n",
+		`<nmaprun><host><address addr="127.0.0.4" addrtype="ipv4"/><ports><port protocol="tcp" portid="80"><state state="open"/></port></ports></host></nmaprun>`,
+		",127.0.0.4,80,tcp,false\n"} {
 		f.Add(s)
+	}
+	// What the real tools wrote (deploy/testbed/record-candidates.sh), the large ones cut short.
+	files, _ := filepath.Glob("testdata/candidates/*")
+	for _, name := range files {
+		if data, err := os.ReadFile(name); err == nil && !strings.HasSuffix(name, ".want") {
+			f.Add(string(data[:min(len(data), 4096)]))
+		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		ReadCandidates("fuzz", strings.NewReader(s), NewBlocklist(false), Scope{}, 18789, func(ap netip.AddrPort) error {

@@ -603,9 +603,9 @@ func TestOneAddressNormaliser(t *testing.T) {
 	if err != nil || !sc.Allows(netip.MustParseAddr("127.0.0.1")) || sc.Allows(netip.MustParseAddr("::1")) {
 		t.Errorf("a mapped scope: %v", err)
 	}
-	ap, err := parseCandidate("[::ffff:127.0.0.1]:18789", -1, -1, 1)
-	if err != nil || ap.String() != "127.0.0.1:18789" {
-		t.Errorf("a mapped candidate: %v, %v", ap, err)
+	aps, err := parseCandidateLine("[::ffff:127.0.0.1]:18789", 1)
+	if err != nil || len(aps) != 1 || aps[0].String() != "127.0.0.1:18789" {
+		t.Errorf("a mapped candidate: %v, %v", aps, err)
 	}
 }
 

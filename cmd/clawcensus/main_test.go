@@ -259,6 +259,18 @@ func reportRuns(t *testing.T, db string) []reportRun {
 	return rep.Runs
 }
 
+// lastRun is the newest run in db's report.
+func lastRun(t *testing.T, db string) reportRun {
+	t.Helper()
+	var last reportRun
+	for _, r := range reportRuns(t, db) {
+		if r.ID > last.ID {
+			last = r
+		}
+	}
+	return last
+}
+
 func TestRefusalsAndUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "x.db")
@@ -433,14 +445,37 @@ func TestCandidatesFromExternalSweep(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stderr, "candidate skipped") || !strings.Contains(res.stderr, "every candidate") || res.stdout != "" {
 		t.Errorf("a reserved candidate was not skipped: exit %d\n%s", res.code, res.stderr)
 	}
-	// Unparsable lines (masscan banners) and out-of-scope lines are skipped with their line
-	// numbers; the run goes on and probes the rest.
+	// Unparsable and out-of-scope lines are skipped with their line numbers, records about
+	// ports that are not open (masscan's banners) are counted apart; the run goes on and
+	// probes the rest.
 	file := filepath.Join(t.TempDir(), "masscan.txt")
-	os.WriteFile(file, []byte(fmt.Sprintf("#masscan\nbanner tcp %d 127.0.0.1 1 http Server: x\n%sopen tcp 9 127.0.9.9 1\n", l.gateway, masscan)), 0o644)
+	os.WriteFile(file, []byte(fmt.Sprintf("#masscan\nbanner tcp %d 127.0.0.1 1 http Server: x\n%sopen tcp 9 127.0.9.9 1\nopen tcp x\n", l.gateway, masscan)), 0o644)
 	res = runCLI(t, "", "scan", "--lab", "--scope", "127.0.0.1", "--db", db, "--candidates", file)
-	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || !strings.Contains(res.stderr, "line=2") ||
-		!strings.Contains(res.stderr, "line=5") || !strings.Contains(res.stderr, "lines=2") {
+	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || strings.Contains(res.stderr, "line=2") ||
+		!strings.Contains(res.stderr, "line=5") || !strings.Contains(res.stderr, "line=6") || !strings.Contains(res.stderr, "records=2") ||
+		!strings.Contains(res.stderr, "not open read past") {
 		t.Errorf("bad candidate lines: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	// nmap's XML as written (the structure of scanner/testdata/candidates/nmap.xml): the open
+	// ports of each host, not the closed ones.
+	nmap := fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE nmaprun>
+<nmaprun scanner="nmap" args="nmap -sT" version="7.93" xmloutputversion="1.05">
+<host starttime="1" endtime="1"><status state="up" reason="user-set" reason_ttl="0"/>
+<address addr="127.0.0.1" addrtype="ipv4"/>
+<ports><port protocol="tcp" portid="%d"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="unknown" method="table" conf="3"/></port>
+<port protocol="tcp" portid="%d"><state state="open" reason="syn-ack" reason_ttl="0"/></port>
+<port protocol="tcp" portid="1"><state state="closed" reason="conn-refused" reason_ttl="0"/></port>
+</ports></host>
+<host><address addr="127.0.0.1" addrtype="ipv4"/><ports><port protocol="tcp" portid="%d"><state state="open"/></port></ports></host>
+<runstats><finished time="1" elapsed="0.1" exit="success"/><hosts up="1" down="0" total="1"/></runstats>
+</nmaprun>
+`, l.gateway, l.nginx, l.gateway)
+	// The gateway named twice (two overlapping nmap runs put together) is probed and counted once.
+	res = runCLI(t, nmap, "scan", "--lab", "--db", db, "--candidates", "-", "--format", "table")
+	if res.code != 0 || !strings.Contains(res.stdout, "2026.9.6") || strings.Count(res.stdout, "\n") != 2 ||
+		!strings.Contains(res.stderr, "probed once") || lastRun(t, db).Detected != 1 {
+		t.Errorf("nmap XML candidates: exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
 	// A file whose every line is skipped is refused before a run exists.
 	os.WriteFile(file, []byte("garbage\n127.0.0.1:99999\n"), 0o644)

@@ -40,7 +40,7 @@ func scanCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "file of CIDRs/ranges never to probe (repeatable)"},
 			&cli.StringSliceFlag{Name: "optout", EnvVars: []string{"CLAWCENSUS_OPTOUT"}, Usage: "opt-out register, CSV: network,requested_by,requested_at,verification,reason (repeatable)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the target count, probes and duration; send nothing"},
-			&cli.StringFlag{Name: "candidates", Usage: "skip the sweep: read ip:port (or zmap CSV, masscan -oL) lines from FILE or -"},
+			&cli.StringFlag{Name: "candidates", Usage: "skip the sweep: probe what another sweeper found, from FILE or - (ip:port lines; zmap, naabu, masscan or nmap output as written: CSV, JSON, -oL, -oG, XML)"},
 			&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: jsonl, csv or table"},
 			&cli.BoolFlag{Name: "all", Usage: "also print HTTP services that are not gateways"},
 			&cli.StringFlag{Name: "contact", Usage: "contact URL or address for the User-Agent, e.g. https://example.org/scan"},
