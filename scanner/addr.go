@@ -88,6 +88,19 @@ func ipv4Compatible(a netip.Addr) (netip.Addr, bool) {
 	return netip.AddrFrom4([4]byte(b[12:])), true
 }
 
+// embedsIPv4 reports whether a is an IPv6 address that normalizeAddr reads as IPv4.
+func embedsIPv4(a netip.Addr) bool {
+	_, compat := ipv4Compatible(a)
+	return a.Is4In6() || compat
+}
+
+// ipv4CompatibleFirst and ipv4CompatibleLast bound the IPv4-compatible addresses that
+// normalizeAddr reads as IPv4 (::1.0.0.0 to ::255.255.255.255).
+var (
+	ipv4CompatibleFirst = netip.AddrFrom16([16]byte{12: 1})
+	ipv4CompatibleLast  = netip.AddrFrom16([16]byte{12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff})
+)
+
 // normalizePrefix maps an IPv4-mapped or IPv4-compatible prefix of /96 or longer to the IPv4
 // prefix it covers (::ffff:127.0.2.0/120 is 127.0.2.0/24) and refuses zones, as normalizeAddr.
 func normalizePrefix(p netip.Prefix) (netip.Prefix, error) {

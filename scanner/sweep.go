@@ -201,6 +201,11 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 }
 
 func (s *Sweeper) allowed(ap netip.AddrPort) error {
+	// Scope and blocklists read an IPv4-mapped or IPv4-compatible address as the IPv4 address
+	// it names, but a probe to it would leave as IPv6, by another route: never sent.
+	if embedsIPv4(ap.Addr()) {
+		return fmt.Errorf("refusing to probe %s: an IPv6 address embedding an IPv4 one (write the IPv4 address)", ap.Addr())
+	}
 	if err := s.cfg.Scope.Check(ap.Addr()); err != nil {
 		return err
 	}

@@ -83,6 +83,11 @@ func ParseTarget(s string) (Range, error) {
 		}
 		r = Range{First: a, Last: a}
 	}
+	// An IPv6 range that reaches into the IPv4-compatible addresses (::/97, say) would mix
+	// addresses read as IPv4 by scope and blocklists with ones read as IPv6: refused.
+	if r.First.Is6() && !ipv4CompatibleLast.Less(r.First) && !r.Last.Less(ipv4CompatibleFirst) {
+		return Range{}, fmt.Errorf("target %q: reaches into the IPv4-compatible addresses ::1.0.0.0-::255.255.255.255 (deprecated); write IPv4 targets as IPv4", s)
+	}
 	return r, nil
 }
 

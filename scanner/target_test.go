@@ -684,3 +684,38 @@ func TestSplitWindowPartitions(t *testing.T) {
 		t.Error("a one-probe window was split")
 	}
 }
+
+// TestIPv6EmbeddingIPv4: scope and blocklists read ::a.b.c.d and ::ffff:a.b.c.d as IPv4, but a
+// probe to one would leave as IPv6 by another route; so an IPv6 range reaching into that space
+// is refused at parse time (found by FuzzParseTarget: a /97 at the start of the IPv6 space
+// kept its last address, which the blocklist calls loopback), and the send-time guard refuses
+// such an address whatever its source. The refused targets reach beyond ::/104 by nature, so they are computed here rather
+// than written (TestNoTestNamesAnOutsideAddress); they are only parsed, never swept.
+func TestIPv6EmbeddingIPv4(t *testing.T) {
+	zero := netip.IPv6Unspecified()
+	beyond := netip.AddrFrom16([16]byte{7: 2}) // past the IPv4-compatible block
+	for _, s := range []string{netip.PrefixFrom(zero, 97).String(), netip.PrefixFrom(zero, 96).String(),
+		"::1-" + beyond.String(), "::ff:ffff-" + ipv4CompatibleFirst.String()} {
+		if r, err := ParseTarget(s); err == nil {
+			t.Errorf("ParseTarget(%q) = %s, want a refusal", s, r)
+		}
+	}
+	for s, want := range map[string]string{"::/104": "::-::ff:ffff", "::127.0.2.0/120": "127.0.2.0-127.0.2.255", "::ffff:127.0.0.1": "127.0.0.1", "::2-::ff:ffff": "::2-::ff:ffff"} {
+		if r, err := ParseTarget(s); err != nil || r.String() != want {
+			t.Errorf("ParseTarget(%q) = %s, %v; want %s", s, r, err, want)
+		}
+	}
+	scope, _ := ParseScope("127.0.0.0/8, ::1")
+	sw := &Sweeper{cfg: Config{Scope: scope, Blocklist: NewBlocklist(true)}}
+	for _, a := range []string{"::7f00:1", "::ffff:127.0.0.1"} {
+		ap := netip.AddrPortFrom(netip.MustParseAddr(a), 18789)
+		if err := sw.allowed(ap); err == nil || !strings.Contains(err.Error(), "embedding an IPv4") {
+			t.Errorf("allowed(%s) = %v", ap, err)
+		}
+	}
+	for _, a := range []string{"127.0.0.1", "::1"} {
+		if err := sw.allowed(netip.AddrPortFrom(netip.MustParseAddr(a), 18789)); err != nil {
+			t.Errorf("allowed(%s) = %v", a, err)
+		}
+	}
+}
