@@ -80,18 +80,19 @@ func (c callerError) Unwrap() error { return c.err }
 func isCallerError(err error) bool { _, ok := err.(callerError); return ok }
 
 // looksLikeXML reports whether the first non-blank byte (after a byte-order mark) opens a tag.
+// It peeks no further than it must, so a pipe is never waited on for more.
 func looksLikeXML(br *bufio.Reader) bool {
+	bom := []byte("\ufeff")
 	for n := 1; n <= 1024; n++ {
-		b, err := br.Peek(n)
+		b, _ := br.Peek(n)
 		if len(b) < n {
 			return false
 		}
-		b = bytes.TrimPrefix(b, []byte("\ufeff"))
-		if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 {
-			return t[0] == '<'
+		if len(b) < len(bom) && bytes.HasPrefix(bom, b) {
+			continue // maybe a byte-order mark
 		}
-		if err != nil {
-			return false
+		if t := bytes.TrimLeft(bytes.TrimPrefix(b, bom), " \t\r\n"); len(t) > 0 {
+			return t[0] == '<'
 		}
 	}
 	return false
