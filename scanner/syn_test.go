@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
 
@@ -169,6 +170,42 @@ func TestSYNSweepLoopback(t *testing.T) {
 	sent := sw.Stats().Sent
 	if err := sw.Sweep(context.Background(), outside, open); err == nil || sw.Stats().Sent != sent {
 		t.Errorf("a probe outside the scope: err %v, sent %d more", err, sw.Stats().Sent-sent)
+	}
+}
+
+// TestSYNSweepIPv6Loopback: the IPv6 path (a raw TCP socket whose checksum the kernel fills in)
+// against the real stack on ::1: the listening ports answer SYN-ACK, the others RST, each
+// validated by its cookie.
+func TestSYNSweepIPv6Loopback(t *testing.T) {
+	needRawSockets(t)
+	var ports []uint16
+	want := map[netip.AddrPort]bool{}
+	for i := range 6 {
+		ln, err := net.Listen("tcp6", "[::1]:0")
+		if err != nil {
+			t.Skipf("no IPv6 loopback here: %v", err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		ap := netip.MustParseAddrPort(ln.Addr().String())
+		ports = append(ports, ap.Port())
+		if i%2 == 0 {
+			want[ap] = true
+		} else {
+			ln.Close() // closed again: its port answers RST
+		}
+	}
+	scope, _ := ParseScope("::1")
+	sw, err := New(Config{Rate: 20000, Method: MethodSYN, Retries: 1, Timeout: 500 * time.Millisecond, Blocklist: NewBlocklist(true), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	got := sweepAll(t, sw, &Plan{Specs: []string{"::1"}, Blocklist: NewBlocklist(true), Ports: ports, Seed: 3})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("open ports (-want +got):\n%s", diff)
+	}
+	if st := sw.Stats(); st.Closed != 3 || st.Invalid != 0 || st.Sent != 6 {
+		t.Errorf("stats %+v: want 3 closed, none invalid, 6 sent", st)
 	}
 }
 
