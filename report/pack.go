@@ -172,10 +172,17 @@ func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
 	return out, nil
 }
 
+// The report types of a pack's files, one per address family.
+const (
+	ReportTypeIPv4 = "scan_openclaw"
+	ReportTypeIPv6 = "scan6_openclaw"
+)
+
 // Recipient is one file of a pack.
 type Recipient struct {
 	ID         string `json:"recipient"`
 	Name       string `json:"name,omitempty"` // the AS name, when the enrichment data gave one
+	ReportType string `json:"report_type"`    // scan_openclaw (IPv4) or scan6_openclaw (IPv6)
 	File       string `json:"file"`
 	SHA256     string `json:"sha256"`
 	Gateways   int    `json:"gateways"`
@@ -238,21 +245,29 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 	} else if len(entries) > 0 {
 		return nil, fmt.Errorf("%s is not empty: write each pack to a new directory", p.Dir)
 	}
-	groups := map[string][]store.Observation{}
+	// One file per recipient and address family: IPv4 and IPv6 are separate report types, as
+	// in Shadowserver's feeds (scan_http, scan6_http).
+	type key struct{ id, reportType string }
+	groups := map[key][]store.Observation{}
 	names := map[string]string{}
 	for _, o := range obs {
 		if o.Product == "" {
 			continue
 		}
 		id, name := p.recipientOf(o)
-		groups[id] = append(groups[id], o)
+		k := key{id, ReportTypeIPv4}
+		if o.IP.Is6() && !o.IP.Is4In6() {
+			k.reportType = ReportTypeIPv6
+		}
+		groups[k] = append(groups[k], o)
 		names[id] = cmp.Or(names[id], name)
 	}
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
 	var recips []Recipient
-	for id, rows := range groups {
+	for k, rows := range groups {
 		slices.SortFunc(rows, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
-		r := Recipient{ID: id, Name: names[id], File: fmt.Sprintf("%s-scan_openclaw-%s.csv", day, id), Gateways: len(rows)}
+		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
+			Gateways: len(rows)}
 		sum, err := p.writeFile(r.File, func(w io.Writer) error {
 			c := NewCSV(w)
 			c.Write(ShadowserverHeader)
@@ -278,12 +293,14 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 		r.SHA256 = sum
 		recips = append(recips, r)
 	}
-	slices.SortFunc(recips, func(a, b Recipient) int { return cmp.Or(cmp.Compare(b.Gateways, a.Gateways), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(recips, func(a, b Recipient) int {
+		return cmp.Or(cmp.Compare(b.Gateways, a.Gateways), cmp.Compare(a.ID, b.ID), cmp.Compare(a.ReportType, b.ReportType))
+	})
 	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
 		c := NewCSV(w)
-		c.Write([]string{"recipient", "name", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"})
+		c.Write([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"})
 		for _, r := range recips {
-			c.Write([]string{r.ID, r.Name, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
+			c.Write([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
 				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256})
 		}
 		c.Flush()

@@ -73,6 +73,7 @@ func packObservations() []store.Observation {
 		gw("127.0.0.11", 64500, "=Lab One", "ZZ", "required"),
 		gw("127.0.1.5", 64501, "Lab Two", "YY", "required", "CVE-2026-45001"),
 		gw("127.0.2.5", 0, "", "", "unknown"),
+		gw("::1", 64500, "=Lab One", "ZZ", "required"),
 		{IP: netip.MustParseAddr("127.0.0.12"), Port: 80, Outcome: store.OutcomeNotOpenClaw, ASN: 64500, ObservedAt: at},
 	}
 }
@@ -88,10 +89,14 @@ func TestPackPerRecipient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Files by report type and recipient: IPv6 gateways go to scan6_openclaw files.
 	for by, want := range map[string]map[string][]string{
-		"asn":     {"as64500": {"127.0.0.10", "127.0.0.11"}, "as64501": {"127.0.1.5"}, "as-unknown": {"127.0.2.5"}},
-		"country": {"zz": {"127.0.0.10", "127.0.0.11"}, "yy": {"127.0.1.5"}, "country-unknown": {"127.0.2.5"}},
-		"cidrs":   {"cert-lab": {"127.0.0.10", "127.0.0.11", "127.0.2.5"}, "noc-two": {"127.0.1.5"}},
+		"asn": {"scan_openclaw-as64500": {"127.0.0.10", "127.0.0.11"}, "scan_openclaw-as64501": {"127.0.1.5"},
+			"scan_openclaw-as-unknown": {"127.0.2.5"}, "scan6_openclaw-as64500": {"::1"}},
+		"country": {"scan_openclaw-zz": {"127.0.0.10", "127.0.0.11"}, "scan_openclaw-yy": {"127.0.1.5"},
+			"scan_openclaw-country-unknown": {"127.0.2.5"}, "scan6_openclaw-zz": {"::1"}},
+		"cidrs": {"scan_openclaw-cert-lab": {"127.0.0.10", "127.0.0.11", "127.0.2.5"}, "scan_openclaw-noc-two": {"127.0.1.5"},
+			"scan6_openclaw-unassigned": {"::1"}},
 	} {
 		dir := filepath.Join(t.TempDir(), by)
 		p := &Pack{Dir: dir, By: by, CIDRs: cidrs, Run: run, ToolVersion: "test", Generated: run.StartedAt,
@@ -104,7 +109,7 @@ func TestPackPerRecipient(t *testing.T) {
 			t.Errorf("%s: %d recipients, want %d", by, len(recips), len(want))
 		}
 		for id, ips := range want {
-			rows := readCSVByHeader(t, filepath.Join(dir, "2026-11-28-scan_openclaw-"+id+".csv"))
+			rows := readCSVByHeader(t, filepath.Join(dir, "2026-11-28-"+id+".csv"))
 			var got []string
 			for _, r := range rows {
 				got = append(got, r["ip"])
@@ -124,12 +129,12 @@ func TestPackPerRecipient(t *testing.T) {
 		for _, r := range index {
 			n, _ := strconv.Atoi(r["gateways"])
 			total += n
-			if r["tlp"] != "TLP:AMBER" || len(r["sha256"]) != 64 {
+			if r["tlp"] != "TLP:AMBER" || len(r["sha256"]) != 64 || r["file"] != "2026-11-28-"+r["report_type"]+"-"+r["recipient"]+".csv" {
 				t.Errorf("%s: index row %v", by, r)
 			}
 		}
-		if total != 4 || len(index) != len(want) {
-			t.Errorf("%s: index lists %d recipients, %d gateways; want %d, 4", by, len(index), total, len(want))
+		if total != 5 || len(index) != len(want) {
+			t.Errorf("%s: index lists %d files, %d gateways; want %d, 5", by, len(index), total, len(want))
 		}
 		var manifest struct {
 			Run        int64

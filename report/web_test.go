@@ -44,7 +44,7 @@ func TestWebView(t *testing.T) {
 		!strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || strings.Contains(body, "<script") {
 		t.Errorf("index: %d %.300s", code, body)
 	}
-	for q, want := range map[string]int{"127.0.0.10": 1, "127.0.0.0/24": 2, "::ffff:127.0.0.0/104": 4, "AS64500": 2, "as64501": 1, "127.9.9.9": 0} {
+	for q, want := range map[string]int{"127.0.0.10": 1, "127.0.0.0/24": 2, "::ffff:127.0.0.0/104": 4, "AS64500": 3, "as64501": 1, "::1": 1, "127.9.9.9": 0} {
 		code, body, _ := get("/search?q=" + q)
 		if code != 200 || strings.Count(body, `<tr class="hit">`) != want {
 			t.Errorf("search %s: %d, %d hits, want %d", q, code, strings.Count(body, `<tr class="hit">`), want)
@@ -57,7 +57,7 @@ func TestWebView(t *testing.T) {
 		t.Errorf("report: %d", code)
 	}
 	if code, body, h := get("/runs/3/export.csv"); code != 200 || !strings.HasPrefix(body, strings.Join(ShadowserverHeader[:3], ",")) ||
-		!strings.Contains(h.Get("Content-Disposition"), "2026-11-28-scan_openclaw-run3.csv") || strings.Count(body, "\n") != 5 {
+		!strings.Contains(h.Get("Content-Disposition"), "2026-11-28-scan_openclaw-run3.csv") || strings.Count(body, "\n") != 6 {
 		t.Errorf("export: %d %q", code, body)
 	}
 	if code, _, _ := get("/runs/99"); code != 404 {

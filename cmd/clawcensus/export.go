@@ -21,7 +21,8 @@ func exportCommand() *cli.Command {
 			"Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.\n\n" +
 			"With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:\n" +
 			"YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from\n" +
-			"--recipients), index.csv (recipients and counts, TLP:AMBER), summary.md (the run's report,\n" +
+			"--recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as\n" +
+			"Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the run's report,\n" +
 			"counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file hashes).\n" +
 			"--recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most\n" +
 			"specific prefix wins; gateways in none go to 'unassigned'.",
@@ -90,12 +91,13 @@ func runExport(c *cli.Context) error {
 		if err != nil {
 			return usageError{fmt.Errorf("-o %s: %w", pack.Dir, err)}
 		}
-		gateways := 0
+		gateways, ids := 0, map[string]bool{}
 		for _, r := range recips {
 			gateways += r.Gateways
+			ids[r.ID] = true
 		}
-		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
-			run.ID, gateways, len(recips), pack.Dir)
+		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients (%d files) in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
+			run.ID, gateways, len(ids), len(recips), pack.Dir)
 		return nil
 	}
 	err = withOutput(c, func(w io.Writer) error {

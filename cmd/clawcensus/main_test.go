@@ -616,7 +616,7 @@ func TestEnrichmentFromLocalDatabases(t *testing.T) {
 	}
 	// A notification pack per AS, read back by header, with the AS name and the data sets.
 	pack := filepath.Join(dir, "pack")
-	if res := runCLI(t, "", "export", "--db", db, "--by", "asn", "-o", pack); res.code != 0 || !strings.Contains(res.stderr, "1 gateways to 1 recipients") {
+	if res := runCLI(t, "", "export", "--db", db, "--by", "asn", "-o", pack); res.code != 0 || !strings.Contains(res.stderr, "1 gateways to 1 recipients (1 files)") {
 		t.Fatalf("export --by asn: exit %d\n%s", res.code, res.stderr)
 	}
 	day := runs[0].StartedAt[:10]
