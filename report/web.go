@@ -236,6 +236,9 @@ func parseQuery(q string) (query, error) {
 		if err != nil {
 			return query{}, fmt.Errorf("%q: an AS number is AS followed by digits", q)
 		}
+		if asn == 0 {
+			return query{}, fmt.Errorf("%q: AS0 is reserved and names no network (gateways without AS data have no number to search)", q)
+		}
 		return query{asn: uint32(asn)}, nil
 	}
 	if p, err := netip.ParsePrefix(q); err == nil {

@@ -50,6 +50,9 @@ func TestWebView(t *testing.T) {
 			t.Errorf("search %s: %d, %d hits, want %d", q, code, strings.Count(body, `<tr class="hit">`), want)
 		}
 	}
+	if code, body, _ := get("/search?q=AS0"); code != 400 || !strings.Contains(body, "reserved") {
+		t.Errorf("AS0: %d %.200s", code, body)
+	}
 	if code, body, _ := get("/search?q=%3Cscript%3E"); code != 400 || strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Errorf("a bad query: %d %s", code, body)
 	}
