@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,6 +78,30 @@ func FuzzListFiles(f *testing.F) {
 			}
 			for _, a := range []string{"127.0.0.1", "::1", "127.0.2.9", "::ffff:127.0.2.9"} {
 				bl.Lookup(netip.MustParseAddr(a))
+			}
+		}
+	})
+}
+
+// FuzzParsePorts: a --ports list of any content parses to a sorted set of distinct ports
+// 1-65535 holding every single port it names, or fails.
+func FuzzParsePorts(f *testing.F) {
+	for _, s := range []string{"18789", "8080-8082,funnel,443", "1-65535", "wild,sidecar", "0", "9-1", "1,,2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ports, err := ParsePorts(s)
+		if err != nil {
+			return
+		}
+		for i, p := range ports {
+			if p == 0 || i > 0 && ports[i-1] >= p {
+				t.Fatalf("%q: %v is not a sorted set of ports", s, ports)
+			}
+		}
+		for _, f := range strings.Split(s, ",") {
+			if p, err := parsePort(f); err == nil && !slices.Contains(ports, p) {
+				t.Errorf("%q: port %d missing from %v", s, p, ports)
 			}
 		}
 	})

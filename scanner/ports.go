@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,16 +24,31 @@ var PortPresets = map[string][]uint16{
 }
 
 // ParsePorts parses a comma-separated list of ports, ranges ("8000-8010") and preset names
-// into a sorted set.
+// into a sorted set. Overlaps cost nothing: the set is a bitmap, so a list repeating
+// "1-65535" a million times takes no more memory than one.
 func ParsePorts(s string) ([]uint16, error) {
 	if strings.TrimSpace(s) == "" {
 		s = DefaultPorts
 	}
-	var ports []uint16
+	var set [65536 / 64]uint64
+	add := func(p uint16) { set[p/64] |= 1 << (p % 64) }
+	addRange := func(a, b uint16) { // whole words at a time
+		for p := uint32(a); p <= uint32(b); {
+			if p%64 == 0 && p+63 <= uint32(b) {
+				set[p/64] = ^uint64(0)
+				p += 64
+				continue
+			}
+			add(uint16(p))
+			p++
+		}
+	}
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if preset, ok := PortPresets[f]; ok {
-			ports = append(ports, preset...)
+			for _, p := range preset {
+				add(p)
+			}
 			continue
 		}
 		lo, hi, isRange := strings.Cut(f, "-")
@@ -49,12 +65,15 @@ func ParsePorts(s string) ([]uint16, error) {
 				return nil, fmt.Errorf("ports %q: range ends before it starts", f)
 			}
 		}
-		for p := uint32(a); p <= uint32(b); p++ {
-			ports = append(ports, uint16(p))
+		addRange(a, b)
+	}
+	var ports []uint16
+	for i, w := range set {
+		for ; w != 0; w &= w - 1 {
+			ports = append(ports, uint16(i*64+bits.TrailingZeros64(w)))
 		}
 	}
-	slices.Sort(ports)
-	return slices.Compact(ports), nil
+	return ports, nil
 }
 
 func parsePort(s string) (uint16, error) {

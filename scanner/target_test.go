@@ -247,6 +247,13 @@ func TestParsePortsAndShard(t *testing.T) {
 	if diff := cmp.Diff([]uint16{443, 8080, 8081, 8082, 8443, 10000, 18789}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// Every port once, whatever the overlaps: the set is a bitmap, not a list of repeats.
+	for spec, want := range map[string]int{strings.Repeat("1-65535,", 100_000) + "80": 65535, "60-130,64-127,1-1,65535": 73, "63-64,127-128": 4} {
+		got, err := ParsePorts(spec)
+		if err != nil || len(got) != want || !slices.IsSorted(got) || slices.Contains(got, 0) || len(slices.Compact(slices.Clone(got))) != len(got) {
+			t.Errorf("ParsePorts(%.40q…): %d ports, %v; want %d, sorted, distinct", spec, len(got), err, want)
+		}
+	}
 	for _, bad := range []string{"0", "65536", "9-1", "http", "1,,2"} {
 		if _, err := ParsePorts(bad); err == nil {
 			t.Errorf("ParsePorts(%q) accepted", bad)
