@@ -100,12 +100,21 @@ func looksLikeXML(br *bufio.Reader) bool {
 
 // readLineCandidates reads the line-oriented formats.
 func readLineCandidates(br *bufio.Reader, defaultPort uint16, emit func(int, string, []netip.AddrPort) error, skipped func(CandidateSkip)) error {
-	sc := bufio.NewScanner(br)
-	sc.Buffer(make([]byte, 0, 4096), maxCandidateLine)
 	var csv *csvColumns
 	first := true
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
+	for line := 1; ; line++ {
+		raw, long, err := readLine(br)
+		if err != nil && len(raw) == 0 {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if long {
+			skipped(CandidateSkip{Line: line, Text: string(raw[:min(len(raw), 64)]) + "…", Reason: fmt.Sprintf("a line longer than %d bytes: no sweeper writes one", maxCandidateLine)})
+			continue
+		}
+		text := strings.TrimSpace(string(raw))
 		if line == 1 {
 			text = strings.TrimSpace(strings.TrimPrefix(text, "\ufeff"))
 		}
@@ -120,7 +129,6 @@ func readLineCandidates(br *bufio.Reader, defaultPort uint16, emit func(int, str
 			}
 		}
 		var aps []netip.AddrPort
-		var err error
 		if csv != nil {
 			aps, err = csv.parse(text, defaultPort)
 		} else {
@@ -135,7 +143,30 @@ func readLineCandidates(br *bufio.Reader, defaultPort uint16, emit func(int, str
 			return callerError{err}
 		}
 	}
-	return sc.Err()
+}
+
+// readLine reads one line without its newline. A line longer than maxCandidateLine is read
+// past to its end and reported as long, with its first bytes: memory stays bounded whatever
+// the file holds, and the lines after it are still read.
+func readLine(br *bufio.Reader) (line []byte, long bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > maxCandidateLine+1 {
+			long = true
+		}
+		if !long {
+			line = append(line, chunk...)
+		} else if len(line) < 64 {
+			line = append(line, chunk[:min(len(chunk), 64-len(line))]...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err != nil:
+			return line, long, err
+		}
+		return bytes.TrimSuffix(line, []byte("\n")), long, nil
+	}
 }
 
 // parseCandidateLine reads one line of the formats without a header. Lines that belong to a

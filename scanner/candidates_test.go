@@ -90,6 +90,8 @@ func TestCandidateRecordsThatAreNotOpen(t *testing.T) {
 			[]string{"127.0.2.1:18789", "127.0.2.1:8080"}, 1, nil},
 		{"bad records keep their line numbers", "127.0.2.1:18789\n{\"ip\": \"no\"}\n127.0.2.2:0\nsaddr,sport\nHost: x ()\tPorts: 1/open/tcp///\n{broken\n127.0.2.5\n",
 			[]string{"127.0.2.1:18789", "127.0.2.5:18789"}, 0, []int{2, 3, 4, 5, 6}},
+		{"a line too long between good ones", "127.0.2.1:18789\n" + strings.Repeat("{", 200_000) + "\n127.0.2.2:18789", []string{"127.0.2.1:18789", "127.0.2.2:18789"}, 0, []int{2}},
+		{"no newline at the end", "127.0.2.1:18789", []string{"127.0.2.1:18789"}, 0, nil},
 		{"a byte-order mark and CRLF", "\ufeffsaddr,sport\r\n127.0.2.1,18789\r\n", []string{"127.0.2.1:18789"}, 0, nil},
 		{"XML after a byte-order mark", "\ufeff\r\n<nmaprun><host><address addr=\"127.0.2.1\" addrtype=\"ipv4\"/><ports><port protocol=\"tcp\" portid=\"80\"><state state=\"open\"/></port></ports></host></nmaprun>\n",
 			[]string{"127.0.2.1:80"}, 0, nil},
