@@ -93,6 +93,10 @@ func TestCandidateRecordsThatAreNotOpen(t *testing.T) {
 		{"a line too long between good ones", "127.0.2.1:18789\n" + strings.Repeat("{", 200_000) + "\n127.0.2.2:18789", []string{"127.0.2.1:18789", "127.0.2.2:18789"}, 0, []int{2}},
 		{"no newline at the end", "127.0.2.1:18789", []string{"127.0.2.1:18789"}, 0, nil},
 		{"a byte-order mark and CRLF", "\ufeffsaddr,sport\r\n127.0.2.1,18789\r\n", []string{"127.0.2.1:18789"}, 0, nil},
+		{"nmap XML, IPv6 with a MAC address first", `<nmaprun><host><address addr="00:11:22:33:44:55" addrtype="mac"/><address addr="::1" addrtype="ipv6"/>` +
+			`<ports><port protocol="tcp" portid="18789"><state state="open"/></port><port protocol="udp" portid="53"><state state="open"/></port></ports></host>` +
+			`<host><address addr="::1" addrtype="ipv6"/><ports><port protocol="tcp" portid="80"><state state="filtered"/></port></ports></host></nmaprun>`,
+			[]string{"[::1]:18789"}, 1, nil},
 		{"XML after a byte-order mark", "\ufeff\r\n<nmaprun><host><address addr=\"127.0.2.1\" addrtype=\"ipv4\"/><ports><port protocol=\"tcp\" portid=\"80\"><state state=\"open\"/></port></ports></host></nmaprun>\n",
 			[]string{"127.0.2.1:80"}, 0, nil},
 	} {
