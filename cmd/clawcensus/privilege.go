@@ -14,7 +14,7 @@ import (
 
 // userFlag names who a root process becomes once its raw sockets are open.
 var userFlag = &cli.StringFlag{Name: "user", EnvVars: []string{"CLAWCENSUS_USER"},
-	Usage: "run as this user after opening the raw sockets when started as root (default: $SUDO_USER under sudo, else nobody; root: stay)"}
+	Usage: "run as this user after opening the raw sockets when started as root (default nobody; --user $SUDO_USER keeps the store yours; root: stay)"}
 
 // lowerPrivileges opens the SYN engine's raw sockets when the sweep may use them (syn, or auto
 // where allowed), then gives up privilege before anything is read from the network: root
@@ -31,12 +31,12 @@ func lowerPrivileges(c *cli.Context, wantSYN bool, own []string) (*scanner.Raw, 
 			raw = r
 		}
 	}
+	// Least privilege by default: nobody owns nothing worth reaching from a parser of hostile
+	// responses. The sudo caller is a choice (--user), not the default: that user's files are
+	// exactly what an exploited process should not be able to read.
 	name := c.String("user")
 	if name == "" {
 		name = "nobody"
-		if s := os.Getenv("SUDO_USER"); s != "" && os.Getenv("SUDO_UID") != "0" {
-			name = s
-		}
 	}
 	note, err := dropPrivileges(name, own)
 	if err != nil {

@@ -83,8 +83,9 @@ func rawSockets(t *testing.T, pid int) []string {
 }
 
 // TestPrivilegesDropped: a SYN scan started as root opens its raw sockets, then runs as
-// nobody with no capability left while it sweeps, fingerprints and stores; the sockets stay
-// usable, the gateway is found, and the store's files belong to nobody.
+// nobody (the default, even under sudo) with no capability left while it sweeps, fingerprints
+// and stores; the sockets stay usable, the gateway is found, and the store's files belong to
+// nobody.
 func TestPrivilegesDropped(t *testing.T) {
 	needRoot(t)
 	nobody, err := user.Lookup("nobody")
@@ -101,8 +102,8 @@ func TestPrivilegesDropped(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	db := filepath.Join(dir, "p.db")
 	cmd := exec.Command(cliBinary, "scan", "--lab", "--scan-type", "syn", "--rate", "200", "--timeout", "3s", "--retries", "1",
-		"--ports", fmt.Sprintf("%d,1", port), "--db", db, "--spool", filepath.Join(dir, "spool"), "--user", "nobody", "127.0.0.1")
-	cmd.Env = append(testEnv(), "CLAWCENSUS_USER=", "SUDO_USER=")
+		"--ports", fmt.Sprintf("%d,1", port), "--db", db, "--spool", filepath.Join(dir, "spool"), "127.0.0.1")
+	cmd.Env = append(testEnv(), "CLAWCENSUS_USER=", "SUDO_USER=daemon", "SUDO_UID=1")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
