@@ -65,19 +65,19 @@ func ReadCandidates(name string, r io.Reader, bl *Blocklist, scope Scope, defaul
 	} else {
 		err = readLineCandidates(br, defaultPort, emit, skipped)
 	}
-	if err != nil && !isCallerError(err) {
+	if ce, ok := err.(callerError); ok {
+		return ce.err // fn's own error, as fn returned it
+	}
+	if err != nil {
 		return fmt.Errorf("read %s: %w", name, err)
 	}
-	return err
+	return nil
 }
 
-// callerError marks an error returned by fn, passed through unwrapped.
+// callerError marks an error returned by fn, so that it is not taken for a read error.
 type callerError struct{ err error }
 
 func (c callerError) Error() string { return c.err.Error() }
-func (c callerError) Unwrap() error { return c.err }
-
-func isCallerError(err error) bool { _, ok := err.(callerError); return ok }
 
 // looksLikeXML reports whether the first non-blank byte (after a byte-order mark) opens a tag.
 // It peeks no further than it must, so a pipe is never waited on for more.

@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -156,5 +157,20 @@ func TestCandidatesFromBrokenXML(t *testing.T) {
 		})
 	if err != nil || len(passed) != 0 || len(reasons) != len(full) || !strings.Contains(reasons[0], "reserved ranges") {
 		t.Errorf("under the default blocklist: passed %v, skips %v, err %v", passed, reasons, err)
+	}
+}
+
+// TestCandidatesCallerError: fn's error stops the reading and comes back as fn returned it,
+// from the line formats and from XML alike.
+func TestCandidatesCallerError(t *testing.T) {
+	stop := errors.New("stop")
+	for _, input := range []string{"127.0.2.1:18789\n127.0.2.2:18789\n",
+		`<nmaprun><host><address addr="127.0.2.1"/><ports><port protocol="tcp" portid="1"><state state="open"/></port></ports></host></nmaprun>`} {
+		calls := 0
+		err := ReadCandidates("x", strings.NewReader(input), NewBlocklist(true), Scope{}, 18789,
+			func(netip.AddrPort) error { calls++; return stop }, func(CandidateSkip) {})
+		if err != stop || calls != 1 {
+			t.Errorf("%.20q: err %v after %d calls, want fn's own error after 1", input, err, calls)
+		}
 	}
 }
