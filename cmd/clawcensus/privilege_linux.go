@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,6 +35,12 @@ func dropPrivileges(name string, own []string) (string, error) {
 	}
 	if name == "root" {
 		return "still root (--user root)", nil
+	}
+	if name == rootWithoutCapabilities {
+		if err := dropCapabilities(); err != nil {
+			return "still uid 0; " + err.Error(), nil // a cgo build: less than asked, said so
+		}
+		return "still uid 0, no capabilities", nil
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
@@ -100,4 +107,71 @@ func effectiveCapabilities() (uint64, error) {
 		}
 	}
 	return 0, errors.New("no CapEff in /proc/self/status")
+}
+
+// reachable reports whether user name could open what a run still opens once it runs as that
+// user: search permission on the directory of each file it will own (the spool, a SQLite
+// store's files: handed to it, but reached through their directories) and read permission on
+// each input. It asks the kernel, on one thread that takes the user's ids for the question
+// and ends with it; the process keeps its own. It returns the first path that fails.
+func reachable(name string, own, reads []string) (string, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return name, err
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err := errors.Join(err1, err2); err != nil {
+		return name, err
+	}
+	var groups []uint32
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if g, err := strconv.Atoi(id); err == nil {
+				groups = append(groups, uint32(g))
+			}
+		}
+	}
+	type answer struct {
+		path string
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		// Never unlocked: the runtime ends this thread, with its borrowed ids, when the
+		// goroutine returns.
+		runtime.LockOSThread()
+		var gp unsafe.Pointer
+		if len(groups) > 0 {
+			gp = unsafe.Pointer(&groups[0])
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(gp), 0); e != 0 {
+			done <- answer{"", fmt.Errorf("setgroups: %w", e)}
+			return
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, ^uintptr(0), uintptr(gid), ^uintptr(0)); e != 0 {
+			done <- answer{"", fmt.Errorf("setresgid: %w", e)}
+			return
+		}
+		if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, ^uintptr(0), uintptr(uid), ^uintptr(0)); e != 0 {
+			done <- answer{"", fmt.Errorf("setresuid: %w", e)}
+			return
+		}
+		for _, p := range own {
+			dir := filepath.Dir(p)
+			if err := unix.Faccessat(unix.AT_FDCWD, dir, unix.X_OK, unix.AT_EACCESS); err != nil {
+				done <- answer{dir, err}
+				return
+			}
+		}
+		for _, p := range reads {
+			if err := unix.Faccessat(unix.AT_FDCWD, p, unix.R_OK, unix.AT_EACCESS); err != nil && !errors.Is(err, unix.ENOENT) {
+				done <- answer{p, err}
+				return
+			}
+		}
+		done <- answer{}
+	}()
+	a := <-done
+	return a.path, a.err
 }

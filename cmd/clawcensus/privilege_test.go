@@ -138,6 +138,45 @@ func TestPrivilegesDropped(t *testing.T) {
 	}
 }
 
+// TestPrivilegesWhereNobodyCannotReach: root working in a 0700 directory (its home, a
+// temporary directory): nobody could reach neither the store nor the candidates, so the run
+// keeps uid 0 with every capability dropped (all threads in a static build; the test binary
+// may be a cgo one, which says it could drop them on one thread only), says why, and finds the
+// gateway; a --user who cannot reach the files is refused before a run exists.
+func TestPrivilegesWhereNobodyCannotReach(t *testing.T) {
+	needRoot(t)
+	port := serveFixture(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")
+	dir := t.TempDir() // 0700, root's
+	db, cands := filepath.Join(dir, "p.db"), filepath.Join(dir, "cands.txt")
+	os.WriteFile(cands, []byte(fmt.Sprintf("127.0.0.1:%d\n", port)), 0o600)
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(cliBinary, append([]string{"scan", "--lab", "--candidates", cands, "--db", db, "--spool", filepath.Join(dir, "spool")}, args...)...)
+		cmd.Env = append(testEnv(), "CLAWCENSUS_USER=", "SUDO_USER=")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	stdout, stderr, code := run("--user", "nobody")
+	if code != 2 || !strings.Contains(stderr, "--user nobody cannot reach "+dir) || stdout != "" {
+		t.Errorf("an explicit --user who cannot reach the files: exit %d\n%s", code, stderr)
+	}
+	if runs := reportRuns(t, db); len(runs) != 0 {
+		t.Errorf("the refused scan left runs: %+v", runs)
+	}
+	stdout, stderr, code = run()
+	if code != 0 || !strings.Contains(stdout, `"product":"openclaw"`) || !strings.Contains(stderr, "nobody cannot reach "+dir) ||
+		!strings.Contains(stderr, `now="still uid 0`) {
+		t.Errorf("the default where nobody cannot reach: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 // TestNoRawSocketsOutsideTheSweep: a subcommand that does not sweep holds no raw or packet
 // socket, even as root (naabu's init used to open them in any root process). The inspection
 // itself is proven by TestPrivilegesDropped, which finds the sweep's sockets with it.

@@ -210,6 +210,15 @@ func runScan(c *cli.Context) error {
 		info.Enrichment = en.Sources()
 		en.Close()
 	}
+	// Who the run will be once privileges go, asked now: a --user that cannot reach the files
+	// is refused before a run exists.
+	own, err := workerFiles(c)
+	if err != nil {
+		return err
+	}
+	if _, _, err := runAs(c, own); err != nil {
+		return err
+	}
 	run, units, err := cen.Start(c.Context, p, info, shard)
 	if err != nil {
 		return err
