@@ -417,6 +417,13 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 	})
 	wg.Wait()
 	if err == nil && unpaced.Load() {
+		// The limiter refuses a probe whose turn would come after the context's deadline, so
+		// the deadline is near (the in-flight probes' turns, a second at most). Waiting for it
+		// ends the sweep as the deadline does: the caller sees the context done and its cause
+		// (--max-runtime: an interrupted run), not a failure that raced it.
+		if _, ok := ctx.Deadline(); ok {
+			<-ctx.Done()
+		}
 		if err = ctx.Err(); err == nil {
 			err = fmt.Errorf("sweep stopped: %w (probes left would pass the deadline)", context.DeadlineExceeded)
 		}

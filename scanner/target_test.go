@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -723,6 +725,29 @@ func TestIPv6EmbeddingIPv4(t *testing.T) {
 	for _, a := range []string{"127.0.0.1", "::1"} {
 		if err := sw.allowed(netip.AddrPortFrom(netip.MustParseAddr(a), 18789)); err != nil {
 			t.Errorf("allowed(%s) = %v", a, err)
+		}
+	}
+}
+
+// TestConnectSweepEndsAtItsDeadline: when the limiter refuses probes whose turn would come
+// after the context's deadline, the sweep returns once the deadline has passed, with the
+// context's own error, so a --max-runtime run reads interrupted, never failed (it could end
+// a few milliseconds early, before the context was done, and lose that race).
+func TestConnectSweepEndsAtItsDeadline(t *testing.T) {
+	scope, _ := ParseScope("127.0.0.0/8")
+	sw, err := New(Config{Rate: 20, Method: MethodConnect, Timeout: 100 * time.Millisecond, Blocklist: NewBlocklist(true), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		open := make(chan netip.AddrPort, 256)
+		err := sw.Sweep(ctx, &Plan{Specs: []string{"127.0.9.0/24"}, Blocklist: NewBlocklist(true), Ports: []uint16{1}, Seed: 5}, open)
+		done := ctx.Err()
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || done == nil {
+			t.Fatalf("the sweep returned %v with the context not yet done (%v)", err, done)
 		}
 	}
 }
