@@ -66,6 +66,9 @@ type Stats struct {
 	// Sent counts probes as they go (Retried: those repeating an unanswered probe); Read
 	// counts candidate lines read, accepted or skipped.
 	Sent, Retried, Read, Open, Fingerprinted, Detected, UnitsDone, Spooled atomic.Int64
+	// Lost counts answers the sweep could not keep (scanner.Stats Lost and Late): the census
+	// may have missed as many open ports.
+	Lost atomic.Int64
 }
 
 // DefaultLease is how long a unit may take before it is handed to another worker, and
@@ -381,6 +384,7 @@ func (w *worker) followSweep(sw *scanner.Sweeper, from scanner.Stats) (stop func
 		now := sw.Stats()
 		w.cfg.Stats.Sent.Add(int64(now.Sent - last.Sent))
 		w.cfg.Stats.Retried.Add(int64(now.Retried - last.Retried))
+		w.cfg.Stats.Lost.Add(int64(lostAnswers(now) - lostAnswers(last)))
 		last = now
 	}
 	quit, finished := make(chan struct{}), make(chan struct{})
@@ -463,9 +467,10 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 		stopFollowing()
 		after := ex.sw.Stats()
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
-			OpenPorts: int64(after.Open - before.Open), Worker: w.cfg.ID}
+			OpenPorts: int64(after.Open - before.Open), Stored: sk.count,
+			AnswersLost: int64(lostAnswers(after) - lostAnswers(before)), Worker: w.cfg.ID}
 	} else {
-		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, OpenPorts: sk.count, Worker: w.cfg.ID}
+		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, OpenPorts: sk.count, Stored: sk.count, Worker: w.cfg.ID}
 	}
 	if runErr != nil {
 		// Interrupted or failed: what was seen is kept (stored or spooled); the unit stays
@@ -482,6 +487,10 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	w.cfg.Stats.UnitsDone.Add(1)
 	return nil
 }
+
+// lostAnswers is what a sweep could not keep: answers the kernel dropped, SYN-ACKs after its
+// wait for late answers.
+func lostAnswers(st scanner.Stats) uint64 { return st.Lost + st.Late }
 
 func (w *worker) failWith(err error) {
 	select {

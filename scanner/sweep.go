@@ -77,6 +77,11 @@ type Stats struct {
 	// match (forged, unsolicited, stale); OutOfScope, valid answers from outside the scope;
 	// Dropped, probes the kernel refused to send.
 	Closed, Invalid, OutOfScope, Dropped uint64
+	// SYN only: Lost counts answers the kernel dropped because its receive queue was full
+	// (open or closed: they were never read, so it is not known which); Late, SYN-ACKs from
+	// hosts not yet found that arrived after the sweep's wait for late answers had ended.
+	// Neither is a host handed over; both say the census may have missed some.
+	Lost, Late uint64
 }
 
 // Sweeper probes host:port pairs and reports those that answer. In SYN mode it owns raw
@@ -93,13 +98,18 @@ type Sweeper struct {
 	closed  atomic.Uint64
 	scope   atomic.Uint64 // answers from outside the scope
 	dropped atomic.Uint64
+	lost    atomic.Uint64
+	late    atomic.Uint64
 
 	mu       sync.Mutex
 	found    map[netip.AddrPort]bool     // open ports reported in this sweep
 	answered map[netip.AddrPort]struct{} // SYN: probes answered (open or closed) in this sweep
-	out      chan<- netip.AddrPort
-	ctx      context.Context
-	sending  sync.WaitGroup // reports under way to out
+	// pending holds open ports found and not yet handed to the sweep's output: whoever finds
+	// one (the packet reader, a CONNECT probe) never waits for the consumer, so a slow HTTP
+	// stage delays hosts but never makes the engine miss answers.
+	pending []netip.AddrPort
+	wake    chan struct{} // a port was added to pending
+	active  bool          // a sweep is under way: reports are taken
 }
 
 // SYNAvailable reports whether this process can send raw SYN probes, and why not. It opens
@@ -127,7 +137,7 @@ func New(cfg Config) (*Sweeper, error) {
 		cfg.Blocklist = NewBlocklist(false)
 	}
 	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: map[netip.AddrPort]struct{}{},
-		dialer: net.Dialer{Timeout: cfg.Timeout}}
+		wake: make(chan struct{}, 1), dialer: net.Dialer{Timeout: cfg.Timeout}}
 	method := strings.ToLower(cfg.Method)
 	switch method {
 	case "", MethodAuto, MethodSYN:
@@ -167,7 +177,7 @@ func (s *Sweeper) Method() string { return s.method }
 // Stats returns the counters so far.
 func (s *Sweeper) Stats() Stats {
 	st := Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Open: s.open.Load(), Closed: s.closed.Load(),
-		OutOfScope: s.scope.Load(), Dropped: s.dropped.Load()}
+		OutOfScope: s.scope.Load(), Dropped: s.dropped.Load(), Lost: s.lost.Load(), Late: s.late.Load()}
 	if s.syn != nil {
 		st.Invalid = s.syn.Invalid.Load()
 	}
@@ -175,29 +185,64 @@ func (s *Sweeper) Stats() Stats {
 }
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
-// open as it is found. It returns when the walk is done and late answers had time to arrive.
-// The caller closes open after Sweep returns. One Sweeper may sweep many windows of one plan
-// in turn (the work units of a census), never two at once; each reports what it found.
+// open, once. Finding a host never waits for the consumer: hosts found while the consumer is
+// behind are held (a few dozen bytes each) and handed over in turn, and Sweep returns only
+// once every host it found has been handed over, also when ctx is done. So the caller reads
+// open until Sweep returns (then closes it), keeping what it cannot use any more, say, as
+// unprobed. One Sweeper may sweep many windows of one plan in turn (the work units of a
+// census), never two at once; each reports what it found.
 func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrPort) error {
 	s.mu.Lock()
-	s.out, s.ctx = open, ctx
 	s.found = map[netip.AddrPort]bool{}
 	s.answered = map[netip.AddrPort]struct{}{}
+	s.pending = s.pending[:0]
+	s.active = true
 	s.mu.Unlock()
-	defer func() {
-		// Answers that arrive after the sweep are dropped, and none is sent once we return,
-		// so the caller may close open.
-		s.mu.Lock()
-		s.out = nil
-		s.mu.Unlock()
-		s.sending.Wait()
-	}()
+	ended := make(chan struct{})
+	delivered := make(chan struct{})
+	go func() { defer close(delivered); s.deliver(open, ended) }()
+	var err error
 	if s.method == MethodSYN {
+		s.syn.drops() // what the kernel dropped before this sweep is no answer of its
 		s.syn.attach(s.reply)
-		defer s.syn.attach(nil)
-		return s.sweepSYN(ctx, plan)
+		err = s.sweepSYN(ctx, plan)
+		s.syn.attach(nil)
+		s.lost.Add(s.syn.drops())
+	} else {
+		err = s.sweepConnect(ctx, plan, newLimiter(s.cfg.Rate))
 	}
-	return s.sweepConnect(ctx, plan, newLimiter(s.cfg.Rate))
+	// Answers after this are late: counted, not reported. What was found goes out first.
+	s.mu.Lock()
+	s.active = false
+	s.mu.Unlock()
+	close(ended)
+	<-delivered
+	return err
+}
+
+// deliver hands the pending hosts to out in the order found, until the sweep has ended and
+// none is left.
+func (s *Sweeper) deliver(out chan<- netip.AddrPort, ended <-chan struct{}) {
+	var batch []netip.AddrPort
+	for {
+		s.mu.Lock()
+		batch, s.pending = s.pending, batch[:0]
+		last := !s.active
+		s.mu.Unlock()
+		for _, ap := range batch {
+			out <- ap
+		}
+		switch {
+		case len(batch) > 0:
+		case last:
+			return
+		default:
+			select {
+			case <-s.wake:
+			case <-ended:
+			}
+		}
+	}
 }
 
 func (s *Sweeper) allowed(ap netip.AddrPort) error {
@@ -342,8 +387,12 @@ func (s *Sweeper) reply(ap netip.AddrPort, open bool) {
 		return
 	}
 	s.mu.Lock()
-	if s.out == nil { // between sweeps: a late answer to an earlier unit
+	if !s.active { // between sweeps: a late answer to an earlier unit
+		late := open && !s.found[ap]
 		s.mu.Unlock()
+		if late {
+			s.late.Add(1)
+		}
 		return
 	}
 	_, seen := s.answered[ap]
@@ -431,28 +480,21 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 	return err
 }
 
-func (s *Sweeper) isFound(ap netip.AddrPort) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.found[ap]
-}
-
-// report passes a newly open host:port on, once. Retries and duplicate SYN-ACKs are dropped.
+// report passes a newly open host:port on, once, without waiting for the consumer. Retries
+// and duplicate SYN-ACKs are dropped.
 func (s *Sweeper) report(ap netip.AddrPort) {
 	s.mu.Lock()
-	if s.found[ap] || s.out == nil {
+	if s.found[ap] || !s.active {
 		s.mu.Unlock()
 		return
 	}
 	s.found[ap] = true
-	out, ctx := s.out, s.ctx
-	s.sending.Add(1)
+	s.pending = append(s.pending, ap)
 	s.mu.Unlock()
-	defer s.sending.Done()
 	s.open.Add(1)
 	select {
-	case out <- ap:
-	case <-ctx.Done():
+	case s.wake <- struct{}{}:
+	default: // the deliverer is already woken
 	}
 }
 

@@ -525,6 +525,16 @@ func synAvailable() (bool, string) {
 	return true, ""
 }
 
+// drops returns how many answers the kernel dropped since the last call because the packet
+// socket's receive queue was full (PACKET_STATISTICS resets as it is read).
+func (e *synEngine) drops() uint64 {
+	st, err := unix.GetsockoptTpacketStats(e.recv, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return 0
+	}
+	return uint64(st.Drops)
+}
+
 // attach sends the answers the reader validates to h (nil: dropped).
 func (e *synEngine) attach(h func(netip.AddrPort, bool)) {
 	if h == nil {

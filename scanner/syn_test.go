@@ -294,3 +294,63 @@ func TestRouteTables(t *testing.T) {
 		t.Errorf("loopback route %+v (%v): want the raw IP socket from 127.0.0.1", r, err)
 	}
 }
+
+// TestSYNSlowConsumerLosesNothing: more open hosts than any channel between the sweep and
+// the HTTP stage holds, and a consumer that reads nothing until every probe is out and the
+// sweep's wait for late answers has passed (a fingerprinter that has fallen behind): every
+// open host is still handed over, once, and the reader of answers never waited for the
+// consumer (no answered probe is retried).
+func TestSYNSlowConsumerLosesNothing(t *testing.T) {
+	needRawSockets(t)
+	const port, hosts = 29790, 3000
+	want := map[netip.AddrPort]bool{}
+	for i := range hosts {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 6, byte(i >> 8), byte(i)}), port)
+		ln, err := net.Listen("tcp", ap.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		want[ap] = true
+	}
+	scope, _ := ParseScope("127.6.0.0/20")
+	const timeout = 300 * time.Millisecond
+	sw, err := New(Config{Rate: 20000, Method: MethodSYN, Retries: 1, Timeout: timeout, Blocklist: NewBlocklist(true), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	open := make(chan netip.AddrPort, 16)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- sw.Sweep(context.Background(), &Plan{Specs: []string{"127.6.0.0/20"}, Blocklist: NewBlocklist(true), Ports: []uint16{port}, Seed: 4}, open)
+		close(open)
+	}()
+	for sw.Stats().Sent < 4096 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(3 * timeout) // the consumer is behind by more than the sweep's wait for late answers
+	got := map[netip.AddrPort]bool{}
+	for ap := range open {
+		if got[ap] {
+			t.Errorf("%s handed over twice", ap)
+		}
+		got[ap] = true
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for ap := range want {
+		if !got[ap] {
+			missing++
+		}
+	}
+	st := sw.Stats()
+	if missing > 0 || len(got) != hosts || st.Open != hosts {
+		t.Errorf("handed over %d of %d open hosts (%d missing); stats %+v", len(got), hosts, missing, st)
+	}
+	if st.Retried != 0 || st.Closed != 4096-hosts || st.Lost != 0 || st.Late != 0 {
+		t.Errorf("answers not read while the consumer was behind: stats %+v (want no retry, %d closed, none lost)", st, 4096-hosts)
+	}
+}

@@ -232,10 +232,11 @@ func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []Observation) 
 		if err := p.upsert(ctx, tx, u.RunID, obs); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, worker, done_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
-			open_ports = excluded.open_ports, worker = excluded.worker, done_at = excluded.done_at`,
-			u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Worker, u.DoneAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, stored, answers_lost, worker, done_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
+			open_ports = excluded.open_ports, stored = excluded.stored, answers_lost = excluded.answers_lost,
+			worker = excluded.worker, done_at = excluded.done_at`,
+			u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Stored, u.AnswersLost, u.Worker, u.DoneAt); err != nil {
 			return err
 		}
 		if err := recountPostgres(ctx, tx, u.RunID, u.Unit); err != nil {
@@ -355,13 +356,20 @@ type runRow struct {
 	PlanKey     string     `db:"plan_key"`
 	UnitsTotal  int64      `db:"units_total"`
 	UnitsDone   int64      `db:"units_done"`
+	Stored      int64      `db:"stored"`
+	AnswersLost int64      `db:"answers_lost"`
 }
 
 // Runs implements Store.
 func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed, shard,
-		tool_version, method, status, probes_sent, open_ports, note, plan, enrichment, plan_key, units_total,
-		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done FROM runs ORDER BY id`)
+		tool_version, method, status,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
+		note, plan, enrichment, plan_key, units_total,
+		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done,
+		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id) AS stored,
+		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) AS answers_lost FROM runs ORDER BY id`)
 	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[runRow])
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -378,7 +386,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 			ToolVersion: r.ToolVersion, Method: r.Method, Status: r.Status, ProbesSent: r.ProbesSent,
 			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal,
 			Enrichment: r.Enrichment})
-		sm.UnitsDone = r.UnitsDone
+		sm.UnitsDone, sm.Stored, sm.AnswersLost = r.UnitsDone, r.Stored, r.AnswersLost
 		derive(&sm, workers, now)
 		out = append(out, sm)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -72,7 +73,7 @@ func openSQLite(ctx context.Context, path string, readOnly bool) (*SQLite, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
@@ -87,6 +88,28 @@ func openSQLite(ctx context.Context, path string, readOnly bool) (*SQLite, error
 		return nil, err
 	}
 	return s, nil
+}
+
+// pingSQLite opens the first connection. Its pragmas run as it opens, and switching a new
+// file to WAL takes a lock that SQLite's busy timeout does not wait for: several processes
+// opening one new store at once see SQLITE_BUSY there, so the open is tried again, for as
+// long as the busy timeout would have waited.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	const sqliteBusy = 5 // SQLITE_BUSY, the primary code of every extended busy code
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var code interface{ Code() int }
+		busy := errors.As(err, &code) && code.Code()&0xff == sqliteBusy
+		if err == nil || !busy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // checkSchema refuses a store this version cannot read as it is.
@@ -256,10 +279,11 @@ func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (b
 	if err := s.upsert(ctx, tx, u.RunID, obs); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, worker, done_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
-		open_ports = excluded.open_ports, worker = excluded.worker, done_at = excluded.done_at`,
-		u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Worker, u.DoneAt.UTC().Format(sqliteTime)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, stored, answers_lost, worker, done_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
+		open_ports = excluded.open_ports, stored = excluded.stored, answers_lost = excluded.answers_lost,
+		worker = excluded.worker, done_at = excluded.done_at`,
+		u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Stored, u.AnswersLost, u.Worker, u.DoneAt.UTC().Format(sqliteTime)); err != nil {
 		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
 	}
 	if err := s.recount(ctx, tx, u.RunID, u.Unit); err != nil {
@@ -370,8 +394,13 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 // Runs implements Store.
 func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed,
-		shard, tool_version, method, status, probes_sent, open_ports, note, plan, enrichment, plan_key, units_total,
-		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) FROM runs ORDER BY id`)
+		shard, tool_version, method, status,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
+		note, plan, enrichment, plan_key, units_total,
+		(SELECT COUNT(*) FROM units WHERE run_id = runs.id),
+		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id),
+		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -383,7 +412,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
 			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan,
-			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.UnitsDone); err != nil {
+			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)

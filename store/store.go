@@ -80,8 +80,12 @@ type Run struct {
 type Unit struct {
 	RunID, Unit           int64
 	ProbesSent, OpenPorts int64
-	Worker                string
-	DoneAt                time.Time
+	// Stored counts the observations the unit stored, one per open port (fingerprinted, or
+	// kept unprobed); AnswersLost, the answers its sweep could not keep (see scanner.Stats:
+	// Lost and Late). A unit that kept everything has Stored == OpenPorts and no answer lost.
+	Stored, AnswersLost int64
+	Worker              string
+	DoneAt              time.Time
 }
 
 // Worker is one process working on a run, as its last heartbeat left it.
@@ -139,6 +143,9 @@ type Summary struct {
 	Run
 	// UnitsDone counts finished work units; LiveWorkers the workers beating now.
 	UnitsDone, LiveWorkers int64
+	// Stored and AnswersLost sum the finished units' (see Unit): open ports stored, answers
+	// the sweep could not keep.
+	Stored, AnswersLost int64
 	// Detected counts gateways (observations with a product), per host:port.
 	Detected   int64
 	ByVersion  map[string]int64 // "" is reported as "unknown"

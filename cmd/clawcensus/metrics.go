@@ -46,6 +46,8 @@ func serveMetrics(ctx context.Context, ln net.Listener, st *census.Stats, runID 
 	gauge("clawcensus_units_done", "Work units this process finished.", func() float64 { return float64(st.UnitsDone.Load()) })
 	gauge("clawcensus_observations_spooled", "Observations written to the local spool while the database was away.",
 		func() float64 { return float64(st.Spooled.Load()) })
+	gauge("clawcensus_answers_lost", "Answers the sweep could not keep: dropped by the kernel's full receive queue, or after the wait for late answers.",
+		func() float64 { return float64(st.Lost.Load()) })
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -106,10 +106,7 @@ func (pr *progress) line(now time.Time) string {
 			line += ", first pass done"
 		}
 	}
-	if n := pr.st.Spooled.Load(); n > 0 {
-		line += fmt.Sprintf(", spooled %d", n)
-	}
-	return line
+	return line + pr.losses()
 }
 
 // eta is the first pass left (first < total) at rate, scaled by the probes sent per
@@ -120,6 +117,19 @@ func eta(total, first, sent uint64, rate float64) string {
 	}
 	perProbe := float64(sent) / float64(first)
 	return (time.Duration(float64(total-first)*perProbe/rate) * time.Second).Round(time.Second).String()
+}
+
+// losses names, when there are any, the observations held in the spool and the answers the
+// sweep could not keep.
+func (pr *progress) losses() string {
+	var s string
+	if n := pr.st.Spooled.Load(); n > 0 {
+		s += fmt.Sprintf(", spooled %d", n)
+	}
+	if n := pr.st.Lost.Load(); n > 0 {
+		s += fmt.Sprintf(", answers lost %d", n)
+	}
+	return s
 }
 
 // final replaces the live line with the totals.
@@ -133,9 +143,7 @@ func (pr *progress) final() {
 	}
 	line := fmt.Sprintf("done: %s, open %d, fingerprinted %d, detected %d, units done %d, in %s", what, pr.st.Open.Load(),
 		pr.st.Fingerprinted.Load(), pr.st.Detected.Load(), pr.st.UnitsDone.Load(), time.Since(pr.start).Round(time.Millisecond))
-	if n := pr.st.Spooled.Load(); n > 0 {
-		line += fmt.Sprintf(", spooled %d", n)
-	}
+	line += pr.losses()
 	if pr.live {
 		fmt.Fprint(pr.w, "\r\033[K")
 	}

@@ -156,7 +156,12 @@ type reportRun struct {
 	ToolVersion   string           `json:"tool_version"`
 	ProbesSent    int64            `json:"probes_sent"`
 	OpenPorts     int64            `json:"open_ports"`
-	DedupKey      string           `json:"dedup_key"`
+	// Stored counts the open ports of finished units stored as observations; AnswersLost,
+	// answers the sweep could not keep. Nothing was lost when stored == open_ports and no
+	// answer was lost.
+	Stored      int64  `json:"stored"`
+	AnswersLost int64  `json:"answers_lost"`
+	DedupKey    string `json:"dedup_key"`
 	// A census is cut into work units done by any number of workers (live now: Workers).
 	UnitsTotal int64 `json:"units_total"`
 	UnitsDone  int64 `json:"units_done"`
@@ -173,7 +178,7 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 			Authorization: s.Note,
 			Targets:       s.Targets,
 			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
-			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, DedupKey: "ip:port",
+			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, Stored: s.Stored, AnswersLost: s.AnswersLost, DedupKey: "ip:port",
 			UnitsTotal: s.UnitsTotal, UnitsDone: s.UnitsDone, Workers: s.LiveWorkers,
 		}
 		if s.EndedAt != nil {
@@ -197,6 +202,8 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 		fmt.Fprintf(w, "  targets: %s (%d addresses), probes sent %d, open ports %d\n", s.Targets, s.TargetCount, s.ProbesSent, s.OpenPorts)
 		if s.UnitsTotal > 0 {
 			fmt.Fprintf(w, "  work units: %d of %d done, %d live workers\n", s.UnitsDone, s.UnitsTotal, s.LiveWorkers)
+			fmt.Fprintf(w, "  kept: %d of %d open ports stored, %d answers the sweep could not keep%s\n", s.Stored, s.OpenPorts,
+				s.AnswersLost, keptNote(s))
 		}
 		if s.Note != "" {
 			fmt.Fprintf(w, "  authorization: %s\n", s.Note)
@@ -219,7 +226,16 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 }
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
-	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total"}
+	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
+	"stored", "answers_lost"}
+
+// keptNote says what a shortfall between the sweep and the store means.
+func keptNote(s store.Summary) string {
+	if s.Stored < s.OpenPorts || s.AnswersLost > 0 {
+		return " (the census may have missed open ports)"
+	}
+	return " (nothing lost)"
+}
 
 func writeReportCSV(w io.Writer, sums []store.Summary) error {
 	cw := report.NewCSV(w)
@@ -232,7 +248,8 @@ func writeReportCSV(w io.Writer, sums []store.Summary) error {
 		cw.Write([]string{fmt.Sprint(s.ID), s.StartedAt.UTC().Format(time.RFC3339), ended, s.Status, s.Targets, s.Ports, s.Method,
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
-			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal)})
+			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
+			fmt.Sprint(s.AnswersLost)})
 	}
 	cw.Flush()
 	return cw.Error()
