@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net/netip"
 	"slices"
 	"sync"
 
@@ -31,7 +30,7 @@ func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, s
 		return nil, err
 	}
 	defer ex.close()
-	open := make(chan netip.AddrPort, 64)
+	open := make(chan scanner.Open, 64)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(open)
@@ -57,11 +56,11 @@ func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, s
 	)
 	g.Go(func() error {
 		var fg errgroup.Group
-		fg.SetLimit(p.Concurrency)
-		for ap := range open {
+		fg.SetLimit(ex.concurrency)
+		for op := range open {
 			stats.Open.Add(1)
 			fg.Go(func() error {
-				o := observation(ex.fp.Fingerprint(gctx, ap), ex.en.Lookup(ap.Addr()))
+				o := ex.probe(gctx, op)
 				stats.Fingerprinted.Add(1)
 				if o.Product != "" {
 					stats.Detected.Add(1)

@@ -61,6 +61,9 @@ type Plan struct {
 	Retries     int           `json:"retries"`
 	Timeout     time.Duration `json:"timeout"`
 	HTTPTimeout time.Duration `json:"http_timeout"`
+	FirstByte   time.Duration `json:"first_byte_timeout,omitempty"`
+	// ProbeMiddleboxes fingerprints open ports whose host answered the control probes too.
+	ProbeMiddleboxes bool `json:"probe_middleboxes,omitempty"`
 	Concurrency int           `json:"concurrency"`
 	Contact     string        `json:"contact,omitempty"`
 	ActiveProbe []string      `json:"active_probe,omitempty"`
@@ -110,7 +113,15 @@ type Config struct {
 	Timeout time.Duration
 	// HTTPTimeout bounds all HTTP probes to one host; zero means 10s.
 	HTTPTimeout time.Duration
-	// Concurrency is how many hosts one worker fingerprints at once; zero means 64.
+	// FirstByte bounds each HTTP probe's connection and wait for response headers, so a host
+	// that accepts and never answers costs this, not HTTPTimeout; zero means 3s (see
+	// fingerprint.Config).
+	FirstByte time.Duration
+	// ProbeMiddleboxes fingerprints hosts that answered the sweep's control probes as well
+	// (by default they are stored as middleboxes, unprobed: see scanner.Open).
+	ProbeMiddleboxes bool
+	// Concurrency is how many hosts one worker fingerprints at once; zero means
+	// DefaultConcurrency.
 	Concurrency int
 	Contact     string
 	ActiveProbe []string
@@ -120,6 +131,13 @@ type Config struct {
 	// DryRun records a target outside the scope in Plan.OutsideScope instead of refusing.
 	DryRun bool
 }
+
+// DefaultConcurrency is how many hosts a worker fingerprints at once unless told otherwise:
+// on the Internet most open ports never answer, and each silent host holds its slot for the
+// first-byte deadline, so thousands in flight keep the HTTP stage near a thousand hosts a
+// second; memory stays bounded by fingerprint.Config's body budget (a silent host holds a
+// socket and a few KiB).
+const DefaultConcurrency = 4096
 
 // DefaultUnitSize picks a unit size for a shard of n probes at rate probes per second: at
 // least five minutes of sweeping (so a unit's fixed costs, the wait for late answers and the
@@ -134,7 +152,7 @@ func DefaultUnitSize(n uint64, rate int) uint64 {
 // depends on, and returns the plan. Targets from stdin are stored in the plan.
 func NewPlan(cfg Config) (*Plan, error) {
 	p := &Plan{Version: planVersion, Lab: cfg.Lab, Scope: cfg.Scope, Rate: cfg.Rate, Method: cfg.Method,
-		Timeout: cfg.Timeout, HTTPTimeout: cfg.HTTPTimeout, Concurrency: cfg.Concurrency, Contact: cfg.Contact,
+		Timeout: cfg.Timeout, HTTPTimeout: cfg.HTTPTimeout, FirstByte: cfg.FirstByte, ProbeMiddleboxes: cfg.ProbeMiddleboxes, Concurrency: cfg.Concurrency, Contact: cfg.Contact,
 		ActiveProbe: cfg.ActiveProbe, WebSocket: cfg.WebSocket, Ports: cfg.Ports, Shards: cfg.Shards, UnitSize: cfg.UnitSize,
 		Retries: 1}
 	if cfg.Retries != nil {
@@ -215,7 +233,7 @@ func NewPlan(cfg Config) (*Plan, error) {
 		}
 	}
 	// The fingerprinter checks its settings (active probes by name) now, not in a worker.
-	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
+	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
 	if err != nil {
 		return nil, err
 	}
@@ -298,14 +316,14 @@ func (p *Plan) defaults() error {
 		p.HTTPTimeout = 10 * time.Second
 	}
 	if p.Concurrency == 0 {
-		p.Concurrency = 64
+		p.Concurrency = DefaultConcurrency
 	}
 	switch {
 	case p.Rate < 0:
 		return fmt.Errorf("rate %d: must be positive", p.Rate)
 	case p.Retries < 0:
 		return fmt.Errorf("retries %d: must be zero or more", p.Retries)
-	case p.Timeout < 0 || p.HTTPTimeout < 0:
+	case p.Timeout < 0 || p.HTTPTimeout < 0 || p.FirstByte < 0:
 		return errors.New("timeouts must be positive")
 	case p.Concurrency < 0:
 		return fmt.Errorf("concurrency %d: must be positive", p.Concurrency)

@@ -240,6 +240,8 @@ type executor struct {
 	fp    *fingerprint.Fingerprinter
 	en    *enrich.Enricher
 	scope scanner.Scope
+	// concurrency is the plan's, within the open-files limit.
+	concurrency int
 }
 
 func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
@@ -278,7 +280,7 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 // newExecutor opens what working plan p needs: the sweeper (none for candidates), the
 // fingerprinter and the enrichment databases.
 func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*executor, error) {
-	ex := &executor{plan: p}
+	ex := &executor{plan: p, concurrency: concurrency(p.Concurrency)}
 	var err error
 	if ex.scope, err = scanner.ParseScope(p.Scope); err != nil {
 		return nil, err
@@ -293,7 +295,7 @@ func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*exec
 			return nil, err
 		}
 	}
-	ex.fp, err = fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, ToolVersion: toolVersion,
+	ex.fp, err = fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, ToolVersion: toolVersion,
 		Contact: p.Contact, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
 	if err != nil {
 		ex.close()
@@ -424,7 +426,7 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 		stopFollowing = w.followSweep(ex.sw, before)
 	}
 	sk := &sink{w: w, run: a.Run}
-	open := make(chan netip.AddrPort, 1024)
+	open := make(chan scanner.Open, 1024)
 	results := make(chan store.Observation, 256)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -441,19 +443,19 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	g.Go(func() error {
 		defer close(results)
 		var fg errgroup.Group
-		fg.SetLimit(ex.plan.Concurrency)
+		fg.SetLimit(ex.concurrency)
 		// Hosts being fingerprinted finish after an interruption (each is bounded by its HTTP
 		// deadline); open ports not yet reached are kept as unprobed, never dropped.
 		probeCtx := context.WithoutCancel(gctx)
-		for ap := range open {
+		for op := range open {
 			w.cfg.Stats.Open.Add(1)
 			if gctx.Err() != nil {
-				results <- store.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: store.OutcomeUnprobed,
+				results <- store.Observation{IP: op.Addr(), Port: op.Port(), Outcome: store.OutcomeUnprobed,
 					ObservedAt: time.Now().UTC(), Unit: a.Unit}
 				continue
 			}
 			fg.Go(func() error {
-				o := observation(ex.fp.Fingerprint(probeCtx, ap), ex.en.Lookup(ap.Addr()))
+				o := ex.probe(probeCtx, op)
 				o.Unit = a.Unit
 				results <- o
 				return nil
@@ -468,7 +470,8 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 		after := ex.sw.Stats()
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
 			OpenPorts: int64(after.Open - before.Open), Stored: sk.count,
-			AnswersLost: int64(lostAnswers(after) - lostAnswers(before)), Worker: w.cfg.ID}
+			AnswersLost: int64(lostAnswers(after) - lostAnswers(before)), Middleboxes: int64(after.Middleboxes - before.Middleboxes),
+			Worker: w.cfg.ID}
 	} else {
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, OpenPorts: sk.count, Stored: sk.count, Worker: w.cfg.ID}
 	}
@@ -500,7 +503,7 @@ func (w *worker) failWith(err error) {
 }
 
 // readCandidates feeds the plan's candidates (a file, checked against its hash, or stdin).
-func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *atomic.Int64, open chan<- netip.AddrPort) error {
+func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *atomic.Int64, open chan<- scanner.Open) error {
 	var r io.Reader
 	name := "stdin"
 	if ex.plan.Candidates != nil {
@@ -545,7 +548,7 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *at
 		case ap := <-found:
 			accepted++
 			select {
-			case open <- ap:
+			case open <- scanner.Open{AddrPort: ap}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -741,6 +744,24 @@ func (s *sink) complete(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// middleboxEvidence says why an open port was not fingerprinted (or why its result is doubtful).
+const middleboxEvidence = "middlebox: the host also completed handshakes on both control ports (it accepts on every port)"
+
+// probe fingerprints one open port; a middlebox is stored as one, unprobed, unless the plan
+// probes middleboxes.
+func (ex *executor) probe(ctx context.Context, op scanner.Open) store.Observation {
+	if op.Middlebox && !ex.plan.ProbeMiddleboxes {
+		n := ex.en.Lookup(op.Addr())
+		return store.Observation{IP: op.Addr(), Port: op.Port(), Outcome: store.OutcomeMiddlebox, ASN: n.ASN, ASOrg: n.ASOrg,
+			Country: n.Country, Evidence: []string{middleboxEvidence}, ObservedAt: time.Now().UTC()}
+	}
+	o := observation(ex.fp.Fingerprint(ctx, op.AddrPort), ex.en.Lookup(op.Addr()))
+	if op.Middlebox {
+		o.Evidence = append(o.Evidence, middleboxEvidence)
+	}
+	return o
 }
 
 // observation maps a fingerprint result and the address's network to the stored observation.

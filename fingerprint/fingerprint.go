@@ -14,8 +14,19 @@ import (
 type Config struct {
 	// Timeout bounds all probes to one host together. Zero means 10s.
 	Timeout time.Duration
+	// FirstByte bounds, for each probe, the connection and the wait for the response's
+	// headers: a host that accepts and never answers (a SYN proxy, a tarpit, a firewall that
+	// accepts on every port: most "open" ports on the Internet) costs this much, not Timeout,
+	// while a slow gateway still has Timeout to send its pages. Zero means 3s; more than
+	// Timeout means Timeout.
+	FirstByte time.Duration
 	// MaxBody caps each response body in bytes. Zero means 512 KiB.
 	MaxBody int64
+	// BodyBudget caps the response bodies held by all hosts in flight together, in bytes: a
+	// host whose next body bytes would pass it waits for others to finish (within its own
+	// deadline), so memory stays bounded whatever the concurrency. Zero means 128 MiB; it is
+	// never less than MaxBody.
+	BodyBudget int64
 	// ToolVersion and Contact make the User-Agent "clawcensus/<ToolVersion> (+<Contact>)".
 	ToolVersion string
 	Contact     string
@@ -42,12 +53,20 @@ func New(cfg Config) (*Fingerprinter, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.FirstByte == 0 {
+		cfg.FirstByte = 3 * time.Second
+	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 512 << 10
 	}
-	if cfg.Timeout < 0 || cfg.MaxBody < 0 {
-		return nil, errors.New("fingerprint: timeout and body cap must be positive")
+	if cfg.BodyBudget == 0 {
+		cfg.BodyBudget = 128 << 20
 	}
+	if cfg.Timeout < 0 || cfg.FirstByte < 0 || cfg.MaxBody < 0 || cfg.BodyBudget < 0 {
+		return nil, errors.New("fingerprint: timeouts, body cap and body budget must be positive")
+	}
+	cfg.FirstByte = min(cfg.FirstByte, cfg.Timeout)
+	cfg.BodyBudget = max(cfg.BodyBudget, cfg.MaxBody)
 	if cfg.ToolVersion == "" {
 		cfg.ToolVersion = "dev"
 	}
@@ -87,7 +106,7 @@ func New(cfg Config) (*Fingerprinter, error) {
 	if cfg.Contact != "" {
 		ua += " (+" + cfg.Contact + ")"
 	}
-	c, err := newClient(ua, cfg.Timeout, cfg.MaxBody)
+	c, err := newClient(ua, cfg.FirstByte, cfg.MaxBody, cfg.BodyBudget)
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +127,15 @@ func (f *Fingerprinter) Close() { f.client.close() }
 func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Result {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
+	ctx, release := f.client.hold(ctx)
+	defer release()
 	res := Result{Addr: addr, ObservedAt: time.Now().UTC()}
 	root := f.probes[0]
 	scheme := "http"
 	first := f.client.do(ctx, scheme, addr, root)
-	if first.Err != nil || looksLikeTLSPort(first) {
+	// A host that took the request and said nothing is silent, not TLS: a TLS server answers
+	// plaintext at once (an alert, a close, a 400), so the TLS attempt would only wait again.
+	if (first.Err != nil && !silent(first.Err)) || looksLikeTLSPort(first) {
 		if tlsResp := f.client.do(ctx, "https", addr, root); tlsResp.Err == nil {
 			scheme, first = "https", tlsResp
 		}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // response is one probe's answer, or why there was none.
@@ -42,16 +44,19 @@ type client struct {
 	transport *http.Transport
 	userAgent string
 	maxBody   int64
+	bodies    *semaphore.Weighted // the body budget of all hosts in flight
 }
 
-func newClient(userAgent string, timeout time.Duration, maxBody int64) (*client, error) {
-	dialer := &net.Dialer{Timeout: timeout}
+// newClient makes the client; firstByte bounds each probe's connection, TLS handshake and
+// wait for response headers.
+func newClient(userAgent string, firstByte time.Duration, maxBody, bodyBudget int64) (*client, error) {
+	dialer := &net.Dialer{Timeout: firstByte}
 	tr := &http.Transport{
 		Proxy:                  nil,
 		DialContext:            dialer.DialContext,
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true}, // we identify, we do not trust
-		TLSHandshakeTimeout:    timeout,
-		ResponseHeaderTimeout:  timeout,
+		TLSHandshakeTimeout:    firstByte,
+		ResponseHeaderTimeout:  firstByte,
 		MaxResponseHeaderBytes: maxHeaderBytes,
 		DisableCompression:     true,
 		// One host's probes share a connection where it keeps one open.
@@ -63,7 +68,62 @@ func newClient(userAgent string, timeout time.Duration, maxBody int64) (*client,
 	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	return &client{http: hc, transport: tr, userAgent: userAgent, maxBody: maxBody}, nil
+	return &client{http: hc, transport: tr, userAgent: userAgent, maxBody: maxBody,
+		bodies: semaphore.NewWeighted(bodyBudget)}, nil
+}
+
+// bodyChunk is how much of the body budget a host takes at a time: most pages fit in one.
+const bodyChunk = 32 << 10
+
+// hostBodies is the part of the body budget one host holds, released when it is done.
+type hostBodies struct{ held int64 }
+
+type hostBodiesKey struct{}
+
+// hold returns a context that carries one host's share of the body budget, and the func that
+// gives it back once the host's responses are no longer needed.
+func (c *client) hold(ctx context.Context) (context.Context, func()) {
+	h := &hostBodies{}
+	return context.WithValue(ctx, hostBodiesKey{}, h), func() {
+		if h.held > 0 {
+			c.bodies.Release(h.held)
+		}
+	}
+}
+
+// readBody reads at most maxBody bytes, taking the body budget a chunk at a time ahead of the
+// bytes: it waits while other hosts hold the budget, and gives up when ctx is done.
+func (c *client) readBody(ctx context.Context, r io.Reader) ([]byte, error) {
+	h, _ := ctx.Value(hostBodiesKey{}).(*hostBodies)
+	var data []byte
+	for int64(len(data)) < c.maxBody {
+		if len(data) == cap(data) {
+			grow := min(int64(bodyChunk), c.maxBody-int64(len(data)))
+			if h != nil {
+				if err := c.bodies.Acquire(ctx, grow); err != nil {
+					return data, err
+				}
+				h.held += grow
+			}
+			// Exactly what was taken: append's growth would hold more than the budget says.
+			data = append(make([]byte, 0, int64(len(data))+grow), data...)
+		}
+		n, err := r.Read(data[len(data):min(cap(data), int(c.maxBody))])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
+	return data, nil
+}
+
+// silent reports whether a probe failed because the host, having accepted the connection,
+// sent no response headers within the first-byte deadline.
+func silent(err error) bool {
+	return strings.Contains(err.Error(), "timeout awaiting response headers")
 }
 
 func (c *client) close() { c.transport.CloseIdleConnections() }
@@ -88,7 +148,7 @@ func (c *client) do(ctx context.Context, scheme string, addr netip.AddrPort, p P
 		return response{Err: err}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody))
+	data, err := c.readBody(ctx, resp.Body)
 	if err != nil && len(data) == 0 && ctx.Err() != nil {
 		return response{Err: err}
 	}

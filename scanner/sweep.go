@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"net/netip"
 	"runtime"
@@ -82,6 +83,9 @@ type Stats struct {
 	// hosts not yet found that arrived after the sweep's wait for late answers had ended.
 	// Neither is a host handed over; both say the census may have missed some.
 	Lost, Late uint64
+	// Controls counts control probes (see middlebox.go), paced with the plan's but not in
+	// Sent; Middleboxes, open ports whose host answered both control probes too.
+	Controls, Middleboxes uint64
 }
 
 // Sweeper probes host:port pairs and reports those that answer. In SYN mode it owns raw
@@ -100,6 +104,9 @@ type Sweeper struct {
 	dropped atomic.Uint64
 	lost    atomic.Uint64
 	late    atomic.Uint64
+	ctlSeed maphash.Seed // picks control ports
+	// controls and middleboxes: see Stats.
+	controls, middleboxes atomic.Uint64
 
 	mu       sync.Mutex
 	found    map[netip.AddrPort]bool     // open ports reported in this sweep
@@ -107,9 +114,16 @@ type Sweeper struct {
 	// pending holds open ports found and not yet handed to the sweep's output: whoever finds
 	// one (the packet reader, a CONNECT probe) never waits for the consumer, so a slow HTTP
 	// stage delays hosts but never makes the engine miss answers.
-	pending []netip.AddrPort
+	pending []Open
 	wake    chan struct{} // a port was added to pending
 	active  bool          // a sweep is under way: reports are taken
+	// SYN: open ports waiting for their control probes' answers, the control probe each
+	// answer settles, control probes to send, when the last was queued.
+	verdicts     map[netip.AddrPort]*verdict
+	controlOf    map[netip.AddrPort]*verdict
+	controlQueue []netip.AddrPort
+	controlWake  chan struct{}
+	lastControl  time.Time
 }
 
 // SYNAvailable reports whether this process can send raw SYN probes, and why not. It opens
@@ -137,7 +151,8 @@ func New(cfg Config) (*Sweeper, error) {
 		cfg.Blocklist = NewBlocklist(false)
 	}
 	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: map[netip.AddrPort]struct{}{},
-		wake: make(chan struct{}, 1), dialer: net.Dialer{Timeout: cfg.Timeout}}
+		wake: make(chan struct{}, 1), dialer: net.Dialer{Timeout: cfg.Timeout}, ctlSeed: maphash.MakeSeed(),
+		verdicts: map[netip.AddrPort]*verdict{}, controlOf: map[netip.AddrPort]*verdict{}, controlWake: make(chan struct{}, 1)}
 	method := strings.ToLower(cfg.Method)
 	switch method {
 	case "", MethodAuto, MethodSYN:
@@ -177,7 +192,8 @@ func (s *Sweeper) Method() string { return s.method }
 // Stats returns the counters so far.
 func (s *Sweeper) Stats() Stats {
 	st := Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Open: s.open.Load(), Closed: s.closed.Load(),
-		OutOfScope: s.scope.Load(), Dropped: s.dropped.Load(), Lost: s.lost.Load(), Late: s.late.Load()}
+		OutOfScope: s.scope.Load(), Dropped: s.dropped.Load(), Lost: s.lost.Load(), Late: s.late.Load(),
+		Controls: s.controls.Load(), Middleboxes: s.middleboxes.Load()}
 	if s.syn != nil {
 		st.Invalid = s.syn.Invalid.Load()
 	}
@@ -185,13 +201,13 @@ func (s *Sweeper) Stats() Stats {
 }
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
-// open, once. Finding a host never waits for the consumer: hosts found while the consumer is
+// open, once, with the verdict of its control probes (Open.Middlebox). Finding a host never waits for the consumer: hosts found while the consumer is
 // behind are held (a few dozen bytes each) and handed over in turn, and Sweep returns only
 // once every host it found has been handed over, also when ctx is done. So the caller reads
 // open until Sweep returns (then closes it), keeping what it cannot use any more, say, as
 // unprobed. One Sweeper may sweep many windows of one plan in turn (the work units of a
 // census), never two at once; each reports what it found.
-func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrPort) error {
+func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- Open) error {
 	s.mu.Lock()
 	s.found = map[netip.AddrPort]bool{}
 	s.answered = map[netip.AddrPort]struct{}{}
@@ -222,15 +238,15 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- netip.AddrP
 
 // deliver hands the pending hosts to out in the order found, until the sweep has ended and
 // none is left.
-func (s *Sweeper) deliver(out chan<- netip.AddrPort, ended <-chan struct{}) {
-	var batch []netip.AddrPort
+func (s *Sweeper) deliver(out chan<- Open, ended <-chan struct{}) {
+	var batch []Open
 	for {
 		s.mu.Lock()
 		batch, s.pending = s.pending, batch[:0]
 		last := !s.active
 		s.mu.Unlock()
-		for _, ap := range batch {
-			out <- ap
+		for _, o := range batch {
+			out <- o
 		}
 		switch {
 		case len(batch) > 0:
@@ -268,20 +284,33 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
 	p := newPacer(s.cfg.Rate)
-	for pass := 0; pass <= s.cfg.Retries; pass++ {
-		g, gctx := errgroup.WithContext(ctx)
-		for _, part := range parts {
-			g.Go(func() error { return s.sendPass(gctx, part, pass, p) })
+	ctl, cctx := errgroup.WithContext(ctx)
+	passesDone := make(chan struct{})
+	ctl.Go(func() error { return s.sendControls(cctx, p, passesDone) })
+	err := func() error {
+		for pass := 0; pass <= s.cfg.Retries; pass++ {
+			g, gctx := errgroup.WithContext(cctx)
+			for _, part := range parts {
+				g.Go(func() error { return s.sendPass(gctx, part, pass, p) })
+			}
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			// Answers to the last probes of a pass arrive within the timeout.
+			if err := sleepCtx(cctx, s.cfg.Timeout); err != nil {
+				return err
+			}
 		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		// Answers to the last probes of a pass arrive within the timeout.
-		if err := sleepCtx(ctx, s.cfg.Timeout); err != nil {
-			return err
-		}
+		return nil
+	}()
+	close(passesDone)
+	if cerr := ctl.Wait(); cerr != nil {
+		err = cerr // the passes then saw their context cancelled: this is why
 	}
-	return nil
+	// Hosts still waiting for a control answer are hosts; also when interrupted, they are
+	// reported, never dropped.
+	s.settle(ctx)
+	return err
 }
 
 // synSenders bounds the sender goroutines of one SYN sweep.
@@ -362,7 +391,7 @@ func (s *Sweeper) sendPass(ctx context.Context, plan *Plan, pass int, p *pacer) 
 				b = bl
 			}
 		}
-		full, err := b.add(ap, r)
+		full, err := b.add(ap, r, false)
 		if err != nil {
 			return err
 		}
@@ -380,28 +409,37 @@ func (s *Sweeper) sendPass(ctx context.Context, plan *Plan, pass int, p *pacer) 
 	return err
 }
 
-// reply takes a validated answer from the SYN engine's reader.
-func (s *Sweeper) reply(ap netip.AddrPort, open bool) {
+// reply takes a validated answer from the SYN engine's reader: to a plan probe, or to a
+// control probe.
+func (s *Sweeper) reply(ap netip.AddrPort, open, control bool) {
 	if !s.cfg.Scope.Allows(ap.Addr()) {
 		s.scope.Add(1)
 		return
 	}
 	s.mu.Lock()
 	if !s.active { // between sweeps: a late answer to an earlier unit
-		late := open && !s.found[ap]
+		late := open && !control && !s.found[ap]
 		s.mu.Unlock()
 		if late {
 			s.late.Add(1)
 		}
 		return
 	}
+	if control {
+		o, settled := s.controlAnswer(ap, open)
+		s.mu.Unlock()
+		if settled {
+			s.report(o)
+		}
+		return
+	}
 	_, seen := s.answered[ap]
 	s.answered[ap] = struct{}{}
+	if open {
+		s.await(ap)
+	}
 	s.mu.Unlock()
-	switch {
-	case open:
-		s.report(ap)
-	case !seen:
+	if !open && !seen {
 		s.closed.Add(1)
 	}
 }
@@ -454,7 +492,7 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 				c, err := s.dialer.DialContext(ctx, "tcp", ap.String())
 				if err == nil {
 					c.Close()
-					s.report(ap)
+					s.report(Open{AddrPort: ap, Middlebox: s.connectControls(ctx, limiter, ap)})
 					return
 				}
 				if errors.Is(err, syscall.ECONNREFUSED) {
@@ -482,16 +520,19 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 
 // report passes a newly open host:port on, once, without waiting for the consumer. Retries
 // and duplicate SYN-ACKs are dropped.
-func (s *Sweeper) report(ap netip.AddrPort) {
+func (s *Sweeper) report(o Open) {
 	s.mu.Lock()
-	if s.found[ap] || !s.active {
+	if s.found[o.AddrPort] || !s.active {
 		s.mu.Unlock()
 		return
 	}
-	s.found[ap] = true
-	s.pending = append(s.pending, ap)
+	s.found[o.AddrPort] = true
+	s.pending = append(s.pending, o)
 	s.mu.Unlock()
 	s.open.Add(1)
+	if o.Middlebox {
+		s.middleboxes.Add(1)
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default: // the deliverer is already woken

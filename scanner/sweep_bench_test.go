@@ -48,12 +48,12 @@ func BenchmarkSweepLoopback16(b *testing.B) {
 					b.Fatal(err)
 				}
 				plan := &Plan{Specs: []string{"127.1.0.0/16"}, Blocklist: NewBlocklist(true), Ports: []uint16{port}, Seed: 1}
-				open := make(chan netip.AddrPort, 1024)
+				open := make(chan Open, 1024)
 				found := 0
 				done := make(chan struct{})
 				go func() {
-					for ap := range open {
-						if want[ap] {
+					for o := range open {
+						if want[o.AddrPort] {
 							found++
 						}
 					}

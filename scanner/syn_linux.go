@@ -50,7 +50,7 @@ type synEngine struct {
 
 	closed  atomic.Bool
 	done    chan struct{}
-	handler atomic.Pointer[func(ap netip.AddrPort, open bool)] // the sweep answers go to
+	handler atomic.Pointer[func(ap netip.AddrPort, open, control bool)] // the sweep answers go to
 	// Invalid counts answers to our ports whose cookie does not match (forged, unsolicited or
 	// stale); Truncated, packets too short to parse.
 	Invalid, Truncated atomic.Uint64
@@ -211,9 +211,24 @@ func synFilter() (*unix.SockFprog, error) {
 }
 
 // cookie is the keyed hash of a destination: its low 32 bits are the probe's sequence number,
-// the next bits pick its source port.
+// the next bits pick its source port. A control probe (see middlebox.go) hashes its
+// destination with another key, so its answer is told from a plan probe's by the cookie alone.
 func (e *synEngine) cookie(ap netip.AddrPort) (seq uint32, sport uint16) {
-	h := maphash.Comparable(e.seed, ap)
+	return cookieBits(maphash.Comparable(e.seed, ap))
+}
+
+func (e *synEngine) controlCookie(ap netip.AddrPort) (seq uint32, sport uint16) {
+	return cookieBits(maphash.Comparable(e.seed, controlKey{ap: ap, control: true}))
+}
+
+// controlKey is hashed with another layout than a bare netip.AddrPort: a struct of one field
+// would hash as that field and give the plan probe's cookie.
+type controlKey struct {
+	ap      netip.AddrPort
+	control bool
+}
+
+func cookieBits(h uint64) (seq uint32, sport uint16) {
 	return uint32(h), synPortBase + uint16((h>>32)%synPortCount)
 }
 
@@ -221,6 +236,12 @@ func (e *synEngine) cookie(ap netip.AddrPort) (seq uint32, sport uint16) {
 // of ours.
 func (e *synEngine) valid(ap netip.AddrPort, dport uint16, ack uint32) bool {
 	seq, sport := e.cookie(ap)
+	return dport == sport && acknowledges(ack, seq)
+}
+
+// validControl is valid for control probes.
+func (e *synEngine) validControl(ap netip.AddrPort, dport uint16, ack uint32) bool {
+	seq, sport := e.controlCookie(ap)
 	return dport == sport && acknowledges(ack, seq)
 }
 
@@ -292,12 +313,15 @@ func (e *synEngine) parse(p []byte) {
 	ack := binary.BigEndian.Uint32(tcp[8:12])
 	flags := tcp[13]
 	ap := netip.AddrPortFrom(src, sport)
+	control := false
 	if !e.valid(ap, dport, ack) {
-		e.Invalid.Add(1)
-		return
+		if control = e.validControl(ap, dport, ack); !control {
+			e.Invalid.Add(1)
+			return
+		}
 	}
 	if h := e.handler.Load(); h != nil {
-		(*h)(ap, flags&0x12 == 0x12 && flags&0x04 == 0)
+		(*h)(ap, flags&0x12 == 0x12 && flags&0x04 == 0, control)
 	}
 }
 
@@ -347,10 +371,13 @@ func (e *synEngine) newBatcher(kind int) *synBatcher {
 	return b
 }
 
-// add builds the probe to ap (IPv4: along r) in the next slot; full reports that the batch
-// must be sent.
-func (b *synBatcher) add(ap netip.AddrPort, r route4) (full bool, err error) {
+// add builds the probe to ap (IPv4: along r) in the next slot, a control probe when control
+// is set; full reports that the batch must be sent.
+func (b *synBatcher) add(ap netip.AddrPort, r route4, control bool) (full bool, err error) {
 	seq, sport := b.e.cookie(ap)
+	if control {
+		seq, sport = b.e.controlCookie(ap)
+	}
 	i := b.n
 	pkt := b.pkts[i][:]
 	if b.link {
@@ -536,7 +563,7 @@ func (e *synEngine) drops() uint64 {
 }
 
 // attach sends the answers the reader validates to h (nil: dropped).
-func (e *synEngine) attach(h func(netip.AddrPort, bool)) {
+func (e *synEngine) attach(h func(ap netip.AddrPort, open, control bool)) {
 	if h == nil {
 		e.handler.Store(nil)
 		return

@@ -25,12 +25,14 @@ const (
 	batchLink
 )
 
-func openSYN() (*synEngine, error)                             { return nil, errSYNLinuxOnly }
-func synAvailable() (bool, string)                             { return false, errSYNLinuxOnly.Error() }
-func (e *synEngine) attach(func(netip.AddrPort, bool))         {}
-func (e *synEngine) newBatcher(int) *synBatcher                { return &synBatcher{} }
-func (e *synEngine) route4(netip.Addr) (route4, error)         { return route4{}, errSYNLinuxOnly }
-func (e *synEngine) close()                                    {}
-func (e *synEngine) drops() uint64                             { return 0 }
-func (b *synBatcher) add(netip.AddrPort, route4) (bool, error) { return false, errSYNLinuxOnly }
-func (b *synBatcher) flush() error                             { return nil }
+func openSYN() (*synEngine, error)                           { return nil, errSYNLinuxOnly }
+func synAvailable() (bool, string)                           { return false, errSYNLinuxOnly.Error() }
+func (e *synEngine) attach(func(netip.AddrPort, bool, bool)) {}
+func (e *synEngine) newBatcher(int) *synBatcher              { return &synBatcher{} }
+func (e *synEngine) route4(netip.Addr) (route4, error)       { return route4{}, errSYNLinuxOnly }
+func (e *synEngine) close()                                  {}
+func (e *synEngine) drops() uint64                           { return 0 }
+func (b *synBatcher) add(netip.AddrPort, route4, bool) (bool, error) {
+	return false, errSYNLinuxOnly
+}
+func (b *synBatcher) flush() error { return nil }

@@ -38,7 +38,7 @@ func TestSYNValidation(t *testing.T) {
 	var got []netip.AddrPort
 	var open []bool
 	e := &synEngine{}
-	e.attach(func(ap netip.AddrPort, o bool) { got = append(got, ap); open = append(open, o) })
+	e.attach(func(ap netip.AddrPort, o, control bool) { got = append(got, ap); open = append(open, o) })
 	target := netip.MustParseAddrPort("127.0.0.9:18789")
 	seq, sport := e.cookie(target)
 	if sport < synPortBase || sport >= synPortBase+synPortCount {
@@ -166,7 +166,7 @@ func TestSYNSweepLoopback(t *testing.T) {
 	}
 	// Outside the scope: refused before the probe leaves, the sweep ends with the error.
 	outside := &Plan{Specs: []string{"127.4.0.1"}, Blocklist: NewBlocklist(true), Ports: []uint16{port}, Seed: 9}
-	open := make(chan netip.AddrPort, 1)
+	open := make(chan Open, 1)
 	sent := sw.Stats().Sent
 	if err := sw.Sweep(context.Background(), outside, open); err == nil || sw.Stats().Sent != sent {
 		t.Errorf("a probe outside the scope: err %v, sent %d more", err, sw.Stats().Sent-sent)
@@ -259,11 +259,15 @@ func TestSYNIgnoresForgedAnswers(t *testing.T) {
 
 func sweepAll(t *testing.T, sw *Sweeper, plan *Plan) map[netip.AddrPort]bool {
 	t.Helper()
-	open := make(chan netip.AddrPort, 1024)
+	open := make(chan Open, 1024)
 	errc := make(chan error, 1)
 	go func() { errc <- sw.Sweep(context.Background(), plan, open); close(open) }()
 	got := map[netip.AddrPort]bool{}
-	for ap := range open {
+	for o := range open {
+		ap := o.AddrPort
+		if o.Middlebox {
+			t.Errorf("%s called a middlebox", ap)
+		}
 		if got[ap] {
 			t.Errorf("%s reported twice", ap)
 		}
@@ -320,7 +324,7 @@ func TestSYNSlowConsumerLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sw.Close()
-	open := make(chan netip.AddrPort, 16)
+	open := make(chan Open, 16)
 	errc := make(chan error, 1)
 	go func() {
 		errc <- sw.Sweep(context.Background(), &Plan{Specs: []string{"127.6.0.0/20"}, Blocklist: NewBlocklist(true), Ports: []uint16{port}, Seed: 4}, open)
@@ -331,7 +335,8 @@ func TestSYNSlowConsumerLosesNothing(t *testing.T) {
 	}
 	time.Sleep(3 * timeout) // the consumer is behind by more than the sweep's wait for late answers
 	got := map[netip.AddrPort]bool{}
-	for ap := range open {
+	for o := range open {
+		ap := o.AddrPort
 		if got[ap] {
 			t.Errorf("%s handed over twice", ap)
 		}
@@ -352,5 +357,20 @@ func TestSYNSlowConsumerLosesNothing(t *testing.T) {
 	}
 	if st.Retried != 0 || st.Closed != 4096-hosts || st.Lost != 0 || st.Late != 0 {
 		t.Errorf("answers not read while the consumer was behind: stats %+v (want no retry, %d closed, none lost)", st, 4096-hosts)
+	}
+}
+
+// TestControlCookie: a control probe's answer validates as a control answer only, and a plan
+// probe's as a plan answer only.
+func TestControlCookie(t *testing.T) {
+	e := &synEngine{}
+	for i := range 1000 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 9, 1, byte(i)}), uint16(1024+i))
+		seq, sport := e.cookie(ap)
+		cseq, csport := e.controlCookie(ap)
+		if !e.valid(ap, sport, seq+1) || e.validControl(ap, sport, seq+1) ||
+			!e.validControl(ap, csport, cseq+1) || e.valid(ap, csport, cseq+1) {
+			t.Fatalf("%s: plan and control cookies are not told apart", ap)
+		}
 	}
 }

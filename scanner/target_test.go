@@ -742,7 +742,7 @@ func TestConnectSweepEndsAtItsDeadline(t *testing.T) {
 	defer sw.Close()
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		open := make(chan netip.AddrPort, 256)
+		open := make(chan Open, 256)
 		err := sw.Sweep(ctx, &Plan{Specs: []string{"127.0.9.0/24"}, Blocklist: NewBlocklist(true), Ports: []uint16{1}, Seed: 5}, open)
 		done := ctx.Err()
 		cancel()

@@ -232,11 +232,11 @@ func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []Observation) 
 		if err := p.upsert(ctx, tx, u.RunID, obs); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, stored, answers_lost, worker, done_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
+		if _, err := tx.Exec(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, stored, answers_lost, middleboxes, worker, done_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
 			open_ports = excluded.open_ports, stored = excluded.stored, answers_lost = excluded.answers_lost,
-			worker = excluded.worker, done_at = excluded.done_at`,
-			u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Stored, u.AnswersLost, u.Worker, u.DoneAt); err != nil {
+			middleboxes = excluded.middleboxes, worker = excluded.worker, done_at = excluded.done_at`,
+			u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Stored, u.AnswersLost, u.Middleboxes, u.Worker, u.DoneAt); err != nil {
 			return err
 		}
 		if err := recountPostgres(ctx, tx, u.RunID, u.Unit); err != nil {
@@ -358,6 +358,7 @@ type runRow struct {
 	UnitsDone   int64      `db:"units_done"`
 	Stored      int64      `db:"stored"`
 	AnswersLost int64      `db:"answers_lost"`
+	Middleboxes int64      `db:"middleboxes"`
 }
 
 // Runs implements Store.
@@ -369,7 +370,8 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 		note, plan, enrichment, plan_key, units_total,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done,
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id) AS stored,
-		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) AS answers_lost FROM runs ORDER BY id`)
+		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) AS answers_lost,
+		(SELECT COALESCE(SUM(middleboxes), 0) FROM units WHERE run_id = runs.id) AS middleboxes FROM runs ORDER BY id`)
 	runs, err := pgx.CollectRows(rows, pgx.RowToStructByName[runRow])
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -386,7 +388,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 			ToolVersion: r.ToolVersion, Method: r.Method, Status: r.Status, ProbesSent: r.ProbesSent,
 			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal,
 			Enrichment: r.Enrichment})
-		sm.UnitsDone, sm.Stored, sm.AnswersLost = r.UnitsDone, r.Stored, r.AnswersLost
+		sm.UnitsDone, sm.Stored, sm.AnswersLost, sm.Middleboxes = r.UnitsDone, r.Stored, r.AnswersLost, r.Middleboxes
 		derive(&sm, workers, now)
 		out = append(out, sm)
 	}

@@ -279,11 +279,11 @@ func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (b
 	if err := s.upsert(ctx, tx, u.RunID, obs); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, stored, answers_lost, worker, done_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO units (run_id, unit, probes_sent, open_ports, stored, answers_lost, middleboxes, worker, done_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, unit) DO UPDATE SET probes_sent = excluded.probes_sent,
 		open_ports = excluded.open_ports, stored = excluded.stored, answers_lost = excluded.answers_lost,
-		worker = excluded.worker, done_at = excluded.done_at`,
-		u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Stored, u.AnswersLost, u.Worker, u.DoneAt.UTC().Format(sqliteTime)); err != nil {
+		middleboxes = excluded.middleboxes, worker = excluded.worker, done_at = excluded.done_at`,
+		u.RunID, u.Unit, u.ProbesSent, u.OpenPorts, u.Stored, u.AnswersLost, u.Middleboxes, u.Worker, u.DoneAt.UTC().Format(sqliteTime)); err != nil {
 		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
 	}
 	if err := s.recount(ctx, tx, u.RunID, u.Unit); err != nil {
@@ -400,7 +400,8 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		note, plan, enrichment, plan_key, units_total,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id),
-		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) FROM runs ORDER BY id`)
+		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id),
+		(SELECT COALESCE(SUM(middleboxes), 0) FROM units WHERE run_id = runs.id) FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -412,7 +413,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
 			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan,
-			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost); err != nil {
+			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)

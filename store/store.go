@@ -37,7 +37,9 @@ const WorkerTTL = 15 * time.Second
 type Outcome string
 
 // Outcomes. The fingerprinter's outcomes map one to one; OutcomeUnprobed marks an open port
-// a run found but did not fingerprint before it stopped: a later result replaces it.
+// a run found but did not fingerprint before it stopped: a later result replaces it;
+// OutcomeMiddlebox, an open port whose host answered the sweep's control probes as well (it
+// accepts on every port) and was not fingerprinted.
 const (
 	OutcomeOpenClaw    Outcome = "openclaw"
 	OutcomeNotOpenClaw Outcome = "not-openclaw"
@@ -46,6 +48,7 @@ const (
 	OutcomeTimeout     Outcome = "timeout"
 	OutcomeTLSError    Outcome = "tls-error"
 	OutcomeUnprobed    Outcome = "open-unprobed"
+	OutcomeMiddlebox   Outcome = "middlebox"
 )
 
 // Run is one scan: its parameters and how it ended.
@@ -84,7 +87,9 @@ type Unit struct {
 	// kept unprobed); AnswersLost, the answers its sweep could not keep (see scanner.Stats:
 	// Lost and Late). A unit that kept everything has Stored == OpenPorts and no answer lost.
 	Stored, AnswersLost int64
-	Worker              string
+	// Middleboxes counts the open ports whose host answered the control probes too.
+	Middleboxes int64
+	Worker      string
 	DoneAt              time.Time
 }
 
@@ -146,6 +151,8 @@ type Summary struct {
 	// Stored and AnswersLost sum the finished units' (see Unit): open ports stored, answers
 	// the sweep could not keep.
 	Stored, AnswersLost int64
+	// Middleboxes sums the finished units' open ports whose host accepts on every port.
+	Middleboxes int64
 	// Detected counts gateways (observations with a product), per host:port.
 	Detected   int64
 	ByVersion  map[string]int64 // "" is reported as "unknown"

@@ -38,6 +38,7 @@ func checkCommand() *cli.Command {
 			&cli.IntFlag{Name: "retries", Value: 1, Usage: "extra probes for a port that does not answer"},
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "connect timeout per probe"},
 			&cli.DurationFlag{Name: "http-timeout", Value: 10 * time.Second, Usage: "all HTTP probes to one host"},
+			firstByteFlag,
 			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an opt-in probe (invoke: POST /tools/invoke {} tells auth on older releases)"},
 			userFlag,
 		},
@@ -57,7 +58,7 @@ func runCheck(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usagef("no targets: clawcensus check TARGET... (your own hosts or ranges)")
 	}
-	for _, name := range []string{"timeout", "http-timeout"} {
+	for _, name := range []string{"timeout", "http-timeout", "first-byte-timeout"} {
 		if c.Duration(name) <= 0 {
 			return usagef("--%s %s: must be positive", name, c.Duration(name))
 		}
@@ -89,7 +90,7 @@ func runCheck(c *cli.Context) error {
 	retries := c.Int("retries")
 	p, err := census.NewPlan(census.Config{Targets: targets, Ports: ports, Lab: true, Scope: scope, Rate: c.Int("rate"),
 		Method: c.String("scan-type"), Retries: &retries, Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
-		ActiveProbe: c.StringSlice("active-probe")})
+		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe")})
 	if err != nil {
 		return usageError{err}
 	}

@@ -159,8 +159,10 @@ type reportRun struct {
 	// Stored counts the open ports of finished units stored as observations; AnswersLost,
 	// answers the sweep could not keep. Nothing was lost when stored == open_ports and no
 	// answer was lost.
-	Stored      int64  `json:"stored"`
-	AnswersLost int64  `json:"answers_lost"`
+	Stored      int64 `json:"stored"`
+	AnswersLost int64 `json:"answers_lost"`
+	// Middleboxes counts open ports whose host answered the control probes as well.
+	Middleboxes int64  `json:"middleboxes"`
 	DedupKey    string `json:"dedup_key"`
 	// A census is cut into work units done by any number of workers (live now: Workers).
 	UnitsTotal int64 `json:"units_total"`
@@ -178,7 +180,7 @@ func writeReportJSON(w io.Writer, sums []store.Summary) error {
 			Authorization: s.Note,
 			Targets:       s.Targets,
 			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
-			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, Stored: s.Stored, AnswersLost: s.AnswersLost, DedupKey: "ip:port",
+			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, Stored: s.Stored, AnswersLost: s.AnswersLost, Middleboxes: s.Middleboxes, DedupKey: "ip:port",
 			UnitsTotal: s.UnitsTotal, UnitsDone: s.UnitsDone, Workers: s.LiveWorkers,
 		}
 		if s.EndedAt != nil {
@@ -204,6 +206,9 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 			fmt.Fprintf(w, "  work units: %d of %d done, %d live workers\n", s.UnitsDone, s.UnitsTotal, s.LiveWorkers)
 			fmt.Fprintf(w, "  kept: %d of %d open ports stored, %d answers the sweep could not keep%s\n", s.Stored, s.OpenPorts,
 				s.AnswersLost, keptNote(s))
+			if s.Middleboxes > 0 {
+				fmt.Fprintf(w, "  middleboxes: %d open ports on hosts that accept on every port (both control ports answered)\n", s.Middleboxes)
+			}
 		}
 		if s.Note != "" {
 			fmt.Fprintf(w, "  authorization: %s\n", s.Note)
@@ -227,7 +232,7 @@ func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost"}
+	"stored", "answers_lost", "middleboxes"}
 
 // keptNote says what a shortfall between the sweep and the store means.
 func keptNote(s store.Summary) string {
@@ -249,7 +254,7 @@ func writeReportCSV(w io.Writer, sums []store.Summary) error {
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost)})
+			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes)})
 	}
 	cw.Flush()
 	return cw.Error()

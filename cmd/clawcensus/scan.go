@@ -35,7 +35,9 @@ func scanCommand() *cli.Command {
 			&cli.IntFlag{Name: "retries", Value: 1, Usage: "extra probes for a target that did not answer"},
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "connect timeout and wait for late SYN answers"},
 			&cli.DurationFlag{Name: "http-timeout", Value: 10 * time.Second, Usage: "deadline for all HTTP probes to one host"},
-			&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "hosts fingerprinted at once"},
+			firstByteFlag,
+			&cli.BoolFlag{Name: "probe-middleboxes", Usage: "fingerprint hosts that also answer on the sweep's two control ports (by default stored as middlebox, unprobed)"},
+			&cli.IntFlag{Name: "concurrency", Value: census.DefaultConcurrency, Usage: "hosts fingerprinted at once (a silent host holds a socket and a few KiB; bodies share a 128 MiB budget)"},
 			&cli.BoolFlag{Name: "lab", Usage: "lift the built-in reserved-range blocklist (for lab networks you own)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "file of CIDRs/ranges never to probe (repeatable)"},
 			&cli.StringSliceFlag{Name: "optout", EnvVars: []string{"CLAWCENSUS_OPTOUT"}, Usage: "opt-out register, CSV: network,requested_by,requested_at,verification,reason (repeatable)"},
@@ -63,13 +65,14 @@ func scanCommand() *cli.Command {
 }
 
 var (
-	leaseFlag = &cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}
-	spoolFlag = &cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}
+	firstByteFlag = &cli.DurationFlag{Name: "first-byte-timeout", Value: 3 * time.Second, Usage: "per HTTP probe: connect and wait for the response headers (a host that accepts and never answers costs this, not --http-timeout)"}
+	leaseFlag     = &cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}
+	spoolFlag     = &cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}
 )
 
 // planFlags are the flags that make a plan; resume takes the stored plan instead.
 var planFlags = []string{"candidates", "ports", "seed", "shard", "lab", "exclude", "optout", "scope", "scan-type", "retries",
-	"timeout", "http-timeout", "concurrency", "contact", "active-probe", "websocket", "country-db", "asn-db", "unit-size",
+	"timeout", "http-timeout", "first-byte-timeout", "probe-middleboxes", "concurrency", "contact", "active-probe", "websocket", "country-db", "asn-db", "unit-size",
 	"authorization", "confirm-large"}
 
 // planConfig maps the plan flags and targets to a census plan; shard is set by --shard.
@@ -77,7 +80,7 @@ func planConfig(c *cli.Context) (census.Config, *uint64, error) {
 	cfg := census.Config{Targets: c.Args().Slice(), Stdin: c.App.Reader, Candidates: c.String("candidates"),
 		Lab: c.Bool("lab"), Excludes: c.StringSlice("exclude"), OptOuts: c.StringSlice("optout"), Scope: c.String("scope"),
 		Rate: c.Int("rate"), Method: c.String("scan-type"), Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
-		Concurrency: c.Int("concurrency"), Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"),
+		FirstByte: c.Duration("first-byte-timeout"), ProbeMiddleboxes: c.Bool("probe-middleboxes"), Concurrency: c.Int("concurrency"), Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"),
 		WebSocket: c.Bool("websocket"), CountryDB: c.String("country-db"), ASNDB: c.String("asn-db"), UnitSize: c.Uint64("unit-size")}
 	for _, f := range []string{"rate", "concurrency"} {
 		if c.Int(f) <= 0 {
@@ -87,7 +90,7 @@ func planConfig(c *cli.Context) (census.Config, *uint64, error) {
 	if c.Int("retries") < 0 {
 		return cfg, nil, usagef("--retries %d: must be zero or more", c.Int("retries"))
 	}
-	for _, f := range []string{"timeout", "http-timeout", "max-runtime", "lease"} {
+	for _, f := range []string{"timeout", "http-timeout", "first-byte-timeout", "max-runtime", "lease"} {
 		if c.IsSet(f) && c.Duration(f) <= 0 {
 			return cfg, nil, usagef("--%s %s: must be positive", f, c.Duration(f))
 		}

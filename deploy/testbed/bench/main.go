@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,8 +51,9 @@ func main() {
 	raw := flag.String("json", "docs/benchmarks.json", "the raw results")
 	tools := flag.String("tools", "clawcensus-engine,clawcensus-engine-retry2,clawcensus-scan,zmap,zmap-P3,masscan,naabu", "sweepers to run")
 	httpStage := flag.Bool("http", true, "also run the HTTP stage (clawcensus vs httpx)")
+	internet := flag.Bool("internet", true, "also run the Internet-like population (silent, slow, reset, every-port hosts)")
 	flag.Parse()
-	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *out, *raw); err != nil {
+	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *internet, *out, *raw); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -78,7 +78,7 @@ func sweep(args []string) error {
 	defer sw.Close()
 	p, _ := strconv.Atoi(port)
 	plan := &scanner.Plan{Specs: []string{block}, Blocklist: scanner.NewBlocklist(true), Ports: []uint16{uint16(p)}, Seed: time.Now().UnixNano()}
-	open := make(chan netip.AddrPort, 4096)
+	open := make(chan scanner.Open, 4096)
 	errc := make(chan error, 1)
 	t1 := time.Now()
 	var sweepTime time.Duration
@@ -89,8 +89,8 @@ func sweep(args []string) error {
 		close(open)
 	}()
 	w := bufio.NewWriter(os.Stdout)
-	for ap := range open {
-		fmt.Fprintln(w, ap)
+	for o := range open {
+		fmt.Fprintln(w, o.AddrPort)
 	}
 	w.Flush()
 	st := sw.Stats()
@@ -120,6 +120,13 @@ type Result struct {
 	CPUPerM   float64 `json:"cpu_s_per_million_probes,omitempty"`
 	RSSMiB    float64 `json:"peak_rss_mib"`
 	Error     string  `json:"error,omitempty"`
+	// Internet-like population: hosts in the run, middleboxes stored, open ports found and
+	// stored (the whole scan).
+	Hosts       int   `json:"hosts,omitempty"`
+	Middleboxes int64 `json:"middleboxes,omitempty"`
+	Open        int64 `json:"open_ports,omitempty"`
+	Stored      int64 `json:"stored,omitempty"`
+	AnswersLost int64 `json:"answers_lost,omitempty"`
 }
 
 type testbed struct{ script, iface, mac, truth string }
@@ -132,7 +139,7 @@ func (t testbed) do(args ...string) error {
 	return nil
 }
 
-func run(reps int, tools []string, httpStage bool, out, raw string) error {
+func run(reps int, tools []string, httpStage, internet bool, out, raw string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (network namespaces, raw sockets)")
 	}
@@ -204,6 +211,13 @@ func run(reps int, tools []string, httpStage bool, out, raw string) error {
 			return err
 		}
 		results = append(results, hr...)
+	}
+	if internet {
+		ir, err := internetRuns(tb, bin, reps)
+		if err != nil {
+			return err
+		}
+		results = append(results, ir...)
 	}
 	b, _ := json.MarshalIndent(results, "", "  ")
 	if err := os.WriteFile(raw, append(b, '\n'), 0o644); err != nil {
@@ -443,6 +457,100 @@ func httpRuns(tb testbed, bin string, reps int) ([]Result, error) {
 	return results, nil
 }
 
+// internetPopulation is the Internet-like mix: of 3,000 open hosts, 60% accept and never
+// answer, 10% answer after 100-500 ms, 5% reset, 5% are hostile, 1% accept on every port, 20
+// are real-gateway replays (every fifth with another open port), the rest nginx pages.
+var internetPopulation = []string{"-n", "3000", "-seed", "11", "-gateways", "20", "-hostile", "150", "-silent", "1800",
+	"-slow", "300", "-reset", "150", "-everyport", "30"}
+
+// internetRuns measures the HTTP stage on the Internet-like population (clawcensus with its
+// defaults, against the httpx CLI with 1,000 threads and a 3 s timeout, on the list of open
+// hosts), and the whole clawcensus scan of the block with its defaults but the rate.
+func internetRuns(tb testbed, bin string, reps int) ([]Result, error) {
+	tb.do("down")
+	if err := tb.do(append([]string{"up"}, internetPopulation...)...); err != nil {
+		return nil, err
+	}
+	truth, err := readTruth(tb.truth)
+	if err != nil {
+		return nil, err
+	}
+	gateways, middleboxes := 0, 0
+	var keys []string
+	for ap, role := range truth {
+		keys = append(keys, ap)
+		if strings.HasPrefix(role, "gateway:") {
+			gateways++
+		}
+		if role == "everyport" {
+			middleboxes++
+		}
+	}
+	slices.Sort(keys)
+	list := filepath.Join(os.TempDir(), "bench-internet-hosts.txt")
+	os.WriteFile(list, []byte(strings.Join(keys, "\n")+"\n"), 0o644)
+	var results []Result
+	for rep := 1; rep <= reps; rep++ {
+		for _, tool := range []string{"clawcensus", "httpx", "clawcensus-scan"} {
+			if !available(strings.TrimSuffix(tool, "-scan")) {
+				continue
+			}
+			db := filepath.Join(os.TempDir(), fmt.Sprintf("bench-internet-%d.db", time.Now().UnixNano()))
+			var argv []string
+			switch tool {
+			case "clawcensus":
+				argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--candidates", list, "--db", db}
+			case "httpx":
+				argv = []string{"prlimit", "--as=6442450944", "--", filepath.Join(toolDir(), "httpx"), "-l", list, "-silent", "-json",
+					"-threads", "1000", "-timeout", "3", "-retries", "0", "-disable-update-check", "-no-fallback"}
+			case "clawcensus-scan":
+				argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "100000",
+					"--ports", port, "--db", db, block}
+			}
+			stdout, wall, cpu, rss, err := measure(exec.Command("ip", append([]string{"netns", "exec", prefix + "-scan"}, argv...)...), &bytes.Buffer{})
+			r := Result{Stage: "internet", Tool: tool, Mix: "internet-like", Rep: rep, WallS: wall, CPUS: cpu, RSSMiB: rss,
+				Truth: gateways, Hosts: len(truth), GSO: "on"}
+			if err != nil {
+				r.Error = err.Error()
+			}
+			for _, line := range strings.Split(string(stdout), "\n") {
+				if tool != "httpx" && (strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`)) {
+					r.Found++
+				}
+				if tool == "httpx" && strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
+					r.Found++
+				}
+			}
+			r.Recall = float64(r.Found) / float64(gateways)
+			r.HostsPerS = float64(len(truth)) / wall
+			if tool != "httpx" {
+				out, err := exec.Command(bin, "report", "--db", db, "--format", "json").Output()
+				if err == nil {
+					var rep struct {
+						Runs []struct {
+							OpenPorts   int64 `json:"open_ports"`
+							Stored      int64 `json:"stored"`
+							AnswersLost int64 `json:"answers_lost"`
+							Middleboxes int64 `json:"middleboxes"`
+						} `json:"runs"`
+					}
+					if json.Unmarshal(out, &rep) == nil && len(rep.Runs) > 0 {
+						last := rep.Runs[len(rep.Runs)-1]
+						r.Open, r.Stored, r.AnswersLost, r.Middleboxes = last.OpenPorts, last.Stored, last.AnswersLost, last.Middleboxes
+					}
+				}
+				os.Remove(db)
+				os.Remove(db + "-wal")
+				os.Remove(db + "-shm")
+			}
+			fmt.Fprintf(os.Stderr, "internet %-16s rep %d: %d/%d gateways, %.0f hosts/s, %.1f s, %.2f CPU-s, %.0f MiB, open %d stored %d lost %d middleboxes %d (of %d) %s\n",
+				tool, rep, r.Found, gateways, r.HostsPerS, wall, cpu, rss, r.Open, r.Stored, r.AnswersLost, r.Middleboxes, middleboxes, r.Error)
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
 func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -581,6 +689,52 @@ func markdown(results []Result) string {
 				span(cpu, "%.2f"), span(rss, "%.0f"), errs)
 		}
 		fmt.Fprintf(&b, "\nhttpx identifies nothing; a gateway counts for it when the Control UI page came back with 200.\n")
+	}
+	b.WriteString(internetMarkdown(results))
+	return b.String()
+}
+
+// internetMarkdown is the Internet-like population's table.
+func internetMarkdown(results []Result) string {
+	cells := map[string][]Result{}
+	var order []string
+	for _, r := range results {
+		if r.Stage != "internet" {
+			continue
+		}
+		if _, ok := cells[r.Tool]; !ok {
+			order = append(order, r.Tool)
+		}
+		cells[r.Tool] = append(cells[r.Tool], r)
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	hosts := cells[order[0]][0].Hosts
+	fmt.Fprintf(&b, "\n## Internet-like population (%d open hosts: 60%% silent, 10%% slow, 5%% reset, 5%% hostile, 1%% every port, 20 gateways)\n\n", hosts)
+	fmt.Fprintf(&b, "`testbed.sh up %s`. `clawcensus` is the HTTP stage alone on the list of open hosts (`scan --candidates`, defaults:\n", strings.Join(internetPopulation, " "))
+	fmt.Fprintf(&b, "4,096 hosts at once, 3 s first-byte deadline, 10 s per host); `httpx` the httpx CLI v1.8.1 on the same list\n")
+	fmt.Fprintf(&b, "(`-threads 1000 -timeout 3 -retries 0`); `clawcensus-scan` the whole scan of %s (SYN, `--rate 100000`, defaults otherwise),\n", block)
+	fmt.Fprintf(&b, "whose report gives open ports, stored observations, answers lost and middleboxes.\n\n")
+	fmt.Fprintf(&b, "| tool | gateways found | hosts/s (median, range) | wall s | CPU-s | peak RSS MiB | open / stored / lost | middleboxes | errors |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, tool := range order {
+		var found, hps, wall, cpu, rss []float64
+		errs := 0
+		last := cells[tool][len(cells[tool])-1]
+		for _, r := range cells[tool] {
+			if r.Error != "" {
+				errs++
+			}
+			found, hps, wall, cpu, rss = append(found, float64(r.Found)), append(hps, r.HostsPerS), append(wall, r.WallS), append(cpu, r.CPUS), append(rss, r.RSSMiB)
+		}
+		kept, mb := "–", "–"
+		if tool != "httpx" {
+			kept = fmt.Sprintf("%d / %d / %d", last.Open, last.Stored, last.AnswersLost)
+			mb = fmt.Sprint(last.Middleboxes)
+		}
+		fmt.Fprintf(&b, "| %s | %s of %d | %.0f (%s) | %s | %s | %s | %s | %s | %d |\n", tool, span(found, "%.0f"), last.Truth, median(hps),
+			span(hps, "%.0f"), span(wall, "%.1f"), span(cpu, "%.2f"), span(rss, "%.0f"), kept, mb, errs)
 	}
 	return b.String()
 }
