@@ -27,7 +27,7 @@ func TestMiddleboxStoredNotProbed(t *testing.T) {
 		t.Fatalf("nft is missing (.ci/run installs nftables): %v", err)
 	}
 	port := freePort(t)
-	want := listeners(t, 2, port) // 127.0.1.1 and 127.0.1.2 serve a page
+	want := listeners(t, 2, port)                                     // 127.0.1.1 and 127.0.1.2 serve a page
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.1.1:%d", port+1)) // the first host's other service
 	if err != nil {
 		t.Fatal(err)

@@ -63,13 +63,13 @@ type Plan struct {
 	HTTPTimeout time.Duration `json:"http_timeout"`
 	FirstByte   time.Duration `json:"first_byte_timeout,omitempty"`
 	// ProbeMiddleboxes fingerprints open ports whose host answered the control probes too.
-	ProbeMiddleboxes bool `json:"probe_middleboxes,omitempty"`
-	Concurrency int           `json:"concurrency"`
-	Contact     string        `json:"contact,omitempty"`
-	ActiveProbe []string      `json:"active_probe,omitempty"`
-	WebSocket   bool          `json:"websocket,omitempty"`
-	CountryDB   *Source       `json:"country_db,omitempty"`
-	ASNDB       *Source       `json:"asn_db,omitempty"`
+	ProbeMiddleboxes bool     `json:"probe_middleboxes,omitempty"`
+	Concurrency      int      `json:"concurrency"`
+	Contact          string   `json:"contact,omitempty"`
+	ActiveProbe      []string `json:"active_probe,omitempty"`
+	WebSocket        bool     `json:"websocket,omitempty"`
+	CountryDB        *Source  `json:"country_db,omitempty"`
+	ASNDB            *Source  `json:"asn_db,omitempty"`
 
 	// Addresses and Probes total the plan after exclusions (all shards); ShardProbes[i] is
 	// shard i's share; ExcludedBy names the lists that removed addresses.

@@ -90,7 +90,7 @@ type Unit struct {
 	// Middleboxes counts the open ports whose host answered the control probes too.
 	Middleboxes int64
 	Worker      string
-	DoneAt              time.Time
+	DoneAt      time.Time
 }
 
 // Worker is one process working on a run, as its last heartbeat left it.

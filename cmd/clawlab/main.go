@@ -31,6 +31,10 @@ func main() {
 	hosts := flag.Int("hosts", 1000, "testbed mode: open hosts")
 	gateways := flag.Int("gateways", 20, "testbed mode: hosts replaying real-gateway fixtures")
 	hostile := flag.Int("hostile", 0, "testbed mode: hostile hosts")
+	silent := flag.Int("silent", 0, "testbed mode: hosts that accept and never answer")
+	slow := flag.Int("slow", 0, "testbed mode: hosts that answer a page after 100-500 ms")
+	reset := flag.Int("reset", 0, "testbed mode: hosts that reset the connection after the handshake")
+	everyPort := flag.Int("everyport", 0, "testbed mode: silent hosts that accept on every port (testbed.sh sends their other ports to this one)")
 	seed := flag.Uint64("seed", 1, "testbed mode: which addresses are open")
 	truth := flag.String("truth", "testbed-truth.tsv", "testbed mode: where to write the open hosts and their roles")
 	flag.Parse()
@@ -48,7 +52,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, "clawlab: testbed mode takes -fixtures GATEWAYS,NEGATIVES")
 			os.Exit(2)
 		}
-		err = runTestbed(ctx, testbedConfig{block: p, n: *hosts, gateways: *gateways, host: *hostile, seed: *seed, port: *port, truth: *truth},
+		err = runTestbed(ctx, testbedConfig{block: p, n: *hosts, gateways: *gateways, host: *hostile,
+			silent: *silent, slow: *slow, reset: *reset, everyPort: *everyPort, seed: *seed, port: *port, truth: *truth},
 			dirList[0], dirList[1])
 	} else {
 		err = run(ctx, *dirs, *base, *port)

@@ -17,15 +17,20 @@ import (
 
 // testbedConfig is the benchmark testbed's host population (deploy/testbed/testbed.sh): n
 // seeded addresses of block listen on port; the first gateways of them replay real-gateway
-// fixtures, the next hostile misbehave (tarpit, drip, garbage, endless headers), the rest
-// serve a recorded nginx page. Every other address of the block answers RST: the namespace
-// holds the whole block on lo (an AnyIP route).
+// fixtures (every fifth also has another open port, 8080, that accepts and stays silent), the
+// next hostile misbehave (tarpit, drip, garbage, endless headers), then the Internet's
+// commonest kinds of "open" port: silent (accept, never answer), slow (a page after
+// 100-500 ms, the delay made here: the kernel has no netem), reset (RST after the handshake)
+// and every-port (silent, and testbed.sh sends all their other ports here); the rest serve a
+// recorded nginx page. Every other address of the block answers RST: the namespace holds the
+// whole block on lo (an AnyIP route).
 type testbedConfig struct {
-	block             netip.Prefix
-	n, gateways, host int
-	seed              uint64
-	port              int
-	truth             string
+	block                          netip.Prefix
+	n, gateways, host              int
+	silent, slow, reset, everyPort int
+	seed                           uint64
+	port                           int
+	truth                          string
 }
 
 func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir string) error {
@@ -33,8 +38,9 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 		return fmt.Errorf("-block %s: the testbed lives in 198.18.0.0/15 only", cfg.block)
 	}
 	size := 1 << (32 - cfg.block.Bits())
-	if cfg.n <= 0 || cfg.n > size-2 || cfg.gateways+cfg.host > cfg.n {
-		return fmt.Errorf("-hosts %d, -gateways %d, -hostile %d: out of range for %s", cfg.n, cfg.gateways, cfg.host, cfg.block)
+	roles := cfg.gateways + cfg.host + cfg.silent + cfg.slow + cfg.reset + cfg.everyPort
+	if cfg.n <= 0 || cfg.n > size-2 || roles > cfg.n || min(cfg.gateways, cfg.host, cfg.silent, cfg.slow, cfg.reset, cfg.everyPort) < 0 {
+		return fmt.Errorf("-hosts %d: the roles (%d) out of range for %s", cfg.n, roles, cfg.block)
 	}
 	gws, err := fixture.Load(gatewayDir)
 	if err != nil {
@@ -85,6 +91,7 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 			return fmt.Errorf("listen %s: %w (is the block routed to lo in this namespace?)", ap, err)
 		}
 		role := "nginx"
+		at := i - cfg.gateways - cfg.host // the index among the Internet's kinds
 		switch {
 		case i < cfg.gateways:
 			f := gws[i%len(gws)]
@@ -92,10 +99,39 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 			srv := &http.Server{Handler: f, ReadHeaderTimeout: 5 * time.Second}
 			go srv.Serve(ln)
 			closers = append(closers, func() { srv.Close() })
+			if i%5 == 0 { // a gateway host running another service too
+				other, err := net.Listen("tcp", netip.AddrPortFrom(a, 8080).String())
+				if err != nil {
+					return err
+				}
+				go acceptAll(other, silentServe)
+				closers = append(closers, func() { other.Close() })
+			}
 		case i < cfg.gateways+cfg.host:
 			kind := hostileKinds[(i-cfg.gateways)%len(hostileKinds)]
 			role = "hostile:" + kind.name
 			go acceptAll(ln, kind.serve)
+			closers = append(closers, func() { ln.Close() })
+		case at < cfg.silent:
+			role = "silent"
+			go acceptAll(ln, silentServe)
+			closers = append(closers, func() { ln.Close() })
+		case at < cfg.silent+cfg.slow:
+			delay := time.Duration(100+rng.IntN(401)) * time.Millisecond
+			role = fmt.Sprintf("slow:%dms", delay.Milliseconds())
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(delay)
+				nginx.ServeHTTP(w, r)
+			}), ReadHeaderTimeout: 5 * time.Second}
+			go srv.Serve(ln)
+			closers = append(closers, func() { srv.Close() })
+		case at < cfg.silent+cfg.slow+cfg.reset:
+			role = "reset"
+			go resetAll(ln)
+			closers = append(closers, func() { ln.Close() })
+		case at < cfg.silent+cfg.slow+cfg.reset+cfg.everyPort:
+			role = "everyport"
+			go acceptAll(ln, silentServe)
 			closers = append(closers, func() { ln.Close() })
 		default:
 			srv := &http.Server{Handler: nginx, ReadHeaderTimeout: 5 * time.Second}
@@ -125,6 +161,24 @@ func acceptAll(ln net.Listener, serve func(net.Conn)) {
 			bufio.NewReader(c).ReadString('\n')
 			serve(c)
 		}()
+	}
+}
+
+// silentServe holds a connection without a byte in answer, as most "open" ports on the
+// Internet do (acceptAll closes it after 30 s).
+func silentServe(c net.Conn) { c.Read(make([]byte, 1)) }
+
+// resetAll resets every connection right after the handshake (SO_LINGER 0).
+func resetAll(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
 	}
 }
 

@@ -6,7 +6,9 @@
 #            addresses listen on 18789 (real-gateway replays, nginx pages, hostile servers, by
 #            clawlab -block), every other address answers RST like the Internet's closed ports
 #
-#   testbed.sh up [-n N] [-seed S] [-gateways K] [-hostile H] [-p P]   # the truth goes to P-truth.tsv
+#   testbed.sh up [-n N] [-seed S] [-gateways K] [-hostile H] [-silent S] [-slow L] [-reset R] [-everyport E] [-p P]
+#            the truth goes to P-truth.tsv: each open host and its role (clawlab -block says which);
+#            every-port hosts answer on all ports (nftables sends the others to their listener)
 #   testbed.sh offload on|off [-p P]   # GSO/TSO/GRO and checksum offloads on both veth ends
 #   testbed.sh loss PERCENT [-p P]     # nftables random drops in the hosts namespace, each direction (0: none)
 #   testbed.sh exec [-p P] CMD...      # run CMD in the scanner namespace
@@ -16,7 +18,7 @@
 set -euo pipefail
 cmd=${1:?usage: testbed.sh up|offload|loss|exec|info|down [...]}
 shift
-p=tb n=1000 seed=1 gateways=20 hostile=0
+p=tb n=1000 seed=1 gateways=20 hostile=0 silent=0 slow=0 reset=0 everyport=0
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 state=${TESTBED_STATE:-/run/clawcensus-testbed}
@@ -29,6 +31,10 @@ while [ $# -gt 0 ]; do
     -seed) seed=$2; shift 2 ;;
     -gateways) gateways=$2; shift 2 ;;
     -hostile) hostile=$2; shift 2 ;;
+    -silent) silent=$2; shift 2 ;;
+    -slow) slow=$2; shift 2 ;;
+    -reset) reset=$2; shift 2 ;;
+    -everyport) everyport=$2; shift 2 ;;
     *) args=("$@"); break ;; # the rest is the command's (exec) or the value (offload, loss)
   esac
 done
@@ -75,11 +81,24 @@ up)
   no_way_out
   (cd "$repo" && go build -o "$state/clawlab" ./cmd/clawlab)
   ip netns exec "$hosts" "$state/clawlab" -block 198.18.0.0/16 -hosts "$n" -seed "$seed" -gateways "$gateways" \
-    -hostile "$hostile" -truth "$state/$p-truth.tsv" \
+    -hostile "$hostile" -silent "$silent" -slow "$slow" -reset "$reset" -everyport "$everyport" -truth "$state/$p-truth.tsv" \
     -fixtures "$repo/fingerprint/testdata/gateways,$repo/fingerprint/testdata/negatives" >"$state/$p-hosts.log" 2>&1 &
   echo $! >"$state/$p-hosts.pid"
   for _ in $(seq 100); do grep -q 'testbed ready' "$state/$p-hosts.log" 2>/dev/null && break; sleep 0.1; done
   grep 'testbed ready' "$state/$p-hosts.log" || { cat "$state/$p-hosts.log" >&2; exit 1; }
+  # Every-port hosts: any other TCP port of theirs reaches their one (silent) listener.
+  rules=$(awk -F'\t' '$2 == "everyport" { split($1, a, ":"); printf "ip daddr %s tcp dport != %s dnat to %s:%s\n", a[1], a[2], a[1], a[2] }' "$state/$p-truth.tsv" |
+    sed 's/^/    /')
+  if [ -n "$rules" ]; then
+    ip netns exec "$hosts" nft -f - <<NFT
+table ip clawcensus_everyport {
+  chain pre {
+    type nat hook prerouting priority -100; policy accept;
+$rules
+  }
+}
+NFT
+  fi
   ;;
 offload)
   v=${args[0]:?offload on|off}
