@@ -72,8 +72,13 @@ func newClient(userAgent string, firstByte time.Duration, maxBody, bodyBudget in
 		bodies: semaphore.NewWeighted(bodyBudget)}, nil
 }
 
-// bodyChunk is how much of the body budget a host takes at a time: most pages fit in one.
-const bodyChunk = 32 << 10
+// bodyFirst is the body budget a host takes first: most pages fit (nginx's default page is
+// 615 bytes, a gateway's Control UI page under 2 KiB); each later step doubles what it holds, up
+// to bodyStep at a time.
+const (
+	bodyFirst = 4 << 10
+	bodyStep  = 64 << 10
+)
 
 // hostBodies is the part of the body budget one host holds, released when it is done.
 type hostBodies struct{ held int64 }
@@ -91,14 +96,14 @@ func (c *client) hold(ctx context.Context) (context.Context, func()) {
 	}
 }
 
-// readBody reads at most maxBody bytes, taking the body budget a chunk at a time ahead of the
+// readBody reads at most maxBody bytes, taking the body budget a step at a time ahead of the
 // bytes: it waits while other hosts hold the budget, and gives up when ctx is done.
 func (c *client) readBody(ctx context.Context, r io.Reader) ([]byte, error) {
 	h, _ := ctx.Value(hostBodiesKey{}).(*hostBodies)
 	var data []byte
 	for int64(len(data)) < c.maxBody {
 		if len(data) == cap(data) {
-			grow := min(int64(bodyChunk), c.maxBody-int64(len(data)))
+			grow := min(max(int64(bodyFirst), min(int64(cap(data)), bodyStep)), c.maxBody-int64(len(data)))
 			if h != nil {
 				if err := c.bodies.Acquire(ctx, grow); err != nil {
 					return data, err

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
@@ -38,9 +39,9 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 		return fmt.Errorf("-block %s: the testbed lives in 198.18.0.0/15 only", cfg.block)
 	}
 	size := 1 << (32 - cfg.block.Bits())
-	roles := cfg.gateways + cfg.host + cfg.silent + cfg.slow + cfg.reset + cfg.everyPort
-	if cfg.n <= 0 || cfg.n > size-2 || roles > cfg.n || min(cfg.gateways, cfg.host, cfg.silent, cfg.slow, cfg.reset, cfg.everyPort) < 0 {
-		return fmt.Errorf("-hosts %d: the roles (%d) out of range for %s", cfg.n, roles, cfg.block)
+	assigned := cfg.gateways + cfg.host + cfg.silent + cfg.slow + cfg.reset + cfg.everyPort
+	if cfg.n <= 0 || cfg.n > size-2 || assigned > cfg.n || min(cfg.gateways, cfg.host, cfg.silent, cfg.slow, cfg.reset, cfg.everyPort) < 0 {
+		return fmt.Errorf("-hosts %d: the roles (%d) out of range for %s", cfg.n, assigned, cfg.block)
 	}
 	gws, err := fixture.Load(gatewayDir)
 	if err != nil {
@@ -78,65 +79,54 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 		return err
 	}
 	w := bufio.NewWriter(truth)
-	var closers []func()
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
+	// Each connection is handed to the role of the host:port it reached.
+	roles := map[netip.AddrPort]func(net.Conn){}
+	httpRole := func(h http.Handler) func(net.Conn) {
+		ln := newChanListener()
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		return ln.hand
+	}
+	nginxRole := httpRole(nginx)
+	gatewayRoles := map[string]func(net.Conn){}
+	for _, f := range gws {
+		gatewayRoles[f.Name] = httpRole(f)
+	}
 	for i, a := range addrs {
 		ap := netip.AddrPortFrom(a, uint16(cfg.port))
-		ln, err := net.Listen("tcp", ap.String())
-		if err != nil {
-			return fmt.Errorf("listen %s: %w (is the block routed to lo in this namespace?)", ap, err)
-		}
 		role := "nginx"
+		roles[ap] = nginxRole
 		at := i - cfg.gateways - cfg.host // the index among the Internet's kinds
 		switch {
 		case i < cfg.gateways:
 			f := gws[i%len(gws)]
 			role = "gateway:" + f.Name
-			srv := &http.Server{Handler: f, ReadHeaderTimeout: 5 * time.Second}
-			go srv.Serve(ln)
-			closers = append(closers, func() { srv.Close() })
+			roles[ap] = gatewayRoles[f.Name]
 			if i%5 == 0 { // a gateway host running another service too
-				other, err := net.Listen("tcp", netip.AddrPortFrom(a, 8080).String())
-				if err != nil {
-					return err
-				}
-				go acceptAll(other, silentServe)
-				closers = append(closers, func() { other.Close() })
+				extra := netip.AddrPortFrom(a, extraPort)
+				roles[extra] = held(silentServe)
+				fmt.Fprintf(w, "%s\textra\n", extra)
 			}
 		case i < cfg.gateways+cfg.host:
 			kind := hostileKinds[(i-cfg.gateways)%len(hostileKinds)]
 			role = "hostile:" + kind.name
-			go acceptAll(ln, kind.serve)
-			closers = append(closers, func() { ln.Close() })
+			roles[ap] = held(kind.serve)
 		case at < cfg.silent:
 			role = "silent"
-			go acceptAll(ln, silentServe)
-			closers = append(closers, func() { ln.Close() })
+			roles[ap] = held(silentServe)
 		case at < cfg.silent+cfg.slow:
 			delay := time.Duration(100+rng.IntN(401)) * time.Millisecond
 			role = fmt.Sprintf("slow:%dms", delay.Milliseconds())
-			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			roles[ap] = httpRole(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				time.Sleep(delay)
 				nginx.ServeHTTP(w, r)
-			}), ReadHeaderTimeout: 5 * time.Second}
-			go srv.Serve(ln)
-			closers = append(closers, func() { srv.Close() })
+			}))
 		case at < cfg.silent+cfg.slow+cfg.reset:
 			role = "reset"
-			go resetAll(ln)
-			closers = append(closers, func() { ln.Close() })
+			roles[ap] = resetConn
 		case at < cfg.silent+cfg.slow+cfg.reset+cfg.everyPort:
 			role = "everyport"
-			go acceptAll(ln, silentServe)
-			closers = append(closers, func() { ln.Close() })
-		default:
-			srv := &http.Server{Handler: nginx, ReadHeaderTimeout: 5 * time.Second}
-			go srv.Serve(ln)
-			closers = append(closers, func() { srv.Close() })
+			roles[ap] = held(silentServe)
 		}
 		fmt.Fprintf(w, "%s\t%s\n", ap, role)
 	}
@@ -144,17 +134,94 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 		return err
 	}
 	truth.Close()
-	fmt.Printf("testbed ready: %d hosts (%d gateways, %d hostile) of %s on port %d; truth in %s\n", cfg.n, cfg.gateways, cfg.host, cfg.block, cfg.port, cfg.truth)
+	// A listener per open host:port while the descriptors allow: the kernel answers every
+	// other address RST, as the Internet's closed ports do, at the cost of a closed port. Past
+	// that, one wildcard listener per port, and testbed.sh's nftables rule answers RST for the
+	// addresses that are not open (a dearer path: the growth table says which rows used it).
+	var listen []string
+	mode := "per-address"
+	if len(roles) <= perAddressLimit {
+		for ap := range roles {
+			listen = append(listen, ap.String())
+		}
+	} else {
+		mode = "wildcard"
+		listen = []string{fmt.Sprintf("0.0.0.0:%d", cfg.port), fmt.Sprintf("0.0.0.0:%d", extraPort)}
+	}
+	for _, addr := range listen {
+		ln, err := net.Listen("tcp4", addr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w (is the block routed to lo in this namespace?)", addr, err)
+		}
+		defer ln.Close()
+		go dispatch(ln, roles)
+	}
+	fmt.Printf("testbed ready: %d hosts (%d gateways, %d hostile) of %s on port %d, listening %s; truth in %s\n",
+		cfg.n, cfg.gateways, cfg.host, cfg.block, cfg.port, mode, cfg.truth)
 	<-ctx.Done()
 	return nil
 }
 
-func acceptAll(ln net.Listener, serve func(net.Conn)) {
+// extraPort is the other open port of every fifth gateway host.
+const extraPort = 8080
+
+// perAddressLimit is the most open host:ports given a listener each (the descriptor limit here
+// is 20,000, and held connections need theirs).
+const perAddressLimit = 12000
+
+// dispatch hands every connection to the role of the address and port it reached; one that
+// reached no open host:port (testbed.sh's nftables rule answers those with RST) is reset.
+func dispatch(ln net.Listener, roles map[netip.AddrPort]func(net.Conn)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		local := c.LocalAddr().(*net.TCPAddr).AddrPort()
+		role, ok := roles[netip.AddrPortFrom(local.Addr().Unmap(), local.Port())]
+		if !ok {
+			role = resetConn
+		}
+		role(c)
+	}
+}
+
+// chanListener is a net.Listener fed by dispatch: an http.Server serves what it is handed.
+type chanListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newChanListener() *chanListener {
+	return &chanListener{conns: make(chan net.Conn, 1024), done: make(chan struct{})}
+}
+
+func (l *chanListener) hand(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error { l.once.Do(func() { close(l.done) }); return nil }
+
+func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{} }
+
+// held serves each connection on its own goroutine after reading the request line, and
+// closes it after 30 s at most.
+func held(serve func(net.Conn)) func(net.Conn) {
+	return func(c net.Conn) {
 		go func() {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(30 * time.Second))
@@ -164,23 +231,17 @@ func acceptAll(ln net.Listener, serve func(net.Conn)) {
 	}
 }
 
-// silentServe holds a connection without a byte in answer, as most "open" ports on the
-// Internet do (acceptAll closes it after 30 s).
-func silentServe(c net.Conn) { c.Read(make([]byte, 1)) }
-
-// resetAll resets every connection right after the handshake (SO_LINGER 0).
-func resetAll(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-		c.Close()
+// resetConn resets a connection right after the handshake (SO_LINGER 0).
+func resetConn(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
 	}
+	c.Close()
 }
+
+// silentServe holds a connection without a byte in answer, as most "open" ports on the
+// Internet do (held closes it after 30 s).
+func silentServe(c net.Conn) { c.Read(make([]byte, 1)) }
 
 // hostileKinds are the testbed's misbehaving servers (the scanner's own tests have more).
 var hostileKinds = []struct {

@@ -84,21 +84,35 @@ up)
     -hostile "$hostile" -silent "$silent" -slow "$slow" -reset "$reset" -everyport "$everyport" -truth "$state/$p-truth.tsv" \
     -fixtures "$repo/fingerprint/testdata/gateways,$repo/fingerprint/testdata/negatives" >"$state/$p-hosts.log" 2>&1 &
   echo $! >"$state/$p-hosts.pid"
-  for _ in $(seq 100); do grep -q 'testbed ready' "$state/$p-hosts.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 600); do grep -q "testbed ready" "$state/$p-hosts.log" 2>/dev/null && break; sleep 0.1; done
   grep 'testbed ready' "$state/$p-hosts.log" || { cat "$state/$p-hosts.log" >&2; exit 1; }
-  # Every-port hosts: any other TCP port of theirs reaches their one (silent) listener.
-  rules=$(awk -F'\t' '$2 == "everyport" { split($1, a, ":"); printf "ip daddr %s tcp dport != %s dnat to %s:%s\n", a[1], a[2], a[1], a[2] }' "$state/$p-truth.tsv" |
-    sed 's/^/    /')
-  if [ -n "$rules" ]; then
-    ip netns exec "$hosts" nft -f - <<NFT
-table ip clawcensus_everyport {
-  chain pre {
-    type nat hook prerouting priority -100; policy accept;
-$rules
-  }
-}
-NFT
-  fi
+  # Where clawlab listens on the wildcard address (too many hosts for a listener each), only the
+  # open host:ports of the truth get through, every other SYN to its ports is answered RST as a
+  # closed port's. Every-port hosts: any other TCP port of theirs reaches their one listener.
+  {
+    echo "table ip clawcensus_hosts {"
+    if grep -q 'listening wildcard' "$state/$p-hosts.log"; then
+      echo "  set open { type ipv4_addr . inet_service; elements = {"
+      awk -F'\t' '{ split($1, a, ":"); printf "    %s . %s,\n", a[1], a[2] }' "$state/$p-truth.tsv"
+      echo "  } }"
+      echo "  chain in { type filter hook input priority 0; policy accept;"
+      echo "    tcp dport { 18789, 8080 } ip daddr . tcp dport != @open reject with tcp reset; }"
+    fi
+    if [ "$everyport" -gt 0 ]; then
+      # NAT needs connection tracking: only for the every-port hosts, so that a sweep's 65,536
+      # probes do not fill the conntrack table.
+      echo "  set everyport { type ipv4_addr; elements = {"
+      awk -F'\t' '$2 == "everyport" { split($1, a, ":"); printf "    %s,\n", a[1] }' "$state/$p-truth.tsv"
+      echo "  } }"
+      echo "  chain raw { type filter hook prerouting priority -300; policy accept; ip daddr != @everyport notrack; }"
+      echo "  chain rawout { type filter hook output priority -300; policy accept; ip saddr != @everyport notrack; }"
+      echo "  chain pre { type nat hook prerouting priority -100; policy accept;"
+      awk -F'\t' '$2 == "everyport" { split($1, a, ":"); printf "    ip daddr %s tcp dport != %s dnat to %s:%s\n", a[1], a[2], a[1], a[2] }' "$state/$p-truth.tsv"
+      echo "  }"
+    fi
+    echo "}"
+  } >"$state/$p-hosts.nft"
+  ip netns exec "$hosts" nft -f "$state/$p-hosts.nft"
   ;;
 offload)
   v=${args[0]:?offload on|off}

@@ -22,11 +22,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/clawcensus/clawcensus/scanner"
 )
@@ -52,8 +55,22 @@ func main() {
 	tools := flag.String("tools", "clawcensus-engine,clawcensus-engine-retry2,clawcensus-scan,zmap,zmap-P3,masscan,naabu", "sweepers to run")
 	httpStage := flag.Bool("http", true, "also run the HTTP stage (clawcensus vs httpx)")
 	internet := flag.Bool("internet", true, "also run the Internet-like population (silent, slow, reset, every-port hosts)")
+	growth := flag.Bool("growth", true, "also measure how the whole scan grows with open hosts and the share of silent ones")
+	sparse := flag.Bool("sparse", true, "also sweep with 1 in 1,000 addresses open (the whole scan against zmap and the engine)")
+	cells := flag.String("growth-cells", "", "only these growth rows, OPEN:SILENT[,…] (default: every row of the table)")
 	flag.Parse()
-	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *internet, *out, *raw); err != nil {
+	if *cells != "" {
+		growthCells = nil
+		for _, c := range strings.Split(*cells, ",") {
+			var open, silent int
+			if _, err := fmt.Sscanf(c, "%d:%d", &open, &silent); err != nil || open <= 0 || silent < 0 || silent > open-10 {
+				fmt.Fprintf(os.Stderr, "bench: -growth-cells %q: want OPEN:SILENT with SILENT at most OPEN-10\n", c)
+				os.Exit(2)
+			}
+			growthCells = append(growthCells, struct{ open, silent int }{open, silent})
+		}
+	}
+	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *internet, *growth, *sparse, *out, *raw); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -64,7 +81,19 @@ func sweep(args []string) error {
 	fs := flag.NewFlagSet("sweep", flag.ExitOnError)
 	rate := fs.Int("rate", 10_000_000, "probes per second")
 	retries := fs.Int("retries", 0, "retry passes")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the sweep to this file")
 	fs.Parse(args)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	t0 := time.Now()
 	scope, err := scanner.ParseScope(block)
 	if err != nil {
@@ -115,6 +144,10 @@ type Result struct {
 	Precision float64 `json:"precision"`
 	WallS     float64 `json:"wall_s"`
 	PPS       float64 `json:"pps,omitempty"`
+	// SendPPS is the rate of the first 65,536 packets out of the scanner's interface, by its
+	// packet counter (sampled every millisecond): what a network sees, whatever else the
+	// process does before and after.
+	SendPPS   float64 `json:"send_pps,omitempty"`
 	HostsPerS float64 `json:"hosts_per_s,omitempty"`
 	CPUS      float64 `json:"cpu_s"`
 	CPUPerM   float64 `json:"cpu_s_per_million_probes,omitempty"`
@@ -125,6 +158,7 @@ type Result struct {
 	Hosts       int   `json:"hosts,omitempty"`
 	Middleboxes int64 `json:"middleboxes,omitempty"`
 	Open        int64 `json:"open_ports,omitempty"`
+	Silent      int   `json:"silent,omitempty"`
 	Stored      int64 `json:"stored,omitempty"`
 	AnswersLost int64 `json:"answers_lost,omitempty"`
 }
@@ -139,7 +173,32 @@ func (t testbed) do(args ...string) error {
 	return nil
 }
 
-func run(reps int, tools []string, httpStage, internet bool, out, raw string) error {
+// up brings a new testbed up (taking any old one down) and reads its interface, the peer's
+// MAC (a new veth has a new one: zmap and masscan address their frames to it) and the truth.
+func (t *testbed) up(args ...string) error {
+	t.do("down")
+	if err := t.do(append([]string{"up"}, args...)...); err != nil {
+		return err
+	}
+	info, err := exec.Command(t.script, "info", "-p", prefix).Output()
+	if err != nil {
+		return err
+	}
+	for _, f := range strings.Fields(string(info)) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "interface":
+			t.iface = v
+		case "gateway_mac":
+			t.mac = v
+		case "truth":
+			t.truth = v
+		}
+	}
+	return nil
+}
+
+func run(reps int, tools []string, httpStage, internet, growth, sparse bool, out, raw string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (network namespaces, raw sockets)")
 	}
@@ -151,26 +210,10 @@ func run(reps int, tools []string, httpStage, internet bool, out, raw string) er
 	if _, err := os.Stat(tb.script); err != nil {
 		return fmt.Errorf("run from the repository's root: %w", err)
 	}
-	tb.do("down")
-	if err := tb.do("up", "-n", "1000", "-seed", "7", "-gateways", "20"); err != nil {
+	if err := tb.up("-n", "1000", "-seed", "7", "-gateways", "20"); err != nil {
 		return err
 	}
 	defer tb.do("down")
-	info, err := exec.Command(tb.script, "info", "-p", prefix).Output()
-	if err != nil {
-		return err
-	}
-	for _, f := range strings.Fields(string(info)) {
-		k, v, _ := strings.Cut(f, "=")
-		switch k {
-		case "interface":
-			tb.iface = v
-		case "gateway_mac":
-			tb.mac = v
-		case "truth":
-			tb.truth = v
-		}
-	}
 	truth, err := readTruth(tb.truth)
 	if err != nil {
 		return err
@@ -190,6 +233,9 @@ func run(reps int, tools []string, httpStage, internet bool, out, raw string) er
 			}
 			for rep := 1; rep <= reps; rep++ {
 				for _, tool := range tools { // interleaved: every tool once per repetition
+					if tool == "" {
+						continue
+					}
 					if !available(tool) {
 						fmt.Fprintf(os.Stderr, "%s is not installed (deploy/testbed/tools.sh): left out\n", tool)
 						continue
@@ -205,19 +251,33 @@ func run(reps int, tools []string, httpStage, internet bool, out, raw string) er
 	}
 	tb.do("loss", "0")
 	tb.do("offload", "on")
+	if sparse {
+		sr, err := sparseRuns(&tb, self, bin, reps)
+		if err != nil {
+			return err
+		}
+		results = append(results, sr...)
+	}
 	if httpStage {
-		hr, err := httpRuns(tb, bin, reps)
+		hr, err := httpRuns(&tb, bin, reps)
 		if err != nil {
 			return err
 		}
 		results = append(results, hr...)
 	}
 	if internet {
-		ir, err := internetRuns(tb, bin, reps)
+		ir, err := internetRuns(&tb, bin, reps)
 		if err != nil {
 			return err
 		}
 		results = append(results, ir...)
+	}
+	if growth {
+		gr, err := growthRuns(&tb, bin)
+		if err != nil {
+			return err
+		}
+		results = append(results, gr...)
 	}
 	b, _ := json.MarshalIndent(results, "", "  ")
 	if err := os.WriteFile(raw, append(b, '\n'), 0o644); err != nil {
@@ -258,7 +318,9 @@ func readTruth(path string) (map[string]string, error) {
 	m := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		ap, role, _ := strings.Cut(line, "\t")
-		m[ap] = role
+		if role != "extra" { // another open port of a gateway host, never swept
+			m[ap] = role
+		}
 	}
 	return m, nil
 }
@@ -319,8 +381,13 @@ func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Resul
 	}
 	cmd := exec.Command(ns[0], append(ns[1:], argv...)...)
 	var stderr bytes.Buffer
+	counter, err := countSent(prefix+"-scan", tb.iface)
+	if err != nil {
+		return Result{Stage: "sweep", Tool: tool, Error: err.Error()}
+	}
 	out, wall, cpu, rss, err := measure(cmd, &stderr)
-	r := Result{Stage: "sweep", Tool: tool, Probes: 65536, WallS: wall, CPUS: cpu, RSSMiB: rss, Truth: len(truth)}
+	r := Result{Stage: "sweep", Tool: tool, Probes: 65536, WallS: wall, CPUS: cpu, RSSMiB: rss, Truth: len(truth),
+		SendPPS: counter.stop(65536)}
 	waits := 1.0 // cooldowns inside the wall time
 	switch tool {
 	case "clawcensus-engine-retry2":
@@ -396,14 +463,13 @@ func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Resul
 
 // httpRuns fingerprints the testbed's open hosts from a candidate list: clawcensus's HTTP
 // stage against the httpx CLI, on the clean population and on one with 30% hostile hosts.
-func httpRuns(tb testbed, bin string, reps int) ([]Result, error) {
+func httpRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 	var results []Result
 	for _, mix := range []struct {
 		name    string
 		hostile string
 	}{{"clean", "0"}, {"30% hostile", "300"}} {
-		tb.do("down")
-		if err := tb.do("up", "-n", "1000", "-seed", "7", "-gateways", "20", "-hostile", mix.hostile); err != nil {
+		if err := tb.up("-n", "1000", "-seed", "7", "-gateways", "20", "-hostile", mix.hostile); err != nil {
 			return nil, err
 		}
 		truth, err := readTruth(tb.truth)
@@ -457,18 +523,84 @@ func httpRuns(tb testbed, bin string, reps int) ([]Result, error) {
 	return results, nil
 }
 
-// internetPopulation is the Internet-like mix: of 3,000 open hosts, 60% accept and never
-// answer, 10% answer after 100-500 ms, 5% reset, 5% are hostile, 1% accept on every port, 20
-// are real-gateway replays (every fifth with another open port), the rest nginx pages.
-var internetPopulation = []string{"-n", "3000", "-seed", "11", "-gateways", "20", "-hostile", "150", "-silent", "1800",
-	"-slow", "300", "-reset", "150", "-everyport", "30"}
+// sparseRuns sweeps the block with 65 of its 65,536 addresses open (1 in 1,000, GSO/TSO on, no
+// loss): the whole clawcensus scan, the engine alone and zmap, interleaved, their send rates by
+// the packet counter.
+func sparseRuns(tb *testbed, self, bin string, reps int) ([]Result, error) {
+	if err := tb.up("-n", "65", "-seed", "13", "-gateways", "5"); err != nil {
+		return nil, err
+	}
+	truth, err := readTruth(tb.truth)
+	if err != nil {
+		return nil, err
+	}
+	var results []Result
+	for rep := 1; rep <= max(reps, 3); rep++ { // best of three at least, as the issue measured
+		for _, tool := range []string{"clawcensus-scan", "clawcensus-engine", "zmap"} {
+			if !available(tool) {
+				continue
+			}
+			r := sweepRun(*tb, tool, self, bin, truth)
+			r.Stage, r.Mix, r.GSO, r.Rep = "sparse", "1 in 1,000 open", "on", rep
+			fmt.Fprintf(os.Stderr, "sparse %-18s rep %d: recall %.3f, send %.0f pps (counter), %.2f CPU-s %s\n", tool, rep, r.Recall, r.SendPPS, r.CPUS, r.Error)
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
+// sparseMarkdown is the 1-in-1,000 table: send rates by the packet counter.
+func sparseMarkdown(results []Result) string {
+	cells := map[string][]float64{}
+	recall := map[string][]float64{}
+	var order []string
+	for _, r := range results {
+		if r.Stage != "sparse" || r.Error != "" {
+			continue
+		}
+		if _, ok := cells[r.Tool]; !ok {
+			order = append(order, r.Tool)
+		}
+		cells[r.Tool] = append(cells[r.Tool], r.SendPPS)
+		recall[r.Tool] = append(recall[r.Tool], r.Recall)
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## Sweep with 1 in 1,000 addresses open\n\n`testbed.sh up -n 65 -seed 13 -gateways 5`, GSO/TSO on, no loss; tools as in the sweep table, interleaved. Send rate\n")
+	fmt.Fprintf(&b, "of the first 65,536 packets by the veth's packet counter; best and median of the runs.\n\n")
+	fmt.Fprintf(&b, "| tool | recall | send pps best | × zmap best | send pps median (range) | × zmap median |\n|---|---|---|---|---|---|\n")
+	ratio := func(v, z float64) string {
+		if z <= 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", v/z)
+	}
+	zb, zm := 0.0, median(cells["zmap"])
+	if len(cells["zmap"]) > 0 {
+		zb = slices.Max(cells["zmap"])
+	}
+	for _, tool := range order {
+		v := cells[tool]
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.0f (%s) | %s |\n", tool, span(recall[tool], "%.3f"), slices.Max(v), ratio(slices.Max(v), zb),
+			median(v), span(v, "%.0f"), ratio(median(v), zm))
+	}
+	return b.String()
+}
+
+// internetPopulation is the Internet-like mix: of 30,000 open hosts (enough that the rate, not
+// the slowest host's 10 s, sets the time), 60% accept and never answer, 10% answer after
+// 100-500 ms, 5% reset, 5% are hostile, 1% accept on every port, 20 are real-gateway replays
+// (every fifth with another open port), the rest nginx pages.
+var internetPopulation = []string{"-n", "30000", "-seed", "11", "-gateways", "20", "-hostile", "1500", "-silent", "18000",
+	"-slow", "3000", "-reset", "1500", "-everyport", "300"}
 
 // internetRuns measures the HTTP stage on the Internet-like population (clawcensus with its
 // defaults, against the httpx CLI with 1,000 threads and a 3 s timeout, on the list of open
 // hosts), and the whole clawcensus scan of the block with its defaults but the rate.
-func internetRuns(tb testbed, bin string, reps int) ([]Result, error) {
-	tb.do("down")
-	if err := tb.do(append([]string{"up"}, internetPopulation...)...); err != nil {
+func internetRuns(tb *testbed, bin string, reps int) ([]Result, error) {
+	if err := tb.up(internetPopulation...); err != nil {
 		return nil, err
 	}
 	truth, err := readTruth(tb.truth)
@@ -492,7 +624,8 @@ func internetRuns(tb testbed, bin string, reps int) ([]Result, error) {
 	var results []Result
 	for rep := 1; rep <= reps; rep++ {
 		for _, tool := range []string{"clawcensus", "httpx", "clawcensus-scan"} {
-			if !available(strings.TrimSuffix(tool, "-scan")) {
+			// httpx takes minutes here (the table says how many): once is enough to compare.
+			if !available(strings.TrimSuffix(tool, "-scan")) || tool == "httpx" && rep > 1 {
 				continue
 			}
 			db := filepath.Join(os.TempDir(), fmt.Sprintf("bench-internet-%d.db", time.Now().UnixNano()))
@@ -594,6 +727,9 @@ func markdown(results []Result) string {
 	fmt.Fprintf(&b, "1,000 seeded hosts listening on %s (20 real-gateway replays, the rest nginx pages), every other address answering RST,\n", port)
 	fmt.Fprintf(&b, "a veth pair between the scanner and the hosts, no route out. One port, 65,536 probes per run; tools interleaved;\n")
 	fmt.Fprintf(&b, "raw results in `docs/benchmarks.json`.\n\n")
+	fmt.Fprintf(&b, "- **send pps, counter**: the first 65,536 packets out of the scanner's veth by its packet counter, sampled every\n")
+	fmt.Fprintf(&b, "  millisecond: the rate the network sees, whatever the process does before and after (the whole scan's start-up,\n")
+	fmt.Fprintf(&b, "  fingerprinting); it includes the scanner host's RSTs to SYN-ACKs and clawcensus's control probes (2 per open host).\n")
 	fmt.Fprintf(&b, "- **pps**: probes ÷ (wall time − the 2 s every tool waits for late answers); **CPU/M**: user+system seconds per\n")
 	fmt.Fprintf(&b, "  million probes (the whole process: the full `clawcensus scan` also fingerprints every open host); **RSS**: peak.\n")
 	fmt.Fprintf(&b, "- Rates: `-r 0` (unlimited) for zmap, 10M/s asked of clawcensus and masscan, 1M/s of naabu; one pass, except\n")
@@ -619,25 +755,28 @@ func markdown(results []Result) string {
 	}
 	zmapPPS := map[[2]string]float64{}
 	zmapCPU := map[[2]string]float64{}
+	zmapSend := map[[2]string]float64{}
 	for k, rs := range cells {
 		if k.tool == "zmap" {
-			var pps, cpu []float64
+			var pps, cpu, send []float64
 			for _, r := range rs {
 				pps = append(pps, r.PPS)
 				cpu = append(cpu, r.CPUPerM)
+				send = append(send, r.SendPPS)
 			}
 			zmapPPS[[2]string{k.gso, fmt.Sprint(k.loss)}] = median(pps)
 			zmapCPU[[2]string{k.gso, fmt.Sprint(k.loss)}] = median(cpu)
+			zmapSend[[2]string{k.gso, fmt.Sprint(k.loss)}] = median(send)
 		}
 	}
-	fmt.Fprintf(&b, "## Sweep\n\n| GSO/TSO | loss | tool | recall | precision | pps (median, range) | × zmap pps | CPU-s per M probes | × zmap CPU | peak RSS MiB | errors |\n")
-	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "## Sweep\n\n| GSO/TSO | loss | tool | recall | precision | pps (median, range) | × zmap pps | send pps, counter | × zmap send | CPU-s per M probes | × zmap CPU | peak RSS MiB | errors |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	slices.SortStableFunc(order, func(a, c key) int {
 		return cmp.Or(cmp.Compare(c.gso, a.gso), cmp.Compare(a.loss, c.loss))
 	})
 	for _, k := range order {
 		rs := cells[k]
-		var rec, prec, pps, cpu, rss []float64
+		var rec, prec, pps, cpu, rss, send []float64
 		errs := 0
 		for _, r := range rs {
 			if r.Error != "" {
@@ -645,6 +784,7 @@ func markdown(results []Result) string {
 				continue
 			}
 			rec, prec, pps, cpu, rss = append(rec, r.Recall), append(prec, r.Precision), append(pps, r.PPS), append(cpu, r.CPUPerM), append(rss, r.RSSMiB)
+			send = append(send, r.SendPPS)
 		}
 		z := [2]string{k.gso, fmt.Sprint(k.loss)}
 		ratio, cratio := "–", "–"
@@ -654,8 +794,13 @@ func markdown(results []Result) string {
 		if zmapCPU[z] > 0 && len(cpu) > 0 {
 			cratio = fmt.Sprintf("%.2f", median(cpu)/zmapCPU[z])
 		}
-		fmt.Fprintf(&b, "| %s | %g%% | %s | %s | %s | %.0f (%s) | %s | %.1f (%s) | %s | %s | %d |\n", k.gso, k.loss, k.tool,
-			span(rec, "%.3f"), span(prec, "%.3f"), median(pps), span(pps, "%.0f"), ratio, median(cpu), span(cpu, "%.1f"), cratio, span(rss, "%.0f"), errs)
+		sratio := "–"
+		if zmapSend[z] > 0 && len(send) > 0 {
+			sratio = fmt.Sprintf("%.2f", median(send)/zmapSend[z])
+		}
+		fmt.Fprintf(&b, "| %s | %g%% | %s | %s | %s | %.0f (%s) | %s | %.0f (%s) | %s | %.1f (%s) | %s | %s | %d |\n", k.gso, k.loss, k.tool,
+			span(rec, "%.3f"), span(prec, "%.3f"), median(pps), span(pps, "%.0f"), ratio, median(send), span(send, "%.0f"), sratio,
+			median(cpu), span(cpu, "%.1f"), cratio, span(rss, "%.0f"), errs)
 	}
 	var httpRows []Result
 	for _, r := range results {
@@ -690,7 +835,9 @@ func markdown(results []Result) string {
 		}
 		fmt.Fprintf(&b, "\nhttpx identifies nothing; a gateway counts for it when the Control UI page came back with 200.\n")
 	}
+	b.WriteString(sparseMarkdown(results))
 	b.WriteString(internetMarkdown(results))
+	b.WriteString(growthMarkdown(results))
 	return b.String()
 }
 
@@ -713,6 +860,7 @@ func internetMarkdown(results []Result) string {
 	var b strings.Builder
 	hosts := cells[order[0]][0].Hosts
 	fmt.Fprintf(&b, "\n## Internet-like population (%d open hosts: 60%% silent, 10%% slow, 5%% reset, 5%% hostile, 1%% every port, 20 gateways)\n\n", hosts)
+	fmt.Fprintf(&b, "Past 12,000 open hosts the testbed listens on the wildcard address and nftables answers RST for the closed ones.\n")
 	fmt.Fprintf(&b, "`testbed.sh up %s`. `clawcensus` is the HTTP stage alone on the list of open hosts (`scan --candidates`, defaults:\n", strings.Join(internetPopulation, " "))
 	fmt.Fprintf(&b, "4,096 hosts at once, 3 s first-byte deadline, 10 s per host); `httpx` the httpx CLI v1.8.1 on the same list\n")
 	fmt.Fprintf(&b, "(`-threads 1000 -timeout 3 -retries 0`); `clawcensus-scan` the whole scan of %s (SYN, `--rate 100000`, defaults otherwise),\n", block)
@@ -737,4 +885,173 @@ func internetMarkdown(results []Result) string {
 			span(hps, "%.0f"), span(wall, "%.1f"), span(cpu, "%.2f"), span(rss, "%.0f"), kept, mb, errs)
 	}
 	return b.String()
+}
+
+// growthCells are the populations of the growth table: open hosts and how many of them are
+// silent (the rest answer with an nginx page), 10 of them gateway replays.
+var growthCells = []struct{ open, silent int }{
+	{1000, 0}, {1000, 990}, {10000, 0}, {10000, 9990}, {50000, 0}, {50000, 49990},
+	{10000, 3000}, {10000, 6000}, {10000, 9000},
+}
+
+// growthRuns scans the block once per cell with the whole clawcensus scan (SYN, --rate 100000,
+// defaults otherwise): how wall time and peak memory grow with open hosts and with the share
+// that never answers.
+func growthRuns(tb *testbed, bin string) ([]Result, error) {
+	var results []Result
+	for _, c := range growthCells {
+		if err := tb.up("-n", fmt.Sprint(c.open), "-seed", "5", "-gateways", "10", "-silent", fmt.Sprint(c.silent)); err != nil {
+			return nil, err
+		}
+		db := filepath.Join(os.TempDir(), fmt.Sprintf("bench-growth-%d.db", time.Now().UnixNano()))
+		argv := []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "100000",
+			"--ports", port, "--db", db, block}
+		stdout, wall, cpu, rss, err := measure(exec.Command("ip", append([]string{"netns", "exec", prefix + "-scan"}, argv...)...), &bytes.Buffer{})
+		r := Result{Stage: "growth", Tool: "clawcensus-scan", Rep: 1, WallS: wall, CPUS: cpu, RSSMiB: rss, Truth: 10, Hosts: c.open,
+			Silent: c.silent, GSO: "on"}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		for _, line := range strings.Split(string(stdout), "\n") {
+			if strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`) {
+				r.Found++
+			}
+		}
+		if out, err := exec.Command(bin, "report", "--db", db, "--format", "json").Output(); err == nil {
+			var rep struct {
+				Runs []struct {
+					OpenPorts   int64 `json:"open_ports"`
+					Stored      int64 `json:"stored"`
+					AnswersLost int64 `json:"answers_lost"`
+				} `json:"runs"`
+			}
+			if json.Unmarshal(out, &rep) == nil && len(rep.Runs) > 0 {
+				r.Open, r.Stored, r.AnswersLost = rep.Runs[0].OpenPorts, rep.Runs[0].Stored, rep.Runs[0].AnswersLost
+			}
+		}
+		for _, f := range []string{db, db + "-wal", db + "-shm"} {
+			os.Remove(f)
+		}
+		fmt.Fprintf(os.Stderr, "growth open %d silent %d: %.1f s, %.0f MiB, %d/10 gateways, open %d stored %d lost %d %s\n",
+			c.open, c.silent, wall, rss, r.Found, r.Open, r.Stored, r.AnswersLost, r.Error)
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// growthMarkdown is the growth table.
+func growthMarkdown(results []Result) string {
+	var b strings.Builder
+	for _, r := range results {
+		if r.Stage != "growth" {
+			continue
+		}
+		if b.Len() == 0 {
+			fmt.Fprintf(&b, "\n## Growth: the whole scan against open hosts and the share that never answers\n\n")
+			fmt.Fprintf(&b, "One `clawcensus scan --scan-type syn --rate 100000 --ports %s %s` per row (defaults otherwise: 4,096 hosts at once,\n", port, block)
+			fmt.Fprintf(&b, "A row alone: `bench -reps 1 -tools '' -http=false -internet=false -sparse=false -growth-cells OPEN:SILENT`.\n")
+			fmt.Fprintf(&b, "3 s first-byte deadline) on `testbed.sh up -n OPEN -seed 5 -gateways 10 -silent SILENT`; the other open hosts serve an\n")
+			fmt.Fprintf(&b, "nginx page. Wall time includes the sweep (65,536 probes, 0.7 s), its 2 s wait for late answers and every host's\n")
+			fmt.Fprintf(&b, "fingerprinting; open / stored / lost come from the run's report.\n\n")
+			fmt.Fprintf(&b, "| open hosts | silent | wall s | CPU-s | peak RSS MiB | gateways | open / stored / lost | errors |\n|---|---|---|---|---|---|---|---|\n")
+		}
+		errs := 0
+		if r.Error != "" {
+			errs = 1
+		}
+		fmt.Fprintf(&b, "| %d | %d (%.0f%%) | %.1f | %.2f | %.0f | %d of 10 | %d / %d / %d | %d |\n", r.Hosts, r.Silent,
+			100*float64(r.Silent)/float64(r.Hosts), r.WallS, r.CPUS, r.RSSMiB, r.Found, r.Open, r.Stored, r.AnswersLost, errs)
+	}
+	return b.String()
+}
+
+// sendCounter samples an interface's transmitted-packet counter in another network namespace
+// every millisecond, on a thread of its own that joined that namespace.
+type sendCounter struct {
+	quit chan struct{}
+	done chan []sample
+}
+
+type sample struct {
+	at time.Time
+	n  uint64
+}
+
+func countSent(netns, iface string) (*sendCounter, error) {
+	c := &sendCounter{quit: make(chan struct{}), done: make(chan []sample, 1)}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the thread leaves with the goroutine: it never serves another
+		f, err := os.Open("/var/run/netns/" + netns)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns %s: %w", netns, err)
+			return
+		}
+		errc <- nil
+		var out []sample
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			if n, ok := txPackets(iface); ok {
+				out = append(out, sample{time.Now(), n})
+			}
+			select {
+			case <-c.quit:
+				c.done <- out
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return c, <-errc
+}
+
+// stop ends the sampling and returns the rate at which the first n packets left.
+func (c *sendCounter) stop(n uint64) float64 {
+	close(c.quit)
+	s := <-c.done
+	if len(s) == 0 {
+		return 0
+	}
+	base := s[0].n
+	var t0, t1 time.Time
+	for i, x := range s {
+		if t0.IsZero() && x.n > base && i > 0 {
+			t0 = s[i-1].at
+		}
+		if x.n-base >= n {
+			t1 = x.at
+			break
+		}
+	}
+	if t0.IsZero() || t1.IsZero() || !t1.After(t0) {
+		return 0
+	}
+	return float64(n) / t1.Sub(t0).Seconds()
+}
+
+// txPackets reads iface's transmitted packets from this thread's network namespace.
+func txPackets(iface string) (uint64, bool) {
+	b, err := os.ReadFile("/proc/thread-self/net/dev")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) != iface {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 10 {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(f[9], 10, 64) // receive: 8 fields; transmit: bytes, packets, …
+		return n, err == nil
+	}
+	return 0, false
 }
