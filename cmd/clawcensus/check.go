@@ -90,7 +90,10 @@ func runCheck(c *cli.Context) error {
 	retries := c.Int("retries")
 	p, err := census.NewPlan(census.Config{Targets: targets, Ports: ports, Lab: true, Scope: scope, Rate: c.Int("rate"),
 		Method: c.String("scan-type"), Retries: &retries, Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
-		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe")})
+		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe"),
+		// An operator's own host behind a box that accepts on every port may still expose a
+		// gateway through it: check fingerprints middleboxes too (the evidence says so).
+		ProbeMiddleboxes: true})
 	if err != nil {
 		return usageError{err}
 	}
