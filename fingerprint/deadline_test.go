@@ -68,9 +68,9 @@ func TestSlowGatewayIsStillRead(t *testing.T) {
 	if f == nil {
 		t.Fatal("no openclaw-2026.9.6-token fixture")
 	}
-	const firstByte = 400 * time.Millisecond
+	const firstByte = time.Second
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(firstByte / 4)
+		time.Sleep(firstByte / 10)
 		rec := httptest.NewRecorder()
 		f.ServeHTTP(rec, r)
 		for k, v := range rec.Header() {

@@ -201,9 +201,10 @@ func (s *Sweeper) Stats() Stats {
 }
 
 // Sweep walks plan, paced evenly at the configured rate, and sends every open host:port to
-// open, once, with the verdict of its control probes (Open.Middlebox). Finding a host never waits for the consumer: hosts found while the consumer is
-// behind are held (a few dozen bytes each) and handed over in turn, and Sweep returns only
-// once every host it found has been handed over, also when ctx is done. So the caller reads
+// open, once, with the verdict of its control probes (Open.Middlebox). Finding a host never
+// waits for the consumer: hosts found while the consumer is behind are held (a few dozen
+// bytes each) and handed over in turn, and Sweep returns only once every host it found has
+// been handed over, also when ctx is done. So the caller reads
 // open until Sweep returns (then closes it), keeping what it cannot use any more, say, as
 // unprobed. One Sweeper may sweep many windows of one plan in turn (the work units of a
 // census), never two at once; each reports what it found.
