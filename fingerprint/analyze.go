@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // version combines every version source: explicit claims (build id, service worker, config
@@ -19,7 +20,7 @@ func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]re
 				// A fact from the network becomes data only when it is a release number: one the
 				// table knows, or one of the release grammar with a plausible date. Anything else is
 				// kept as evidence, gives no version and no advisories, and the build is not official.
-				if !f.isRelease(p, c.version) {
+				if !f.isRelease(p, c.version, res.ObservedAt) {
 					official = false
 					res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %q is not a release number (ignored)", c.source, sanitize(c.version, 40)))
 					continue
@@ -104,15 +105,19 @@ func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]re
 }
 
 // isRelease reports whether s names a release of p: in the release table, or of the release
-// grammar (YYYY.M.D[-N][-beta.N]) with a plausible date.
-func (f *Fingerprinter) isRelease(p *Product, s string) bool {
+// grammar (YYYY.M.D[-N][-beta.N]) with a plausible, real date no later than a day after the
+// observation at (now, when at is zero).
+func (f *Fingerprinter) isRelease(p *Product, s string, at time.Time) bool {
 	for _, rel := range f.rules.Releases {
 		if rel.Package == p.NPM && rel.Version == s {
 			return rel.Broken == "" // a broken publish (no Control UI) is no gateway's version
 		}
 	}
+	if at.IsZero() {
+		at = time.Now()
+	}
 	v, err := ParseVersion(s)
-	return err == nil && v.Plausible() && v.String() == s
+	return err == nil && v.Plausible() && v.String() == s && v.Dated(at.Add(claimSlack))
 }
 
 // eraVersion is the version era rules use: the exact one, or the oldest candidate.

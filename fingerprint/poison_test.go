@@ -8,7 +8,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
 )
 
@@ -22,7 +24,10 @@ func TestPoisonedVersionIsNotData(t *testing.T) {
 		t.Fatal(err)
 	}
 	fp := newFingerprinter(t)
-	for _, poison := range []string{"+202.1.1", "2026.3.8\x1b[31m", "=HYPERLINK(\"x\")", "0.0.1", "9999.99.99", "2026.13.1", "2026.3.8-beta.-1"} {
+	// February 31st and dates after the observation are of the grammar but no release's.
+	future := time.Now().UTC().AddDate(0, 2, 0)
+	for _, poison := range []string{"+202.1.1", "2026.3.8\x1b[31m", "=HYPERLINK(\"x\")", "0.0.1", "9999.99.99", "2026.13.1", "2026.3.8-beta.-1",
+		"2026.2.31", "2026.4.31", "2099.12.9", fmt.Sprintf("%d.%d.%d", future.Year(), future.Month(), future.Day())} {
 		t.Run(strings.ToValidUTF8(poison, "?"), func(t *testing.T) {
 			value := jsonString(poison)
 			text := strings.Replace(string(data), `serverVersion":"2026.3.8"`, `serverVersion":`+value, 1)
@@ -82,4 +87,18 @@ func jsonString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// TestDatedClaims: a claim unknown to the table is a release only on a real calendar day, no
+// later than a day after the observation.
+func TestDatedClaims(t *testing.T) {
+	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for s, want := range map[string]bool{
+		"2026.12.7": true, "2026.12.8": true, "2026.12.9": false, "2026.2.28": true, "2026.2.29": false,
+		"2028.2.29": false, "2024.2.29": true, "2026.4.31": false, "2026.7.33": false, "2027.1.1": false,
+	} {
+		if got := fingerprint.MustParseVersion(s).Dated(at.Add(24 * time.Hour)); got != want {
+			t.Errorf("%s dated %v at %s, want %v", s, got, at.Format(time.DateOnly), want)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Version is an OpenClaw release number, YYYY.M.D with an optional "-N" republish suffix and
@@ -60,6 +61,19 @@ func digits(s string) bool { return s != "" && len(s) <= 6 && strings.Trim(s, "0
 func (v Version) Plausible() bool {
 	return v.Year >= 2025 && v.Year <= 2100 && v.Month >= 1 && v.Month <= 12 && v.Day >= 1 && v.Day <= 99
 }
+
+// Dated reports whether v's number is a real calendar date (no February 31) no later than
+// latest. A release the table does not know is believed only so: a claim dated after the
+// observation, or on a day that never was, is a forgery or a mistake, not a release. (Known
+// releases may break the rule, 2026.7.33 exists; the table vouches for those.)
+func (v Version) Dated(latest time.Time) bool {
+	d := time.Date(v.Year, time.Month(v.Month), v.Day, 0, 0, 0, 0, time.UTC)
+	return d.Year() == v.Year && int(d.Month()) == v.Month && d.Day() == v.Day && !d.After(latest)
+}
+
+// claimSlack is how far after the observation a claimed release date may lie: time zones, and
+// a release published on the day of the scan.
+const claimSlack = 24 * time.Hour
 
 // MustParseVersion is ParseVersion for constants in rules; it panics on a bad version.
 func MustParseVersion(s string) Version {

@@ -123,58 +123,18 @@ func (s *Sweeper) settle(ctx context.Context) {
 // sendControls sends queued control probes from the raw sockets, paced with the plan's
 // probes, until ended is closed and the queue is empty.
 func (s *Sweeper) sendControls(ctx context.Context, p *pacer, ended <-chan struct{}) error {
-	b4, b6, bl := s.syn.newBatcher(batchIPv4), s.syn.newBatcher(batchIPv6), s.syn.newBatcher(batchLink)
-	flush := func() error {
-		for _, b := range []*synBatcher{b4, b6, bl} {
-			sent := b.Sent
-			err := b.flush()
-			s.controls.Add(b.Sent - sent)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	out := s.newProbeSender(p, &s.controls, true)
 	var batch []netip.AddrPort
 	for {
 		s.mu.Lock()
 		batch, s.controlQueue = s.controlQueue, batch[:0]
 		s.mu.Unlock()
 		for _, c := range batch {
-			if err := s.allowed(c); err != nil {
+			if err := out.send(ctx, c); err != nil {
 				return err
-			}
-			if wait := p.next(); wait > pacerSlack {
-				if err := flush(); err != nil {
-					return err
-				}
-				if err := sleepCtx(ctx, wait); err != nil {
-					return err
-				}
-			}
-			b := b6
-			var r route4
-			if c.Addr().Is4() {
-				var err error
-				if r, err = s.syn.route4(c.Addr()); err != nil {
-					return err
-				}
-				b = b4
-				if r.link {
-					b = bl
-				}
-			}
-			full, err := b.add(c, r, true)
-			if err != nil {
-				return err
-			}
-			if full {
-				if err := flush(); err != nil {
-					return err
-				}
 			}
 		}
-		if err := flush(); err != nil {
+		if err := out.flush(); err != nil {
 			return err
 		}
 		if len(batch) > 0 {

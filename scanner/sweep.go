@@ -351,63 +351,87 @@ func splitWindow(plan *Plan, n int) []*Plan {
 
 // sendPass sends one pass over one part of the window.
 func (s *Sweeper) sendPass(ctx context.Context, plan *Plan, pass int, p *pacer) error {
-	b4, b6, bl := s.syn.newBatcher(batchIPv4), s.syn.newBatcher(batchIPv6), s.syn.newBatcher(batchLink)
-	flush := func() error {
-		for _, b := range []*synBatcher{b4, b6, bl} {
-			sent, dropped := b.Sent, b.Dropped
-			err := b.flush()
-			s.sent.Add(b.Sent - sent)
-			s.dropped.Add(b.Dropped - dropped)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	out := s.newProbeSender(p, &s.sent, false)
 	err := plan.Walk(ctx, func(ap netip.AddrPort) error {
 		if pass > 0 && s.isAnswered(ap) {
 			return nil
 		}
-		if err := s.allowed(ap); err != nil {
-			return err
-		}
-		if wait := p.next(); wait > pacerSlack {
-			// Ahead of the schedule: what is built goes now, then the sender sleeps.
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := sleepCtx(ctx, wait); err != nil {
-				return err
-			}
-		}
-		b := b6
-		var r route4
-		if ap.Addr().Is4() {
-			var err error
-			if r, err = s.syn.route4(ap.Addr()); err != nil {
-				return err
-			}
-			b = b4
-			if r.link {
-				b = bl
-			}
-		}
-		full, err := b.add(ap, r, false)
-		if err != nil {
+		if err := out.send(ctx, ap); err != nil {
 			return err
 		}
 		if pass > 0 {
 			s.retried.Add(1)
 		}
-		if full {
-			return flush()
-		}
 		return nil
 	})
-	if ferr := flush(); err == nil {
+	if ferr := out.flush(); err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// probeSender builds probes into one batch per way out (raw IPv4, raw IPv6, Ethernet frames),
+// paced by a shared pacer, and counts what the kernel took in sent (dropped: what it refused).
+// Each sender goroutine has its own.
+type probeSender struct {
+	s          *Sweeper
+	p          *pacer
+	sent       *atomic.Uint64
+	control    bool
+	b4, b6, bl *synBatcher
+}
+
+func (s *Sweeper) newProbeSender(p *pacer, sent *atomic.Uint64, control bool) *probeSender {
+	return &probeSender{s: s, p: p, sent: sent, control: control,
+		b4: s.syn.newBatcher(batchIPv4), b6: s.syn.newBatcher(batchIPv6), bl: s.syn.newBatcher(batchLink)}
+}
+
+// send checks ap against scope and blocklists, waits for its turn, and builds its probe;
+// a full batch leaves at once.
+func (o *probeSender) send(ctx context.Context, ap netip.AddrPort) error {
+	if err := o.s.allowed(ap); err != nil {
+		return err
+	}
+	if wait := o.p.next(); wait > pacerSlack {
+		// Ahead of the schedule: what is built goes now, then the sender sleeps.
+		if err := o.flush(); err != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
+	b := o.b6
+	var r route4
+	if ap.Addr().Is4() {
+		var err error
+		if r, err = o.s.syn.route4(ap.Addr()); err != nil {
+			return err
+		}
+		b = o.b4
+		if r.link {
+			b = o.bl
+		}
+	}
+	full, err := b.add(ap, r, o.control)
+	if err != nil || !full {
+		return err
+	}
+	return o.flush()
+}
+
+// flush sends what the batches hold.
+func (o *probeSender) flush() error {
+	for _, b := range []*synBatcher{o.b4, o.b6, o.bl} {
+		sent, dropped := b.Sent, b.Dropped
+		err := b.flush()
+		o.sent.Add(b.Sent - sent)
+		o.s.dropped.Add(b.Dropped - dropped)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reply takes a validated answer from the SYN engine's reader: to a plan probe, or to a
