@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/clawcensus/clawcensus/scanner"
 )
 
@@ -42,6 +41,13 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "count" {
+		if err := count(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench count:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "sweep" {
 		if err := sweep(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench sweep:", err)
@@ -965,11 +971,14 @@ func growthMarkdown(results []Result) string {
 	return b.String()
 }
 
-// sendCounter samples an interface's transmitted-packet counter in another network namespace
-// every millisecond, on a thread of its own that joined that namespace.
+// sendCounter samples an interface's transmitted-packet counter in the scanner's namespace
+// every millisecond: a child (`bench count`) runs there and prints its samples when its stdin
+// closes. (Joining the namespace from a thread of this process could move its main thread,
+// and testbed.sh down then kills every process it finds in the namespace.)
 type sendCounter struct {
-	quit chan struct{}
-	done chan []sample
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   bytes.Buffer
 }
 
 type sample struct {
@@ -978,44 +987,75 @@ type sample struct {
 }
 
 func countSent(netns, iface string) (*sendCounter, error) {
-	c := &sendCounter{quit: make(chan struct{}), done: make(chan []sample, 1)}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // the thread leaves with the goroutine: it never serves another
-		f, err := os.Open("/var/run/netns/" + netns)
-		if err != nil {
-			errc <- err
-			return
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	c := &sendCounter{cmd: exec.Command("ip", "netns", "exec", netns, self, "count", iface)}
+	c.cmd.Stdout = &c.out
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	ready, err := c.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		return nil, err
+	}
+	// The first sample is taken before anything is sent: the child says so on stderr.
+	if _, err := bufio.NewReader(ready).ReadString('\n'); err != nil {
+		c.stdin.Close()
+		c.cmd.Wait()
+		return nil, fmt.Errorf("bench count in %s: %w", netns, err)
+	}
+	return c, nil
+}
+
+// count is the child: it samples iface's transmitted packets every millisecond until stdin
+// closes, then prints "unixnano packets" per sample that changed the count.
+func count(iface string) error {
+	var samples []sample
+	closed := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(closed) }()
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	last := ^uint64(0)
+	for first := true; ; first = false {
+		if n, ok := txPackets(iface); ok && n != last {
+			samples = append(samples, sample{time.Now(), n})
+			last = n
 		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", netns, err)
-			return
+		if first {
+			fmt.Fprintln(os.Stderr, "ready")
 		}
-		errc <- nil
-		var out []sample
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			if n, ok := txPackets(iface); ok {
-				out = append(out, sample{time.Now(), n})
+		select {
+		case <-closed:
+			w := bufio.NewWriter(os.Stdout)
+			for _, s := range samples {
+				fmt.Fprintf(w, "%d %d\n", s.at.UnixNano(), s.n)
 			}
-			select {
-			case <-c.quit:
-				c.done <- out
-				return
-			case <-t.C:
-			}
+			return w.Flush()
+		case <-t.C:
 		}
-	}()
-	return c, <-errc
+	}
 }
 
 // stop ends the sampling and returns the rate at which the first n packets left.
 func (c *sendCounter) stop(n uint64) float64 {
-	close(c.quit)
-	s := <-c.done
-	if len(s) == 0 {
+	c.stdin.Close()
+	if c.cmd.Wait() != nil {
+		return 0
+	}
+	var s []sample
+	for _, line := range strings.Split(strings.TrimSpace(c.out.String()), "\n") {
+		var at int64
+		var v uint64
+		if _, err := fmt.Sscan(line, &at, &v); err == nil {
+			s = append(s, sample{time.Unix(0, at), v})
+		}
+	}
+	if len(s) < 2 {
 		return 0
 	}
 	base := s[0].n
@@ -1035,9 +1075,9 @@ func (c *sendCounter) stop(n uint64) float64 {
 	return float64(n) / t1.Sub(t0).Seconds()
 }
 
-// txPackets reads iface's transmitted packets from this thread's network namespace.
+// txPackets reads iface's transmitted packets from this process's network namespace.
 func txPackets(iface string) (uint64, bool) {
-	b, err := os.ReadFile("/proc/thread-self/net/dev")
+	b, err := os.ReadFile("/proc/self/net/dev")
 	if err != nil {
 		return 0, false
 	}
