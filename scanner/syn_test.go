@@ -156,8 +156,12 @@ func TestSYNSweepLoopback(t *testing.T) {
 			t.Errorf("%s not found", ap)
 		}
 	}
+	// Invalid is not asserted: the suite's packages run at once in one sealed namespace, and
+	// the answers to another test process's SYN engine reach this one's packet socket too (same
+	// source-port range, another key): they are rightly counted invalid. A cookie fault here
+	// would show as missing open or closed ports.
 	st := sw.Stats()
-	if len(got) != len(want) || st.Open != uint64(len(want)) || st.Closed != 256-uint64(len(want)) || st.Invalid != 0 || st.Retried != 0 || st.Sent != 256 {
+	if len(got) != len(want) || st.Open != uint64(len(want)) || st.Closed != 256-uint64(len(want)) || st.Retried != 0 || st.Sent != 256 {
 		t.Errorf("found %d of %d; stats %+v", len(got), len(want), st)
 	}
 	// A second window of the same sweeper finds them again (answers are per sweep).
@@ -204,8 +208,8 @@ func TestSYNSweepIPv6Loopback(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("open ports (-want +got):\n%s", diff)
 	}
-	if st := sw.Stats(); st.Closed != 3 || st.Invalid != 0 || st.Sent != 6 {
-		t.Errorf("stats %+v: want 3 closed, none invalid, 6 sent", st)
+	if st := sw.Stats(); st.Closed != 3 || st.Sent != 6 { // Invalid: see TestSYNSweepLoopback
+		t.Errorf("stats %+v: want 3 closed, 6 sent", st)
 	}
 }
 
