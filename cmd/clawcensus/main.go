@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"slices"
 	"syscall"
 
@@ -50,17 +49,8 @@ func main() {
 	// A closed stdout (clawcensus scan … | head) becomes a write error the scan handles,
 	// storing what it saw and marking the run, instead of a silent death by SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
-	// Thousands of hosts in flight make garbage fast, and the collector's default lets the heap
-	// grow to twice what is live: a soft limit keeps a scan's memory near what it holds
-	// (GOMEMLIMIT, when set, is the user's).
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
 	os.Exit(run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
-
-// defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT says otherwise.
-const defaultMemoryLimit = 320 << 20
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))

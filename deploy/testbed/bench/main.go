@@ -225,7 +225,10 @@ func run(reps int, tools []string, httpStage, internet, growth, sparse bool, out
 		return err
 	}
 	bin := filepath.Join(os.TempDir(), "clawcensus-bench")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/clawcensus").CombinedOutput(); err != nil {
+	// Built as make build builds it: static, no cgo.
+	build := exec.Command("go", "build", "-o", bin, "./cmd/clawcensus")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build clawcensus: %v\n%s", err, out)
 	}
 	var results []Result
