@@ -542,10 +542,10 @@ func httpRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 					r.Error = err.Error()
 				}
 				found := 0
+				if tool == "clawcensus" {
+					found = gatewaysIn(out)
+				}
 				for _, line := range strings.Split(string(out), "\n") {
-					if tool == "clawcensus" && strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`) {
-						found++
-					}
 					if tool == "httpx" && strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
 						found++ // httpx identifies nothing: a gateway counts when its Control UI page came back
 					}
@@ -685,36 +685,18 @@ func internetRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 			if err != nil {
 				r.Error = err.Error()
 			}
-			for _, line := range strings.Split(string(stdout), "\n") {
-				if tool != "httpx" && (strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`)) {
-					r.Found++
+			if tool == "httpx" {
+				for _, line := range strings.Split(string(stdout), "\n") {
+					if strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
+						r.Found++
+					}
 				}
-				if tool == "httpx" && strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
-					r.Found++
-				}
+			} else {
+				r.Found = gatewaysIn(stdout)
+				runFacts(bin, db, &r)
 			}
 			r.Recall = float64(r.Found) / float64(gateways)
 			r.HostsPerS = float64(len(truth)) / wall
-			if tool != "httpx" {
-				out, err := exec.Command(bin, "report", "--db", db, "--format", "json").Output()
-				if err == nil {
-					var rep struct {
-						Runs []struct {
-							OpenPorts   int64 `json:"open_ports"`
-							Stored      int64 `json:"stored"`
-							AnswersLost int64 `json:"answers_lost"`
-							Middleboxes int64 `json:"middleboxes"`
-						} `json:"runs"`
-					}
-					if json.Unmarshal(out, &rep) == nil && len(rep.Runs) > 0 {
-						last := rep.Runs[len(rep.Runs)-1]
-						r.Open, r.Stored, r.AnswersLost, r.Middleboxes = last.OpenPorts, last.Stored, last.AnswersLost, last.Middleboxes
-					}
-				}
-				os.Remove(db)
-				os.Remove(db + "-wal")
-				os.Remove(db + "-shm")
-			}
 			fmt.Fprintf(os.Stderr, "internet %-16s rep %d: %d/%d gateways, %.0f hosts/s, %.1f s, %.2f CPU-s, %.0f MiB, open %d stored %d lost %d middleboxes %d (of %d) %s\n",
 				tool, rep, r.Found, gateways, r.HostsPerS, wall, cpu, rss, r.Open, r.Stored, r.AnswersLost, r.Middleboxes, middleboxes, r.Error)
 			results = append(results, r)
@@ -951,31 +933,46 @@ func growthRuns(tb *testbed, bin string) ([]Result, error) {
 		if err != nil {
 			r.Error = err.Error()
 		}
-		for _, line := range strings.Split(string(stdout), "\n") {
-			if strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`) {
-				r.Found++
-			}
-		}
-		if out, err := exec.Command(bin, "report", "--db", db, "--format", "json").Output(); err == nil {
-			var rep struct {
-				Runs []struct {
-					OpenPorts   int64 `json:"open_ports"`
-					Stored      int64 `json:"stored"`
-					AnswersLost int64 `json:"answers_lost"`
-				} `json:"runs"`
-			}
-			if json.Unmarshal(out, &rep) == nil && len(rep.Runs) > 0 {
-				r.Open, r.Stored, r.AnswersLost = rep.Runs[0].OpenPorts, rep.Runs[0].Stored, rep.Runs[0].AnswersLost
-			}
-		}
-		for _, f := range []string{db, db + "-wal", db + "-shm"} {
-			os.Remove(f)
-		}
+		r.Found = gatewaysIn(stdout)
+		runFacts(bin, db, &r)
 		fmt.Fprintf(os.Stderr, "growth open %d silent %d: %.1f s, %.0f MiB, %d/10 gateways, open %d stored %d lost %d %s\n",
 			c.open, c.silent, wall, rss, r.Found, r.Open, r.Stored, r.AnswersLost, r.Error)
 		results = append(results, r)
 	}
 	return results, nil
+}
+
+// gatewaysIn counts the gateways in clawcensus scan's JSON Lines.
+func gatewaysIn(stdout []byte) int {
+	n := 0
+	for _, line := range strings.Split(string(stdout), "\n") {
+		if strings.Contains(line, `"outcome":"openclaw"`) || strings.Contains(line, `"outcome":"clawdbot"`) {
+			n++
+		}
+	}
+	return n
+}
+
+// runFacts reads the newest run's open ports, stored observations, lost answers and
+// middleboxes from the store db (its report), then removes the store.
+func runFacts(bin, db string, r *Result) {
+	if out, err := exec.Command(bin, "report", "--db", db, "--format", "json").Output(); err == nil {
+		var rep struct {
+			Runs []struct {
+				OpenPorts   int64 `json:"open_ports"`
+				Stored      int64 `json:"stored"`
+				AnswersLost int64 `json:"answers_lost"`
+				Middleboxes int64 `json:"middleboxes"`
+			} `json:"runs"`
+		}
+		if json.Unmarshal(out, &rep) == nil && len(rep.Runs) > 0 {
+			last := rep.Runs[len(rep.Runs)-1]
+			r.Open, r.Stored, r.AnswersLost, r.Middleboxes = last.OpenPorts, last.Stored, last.AnswersLost, last.Middleboxes
+		}
+	}
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(f)
+	}
 }
 
 // growthMarkdown is the growth table.
