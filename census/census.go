@@ -26,6 +26,12 @@ type Census struct {
 
 // Open opens the store named by dsn (see store.Open) and the job queue beside it.
 func Open(ctx context.Context, dsn string) (*Census, error) {
+	// One name for both: the store reads "" as its default file, and the queue would read it
+	// as a temporary SQLite database of its own (plan --db= then queued its units where no
+	// worker would ever find them).
+	if dsn == "" {
+		dsn = store.DefaultPath
+	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err

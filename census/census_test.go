@@ -369,3 +369,37 @@ func TestShardsStartedAtOnceJoinOneRun(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyDSNIsTheDefaultStore: a census opened with an empty database name (plan --db=)
+// queues its units in the default store, where a worker opened on that store finds them.
+func TestEmptyDSNIsTheDefaultStore(t *testing.T) {
+	ctx := context.Background()
+	t.Chdir(t.TempDir())
+	c, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := int64(3)
+	p, err := NewPlan(Config{Targets: []string{"127.0.1.0/28"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
+		Method: "connect", UnitSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, units, err := c.Start(ctx, p, RunInfo{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnqueueTo(ctx, run.ID, units, QueueShared); err != nil { // as plan does
+		t.Fatal(err)
+	}
+	c.Close()
+	w, err := Open(ctx, "clawcensus.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	n, err := w.q.unfinished(ctx, QueueShared, run.ID)
+	if err != nil || n != len(units) || n == 0 {
+		t.Errorf("a worker on clawcensus.db sees %d of the run's %d units (%v)", n, len(units), err)
+	}
+}
