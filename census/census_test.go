@@ -1,6 +1,8 @@
 package census
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"database/sql"
 	"fmt"
@@ -156,7 +158,7 @@ func work(t *testing.T, c *Census, run int64, shard uint64, units []int64, spool
 	var mu sync.Mutex
 	got := map[string]int{}
 	err := c.Work(ctx, WorkerConfig{Queue: q, Run: run, Spool: spool, PollInterval: 50 * time.Millisecond,
-		Emit: func(o store.Observation) {
+		Emit: func(o observation.Observation) {
 			mu.Lock()
 			got[fmt.Sprintf("%s:%d", o.IP, o.Port)]++
 			mu.Unlock()
@@ -294,7 +296,7 @@ func TestLockedStoreSpools(t *testing.T) {
 	}
 	emitted := 0
 	err = c.Work(ctx, WorkerConfig{Queue: q, Run: run.ID, Spool: filepath.Join(dir, "spool"), PollInterval: 50 * time.Millisecond,
-		Stats: stats, Emit: func(store.Observation) { emitted++ }})
+		Stats: stats, Emit: func(observation.Observation) { emitted++ }})
 	<-unlocked
 	if err != nil {
 		t.Fatal(err)

@@ -5,20 +5,18 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/scanner"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 var errCheckCandidates = errors.New("a check sweeps its targets: candidates are for runs")
 
 // Check sweeps and fingerprints plan p here and now and stores nothing: an operator's look at
-// their own hosts. It returns the observation of every open port, by address and port; a port
-// that did not answer is not in it. Stats, when given, counts as a run would.
-func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, stats *Stats) ([]store.Observation, error) {
+// their own hosts. It runs the census's pipeline (see pipeline) over every unit of the plan and
+// returns the observation of every open port, by address and port; a port that did not answer
+// is not in it. Stats, when given, counts as a run would.
+func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, stats *Stats) ([]observation.Observation, error) {
 	if p.candidates() {
 		return nil, errCheckCandidates
 	}
@@ -30,52 +28,18 @@ func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, s
 		return nil, err
 	}
 	defer ex.close()
-	open := make(chan scanner.Open, 64)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(open)
-		for _, u := range p.AllUnits() {
-			win, err := p.window(u, ex.bl)
-			if err != nil {
-				return err
-			}
-			before := ex.sw.Stats()
-			err = ex.sw.Sweep(gctx, win, open)
-			after := ex.sw.Stats()
-			stats.Sent.Add(int64(after.Sent - before.Sent))
-			stats.Retried.Add(int64(after.Retried - before.Retried))
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	var (
-		mu  sync.Mutex
-		out []store.Observation
-	)
-	g.Go(func() error {
-		var fg errgroup.Group
-		fg.SetLimit(ex.concurrency)
-		for op := range open {
-			stats.Open.Add(1)
-			fg.Go(func() error {
-				o := ex.probe(gctx, op)
-				stats.Fingerprinted.Add(1)
-				if o.Product != "" {
-					stats.Detected.Add(1)
-				}
-				mu.Lock()
-				out = append(out, o)
-				mu.Unlock()
-				return nil
-			})
-		}
-		return fg.Wait()
-	})
-	if err := g.Wait(); err != nil {
+	results := make(chan observation.Observation, 64)
+	done := make(chan error, 1)
+	go func() { done <- ex.pipeline(ctx, ex.sweepUnits(p.AllUnits(), stats), 0, stats, results) }()
+	var out []observation.Observation
+	for o := range results {
+		out = append(out, o)
+	}
+	if err := <-done; err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+	slices.SortFunc(out, func(a, b observation.Observation) int {
+		return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port))
+	})
 	return out, nil
 }

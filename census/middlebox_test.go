@@ -1,6 +1,8 @@
 package census
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"fmt"
 	"net"
@@ -12,7 +14,6 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/scanner"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // TestMiddleboxStoredNotProbed: a host that accepts on every port (an nftables rule sends
@@ -69,12 +70,12 @@ func TestMiddleboxStoredNotProbed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]store.Outcome{}
+			got := map[string]observation.Outcome{}
 			for _, o := range obs {
 				got[fmt.Sprintf("%s:%d", o.IP, o.Port)] = o.Outcome
 			}
 			host, box := fmt.Sprintf("127.0.1.1:%d", port), fmt.Sprintf("127.0.1.2:%d", port)
-			if len(got) != len(want) || got[host] != store.OutcomeNotOpenClaw || got[box] != store.OutcomeMiddlebox {
+			if len(got) != len(want) || got[host] != observation.NotOpenClaw || got[box] != observation.Middlebox {
 				t.Errorf("stored %v; want %s fingerprinted (not-openclaw) and %s a middlebox", got, host, box)
 			}
 			sums, err := c.Store().Summaries(ctx)

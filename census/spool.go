@@ -1,6 +1,8 @@
 package census
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -27,8 +29,8 @@ type spool struct {
 }
 
 type spooled struct {
-	Run int64             `json:"run"`
-	Obs store.Observation `json:"obs"`
+	Run int64                   `json:"run"`
+	Obs observation.Observation `json:"obs"`
 }
 
 const spoolExt = ".spool"
@@ -64,7 +66,7 @@ func safeName(s string) string {
 }
 
 // append writes a batch and syncs it: when it returns nil, the batch is on disk.
-func (s *spool) append(run int64, obs []store.Observation) error {
+func (s *spool) append(run int64, obs []observation.Observation) error {
 	w := bufio.NewWriter(s.f)
 	enc := json.NewEncoder(w)
 	for _, o := range obs {
@@ -136,7 +138,7 @@ func replayFile(ctx context.Context, st store.Store, f *os.File) error {
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	batch := map[int64][]store.Observation{}
+	batch := map[int64][]observation.Observation{}
 	n := 0
 	flush := func() error {
 		for run, obs := range batch {

@@ -1,6 +1,8 @@
 package census
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,8 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/clawcensus/clawcensus/enrich"
 	"github.com/clawcensus/clawcensus/fingerprint"
@@ -53,7 +53,7 @@ type WorkerConfig struct {
 	Stdin io.Reader
 	// Emit receives every observation once it is durable (stored, or synced to the spool).
 	// It is called from one goroutine at a time.
-	Emit func(store.Observation)
+	Emit func(observation.Observation)
 	// Stats, when set, receives the worker's counters.
 	Stats *Stats
 	// Raw, when set, are raw sockets opened before the process dropped its privileges: SYN
@@ -101,7 +101,7 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		cfg.Stats = &Stats{}
 	}
 	if cfg.Emit == nil {
-		cfg.Emit = func(store.Observation) {}
+		cfg.Emit = func(observation.Observation) {}
 	}
 	sp, err := openSpool(cfg.Spool, cfg.ID)
 	if err != nil {
@@ -377,36 +377,6 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 	return err
 }
 
-// followSweep copies the sweeper's probe counts into Stats every 250 ms while a unit runs,
-// so progress moves with the sweep, not unit by unit. The returned func stops it and adds
-// the rest.
-func (w *worker) followSweep(sw *scanner.Sweeper, from scanner.Stats) (stop func()) {
-	last := from
-	add := func() {
-		now := sw.Stats()
-		w.cfg.Stats.Sent.Add(int64(now.Sent - last.Sent))
-		w.cfg.Stats.Retried.Add(int64(now.Retried - last.Retried))
-		w.cfg.Stats.Lost.Add(int64(lostAnswers(now) - lostAnswers(last)))
-		last = now
-	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				add()
-				return
-			case <-t.C:
-				add()
-			}
-		}
-	}()
-	return func() { close(quit); <-finished }
-}
-
 func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	ex, err := w.executor(ctx, a.Run)
 	if err != nil {
@@ -419,54 +389,23 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	if _, found := slices.BinarySearch(done, a.Unit); found {
 		return nil // a rescued or requeued lease of a unit finished meanwhile
 	}
+	find := func(ctx context.Context, open chan<- scanner.Open) error {
+		return readCandidates(ctx, ex, w.cfg.Stdin, &w.cfg.Stats.Read, open)
+	}
 	var before scanner.Stats
-	stopFollowing := func() {}
 	if ex.sw != nil {
 		before = ex.sw.Stats()
-		stopFollowing = w.followSweep(ex.sw, before)
+		find = ex.sweepUnits([]int64{a.Unit}, w.cfg.Stats)
 	}
-	sk := &sink{w: w, run: a.Run}
-	open := make(chan scanner.Open, 1024)
-	results := make(chan store.Observation, 256)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(open)
-		if ex.sw == nil {
-			return readCandidates(gctx, ex, w.cfg.Stdin, &w.cfg.Stats.Read, open)
-		}
-		win, err := ex.plan.window(a.Unit, ex.bl)
-		if err != nil {
-			return err
-		}
-		return ex.sw.Sweep(gctx, win, open)
-	})
-	g.Go(func() error {
-		defer close(results)
-		var fg errgroup.Group
-		fg.SetLimit(ex.concurrency)
-		// Hosts being fingerprinted finish after an interruption (each is bounded by its HTTP
-		// deadline); open ports not yet reached are kept as unprobed, never dropped.
-		probeCtx := context.WithoutCancel(gctx)
-		for op := range open {
-			w.cfg.Stats.Open.Add(1)
-			if gctx.Err() != nil {
-				results <- store.Observation{IP: op.Addr(), Port: op.Port(), Outcome: store.OutcomeUnprobed,
-					ObservedAt: time.Now().UTC(), Unit: a.Unit}
-				continue
-			}
-			fg.Go(func() error {
-				o := ex.probe(probeCtx, op)
-				o.Unit = a.Unit
-				results <- o
-				return nil
-			})
-		}
-		return fg.Wait()
-	})
-	g.Go(func() error { return sk.collect(context.WithoutCancel(ctx), results) })
-	runErr := g.Wait()
+	// A sink that can keep nothing more (the spool failed) stops the unit: it stays unfinished.
+	pctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	sk := &sink{w: w, run: a.Run, failed: stop}
+	results := make(chan observation.Observation, 256)
+	collected := make(chan error, 1)
+	go func() { collected <- sk.collect(context.WithoutCancel(ctx), results) }()
+	runErr := errors.Join(ex.pipeline(pctx, find, a.Unit, w.cfg.Stats, results), <-collected)
 	if ex.sw != nil {
-		stopFollowing()
 		after := ex.sw.Stats()
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
 			OpenPorts: int64(after.Open - before.Open), Stored: sk.count,
@@ -490,10 +429,6 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	w.cfg.Stats.UnitsDone.Add(1)
 	return nil
 }
-
-// lostAnswers is what a sweep could not keep: answers the kernel dropped, SYN-ACKs after its
-// wait for late answers.
-func lostAnswers(st scanner.Stats) uint64 { return st.Lost + st.Late }
 
 func (w *worker) failWith(err error) {
 	select {
@@ -643,11 +578,13 @@ type sink struct {
 	w     *worker
 	run   int64
 	unit  store.Unit
-	batch []store.Observation
+	batch []observation.Observation
 	count int64
 	// spooled is set once a batch went to the spool: later batches follow it there, and the unit
 	// completes only after the spool is replayed.
 	spooled bool
+	// failed stops the unit's pipeline.
+	failed context.CancelCauseFunc
 }
 
 const (
@@ -655,7 +592,7 @@ const (
 	batchEvery = time.Second
 )
 
-func (s *sink) collect(ctx context.Context, results <-chan store.Observation) error {
+func (s *sink) collect(ctx context.Context, results <-chan observation.Observation) error {
 	tick := time.NewTicker(batchEvery)
 	defer tick.Stop()
 	for {
@@ -665,24 +602,28 @@ func (s *sink) collect(ctx context.Context, results <-chan store.Observation) er
 				return nil // the last batch is the unit's: complete writes it
 			}
 			s.count++
-			s.w.cfg.Stats.Fingerprinted.Add(1)
-			if o.Outcome == store.OutcomeOpenClaw {
-				s.w.cfg.Stats.Detected.Add(1)
-			}
 			s.batch = append(s.batch, o)
 			if len(s.batch) >= batchSize {
 				if err := s.flush(ctx); err != nil {
-					s.w.failWith(err)
-					return err
+					return s.fail(err, results)
 				}
 			}
 		case <-tick.C:
 			if err := s.flush(ctx); err != nil {
-				s.w.failWith(err)
-				return err
+				return s.fail(err, results)
 			}
 		}
 	}
+}
+
+// fail stops the unit's pipeline when its observations can be kept nowhere, and reads what
+// the pipeline still sends until it ends: the unit stays unfinished, to be run again.
+func (s *sink) fail(err error, results <-chan observation.Observation) error {
+	s.w.failWith(err)
+	s.failed(err)
+	for range results {
+	}
+	return err
 }
 
 // flush makes the batch durable: stored, or synced to the spool when the store fails.
@@ -743,35 +684,6 @@ func (s *sink) complete(ctx context.Context) error {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// middleboxEvidence says why an open port was not fingerprinted (or why its result is doubtful).
-const middleboxEvidence = "middlebox: the host also completed handshakes on both control ports (it accepts on every port)"
-
-// probe fingerprints one open port; a middlebox is stored as one, unprobed, unless the plan
-// probes middleboxes.
-func (ex *executor) probe(ctx context.Context, op scanner.Open) store.Observation {
-	if op.Middlebox && !ex.plan.ProbeMiddleboxes {
-		n := ex.en.Lookup(op.Addr())
-		return store.Observation{IP: op.Addr(), Port: op.Port(), Outcome: store.OutcomeMiddlebox, ASN: n.ASN, ASOrg: n.ASOrg,
-			Country: n.Country, Evidence: []string{middleboxEvidence}, ObservedAt: time.Now().UTC()}
-	}
-	o := observation(ex.fp.Fingerprint(ctx, op.AddrPort), ex.en.Lookup(op.Addr()))
-	if op.Middlebox {
-		o.Evidence = append(o.Evidence, middleboxEvidence)
-	}
-	return o
-}
-
-// observation maps a fingerprint result and the address's network to the stored observation.
-func observation(r fingerprint.Result, net enrich.Info) store.Observation {
-	return store.Observation{
-		ASN: net.ASN, ASOrg: net.ASOrg, Country: net.Country,
-		IP: r.Addr.Addr(), Port: r.Addr.Port(), Scheme: r.Scheme, Outcome: store.Outcome(r.Outcome), Product: r.Product,
-		Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
-		Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
-		MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.Status, TLS: r.TLS, ObservedAt: r.ObservedAt,
 	}
 }
 

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -10,7 +12,7 @@ import (
 // version combines every version source: explicit claims (build id, service worker, config
 // JSON) and the asset-hash table. It sets Version or VersionCandidates, Channel, Commit and
 // Official, and returns the version used to apply era rules (nil when unknown).
-func (f *Fingerprinter) version(res *Result, p *Product, responses map[string]response) *Version {
+func (f *Fingerprinter) version(res *observation.Observation, p *Product, responses map[string]response) *Version {
 	var claims []claim
 	official := true
 	for i := range p.Versions {
@@ -121,7 +123,7 @@ func (f *Fingerprinter) isRelease(p *Product, s string, at time.Time) bool {
 }
 
 // eraVersion is the version era rules use: the exact one, or the oldest candidate.
-func (f *Fingerprinter) eraVersion(res *Result) *Version {
+func (f *Fingerprinter) eraVersion(res *observation.Observation) *Version {
 	s := res.Version
 	if s == "" && len(res.VersionCandidates) > 0 {
 		s = res.VersionCandidates[0]
@@ -133,7 +135,7 @@ func (f *Fingerprinter) eraVersion(res *Result) *Version {
 }
 
 // consistency checks the header set against what a real gateway of this era sends.
-func (f *Fingerprinter) consistency(res *Result, p *Product, ver *Version, responses map[string]response) {
+func (f *Fingerprinter) consistency(res *observation.Observation, p *Product, ver *Version, responses map[string]response) {
 	root := responses[f.probes[0].ID]
 	if root.Err != nil || root.Status != 200 {
 		return
@@ -165,8 +167,8 @@ func (f *Fingerprinter) consistency(res *Result, p *Product, ver *Version, respo
 	}
 }
 
-func (f *Fingerprinter) auth(res *Result, p *Product, ver *Version, responses map[string]response) {
-	res.Auth = AuthUnknown
+func (f *Fingerprinter) auth(res *observation.Observation, p *Product, ver *Version, responses map[string]response) {
+	res.Auth = observation.AuthUnknown
 	for _, a := range p.Auth {
 		r, sent := responses[a.Probe]
 		if a.Probe != "" && !sent {
@@ -184,7 +186,7 @@ func (f *Fingerprinter) auth(res *Result, p *Product, ver *Version, responses ma
 	}
 }
 
-func (f *Fingerprinter) flags(res *Result, p *Product, ver *Version, responses map[string]response) {
+func (f *Fingerprinter) flags(res *observation.Observation, p *Product, ver *Version, responses map[string]response) {
 	for _, fl := range p.Flags {
 		if r, ok := responses[fl.Probe]; ok && fl.match(r, ver) {
 			res.Flags = append(res.Flags, fl.ID)
@@ -217,7 +219,7 @@ func (f *Fingerprinter) flags(res *Result, p *Product, ver *Version, responses m
 
 // advisories lists the advisories the version implies; with only candidates, those that
 // every candidate is affected by.
-func (f *Fingerprinter) advisories(res *Result, p *Product) {
+func (f *Fingerprinter) advisories(res *observation.Observation, p *Product) {
 	versions := res.VersionCandidates
 	if res.Version != "" {
 		versions = []string{res.Version}
@@ -258,7 +260,7 @@ const (
 // BuiltinFlags lists the flags the analysis sets.
 var BuiltinFlags = []string{FlagHoneypot, FlagPlainHTTP, FlagTLS, FlagSelfSigned, FlagExpired, FlagFunnel}
 
-func (f *Fingerprinter) miit(res *Result, p *Product) {
+func (f *Fingerprinter) miit(res *observation.Observation, p *Product) {
 	res.MIIT = []string{MIITExposed}
 	latest, known := f.latest["openclaw"]
 	switch {
@@ -272,7 +274,7 @@ func (f *Fingerprinter) miit(res *Result, p *Product) {
 	if res.Official != nil && !*res.Official {
 		res.MIIT = append(res.MIIT, MIITMirror)
 	}
-	if res.Auth == AuthNone {
+	if res.Auth == observation.AuthNone {
 		res.MIIT = append(res.MIIT, MIITAuthOff)
 	}
 	if len(res.Advisories) > 0 {

@@ -1,6 +1,8 @@
 package fingerprint_test
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"net"
 	"net/http"
@@ -42,7 +44,7 @@ func TestSilentHostEndsAtFirstByte(t *testing.T) {
 	}
 	defer fp.Close()
 	got := fp.Fingerprint(context.Background(), netip.MustParseAddrPort(ln.Addr().String()))
-	if got.Outcome != fingerprint.OutcomeTimeout || got.Scheme != "http" {
+	if got.Outcome != observation.Timeout || got.Scheme != "http" {
 		t.Errorf("outcome %s over %s, want timeout over http", got.Outcome, got.Scheme)
 	}
 	if n := accepted.Load(); n != 1 {

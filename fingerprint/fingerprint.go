@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"errors"
 	"fmt"
@@ -124,12 +126,12 @@ func (f *Fingerprinter) UserAgent() string { return f.client.userAgent }
 func (f *Fingerprinter) Close() { f.client.close() }
 
 // Fingerprint probes addr and says what it is. Network failures are outcomes on the result.
-func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Result {
+func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) observation.Observation {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	ctx, release := f.client.hold(ctx)
 	defer release()
-	res := Result{Addr: addr, ObservedAt: time.Now().UTC()}
+	res := observation.Observation{IP: addr.Addr(), Port: addr.Port(), ObservedAt: time.Now().UTC()}
 	root := f.probes[0]
 	scheme := "http"
 	first := f.client.do(ctx, scheme, addr, root)
@@ -146,7 +148,7 @@ func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Re
 		return res
 	}
 	responses := map[string]response{root.ID: first}
-	res.Status = first.Status
+	res.HTTPStatus = first.Status
 	res.Server = sanitize(first.Header.Get("Server"), 80)
 	res.Title = extractTitle(first.Body)
 
@@ -173,8 +175,8 @@ func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Re
 	return res
 }
 
-func (f *Fingerprinter) websocket(ctx context.Context, res *Result) {
-	ch, err := firstFrame(ctx, res.Scheme, res.Addr, "/", f.client.userAgent)
+func (f *Fingerprinter) websocket(ctx context.Context, res *observation.Observation) {
+	ch, err := firstFrame(ctx, res.Scheme, res.AddrPort(), "/", f.client.userAgent)
 	switch {
 	case err != nil:
 		res.Evidence = append(res.Evidence, "websocket: "+sanitize(err.Error(), 120))
@@ -189,8 +191,8 @@ func (f *Fingerprinter) websocket(ctx context.Context, res *Result) {
 
 // identify classifies the responses of one host (probe ID → response): Fingerprint without
 // the network, so the fuzz target can drive it directly.
-func (f *Fingerprinter) identify(res *Result, responses map[string]response) {
-	res.Outcome = OutcomeNotOpenClaw
+func (f *Fingerprinter) identify(res *observation.Observation, responses map[string]response) {
+	res.Outcome = observation.NotOpenClaw
 	var best *Product
 	var bestGroups []string
 	for i := range f.rules.Products {
@@ -212,7 +214,7 @@ func (f *Fingerprinter) identify(res *Result, responses map[string]response) {
 	if best == nil {
 		return
 	}
-	res.Outcome = OutcomeOpenClaw
+	res.Outcome = observation.OpenClaw
 	res.Product = best.ID
 	ver := f.version(res, best, responses)
 	f.consistency(res, best, ver, responses)

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,7 +48,7 @@ func FuzzIdentify(f *testing.F) {
 		for _, p := range fp.probes {
 			responses[p.ID] = response{Status: 200, Header: h, Body: body}
 		}
-		var res Result
+		var res observation.Observation
 		res.Title = extractTitle(body)
 		fp.identify(&res, responses)
 		for _, s := range append([]string{res.Title, res.Version}, res.VersionCandidates...) {

@@ -1,6 +1,8 @@
 package fingerprint_test
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -58,7 +60,7 @@ func TestHeaderBombIsBounded(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	got := fp.Fingerprint(context.Background(), addr)
 	runtime.ReadMemStats(&after)
-	if got.Detected() || got.Status != 0 {
+	if got.Detected() || got.HTTPStatus != 0 {
 		t.Errorf("a header bomb read as a response: %+v", got)
 	}
 	alloc := after.TotalAlloc - before.TotalAlloc
@@ -114,16 +116,16 @@ func TestHostileServers(t *testing.T) {
 	cases := []struct {
 		name    string
 		serve   func(net.Conn)
-		outcome string
+		outcome observation.Outcome
 	}{
-		{"tarpit", func(c net.Conn) { time.Sleep(5 * time.Second) }, fingerprint.OutcomeTimeout},
+		{"tarpit", func(c net.Conn) { time.Sleep(5 * time.Second) }, observation.Timeout},
 		{"drip", func(c net.Conn) {
 			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>"))
 			for range 5 {
 				time.Sleep(time.Second)
 				c.Write([]byte("x"))
 			}
-		}, fingerprint.OutcomeNotOpenClaw},
+		}, observation.NotOpenClaw},
 		{"endless body", func(c net.Conn) {
 			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"))
 			for range 1024 { // 64 MiB at most
@@ -131,20 +133,20 @@ func TestHostileServers(t *testing.T) {
 					return
 				}
 			}
-		}, fingerprint.OutcomeNotOpenClaw},
-		{"gzip bomb", func(c net.Conn) { c.Write(gzipBomb) }, fingerprint.OutcomeNotOpenClaw},
-		{"garbage", func(c net.Conn) { c.Write(bytes.Repeat([]byte{0xff, 0, 0x1b, '['}, 16<<10)) }, fingerprint.OutcomeNotHTTP},
+		}, observation.NotOpenClaw},
+		{"gzip bomb", func(c net.Conn) { c.Write(gzipBomb) }, observation.NotOpenClaw},
+		{"garbage", func(c net.Conn) { c.Write(bytes.Repeat([]byte{0xff, 0, 0x1b, '['}, 16<<10)) }, observation.NotHTTP},
 		{"redirect loop", func(c net.Conn) {
 			c.Write([]byte("HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 0\r\n\r\n"))
-		}, fingerprint.OutcomeNotOpenClaw},
+		}, observation.NotOpenClaw},
 		{"ansi in a header", func(c net.Conn) {
 			// net/http refuses a header value with control bytes: the response is not HTTP.
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: \x1b[31mevil\r\nContent-Length: 0\r\n\r\n")
-		}, fingerprint.OutcomeNotHTTP},
+		}, observation.NotHTTP},
 		{"ansi in the title", func(c net.Conn) {
 			body := "<title>\x1b]0;pwned\x07\x1b[2JOpenClaw Control</title>"
 			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-		}, fingerprint.OutcomeNotOpenClaw},
+		}, observation.NotOpenClaw},
 	}
 	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Timeout: 2 * time.Second})
 	if err != nil {

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -171,18 +173,18 @@ func (c *client) do(ctx context.Context, scheme string, addr netip.AddrPort, p P
 }
 
 // classifyErr turns a transport error into an outcome.
-func classifyErr(err error) string {
+func classifyErr(err error) observation.Outcome {
 	var tlsErr *tls.RecordHeaderError
 	var netErr net.Error
 	msg := err.Error()
 	switch {
 	case errors.As(err, &tlsErr), strings.Contains(msg, "tls:"), strings.Contains(msg, "handshake"):
-		return OutcomeTLSError
+		return observation.TLSError
 	case strings.Contains(msg, "connection refused"):
-		return OutcomeRefused
+		return observation.Refused
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout(), strings.Contains(msg, "timeout"):
-		return OutcomeTimeout
+		return observation.Timeout
 	}
-	return OutcomeNotHTTP
+	return observation.NotHTTP
 }

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bytes"
 	"embed"
 	"encoding/json"
@@ -194,7 +196,7 @@ func (r *Rules) compile() error {
 			if err := p.Auth[j].compile(where+" auth", probes, false); err != nil {
 				return err
 			}
-			if res := p.Auth[j].Result; res != AuthNone && res != AuthRequired {
+			if res := p.Auth[j].Result; res != observation.AuthNone && res != observation.AuthRequired {
 				return fmt.Errorf("%s auth %s: result %q: want none or required", where, p.Auth[j].ID, res)
 			}
 		}

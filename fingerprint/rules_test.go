@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"net/http"
 	"slices"
 	"strings"
@@ -175,7 +177,7 @@ func TestCommitSourcesMustAgree(t *testing.T) {
 	defer fp.Close()
 	root := `<html data-openclaw-control-ui-build-id="2026.9.6-release-eb377ac59e6c-2026-09-23T16-33-12.144Z"><title>OpenClaw Control</title><openclaw-app></openclaw-app>`
 	sw := `const EMBEDDED_CACHE_VERSION = "2026.9.6-release-aaaaaaaaaaaa-2026-09-23T16-33-12.144Z";`
-	var res Result
+	var res observation.Observation
 	fp.identify(&res, map[string]response{"root": {Status: 200, Body: []byte(root)}, "sw": {Status: 200, Body: []byte(sw)}})
 	if !res.Detected() || res.Version != "2026.9.6" || res.Official == nil || *res.Official {
 		t.Errorf("detected %v version %q official %v", res.Detected(), res.Version, ptrBool(res.Official))

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bytes"
 	_ "embed"
 	"fmt"
@@ -10,7 +12,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // Remedy is what an operator is told about one finding (remediation.yaml).
@@ -92,7 +93,7 @@ type CheckResult struct {
 }
 
 // Check turns a check's observations (every open port) into verdicts with their fixes.
-func Check(obs []store.Observation, targets []string, ports string, rules *fingerprint.Rules, ex *Exporter) (*CheckResult, error) {
+func Check(obs []observation.Observation, targets []string, ports string, rules *fingerprint.Rules, ex *Exporter) (*CheckResult, error) {
 	remedies, err := LoadRemedies()
 	if err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func Check(obs []store.Observation, targets []string, ports string, rules *finge
 		h := HostVerdict{IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Outcome: string(o.Outcome), Server: TextCell(o.Server),
 			Title: TextCell(o.Title)}
 		res.Open++
-		if o.Product != "" {
+		if o.Detected() {
 			h.Outcome, h.Product, h.Version, h.VersionCandidates, h.Auth, h.Official = o.Product, o.Product, o.Version, o.VersionCandidates, o.Auth, o.Official
 			h.Advisories, h.Evidence, h.Severity = o.Advisories, o.Evidence, ex.Severity(o)
 			h.Exposed = !o.Honeypot
@@ -119,9 +120,9 @@ func Check(obs []store.Observation, targets []string, ports string, rules *finge
 
 // findings lists what the observation shows, in the order an operator should act: exposure,
 // auth, then the MIIT/NVDB items and posture flags as the fingerprint stage reported them.
-func findings(o store.Observation, remedies map[string]Remedy, latest string) []Finding {
+func findings(o observation.Observation, remedies map[string]Remedy, latest string) []Finding {
 	ids := append([]string{}, o.MIIT...)
-	if o.Auth == fingerprint.AuthUnknown {
+	if o.Auth == observation.AuthUnknown {
 		ids = append(ids, "auth-unknown")
 	}
 	ids = append(ids, o.Flags...)
@@ -178,7 +179,7 @@ func (r *CheckResult) WriteText(w io.Writer) error {
 		if version == "" {
 			version = "version one of " + strings.Join(h.VersionCandidates, " ")
 		}
-		fmt.Fprintf(&b, "\n%s  %s %s, auth %s, official build: %s  [%s]\n", addr, h.Product, version, h.Auth, store.OfficialText(h.Official), h.Severity)
+		fmt.Fprintf(&b, "\n%s  %s %s, auth %s, official build: %s  [%s]\n", addr, h.Product, version, h.Auth, observation.OfficialText(h.Official), h.Severity)
 		for _, f := range h.Findings {
 			mark := "✗"
 			if f.Info {

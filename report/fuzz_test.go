@@ -1,12 +1,13 @@
 package report
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // FuzzCIDRRecipients: a --recipients file of any content loads or fails with an error; what
@@ -42,7 +43,7 @@ func FuzzSearchQuery(f *testing.F) {
 	for _, s := range []string{"127.0.0.10", "127.0.0.0/24", "::ffff:127.0.0.0/104", "AS64500", "as64501", "::1%lo", "AS", "<script>"} {
 		f.Add(s)
 	}
-	obs := []store.Observation{{IP: netip.MustParseAddr("127.0.0.10"), ASN: 64500}, {IP: netip.MustParseAddr("::1")}}
+	obs := []observation.Observation{{IP: netip.MustParseAddr("127.0.0.10"), ASN: 64500}, {IP: netip.MustParseAddr("::1")}}
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := parseQuery(s)
 		if err != nil {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bufio"
 	"cmp"
 	"crypto/sha256"
@@ -48,24 +50,24 @@ func NewExporter(rules *fingerprint.Rules) *Exporter {
 }
 
 // Row is one gateway's row under ShadowserverHeader.
-func (e *Exporter) Row(o store.Observation) []string {
+func (e *Exporter) Row(o observation.Observation) []string {
 	return []string{
 		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), e.Severity(o), o.IP.String(), "tcp",
 		fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
 		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
-		o.Product, o.Auth, store.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
+		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
 		strings.Join(o.Evidence, "; "), o.ASOrg,
 	}
 }
 
 // tags is Shadowserver's lowercase tag list: product, posture, then advisories.
-func tags(o store.Observation) []string {
+func tags(o observation.Observation) []string {
 	t := []string{o.Product}
 	switch o.Auth {
-	case fingerprint.AuthNone:
+	case observation.AuthNone:
 		t = append(t, "no-auth")
-	case fingerprint.AuthRequired:
+	case observation.AuthRequired:
 		t = append(t, "auth-required")
 	}
 	if o.Official != nil && !*o.Official {
@@ -83,14 +85,14 @@ func tags(o store.Observation) []string {
 // Severity ranks what a network owner should fix first: open access to a vulnerable release
 // is critical; open access or a critical advisory is high; any advisory or a leak is medium;
 // a gateway that asks for auth on a current release is low.
-func (e *Exporter) Severity(o store.Observation) string {
+func (e *Exporter) Severity(o observation.Observation) string {
 	worst := ""
 	for _, a := range o.Advisories {
 		if s := e.severityOf[a]; s == "critical" || (s == "high" && worst != "critical") {
 			worst = s
 		}
 	}
-	open := o.Auth == fingerprint.AuthNone
+	open := o.Auth == observation.AuthNone
 	switch {
 	case open && len(o.Advisories) > 0:
 		return "critical"
@@ -98,14 +100,14 @@ func (e *Exporter) Severity(o store.Observation) string {
 		return "high"
 	case len(o.Advisories) > 0 || slices.Contains(o.Flags, "bootstrap-config-leak"):
 		return "medium"
-	case o.Auth == fingerprint.AuthRequired:
+	case o.Auth == observation.AuthRequired:
 		return "low"
 	}
 	return "info"
 }
 
-func detail(o store.Observation) string {
-	d := "auth " + o.Auth + ", official " + store.OfficialText(o.Official)
+func detail(o observation.Observation) string {
+	d := "auth " + o.Auth + ", official " + observation.OfficialText(o.Official)
 	if len(o.VersionCandidates) > 0 {
 		d += ", version one of " + strings.Join(o.VersionCandidates, " ")
 	}
@@ -205,7 +207,7 @@ type Pack struct {
 }
 
 // recipientOf names the recipient of one gateway; "" when a cidrs pack has no line for it.
-func (p *Pack) recipientOf(o store.Observation) (id, name string) {
+func (p *Pack) recipientOf(o observation.Observation) (id, name string) {
 	switch p.By {
 	case "asn":
 		if o.ASN == 0 {
@@ -233,7 +235,7 @@ func (p *Pack) recipientOf(o store.Observation) (id, name string) {
 
 // Write writes the pack into Dir, which must be empty or new: packs are never mixed. Files
 // appear whole (written aside, then renamed). It returns the recipients, most gateways first.
-func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error) {
+func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, error) {
 	if p.By != "asn" && p.By != "country" && p.By != "cidrs" {
 		return nil, fmt.Errorf("by %q: want asn, country or cidrs", p.By)
 	}
@@ -248,10 +250,10 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 	// One file per recipient and address family: IPv4 and IPv6 are separate report types, as
 	// in Shadowserver's feeds (scan_http, scan6_http).
 	type key struct{ id, reportType string }
-	groups := map[key][]store.Observation{}
+	groups := map[key][]observation.Observation{}
 	names := map[string]string{}
 	for _, o := range obs {
-		if o.Product == "" {
+		if !o.Detected() {
 			continue
 		}
 		id, name := p.recipientOf(o)
@@ -265,7 +267,7 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
 	var recips []Recipient
 	for k, rows := range groups {
-		slices.SortFunc(rows, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+		slices.SortFunc(rows, func(a, b observation.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
 		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
 			Gateways: len(rows)}
 		sum, err := p.writeFile(r.File, func(w io.Writer) error {
@@ -274,7 +276,7 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 			for _, o := range rows {
 				row := ex.Row(o)
 				c.Write(row)
-				if o.Auth == fingerprint.AuthNone {
+				if o.Auth == observation.AuthNone {
 					r.NoAuth++
 				}
 				if len(o.Advisories) > 0 {

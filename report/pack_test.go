@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -22,16 +24,16 @@ func TestSeverity(t *testing.T) {
 	yes := true
 	tests := []struct {
 		name string
-		o    store.Observation
+		o    observation.Observation
 		want string
 	}{
-		{"open and vulnerable", store.Observation{Auth: "none", Advisories: []string{"CVE-2026-45001"}}, "critical"},
-		{"open, current", store.Observation{Auth: "none"}, "high"},
-		{"critical advisory behind auth", store.Observation{Auth: "required", Advisories: []string{"GHSA-4jpw-hj22-2xmc"}}, "high"},
-		{"high advisory, auth unknown", store.Observation{Auth: "unknown", Advisories: []string{"CVE-2026-45001"}}, "medium"},
-		{"config leak", store.Observation{Auth: "unknown", Flags: []string{"bootstrap-config-leak"}}, "medium"},
-		{"current, auth on", store.Observation{Auth: "required", Official: &yes}, "low"},
-		{"nothing known", store.Observation{Auth: "unknown"}, "info"},
+		{"open and vulnerable", observation.Observation{Auth: "none", Advisories: []string{"CVE-2026-45001"}}, "critical"},
+		{"open, current", observation.Observation{Auth: "none"}, "high"},
+		{"critical advisory behind auth", observation.Observation{Auth: "required", Advisories: []string{"GHSA-4jpw-hj22-2xmc"}}, "high"},
+		{"high advisory, auth unknown", observation.Observation{Auth: "unknown", Advisories: []string{"CVE-2026-45001"}}, "medium"},
+		{"config leak", observation.Observation{Auth: "unknown", Flags: []string{"bootstrap-config-leak"}}, "medium"},
+		{"current, auth on", observation.Observation{Auth: "required", Official: &yes}, "low"},
+		{"nothing known", observation.Observation{Auth: "unknown"}, "info"},
 	}
 	for _, tt := range tests {
 		if got := (&Exporter{severityOf: sev}).Severity(tt.o); got != tt.want {
@@ -62,19 +64,19 @@ func readCSVByHeader(t *testing.T, path string) []map[string]string {
 	return out
 }
 
-func packObservations() []store.Observation {
+func packObservations() []observation.Observation {
 	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	gw := func(ip string, asn uint32, org, country, auth string, adv ...string) store.Observation {
-		return store.Observation{IP: netip.MustParseAddr(ip), Port: 18789, Scheme: "http", Outcome: store.OutcomeOpenClaw,
+	gw := func(ip string, asn uint32, org, country, auth string, adv ...string) observation.Observation {
+		return observation.Observation{IP: netip.MustParseAddr(ip), Port: 18789, Scheme: "http", Outcome: observation.OpenClaw,
 			Product: "openclaw", Version: "2026.3.8", Auth: auth, Advisories: adv, ASN: asn, ASOrg: org, Country: country, ObservedAt: at}
 	}
-	return []store.Observation{
+	return []observation.Observation{
 		gw("127.0.0.10", 64500, "=Lab One", "ZZ", "none", "CVE-2026-45001"),
 		gw("127.0.0.11", 64500, "=Lab One", "ZZ", "required"),
 		gw("127.0.1.5", 64501, "Lab Two", "YY", "required", "CVE-2026-45001"),
 		gw("127.0.2.5", 0, "", "", "unknown"),
 		gw("::1", 64500, "=Lab One", "ZZ", "required"),
-		{IP: netip.MustParseAddr("127.0.0.12"), Port: 80, Outcome: store.OutcomeNotOpenClaw, ASN: 64500, ObservedAt: at},
+		{IP: netip.MustParseAddr("127.0.0.12"), Port: 80, Outcome: observation.NotOpenClaw, ASN: 64500, ObservedAt: at},
 	}
 }
 

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"bytes"
 	"cmp"
 	"context"
@@ -22,7 +24,7 @@ import (
 // Source is what the web view reads; a store opened read-only is one.
 type Source interface {
 	Summaries(ctx context.Context) ([]store.Summary, error)
-	Observations(ctx context.Context, runID int64) ([]store.Observation, error)
+	Observations(ctx context.Context, runID int64) ([]observation.Observation, error)
 }
 
 // WebConfig configures the web view.
@@ -47,7 +49,7 @@ type Web struct {
 	mux   *http.ServeMux
 
 	mu    sync.Mutex
-	cache map[int64][]store.Observation // gateways per finished run
+	cache map[int64][]observation.Observation // gateways per finished run
 }
 
 // NewWeb returns the handler.
@@ -55,7 +57,7 @@ func NewWeb(src Source, rules *fingerprint.Rules, cfg WebConfig) *Web {
 	if cfg.MaxResults == 0 {
 		cfg.MaxResults = 500
 	}
-	w := &Web{src: src, rules: rules, ex: NewExporter(rules), cfg: cfg, mux: http.NewServeMux(), cache: map[int64][]store.Observation{}}
+	w := &Web{src: src, rules: rules, ex: NewExporter(rules), cfg: cfg, mux: http.NewServeMux(), cache: map[int64][]observation.Observation{}}
 	w.mux.HandleFunc("GET /{$}", w.index)
 	w.mux.HandleFunc("GET /search", w.search)
 	w.mux.HandleFunc("GET /runs/{id}", w.run)
@@ -193,7 +195,7 @@ func (w *Web) export(rw http.ResponseWriter, r *http.Request) {
 }
 
 // gateways reads a run's gateways, kept in memory for runs that are finished.
-func (w *Web) gateways(ctx context.Context, run store.Summary) ([]store.Observation, error) {
+func (w *Web) gateways(ctx context.Context, run store.Summary) ([]observation.Observation, error) {
 	w.mu.Lock()
 	cached, ok := w.cache[run.ID]
 	w.mu.Unlock()
@@ -204,8 +206,8 @@ func (w *Web) gateways(ctx context.Context, run store.Summary) ([]store.Observat
 	if err != nil {
 		return nil, err
 	}
-	obs = slices.DeleteFunc(obs, func(o store.Observation) bool { return o.Product == "" })
-	slices.SortFunc(obs, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+	obs = slices.DeleteFunc(obs, func(o observation.Observation) bool { return !o.Detected() })
+	slices.SortFunc(obs, func(a, b observation.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
 	if run.Status == store.StatusComplete || run.Status == store.StatusFailed {
 		w.mu.Lock()
 		w.cache[run.ID] = obs
@@ -218,7 +220,7 @@ type searchPage struct {
 	Query   string
 	Run     store.Summary
 	Runs    []store.Summary
-	Hits    []store.Observation
+	Hits    []observation.Observation
 	More    bool
 	Problem string
 }
@@ -255,7 +257,7 @@ func parseQuery(q string) (query, error) {
 	return query{prefix: netip.PrefixFrom(a, a.BitLen())}, nil
 }
 
-func (q query) matches(o store.Observation) bool {
+func (q query) matches(o observation.Observation) bool {
 	if q.asn != 0 {
 		return o.ASN == q.asn
 	}
@@ -308,6 +310,6 @@ func (w *Web) fail(rw http.ResponseWriter, err error) {
 
 var webTemplates = htmltemplate.Must(htmltemplate.New("web").Funcs(htmltemplate.FuncMap(funcs)).Funcs(htmltemplate.FuncMap{
 	"svg":      func(b []byte) htmltemplate.HTML { return htmltemplate.HTML(b) }, // rendered here from numbers and escaped labels
-	"official": store.OfficialText,
+	"official": observation.OfficialText,
 	"clean":    TextCell,
 }).ParseFS(templates, "templates/web.html.tmpl"))

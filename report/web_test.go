@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"io"
 	"net/http"
@@ -15,7 +17,7 @@ import (
 type fakeSource struct{ runs []store.Summary }
 
 func (f fakeSource) Summaries(context.Context) ([]store.Summary, error) { return f.runs, nil }
-func (f fakeSource) Observations(_ context.Context, run int64) ([]store.Observation, error) {
+func (f fakeSource) Observations(_ context.Context, run int64) ([]observation.Observation, error) {
 	if run != 3 {
 		return nil, nil
 	}

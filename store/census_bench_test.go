@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"net/netip"
 	"os"
@@ -26,15 +28,15 @@ func generateCensus(tb testing.TB, st Store, runs, perRun, unitSize int) {
 		}
 		for u := range units {
 			n := min(unitSize, perRun-u*unitSize)
-			obs := make([]Observation, 0, n)
+			obs := make([]observation.Observation, 0, n)
 			for i := range n {
 				k := uint32(u*unitSize + i)
 				// Loopback addresses: 16.7M of them, and none is anyone's host.
-				o := Observation{IP: netip.AddrFrom4([4]byte{127, byte(k >> 16), byte(k >> 8), byte(k)}), Port: uint16(18789 + k>>24),
-					Scheme: "http", Outcome: OutcomeNotOpenClaw, HTTPStatus: 200, Unit: int64(u), ObservedAt: run.StartedAt,
+				o := observation.Observation{IP: netip.AddrFrom4([4]byte{127, byte(k >> 16), byte(k >> 8), byte(k)}), Port: uint16(18789 + k>>24),
+					Scheme: "http", Outcome: observation.NotOpenClaw, HTTPStatus: 200, Unit: int64(u), ObservedAt: run.StartedAt,
 					Country: []string{"CN", "US", "DE", "SG", "KR"}[k%5], ASN: 64500 + k%40}
 				if k%67 == 0 { // ~1.5% gateways
-					o.Outcome, o.Product, o.Version = OutcomeOpenClaw, "openclaw", versions[(k/67+uint32(r))%uint32(len(versions))]
+					o.Outcome, o.Product, o.Version = observation.OpenClaw, "openclaw", versions[(k/67+uint32(r))%uint32(len(versions))]
 					o.Auth = []string{"none", "required", "unknown"}[k%3]
 					o.Official = []*bool{&yes, &no, nil}[k%3]
 					o.Flags = []string{"plaintext-http", []string{"bootstrap-config-leak", "host-terminal-enabled"}[k%2]}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"encoding/json"
 	"net/netip"
@@ -28,15 +30,15 @@ func TestGrafanaViews(t *testing.T) {
 		if err := st.StartRun(ctx, run); err != nil {
 			t.Fatal(err)
 		}
-		obs := []Observation{
-			{IP: netip.MustParseAddr("127.0.0.1"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "openclaw", Version: "2026.3.8", Auth: "none",
+		obs := []observation.Observation{
+			{IP: netip.MustParseAddr("127.0.0.1"), Port: 18789, Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.3.8", Auth: "none",
 				Official: &yes, Advisories: []string{"CVE-2026-45001"}, MIIT: []string{"internet-exposure", "known-advisories"}, ASN: 64500, Country: "ZZ", ObservedAt: run.StartedAt},
-			{IP: netip.MustParseAddr("127.0.0.2"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "required",
+			{IP: netip.MustParseAddr("127.0.0.2"), Port: 18789, Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "required",
 				Official: &no, MIIT: []string{"internet-exposure"}, ASN: 64500, Country: "ZZ", ObservedAt: run.StartedAt},
-			{IP: netip.MustParseAddr("127.0.0.3"), Port: 80, Outcome: OutcomeNotOpenClaw, ObservedAt: run.StartedAt},
+			{IP: netip.MustParseAddr("127.0.0.3"), Port: 80, Outcome: observation.NotOpenClaw, ObservedAt: run.StartedAt},
 		}
 		if day == 1 {
-			obs = append(obs, Observation{IP: netip.MustParseAddr("127.0.0.4"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "clawdbot",
+			obs = append(obs, observation.Observation{IP: netip.MustParseAddr("127.0.0.4"), Port: 18789, Outcome: observation.OpenClaw, Product: "clawdbot",
 				Version: "2026.1.24-3", Auth: "unknown", MIIT: []string{"internet-exposure"}, ObservedAt: run.StartedAt})
 		}
 		if done, err := st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 0, ProbesSent: 256, OpenPorts: int64(len(obs)), Worker: "w", DoneAt: run.StartedAt.Add(time.Minute)}, obs); err != nil || !done {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"net/netip"
 	"os"
@@ -33,14 +35,14 @@ func BenchmarkIngest(b *testing.B) {
 			var g errgroup.Group
 			for w := range writers {
 				g.Go(func() error {
-					obs := make([]Observation, batch)
+					obs := make([]observation.Observation, batch)
 					// Writer w takes batches w, w+writers, …: disjoint addresses.
 					for i := w * batch; i < b.N; i += writers * batch {
 						n := min(batch, b.N-i)
 						for j := range n {
 							k := uint32(i + j)
-							obs[j] = Observation{IP: netip.AddrFrom4([4]byte{127, byte(k >> 16), byte(k >> 8), byte(k)}), Port: 18789,
-								Scheme: "http", Outcome: OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "none",
+							obs[j] = observation.Observation{IP: netip.AddrFrom4([4]byte{127, byte(k >> 16), byte(k >> 8), byte(k)}), Port: 18789,
+								Scheme: "http", Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: "none",
 								Official: &yes, Flags: []string{"plaintext-http"}, MIIT: []string{"internet-exposure"},
 								Evidence: []string{"marker title"}, HTTPStatus: 200, ObservedAt: start}
 						}

@@ -1,9 +1,10 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -125,18 +126,14 @@ func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
 	return nil
 }
 
-var obsColumns = []string{"run_id", "ip", "port", "scheme", "outcome", "product", "version", "version_candidates",
-	"channel", "auth", "official", "honeypot", "advisories", "flags", "evidence", "miit", "title", "server",
-	"http_status", "tls", "asn", "as_org", "country", "observed_at", "unit"}
-
 // AddObservations implements Store: COPY into a per-connection staging table, then one upsert.
-func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
+func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error {
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		return p.upsert(ctx, tx, runID, obs)
 	})
 }
 
-func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Observation) error {
+func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []observation.Observation) error {
 	obs = dedupe(obs)
 	if len(obs) == 0 {
 		return nil
@@ -181,15 +178,15 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []Obs
 // refers to the observation as o.
 func postgresCounts(filter string) string {
 	return `SELECT o.run_id, 'gw' AS dim, json_build_array(o.product, o.version, o.auth, o.official)::text AS key, COUNT(*) AS n
-		FROM observations o WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
+		FROM observations o WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
 	UNION ALL SELECT o.run_id, 'net', json_build_array(o.country, o.asn)::text, COUNT(*) FROM observations o
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
 	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, unnest(o.flags) AS j(value)
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, unnest(o.miit) AS j(value)
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, unnest(o.advisories) AS j(value)
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value`
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value`
 }
 
 // recountPostgres replaces the kept counts of one finished unit.
@@ -209,24 +206,12 @@ func recountPostgres(ctx context.Context, tx pgx.Tx, runID, unit int64) error {
 const postgresLive = `o.run_id = ANY($1)
 	AND NOT EXISTS (SELECT 1 FROM units u WHERE u.run_id = o.run_id AND u.unit = o.unit)`
 
-func copyRows(runID int64, obs []Observation) pgx.CopyFromSource {
-	return pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) {
-		o := obs[i]
-		return []any{runID, o.IP, int(o.Port), o.Scheme, string(o.Outcome), o.Product, o.Version, nonNil(o.VersionCandidates),
-			o.Channel, o.Auth, o.Official, o.Honeypot, nonNil(o.Advisories), nonNil(o.Flags), nonNil(o.Evidence), nonNil(o.MIIT),
-			o.Title, o.Server, o.HTTPStatus, o.TLS, int64(o.ASN), o.ASOrg, o.Country, o.ObservedAt, o.Unit}, nil
-	})
-}
-
-func nonNil(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return l
+func copyRows(runID int64, obs []observation.Observation) pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) { return obsValues(runID, &obs[i], false), nil })
 }
 
 // CompleteUnit implements Store.
-func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (bool, error) {
+func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []observation.Observation) (bool, error) {
 	var complete bool
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		if err := p.upsert(ctx, tx, u.RunID, obs); err != nil {
@@ -430,49 +415,22 @@ func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 	return out, nil
 }
 
-type obsRow struct {
-	IP                netip.Addr `db:"ip"`
-	Port              int        `db:"port"`
-	Scheme            string     `db:"scheme"`
-	Outcome           string     `db:"outcome"`
-	Product           string     `db:"product"`
-	Version           string     `db:"version"`
-	VersionCandidates []string   `db:"version_candidates"`
-	Channel           string     `db:"channel"`
-	Auth              string     `db:"auth"`
-	Official          *bool      `db:"official"`
-	Honeypot          bool       `db:"honeypot"`
-	Advisories        []string   `db:"advisories"`
-	Flags             []string   `db:"flags"`
-	Evidence          []string   `db:"evidence"`
-	MIIT              []string   `db:"miit"`
-	Title             string     `db:"title"`
-	Server            string     `db:"server"`
-	HTTPStatus        int        `db:"http_status"`
-	TLS               string     `db:"tls"`
-	ASN               int64      `db:"asn"`
-	ASOrg             string     `db:"as_org"`
-	Country           string     `db:"country"`
-	ObservedAt        time.Time  `db:"observed_at"`
-	Unit              int64      `db:"unit"`
-}
-
 // Observations implements Store.
-func (p *Postgres) Observations(ctx context.Context, runID int64) ([]Observation, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates, channel,
-		auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country,
-		observed_at, unit FROM observations WHERE run_id = $1 ORDER BY id`, runID)
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[obsRow])
+func (p *Postgres) Observations(ctx context.Context, runID int64) ([]observation.Observation, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT `+obsSelect+` FROM observations WHERE run_id = $1 ORDER BY id`, runID)
+	var out []observation.Observation
+	var o observation.Observation
+	dst, finish := obsTargets(&o, false)
+	_, err := pgx.ForEachRow(rows, dst, func() error {
+		if err := finish(); err != nil {
+			return err
+		}
+		out = append(out, o)
+		o = observation.Observation{}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
-	}
-	out := make([]Observation, len(got))
-	for i, r := range got {
-		out[i] = Observation{IP: r.IP, Port: uint16(r.Port), Scheme: r.Scheme, Outcome: Outcome(r.Outcome), Product: r.Product,
-			Version: r.Version, VersionCandidates: r.VersionCandidates, Channel: r.Channel, Auth: r.Auth,
-			Official: r.Official, Honeypot: r.Honeypot, Advisories: r.Advisories, Flags: r.Flags, Evidence: r.Evidence,
-			MIIT: r.MIIT, Title: r.Title, Server: r.Server, HTTPStatus: r.HTTPStatus, TLS: r.TLS,
-			ASN: uint32(r.ASN), ASOrg: r.ASOrg, Country: r.Country, ObservedAt: r.ObservedAt, Unit: r.Unit}
 	}
 	return out, nil
 }

@@ -1,12 +1,13 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -187,14 +188,11 @@ func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
 }
 
 // sqliteUpsert keeps one row per run and host:port (see Store.AddObservations).
-const sqliteUpsert = `INSERT INTO observations
-		(run_id, ip, port, scheme, outcome, product, version, version_candidates, channel, auth, official,
-		 honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org, country, observed_at, unit)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		` + upsertSet
+var sqliteUpsert = `INSERT INTO observations (` + strings.Join(obsColumns, ", ") + `)
+		VALUES (?` + strings.Repeat(", ?", len(obsColumns)-1) + `) ` + upsertSet
 
 // AddObservations implements Store.
-func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observation) error {
+func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
@@ -206,7 +204,7 @@ func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []Observa
 	return tx.Commit()
 }
 
-func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []Observation) error {
+func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []observation.Observation) error {
 	if len(obs) == 0 {
 		return nil
 	}
@@ -215,16 +213,10 @@ func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []Obse
 		return fmt.Errorf("add observations: %w", err)
 	}
 	defer stmt.Close()
-	for _, o := range obs {
-		var official any
-		if o.Official != nil {
-			official = *o.Official
-		}
-		if _, err := stmt.ExecContext(ctx, runID, o.IP.String(), int(o.Port), o.Scheme, string(o.Outcome), o.Product,
-			o.Version, jsonList(o.VersionCandidates), o.Channel, o.Auth, official, o.Honeypot,
-			jsonList(o.Advisories), jsonList(o.Flags), jsonList(o.Evidence), jsonList(o.MIIT), o.Title, o.Server,
-			o.HTTPStatus, o.TLS, o.ASN, o.ASOrg, o.Country, o.ObservedAt.UTC().Format(sqliteTime), o.Unit); err != nil {
-			return fmt.Errorf("add observation %s:%d: %w", o.IP, o.Port, err)
+	for i := range obs {
+		o := &obs[i]
+		if _, err := stmt.ExecContext(ctx, obsValues(runID, o, true)...); err != nil {
+			return fmt.Errorf("add observation %s: %w", o.AddrPort(), err)
 		}
 	}
 	// A late write to a finished unit (a dead worker's spool, replayed) keeps its counts exact.
@@ -246,15 +238,15 @@ func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []Obse
 // refers to the observation as o.
 func sqliteCounts(filter string) string {
 	return `SELECT o.run_id, 'gw', json_array(o.product, o.version, o.auth, o.official), COUNT(*) FROM observations o
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
 	UNION ALL SELECT o.run_id, 'net', json_array(o.country, o.asn), COUNT(*) FROM observations o
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
 	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, json_each(o.flags) j
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, json_each(o.miit) j
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, json_each(o.advisories) j
-		WHERE o.product <> '' AND ` + filter + ` GROUP BY o.run_id, j.value`
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value`
 }
 
 // recount replaces the kept counts of one finished unit.
@@ -270,7 +262,7 @@ func (s *SQLite) recount(ctx context.Context, tx *sql.Tx, runID, unit int64) err
 }
 
 // CompleteUnit implements Store.
-func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []Observation) (bool, error) {
+func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []observation.Observation) (bool, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("complete unit %d of run %d: %w", u.Unit, u.RunID, err)
@@ -508,42 +500,26 @@ func addCounts(sm *Summary, product, version, auth string, official *bool, n int
 	sm.ByVersion[version] += n
 	sm.ByAuth[auth] += n
 	sm.ByProduct[product] += n
-	sm.ByOfficial[OfficialText(official)] += n
+	sm.ByOfficial[observation.OfficialText(official)] += n
 }
 
 // Observations implements Store.
-func (s *SQLite) Observations(ctx context.Context, runID int64) ([]Observation, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT ip, port, scheme, outcome, product, version, version_candidates,
-		channel, auth, official, honeypot, advisories, flags, evidence, miit, title, server, http_status, tls, asn, as_org,
-		country, observed_at, unit FROM observations WHERE run_id = ? ORDER BY id`, runID)
+func (s *SQLite) Observations(ctx context.Context, runID int64) ([]observation.Observation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+obsSelect+` FROM observations WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("observations of run %d: %w", runID, err)
 	}
 	defer rows.Close()
-	var out []Observation
+	var out []observation.Observation
 	for rows.Next() {
-		var o Observation
-		var ip, cands, advs, flags, ev, miit, observed string
-		var port int
-		var official sql.NullBool
-		if err := rows.Scan(&ip, &port, &o.Scheme, (*string)(&o.Outcome), &o.Product, &o.Version, &cands, &o.Channel, &o.Auth,
-			&official, &o.Honeypot, &advs, &flags, &ev, &miit, &o.Title, &o.Server, &o.HTTPStatus, &o.TLS, &o.ASN, &o.ASOrg, &o.Country, &observed, &o.Unit); err != nil {
+		var o observation.Observation
+		dst, finish := obsTargets(&o, true)
+		if err := rows.Scan(dst...); err != nil {
 			return nil, err
 		}
-		o.IP, _ = netip.ParseAddr(ip)
-		o.Port = uint16(port)
-		if official.Valid {
-			o.Official = &official.Bool
+		if err := finish(); err != nil {
+			return nil, fmt.Errorf("observation %s of run %d: %w", o.AddrPort(), runID, err)
 		}
-		for _, f := range []struct {
-			s   string
-			dst *[]string
-		}{{cands, &o.VersionCandidates}, {advs, &o.Advisories}, {flags, &o.Flags}, {ev, &o.Evidence}, {miit, &o.MIIT}} {
-			if err := json.Unmarshal([]byte(f.s), f.dst); err != nil {
-				return nil, fmt.Errorf("observation %s:%d: %w", ip, port, err)
-			}
-		}
-		o.ObservedAt, _ = time.Parse(sqliteTime, observed)
 		out = append(out, o)
 	}
 	return out, rows.Err()

@@ -9,6 +9,8 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,24 +34,6 @@ const (
 
 // WorkerTTL is how long a worker's heartbeat keeps it live. Workers beat every WorkerTTL/5.
 const WorkerTTL = 15 * time.Second
-
-// Outcome is what happened to one host:port.
-type Outcome string
-
-// Outcomes. The fingerprinter's outcomes map one to one; OutcomeUnprobed marks an open port
-// a run found but did not fingerprint before it stopped: a later result replaces it;
-// OutcomeMiddlebox, an open port whose host answered the sweep's control probes as well (it
-// accepts on every port) and was not fingerprinted.
-const (
-	OutcomeOpenClaw    Outcome = "openclaw"
-	OutcomeNotOpenClaw Outcome = "not-openclaw"
-	OutcomeNotHTTP     Outcome = "not-http"
-	OutcomeRefused     Outcome = "refused"
-	OutcomeTimeout     Outcome = "timeout"
-	OutcomeTLSError    Outcome = "tls-error"
-	OutcomeUnprobed    Outcome = "open-unprobed"
-	OutcomeMiddlebox   Outcome = "middlebox"
-)
 
 // Run is one scan: its parameters and how it ended.
 type Run struct {
@@ -114,35 +98,6 @@ func (w Worker) Live(now time.Time) bool {
 	return !w.Stopped && now.Sub(w.HeartbeatAt) < WorkerTTL
 }
 
-// Observation is what one run saw at one host:port.
-type Observation struct {
-	IP                netip.Addr
-	Port              uint16
-	Scheme            string
-	Outcome           Outcome
-	Product           string
-	Version           string
-	VersionCandidates []string
-	Channel           string
-	Auth              string
-	Official          *bool
-	Honeypot          bool
-	Advisories        []string
-	Flags             []string
-	Evidence          []string
-	MIIT              []string
-	Title             string
-	Server            string
-	HTTPStatus        int
-	TLS               string
-	ASN               uint32
-	ASOrg             string
-	Country           string
-	ObservedAt        time.Time
-	// Unit is the work unit whose window holds this ip:port (0 for runs without units).
-	Unit int64
-}
-
 // Summary is a run with the counts derived from its observations.
 type Summary struct {
 	Run
@@ -172,29 +127,18 @@ func newSummary(r Run) Summary {
 		ByAdvisory: map[string]int64{}, ByCountry: map[string]int64{}, ByASN: map[string]int64{}}
 }
 
-// OfficialText names an official-build verdict: "true", "false" or "unknown".
-func OfficialText(b *bool) string {
-	switch {
-	case b == nil:
-		return "unknown"
-	case *b:
-		return "true"
-	}
-	return "false"
-}
-
 // Store is the contract both backends keep; one test suite runs against each.
 type Store interface {
 	// StartRun records r as running and sets r.ID.
 	StartRun(ctx context.Context, r *Run) error
 	// AddObservations upserts observations: one row per run and host:port. A later result
-	// replaces an earlier one, except that OutcomeUnprobed never replaces a result, so a
+	// replaces an earlier one, except that observation.Unprobed never replaces a result, so a
 	// retried batch or a re-run unit never counts twice and never loses what was seen.
-	AddObservations(ctx context.Context, runID int64, obs []Observation) error
+	AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error
 	// CompleteUnit adds a unit's last observations and marks the unit done in one
 	// transaction. When that was the run's last unit, the run becomes complete, with its
 	// probe and open-port totals summed over its units, and runComplete is true.
-	CompleteUnit(ctx context.Context, u Unit, obs []Observation) (runComplete bool, err error)
+	CompleteUnit(ctx context.Context, u Unit, obs []observation.Observation) (runComplete bool, err error)
 	// DoneUnits lists the finished units of a run, in order.
 	DoneUnits(ctx context.Context, runID int64) ([]int64, error)
 	// SetStatus records a run's stored status; endedAt nil clears the end (a resumed run).
@@ -208,7 +152,7 @@ type Store interface {
 	// Summaries returns every run with its counts, oldest first, with the derived status.
 	Summaries(ctx context.Context) ([]Summary, error)
 	// Observations returns one run's observations in the order they were stored.
-	Observations(ctx context.Context, runID int64) ([]Observation, error)
+	Observations(ctx context.Context, runID int64) ([]observation.Observation, error)
 	// Lock takes an exclusive lock named by key across processes (a plan being started by
 	// several shards at once) and returns its release.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
@@ -333,7 +277,7 @@ func derive(sm *Summary, workers []Worker, now time.Time) {
 
 // dedupe keeps one observation per host:port of a batch, in the batch's order: a result
 // before an unprobed mark, a later result before an earlier one (as the upsert would).
-func dedupe(obs []Observation) []Observation {
+func dedupe(obs []observation.Observation) []observation.Observation {
 	index := make(map[netip.AddrPort]int, len(obs))
 	out := obs[:0:0]
 	for _, o := range obs {
@@ -343,7 +287,7 @@ func dedupe(obs []Observation) []Observation {
 		case !seen:
 			index[k] = len(out)
 			out = append(out, o)
-		case o.Outcome != OutcomeUnprobed || out[i].Outcome == OutcomeUnprobed:
+		case o.Outcome != observation.Unprobed || out[i].Outcome == observation.Unprobed:
 			out[i] = o
 		}
 	}
@@ -412,7 +356,7 @@ func addDim(sm *Summary, dim, key string, n int64) error {
 }
 
 // batchUnits lists the distinct units of a batch.
-func batchUnits(obs []Observation) []int64 {
+func batchUnits(obs []observation.Observation) []int64 {
 	var out []int64
 	seen := map[int64]bool{}
 	for _, o := range obs {
@@ -435,14 +379,3 @@ func liveRuns(sums []Summary) []int64 {
 	}
 	return out
 }
-
-// upsertSet is what a later result of the same run and host:port replaces, on both backends:
-// everything, unless the later one is an unprobed mark and the stored one a result.
-const upsertSet = `ON CONFLICT (run_id, ip, port) DO UPDATE SET scheme = excluded.scheme, outcome = excluded.outcome,
-	product = excluded.product, version = excluded.version, version_candidates = excluded.version_candidates,
-	channel = excluded.channel, auth = excluded.auth, official = excluded.official, honeypot = excluded.honeypot,
-	advisories = excluded.advisories, flags = excluded.flags, evidence = excluded.evidence, miit = excluded.miit,
-	title = excluded.title, server = excluded.server, http_status = excluded.http_status, tls = excluded.tls,
-	asn = excluded.asn, as_org = excluded.as_org, country = excluded.country, observed_at = excluded.observed_at,
-	unit = excluded.unit
-	WHERE observations.outcome = 'open-unprobed' OR excluded.outcome <> 'open-unprobed'`

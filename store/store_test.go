@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"errors"
 	"fmt"
@@ -89,7 +91,7 @@ func TestContract(t *testing.T) {
 				t.Fatalf("StartRun left id %d status %q", run.ID, run.Status)
 			}
 			yes := true
-			obs := []Observation{
+			obs := []observation.Observation{
 				{IP: netip.MustParseAddr("127.0.2.1"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
 					Version: "2026.9.6", Channel: "release", Auth: "required", Official: &yes, Flags: []string{"plaintext-http"},
 					Evidence: []string{"marker openclaw/title on GET /"}, MIIT: []string{"internet-exposure"}, Title: "OpenClaw Control",
@@ -215,20 +217,20 @@ func TestUnitsAndWorkers(t *testing.T) {
 				t.Errorf("with a live worker: %s, %d live", s.Status, s.LiveWorkers)
 			}
 			ip := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 2, byte(i)}) }
-			unprobed := Observation{IP: ip(1), Port: 18789, Outcome: OutcomeUnprobed, ObservedAt: start}
-			gw := Observation{IP: ip(1), Port: 18789, Outcome: OutcomeOpenClaw, Product: "openclaw", Auth: "none", ObservedAt: start.Add(time.Second)}
-			if err := st.AddObservations(ctx, run.ID, []Observation{unprobed}); err != nil {
+			unprobed := observation.Observation{IP: ip(1), Port: 18789, Outcome: observation.Unprobed, ObservedAt: start}
+			gw := observation.Observation{IP: ip(1), Port: 18789, Outcome: observation.OpenClaw, Product: "openclaw", Auth: "none", ObservedAt: start.Add(time.Second)}
+			if err := st.AddObservations(ctx, run.ID, []observation.Observation{unprobed}); err != nil {
 				t.Fatal(err)
 			}
 			done, err := st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 0, ProbesSent: 10, OpenPorts: 1, Worker: "w1", DoneAt: time.Now()},
-				[]Observation{gw, unprobed}) // one batch holding both: the result wins
+				[]observation.Observation{gw, unprobed}) // one batch holding both: the result wins
 			if err != nil || done {
 				t.Fatalf("unit 0: complete %v, %v", done, err)
 			}
 			// A unit run twice (a rescued lease) replaces its totals; an unprobed mark stays behind a result.
 			for range 2 {
 				if done, err = st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 1, ProbesSent: 10, OpenPorts: 1, Worker: "w1", DoneAt: time.Now()},
-					[]Observation{unprobed}); err != nil || done {
+					[]observation.Observation{unprobed}); err != nil || done {
 					t.Fatalf("unit 1: complete %v, %v", done, err)
 				}
 			}
@@ -240,7 +242,7 @@ func TestUnitsAndWorkers(t *testing.T) {
 				t.Errorf("units left, no live worker: %s, %d done, %d live", s.Status, s.UnitsDone, s.LiveWorkers)
 			}
 			if done, err = st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 2, ProbesSent: 5, Worker: "w2", DoneAt: time.Now()},
-				[]Observation{{IP: ip(2), Port: 18789, Outcome: OutcomeNotOpenClaw, ObservedAt: start}}); err != nil || !done {
+				[]observation.Observation{{IP: ip(2), Port: 18789, Outcome: observation.NotOpenClaw, ObservedAt: start}}); err != nil || !done {
 				t.Fatalf("last unit: complete %v, %v", done, err)
 			}
 			units, err := st.DoneUnits(ctx, run.ID)
@@ -252,7 +254,7 @@ func TestUnitsAndWorkers(t *testing.T) {
 				t.Errorf("complete run: %+v, detected %d", s.Run, s.Detected)
 			}
 			obs, err := st.Observations(ctx, run.ID)
-			if err != nil || len(obs) != 2 || obs[0].Outcome != OutcomeOpenClaw {
+			if err != nil || len(obs) != 2 || obs[0].Outcome != observation.OpenClaw {
 				t.Errorf("observations %+v, %v", obs, err)
 			}
 			ws, err := st.Workers(ctx, run.ID)
@@ -304,12 +306,12 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 				t.Fatal(err)
 			}
 			yes, no := true, false
-			var obs []Observation
+			var obs []observation.Observation
 			for i := range 40 {
-				o := Observation{IP: netip.AddrFrom4([4]byte{127, 0, 2, byte(i)}), Port: 18789, Outcome: OutcomeNotOpenClaw,
+				o := observation.Observation{IP: netip.AddrFrom4([4]byte{127, 0, 2, byte(i)}), Port: 18789, Outcome: observation.NotOpenClaw,
 					Unit: int64(i % 2), ObservedAt: time.Now().UTC()}
 				if i%3 == 0 {
-					o.Outcome, o.Product, o.Version, o.Auth = OutcomeOpenClaw, "openclaw", fmt.Sprintf("2026.%d.1", i%4+1), []string{"none", "required", "unknown"}[i/3%3]
+					o.Outcome, o.Product, o.Version, o.Auth = observation.OpenClaw, "openclaw", fmt.Sprintf("2026.%d.1", i%4+1), []string{"none", "required", "unknown"}[i/3%3]
 					o.Official = []*bool{&yes, &no, nil}[i%3]
 					o.Flags = []string{"plaintext-http", fmt.Sprintf("flag-%d", i%2)}
 					o.MIIT = []string{"internet-exposure"}
@@ -345,9 +347,9 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 				t.Errorf("kept counts differ from live ones (-live +kept):\n%s", diff)
 			}
 			// A late result for a finished unit: a new gateway in unit 1.
-			late := Observation{IP: netip.MustParseAddr("127.0.2.200"), Port: 18789, Outcome: OutcomeOpenClaw, Product: "clawdbot",
+			late := observation.Observation{IP: netip.MustParseAddr("127.0.2.200"), Port: 18789, Outcome: observation.OpenClaw, Product: "clawdbot",
 				Auth: "none", Unit: 1, ObservedAt: time.Now().UTC()}
-			if err := st.AddObservations(ctx, run.ID, []Observation{late}); err != nil {
+			if err := st.AddObservations(ctx, run.ID, []observation.Observation{late}); err != nil {
 				t.Fatal(err)
 			}
 			if s := summary(); s.Detected != 15 || s.ByProduct["clawdbot"] != 1 {

@@ -104,7 +104,7 @@ func runExport(c *cli.Context) error {
 		cw := report.NewCSV(w)
 		cw.Write(report.ShadowserverHeader)
 		for _, o := range obs {
-			if o.Product != "" {
+			if o.Detected() {
 				cw.Write(ex.Row(o))
 			}
 		}

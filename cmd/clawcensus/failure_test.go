@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"fmt"
 	"net"
@@ -65,7 +67,7 @@ func throwawayPostgres(t *testing.T) (url string, pause, resume func()) {
 }
 
 // ipPorts reads a run's observations as sorted ip:port strings and counts by outcome.
-func ipPorts(t *testing.T, dsn string, run int64) ([]string, map[store.Outcome]int) {
+func ipPorts(t *testing.T, dsn string, run int64) ([]string, map[observation.Outcome]int) {
 	t.Helper()
 	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
@@ -77,7 +79,7 @@ func ipPorts(t *testing.T, dsn string, run int64) ([]string, map[store.Outcome]i
 		t.Fatal(err)
 	}
 	var keys []string
-	outcomes := map[store.Outcome]int{}
+	outcomes := map[observation.Outcome]int{}
 	for _, o := range obs {
 		keys = append(keys, fmt.Sprintf("%s:%d", o.IP, o.Port))
 		outcomes[o.Outcome]++

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -11,7 +13,6 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/report"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // resultWriter prints results to stdout in the chosen format, one as it arrives: gateways,
@@ -23,8 +24,8 @@ type resultWriter struct {
 	beforeRow func()
 }
 
-func (w *resultWriter) write(o store.Observation) error {
-	if o.Outcome != store.OutcomeOpenClaw && !(w.all && o.HTTPStatus != 0) {
+func (w *resultWriter) write(o observation.Observation) error {
+	if o.Outcome != observation.OpenClaw && !(w.all && o.HTTPStatus != 0) {
 		return nil
 	}
 	if w.beforeRow != nil {
@@ -66,6 +67,7 @@ type record struct {
 	// Beyond the contract: more context for triage.
 	Outcome  string   `json:"outcome"`
 	Channel  string   `json:"channel,omitempty"`
+	Commit   string   `json:"commit,omitempty"`
 	Honeypot bool     `json:"honeypot,omitempty"`
 	Flags    []string `json:"flags,omitempty"`
 	MIIT     []string `json:"miit_violations,omitempty"`
@@ -84,15 +86,15 @@ type record struct {
 // (openclaw, clawdbot or moltbot, as the product key says); what is not a gateway has a null
 // auth and no version_candidates; a gateway without an exact version always has
 // version_candidates (empty when nothing narrowed it).
-func toRecord(o store.Observation) record {
+func toRecord(o observation.Observation) record {
 	r := record{
 		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, Official: o.Official,
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
-		Outcome: string(o.Outcome), Channel: o.Channel, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
+		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
 		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt,
 		ASN: o.ASN, ASOrg: o.ASOrg, Country: o.Country,
 	}
-	if o.Outcome == store.OutcomeOpenClaw && o.Product != "" {
+	if o.Detected() {
 		r.Outcome = o.Product
 		auth := o.Auth
 		r.Auth = &auth
@@ -137,7 +139,7 @@ type csvWriter struct{ w report.CSV }
 func (c *csvWriter) writeRecord(rec record) error {
 	c.w.Write([]string{
 		rec.observed.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
-		rec.Version, strings.Join(rec.versionCandidates(), ","), rec.auth(), store.OfficialText(rec.Official),
+		rec.Version, strings.Join(rec.versionCandidates(), ","), rec.auth(), observation.OfficialText(rec.Official),
 		strings.Join(rec.Advisories, ","), strings.Join(rec.Flags, ","), strings.Join(rec.MIIT, ","), rec.Outcome,
 		fmt.Sprint(rec.Status), rec.Title, rec.Server,
 	})
@@ -203,7 +205,7 @@ func (t *tableWriter) writeRow(rec record) error {
 		ver = "?"
 	}
 	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), report.TextCell(product), report.TextCell(ver), report.TextCell(orDash(rec.auth())),
-		store.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), report.TextCell(strings.Join(rec.Flags, ",")))
+		observation.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), report.TextCell(strings.Join(rec.Flags, ",")))
 	return err
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -11,14 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // TestRecordContract: outcome and product agree, auth is null off gateways, and
 // version_candidates is there whenever a gateway's version is not exact.
 func TestRecordContract(t *testing.T) {
 	at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	gw := store.Observation{IP: netip.MustParseAddr("127.0.0.1"), Port: 18789, Scheme: "http", Outcome: store.OutcomeOpenClaw,
+	gw := observation.Observation{IP: netip.MustParseAddr("127.0.0.1"), Port: 18789, Scheme: "http", Outcome: observation.OpenClaw,
 		Product: "openclaw", Version: "2026.9.6", Auth: "required", ObservedAt: at}
 	inexact := gw
 	inexact.Version = ""
@@ -26,9 +27,9 @@ func TestRecordContract(t *testing.T) {
 	narrowed.VersionCandidates = []string{"2026.9.5", "2026.9.6"}
 	clawdbot := gw
 	clawdbot.Product, clawdbot.Version, clawdbot.Auth = "clawdbot", "2026.1.24-3", "unknown"
-	nginx := store.Observation{IP: gw.IP, Port: 8080, Scheme: "http", Outcome: store.OutcomeNotOpenClaw, HTTPStatus: 200, Server: "nginx", ObservedAt: at}
+	nginx := observation.Observation{IP: gw.IP, Port: 8080, Scheme: "http", Outcome: observation.NotOpenClaw, HTTPStatus: 200, Server: "nginx", ObservedAt: at}
 	for name, c := range map[string]struct {
-		o    store.Observation
+		o    observation.Observation
 		want map[string]any // keys that must have these JSON values; nil: must be absent
 	}{
 		"exact":         {gw, map[string]any{"outcome": "openclaw", "auth": "required", "version_candidates": nil}},
@@ -61,8 +62,8 @@ func TestRecordContract(t *testing.T) {
 	}
 }
 
-// TestReadmeKeysMatchTheRecord compares the README's output-key table with the keys the
-// record type emits.
+// TestReadmeKeysMatchTheRecord compares the README's output-key table, the keys the record
+// type emits and the CSV header with the one column table, observation.Columns.
 func TestReadmeKeysMatchTheRecord(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -90,10 +91,16 @@ func TestReadmeKeysMatchTheRecord(t *testing.T) {
 			emitted = append(emitted, strings.Split(tag, ",")[0])
 		}
 	}
+	columns := observation.JSONKeys()
 	slices.Sort(documented)
 	slices.Sort(emitted)
-	if !slices.Equal(documented, emitted) {
-		t.Errorf("README documents %v\nthe record emits %v", documented, emitted)
+	slices.Sort(columns)
+	if !slices.Equal(documented, emitted) || !slices.Equal(emitted, columns) {
+		t.Errorf("README documents %v\nthe record emits %v\nobservation.Columns names %v", documented, emitted, columns)
+	}
+	header := slices.Sorted(slices.Values(csvHeader))
+	if want := slices.Sorted(slices.Values(observation.CSVColumns())); !slices.Equal(header, want) {
+		t.Errorf("scan --format csv writes %v\nobservation.Columns names %v", header, want)
 	}
 }
 
@@ -112,7 +119,7 @@ func TestTableSortsAndExplainsUnknownAuth(t *testing.T) {
 		if ap.Port() == 18790 {
 			auth = "unknown"
 		}
-		w.write(store.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: store.OutcomeOpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: auth, ObservedAt: at})
+		w.write(observation.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: auth, ObservedAt: at})
 	}
 	if b.Len() != 0 {
 		t.Errorf("the table printed before the run ended: %q", b.String())

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -8,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // planCommand stores a plan and queues its units for workers; it sends nothing itself.
@@ -99,7 +100,7 @@ func workerCommand() *cli.Command {
 			defer raw.Close()
 			err = cen.Work(c.Context, census.WorkerConfig{ID: c.String("id"), Scope: c.String("scope"), Follow: c.Bool("follow"), Rate: c.Int("rate"),
 				Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version, Stats: stats, Raw: raw,
-				Emit: func(o store.Observation) {
+				Emit: func(o observation.Observation) {
 					if !c.Bool("quiet") {
 						out.write(o)
 					}

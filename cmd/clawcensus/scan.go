@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/clawcensus/clawcensus/observation"
+
 	"context"
 	"errors"
 	"fmt"
@@ -316,7 +318,7 @@ func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, s
 	outOK := true
 	workErr := cen.Work(ctx, census.WorkerConfig{Queue: q, Run: runID, Rate: p.Rate, Lease: c.Duration("lease"),
 		Spool: c.String("spool"), ToolVersion: version, Stdin: c.App.Reader, Stats: stats, Raw: raw,
-		Emit: func(o store.Observation) {
+		Emit: func(o observation.Observation) {
 			if !outOK {
 				return
 			}

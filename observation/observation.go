@@ -1,0 +1,104 @@
+// Package observation is the one record of what the census saw at one host:port, and the one
+// table of its columns. The fingerprinter fills it, census adds the network and the work
+// unit, the store keeps it, and the CLI, the reports and the exports print it: every one of
+// them names the same fields, and the column list in the store's SQL, the CSV headers, the
+// JSON keys and the README's table are checked against Columns by one test.
+//
+// It holds values only: it sweeps, fingerprints, stores and prints nothing, and imports no
+// package of this module.
+package observation
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Outcome is what happened to one host:port: a value, never an error.
+type Outcome string
+
+// Outcomes. The fingerprinter gives the first six; Unprobed marks an open port a run found but
+// did not fingerprint before it stopped (a later result replaces it); Middlebox, an open port
+// whose host answered the sweep's control probes as well (it accepts on every port) and was
+// not fingerprinted.
+const (
+	OpenClaw    Outcome = "openclaw"     // a gateway of some product was identified
+	NotOpenClaw Outcome = "not-openclaw" // an HTTP service, but not a gateway
+	NotHTTP     Outcome = "not-http"     // the port answered, but not with HTTP
+	Refused     Outcome = "refused"
+	Timeout     Outcome = "timeout"
+	TLSError    Outcome = "tls-error"
+	Unprobed    Outcome = "open-unprobed"
+	Middlebox   Outcome = "middlebox"
+)
+
+// Outcomes lists every outcome, in the order above.
+var Outcomes = []Outcome{OpenClaw, NotOpenClaw, NotHTTP, Refused, Timeout, TLSError, Unprobed, Middlebox}
+
+// Detected reports whether the outcome identified a gateway. It is the census's one
+// definition of "detected": counts, exit codes, exports and the CLI's rows all use it (the
+// store's SQL says the same as product <> '': Product is set exactly when Outcome is OpenClaw).
+func (o Outcome) Detected() bool { return o == OpenClaw }
+
+// Auth postures of a gateway.
+const (
+	AuthNone     = "none"
+	AuthRequired = "required"
+	AuthUnknown  = "unknown"
+)
+
+// Observation is what one run saw at one host:port.
+type Observation struct {
+	IP      netip.Addr
+	Port    uint16
+	Scheme  string // http or https
+	Outcome Outcome
+	// Product is openclaw, clawdbot or moltbot when Outcome is OpenClaw, and empty otherwise.
+	Product string
+	// Version is the exact release, or "" when only VersionCandidates narrow it down.
+	Version           string
+	VersionCandidates []string
+	// Channel and Commit come from the build id or service worker when the gateway shows them.
+	Channel string
+	Commit  string
+	Auth    string
+	// Official is true when every version source and the header set agree with one published
+	// release, false for forks, unknown builds and look-alikes, nil when nothing tells.
+	Official *bool
+	// Honeypot is set when the page copies a gateway but contradicts its header set.
+	Honeypot   bool
+	Advisories []string
+	// Flags are posture facts: bootstrap-config-leak, host-terminal-enabled, plaintext-http, …
+	Flags []string
+	// Evidence says which rule and marker led to each conclusion.
+	Evidence []string
+	// MIIT lists the MIIT/NVDB "don'ts" this observation shows violated.
+	MIIT       []string
+	Title      string
+	Server     string
+	HTTPStatus int
+	TLS        string // protocol version and certificate subject, for https
+	// ASN, ASOrg and Country come from the run's enrichment databases (empty without them).
+	ASN        uint32
+	ASOrg      string
+	Country    string
+	ObservedAt time.Time
+	// Unit is the work unit whose window holds this ip:port (0 for runs without units).
+	Unit int64
+}
+
+// AddrPort is the observation's host:port.
+func (o *Observation) AddrPort() netip.AddrPort { return netip.AddrPortFrom(o.IP, o.Port) }
+
+// Detected reports whether o identified a gateway (see Outcome.Detected).
+func (o *Observation) Detected() bool { return o.Outcome.Detected() }
+
+// OfficialText names an official-build verdict: "true", "false" or "unknown".
+func OfficialText(b *bool) string {
+	switch {
+	case b == nil:
+		return "unknown"
+	case *b:
+		return "true"
+	}
+	return "false"
+}
