@@ -36,7 +36,7 @@ var Outcomes = []Outcome{OpenClaw, NotOpenClaw, NotHTTP, Refused, Timeout, TLSEr
 
 // Detected reports whether the outcome identified a gateway. It is the census's one
 // definition of "detected": counts, exit codes, exports and the CLI's rows all use it (the
-// store's SQL says the same as product <> '': Product is set exactly when Outcome is OpenClaw).
+// store's SQL says the same as product <> ”: Product is set exactly when Outcome is OpenClaw).
 func (o Outcome) Detected() bool { return o == OpenClaw }
 
 // Auth postures of a gateway.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
 )
 
 // FuzzCIDRRecipients: a --recipients file of any content loads or fails with an error; what

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestRecordContract: outcome and product agree, auth is null off gateways, and
