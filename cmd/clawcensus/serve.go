@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
-	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
+	"github.com/clawcensus/clawcensus/web"
 )
 
 func serveCommand() *cli.Command {
@@ -58,7 +58,7 @@ func runServe(c *cli.Context) error {
 		return usageError{fmt.Errorf("--listen: %w", err)}
 	}
 	srv := &http.Server{
-		Handler:           report.NewWeb(st, rules, report.WebConfig{Token: c.String("token"), Methodology: methodologyOf}),
+		Handler:           web.New(st, rules, web.Config{Token: c.String("token"), Methodology: methodologyOf}),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute,
 		MaxHeaderBytes: 64 << 10,
 	}

@@ -1,4 +1,12 @@
-package report
+// Package web is the read-only web view of a store, behind a token when it is set: runs, the
+// trend chart, version and auth tables, a search by IP, CIDR or ASN with the evidence, each
+// run's report and its export. It is an http.Handler that answers GET and HEAD only; every
+// asset is in the page (no script, no CDN).
+//
+// It reads through Source and renders with package report (documents, exports). It never
+// writes to the store, never listens (the caller owns the socket and the server's timeouts)
+// and never decides what a host is. Only cmd/clawcensus imports it.
+package web
 
 import (
 	"github.com/clawcensus/clawcensus/observation"
@@ -7,8 +15,9 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
+	"embed"
 	"fmt"
-	htmltemplate "html/template"
+	"html/template"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -18,6 +27,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -27,37 +37,37 @@ type Source interface {
 	Observations(ctx context.Context, runID int64) ([]observation.Observation, error)
 }
 
-// WebConfig configures the web view.
-type WebConfig struct {
+// Config configures the web view.
+type Config struct {
 	// Token, when set, is required of every request: ?token=… once (it becomes a cookie) or an
 	// Authorization: Bearer header.
 	Token string
 	// Methodology fills what only the plan knows for a run's report; nil leaves it out.
-	Methodology func(run store.Summary) Methodology
+	Methodology func(run store.Summary) report.Methodology
 	// MaxResults bounds a search; zero means 500.
 	MaxResults int
 }
 
-// Web is the read-only web view: runs, the trend chart, version and auth tables, a search by
-// IP, CIDR or ASN with the evidence, each run's report and its export. Every asset is in the
+// Handler is the read-only web view: runs, the trend chart, version and auth tables, a search
+// by IP, CIDR or ASN with the evidence, each run's report and its export. Every asset is in the
 // page (no script, no CDN); it answers GET and HEAD only.
-type Web struct {
+type Handler struct {
 	src   Source
 	rules *fingerprint.Rules
-	ex    *Exporter
-	cfg   WebConfig
+	ex    *report.Exporter
+	cfg   Config
 	mux   *http.ServeMux
 
 	mu    sync.Mutex
 	cache map[int64][]observation.Observation // gateways per finished run
 }
 
-// NewWeb returns the handler.
-func NewWeb(src Source, rules *fingerprint.Rules, cfg WebConfig) *Web {
+// New returns the web view of src, which rules describe.
+func New(src Source, rules *fingerprint.Rules, cfg Config) *Handler {
 	if cfg.MaxResults == 0 {
 		cfg.MaxResults = 500
 	}
-	w := &Web{src: src, rules: rules, ex: NewExporter(rules), cfg: cfg, mux: http.NewServeMux(), cache: map[int64][]observation.Observation{}}
+	w := &Handler{src: src, rules: rules, ex: report.NewExporter(rules), cfg: cfg, mux: http.NewServeMux(), cache: map[int64][]observation.Observation{}}
 	w.mux.HandleFunc("GET /{$}", w.index)
 	w.mux.HandleFunc("GET /search", w.search)
 	w.mux.HandleFunc("GET /runs/{id}", w.run)
@@ -66,7 +76,9 @@ func NewWeb(src Source, rules *fingerprint.Rules, cfg WebConfig) *Web {
 	return w
 }
 
-func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+// ServeHTTP sets the security headers, refuses all but GET and HEAD, checks the token and
+// serves the page.
+func (w *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h := rw.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -85,7 +97,7 @@ func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // authorized checks the token; a valid ?token= sets a cookie and redirects to the URL without it.
-func (w *Web) authorized(rw http.ResponseWriter, r *http.Request) bool {
+func (w *Handler) authorized(rw http.ResponseWriter, r *http.Request) bool {
 	same := func(s string) bool { return subtle.ConstantTimeCompare([]byte(s), []byte(w.cfg.Token)) == 1 }
 	if t := r.URL.Query().Get("token"); t != "" && same(t) {
 		http.SetCookie(rw, &http.Cookie{Name: "clawcensus_token", Value: t, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
@@ -108,11 +120,11 @@ func (w *Web) authorized(rw http.ResponseWriter, r *http.Request) bool {
 
 type indexPage struct {
 	Runs     []store.Summary
-	Latest   *Document
+	Latest   *report.Document
 	Searched string
 }
 
-func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
+func (w *Handler) index(rw http.ResponseWriter, r *http.Request) {
 	sums, err := w.src.Summaries(r.Context())
 	if err != nil {
 		w.fail(rw, err)
@@ -129,15 +141,15 @@ func (w *Web) index(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, "index", page)
 }
 
-func (w *Web) document(run store.Summary, sums []store.Summary) (*Document, error) {
-	var m Methodology
+func (w *Handler) document(run store.Summary, sums []store.Summary) (*report.Document, error) {
+	var m report.Methodology
 	if w.cfg.Methodology != nil {
 		m = w.cfg.Methodology(run)
 	}
-	return NewDocument(run, sums, w.rules, m, time.Now())
+	return report.NewDocument(run, sums, w.rules, m, time.Now())
 }
 
-func (w *Web) runOf(rw http.ResponseWriter, r *http.Request, id string) (store.Summary, []store.Summary, bool) {
+func (w *Handler) runOf(rw http.ResponseWriter, r *http.Request, id string) (store.Summary, []store.Summary, bool) {
 	sums, err := w.src.Summaries(r.Context())
 	if err != nil {
 		w.fail(rw, err)
@@ -155,7 +167,7 @@ func (w *Web) runOf(rw http.ResponseWriter, r *http.Request, id string) (store.S
 	return sums[i], sums, true
 }
 
-func (w *Web) run(rw http.ResponseWriter, r *http.Request) {
+func (w *Handler) run(rw http.ResponseWriter, r *http.Request) {
 	run, sums, ok := w.runOf(rw, r, r.PathValue("id"))
 	if !ok {
 		return
@@ -174,7 +186,7 @@ func (w *Web) run(rw http.ResponseWriter, r *http.Request) {
 	rw.Write(b.Bytes())
 }
 
-func (w *Web) export(rw http.ResponseWriter, r *http.Request) {
+func (w *Handler) export(rw http.ResponseWriter, r *http.Request) {
 	run, _, ok := w.runOf(rw, r, r.PathValue("id"))
 	if !ok {
 		return
@@ -186,8 +198,8 @@ func (w *Web) export(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	rw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-scan_openclaw-run%d.csv"`, run.StartedAt.UTC().Format("2006-01-02"), run.ID))
-	c := NewCSV(rw)
-	c.Write(ShadowserverHeader)
+	c := report.NewCSV(rw)
+	c.Write(report.ShadowserverHeader)
 	for _, o := range obs {
 		c.Write(w.ex.Row(o))
 	}
@@ -195,7 +207,7 @@ func (w *Web) export(rw http.ResponseWriter, r *http.Request) {
 }
 
 // gateways reads a run's gateways, kept in memory for runs that are finished.
-func (w *Web) gateways(ctx context.Context, run store.Summary) ([]observation.Observation, error) {
+func (w *Handler) gateways(ctx context.Context, run store.Summary) ([]observation.Observation, error) {
 	w.mu.Lock()
 	cached, ok := w.cache[run.ID]
 	w.mu.Unlock()
@@ -264,7 +276,7 @@ func (q query) matches(o observation.Observation) bool {
 	return q.prefix.Contains(o.IP)
 }
 
-func (w *Web) search(rw http.ResponseWriter, r *http.Request) {
+func (w *Handler) search(rw http.ResponseWriter, r *http.Request) {
 	run, sums, ok := w.runOf(rw, r, r.URL.Query().Get("run"))
 	if !ok {
 		return
@@ -294,9 +306,9 @@ func (w *Web) search(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, "search", page)
 }
 
-func (w *Web) render(rw http.ResponseWriter, name string, data any) {
+func (w *Handler) render(rw http.ResponseWriter, name string, data any) {
 	var b bytes.Buffer
-	if err := webTemplates.ExecuteTemplate(&b, name, data); err != nil {
+	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
 		w.fail(rw, err)
 		return
 	}
@@ -304,12 +316,18 @@ func (w *Web) render(rw http.ResponseWriter, name string, data any) {
 	rw.Write(b.Bytes())
 }
 
-func (w *Web) fail(rw http.ResponseWriter, err error) {
-	http.Error(rw, "the store could not be read: "+TextCell(err.Error()), http.StatusInternalServerError)
+func (w *Handler) fail(rw http.ResponseWriter, err error) {
+	http.Error(rw, "the store could not be read: "+report.TextCell(err.Error()), http.StatusInternalServerError)
 }
 
-var webTemplates = htmltemplate.Must(htmltemplate.New("web").Funcs(htmltemplate.FuncMap(funcs)).Funcs(htmltemplate.FuncMap{
-	"svg":      func(b []byte) htmltemplate.HTML { return htmltemplate.HTML(b) }, // rendered here from numbers and escaped labels
+//go:embed templates
+var templates embed.FS
+
+// pages are the view's own pages; a run's report is report's HTML document.
+var pages = template.Must(template.New("web").Funcs(template.FuncMap{
+	"join":     strings.Join,
+	"rfc":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"svg":      func(b []byte) template.HTML { return template.HTML(b) }, // rendered by report from numbers and escaped labels
 	"official": observation.OfficialText,
-	"clean":    TextCell,
+	"clean":    report.TextCell,
 }).ParseFS(templates, "templates/web.html.tmpl"))

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package privilege
 
 import (
 	"errors"
@@ -17,13 +17,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dropPrivileges gives up what a sweep no longer needs once its raw sockets are open, before
-// anything is read from the network. Started as root, the process becomes name (its groups,
-// its gid, its uid; the kernel clears every capability on that change), after handing it the
-// files it still writes (own: the spool directory, a SQLite store's files). Started as
-// another user with file capabilities (setcap cap_net_raw+ep), it drops every capability.
-// name "root" keeps root (and says so); anything else that fails is an error.
-func dropPrivileges(name string, own []string) (string, error) {
+// Drop gives up what a sweep no longer needs once its raw sockets are open, before anything is
+// read from the network, and says in note what the process is now. Started as root, the
+// process becomes name (its groups, its gid, its uid; the kernel clears every capability on
+// that change), after handing it the files it still writes (own: the spool directory, a SQLite
+// store's files). Started as another user with file capabilities (setcap cap_net_raw+ep), it
+// drops every capability. name "root" keeps root (and says so); RootWithoutCapabilities keeps
+// uid 0 and drops every capability; anything else that fails is an error.
+func Drop(name string, own []string) (note string, err error) {
 	if os.Geteuid() != 0 {
 		if eff, err := effectiveCapabilities(); err == nil && eff == 0 {
 			return "unprivileged", nil
@@ -34,9 +35,9 @@ func dropPrivileges(name string, own []string) (string, error) {
 		return "capabilities dropped", nil
 	}
 	if name == "root" {
-		return "still root (--user root)", nil
+		return "still root (asked to stay root)", nil
 	}
-	if name == rootWithoutCapabilities {
+	if name == RootWithoutCapabilities {
 		if err := dropCapabilities(); err != nil {
 			return "still uid 0; " + err.Error(), nil // a cgo build: less than asked, said so
 		}
@@ -44,12 +45,12 @@ func dropPrivileges(name string, own []string) (string, error) {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return "", fmt.Errorf("--user %s: %w", name, err)
+		return "", fmt.Errorf("user %s: %w", name, err)
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	if err := errors.Join(err1, err2); err != nil || uid == 0 {
-		return "", fmt.Errorf("--user %s: not an unprivileged user", name)
+		return "", fmt.Errorf("user %s: not an unprivileged user", name)
 	}
 	for _, p := range own {
 		if err := os.Lchown(p, uid, gid); err != nil && !errors.Is(err, os.ErrNotExist) {
