@@ -24,19 +24,14 @@ type Census struct {
 	q  queue
 }
 
-// Open opens the store named by dsn (see store.Open) and the job queue beside it.
+// Open opens the store named by dsn (see store.Open: the one place a DSN is read, "" being
+// its default file) and the job queue on the same database handle.
 func Open(ctx context.Context, dsn string) (*Census, error) {
-	// One name for both: the store reads "" as its default file, and the queue would read it
-	// as a temporary SQLite database of its own (plan --db= then queued its units where no
-	// worker would ever find them).
-	if dsn == "" {
-		dsn = store.DefaultPath
-	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	q, err := openQueue(ctx, dsn)
+	q, err := openQueue(ctx, st.Handle())
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -47,11 +42,8 @@ func Open(ctx context.Context, dsn string) (*Census, error) {
 // Store is the census's store, for reports.
 func (c *Census) Store() store.Store { return c.st }
 
-// Close closes the queue and the store.
-func (c *Census) Close() error {
-	c.q.close()
-	return c.st.Close()
-}
+// Close closes the store and with it the queue.
+func (c *Census) Close() error { return c.st.Close() }
 
 // RunInfo describes a run beyond its plan: what the report shows about it.
 type RunInfo struct {
@@ -67,10 +59,11 @@ type RunInfo struct {
 // ErrLive means workers hold the run's units now.
 var ErrLive = errors.New("live workers hold its units")
 
-// Start stores p as a new run, or, when shard is given and a run of the same plan (its other
-// shards) is not complete, joins that run. It returns the run and the units to work: all of
-// them, or the shard's that are not done.
-func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64) (*store.Run, []int64, error) {
+// Start stores p as a new run and enqueues its units into queueName (QueueShared for workers
+// anywhere, or a LocalQueue) in the same transaction; or, when shard is given and a run of the
+// same plan (its other shards) is not complete, joins that run and enqueues the shard's units
+// that are not done. It returns the run and the units it enqueued.
+func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64, queueName func(run int64) string) (*store.Run, []int64, error) {
 	key := p.Key()
 	if shard != nil {
 		if *shard >= p.Shards {
@@ -103,6 +96,9 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 			if err := c.st.SetStatus(ctx, run.ID, store.StatusRunning, nil); err != nil {
 				return nil, nil, err
 			}
+			if err := c.q.enqueue(ctx, run.ID, todo, queueName(run.ID)); err != nil {
+				return nil, nil, err
+			}
 			return &run, todo, nil
 		}
 	}
@@ -113,13 +109,17 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 	if p.Shards == 1 {
 		run.Shard = "0/1"
 	}
-	if err := c.st.StartRun(ctx, run); err != nil {
+	units := p.AllUnits()
+	if shard != nil {
+		units = p.ShardUnits(*shard)
+	}
+	err := c.st.StartRunWith(ctx, run, func(tx any) error {
+		return c.q.enqueueTx(ctx, tx, run.ID, units, queueName(run.ID))
+	})
+	if err != nil {
 		return nil, nil, err
 	}
-	if shard != nil {
-		return run, p.ShardUnits(*shard), nil
-	}
-	return run, p.AllUnits(), nil
+	return run, units, nil
 }
 
 // todo is units less the run's done units.
@@ -134,21 +134,18 @@ func (c *Census) todo(ctx context.Context, run int64, units []int64) ([]int64, e
 	}), nil
 }
 
-// EnqueueTo puts units of run into a queue: QueueShared for workers anywhere, or a
-// LocalQueue for this process.
-func (c *Census) EnqueueTo(ctx context.Context, run int64, units []int64, queueName string) error {
-	return c.q.enqueue(ctx, run, units, queueName)
-}
-
-// Resumable loads a run for resuming: its plan, checked against the files it was planned
+// resumable loads a run for resuming: its plan, checked against the files it was planned
 // with, and its unfinished units. It refuses a complete run and one that live workers hold.
-func (c *Census) Resumable(ctx context.Context, id int64) (*Plan, []int64, error) {
+func (c *Census) resumable(ctx context.Context, id int64) (*Plan, []int64, error) {
 	r, err := c.findRun(ctx, id)
+	if errors.Is(err, store.ErrNoRun) {
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotResumable, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if r.Status == store.StatusComplete {
-		return nil, nil, fmt.Errorf("run %d is complete: nothing to resume", id)
+		return nil, nil, fmt.Errorf("run %d %w: it is complete, nothing to resume", id, ErrNotResumable)
 	}
 	workers, err := c.st.Workers(ctx, id)
 	if err != nil {
@@ -157,34 +154,25 @@ func (c *Census) Resumable(ctx context.Context, id int64) (*Plan, []int64, error
 	now := time.Now()
 	for _, w := range workers {
 		if w.Holds(now) {
-			return nil, nil, fmt.Errorf("run %d: %w (worker %s, pid %d on %s, unit %d); stop them first, or wait %s after they die",
-				id, ErrLive, w.ID, w.PID, w.Host, w.Unit, store.WorkerTTL)
+			return nil, nil, fmt.Errorf("run %d %w: %w (worker %s, pid %d on %s, unit %d); stop them first, or wait %s after they die",
+				id, ErrNotResumable, ErrLive, w.ID, w.PID, w.Host, w.Unit, store.WorkerTTL)
 		}
 	}
 	p, err := ParsePlan(r.Plan)
 	if err != nil {
-		return nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
+		return nil, nil, fmt.Errorf("run %d %w: %w", id, ErrNotResumable, err)
 	}
 	if p.CandidatesStdin || r.UnitsTotal == 0 {
-		return nil, nil, fmt.Errorf("run %d cannot be resumed: its input came from stdin, which cannot be read again", id)
+		return nil, nil, fmt.Errorf("run %d %w: its input came from stdin, which cannot be read again", id, ErrNotResumable)
 	}
 	if err := p.Verify(); err != nil {
-		return nil, nil, fmt.Errorf("run %d cannot be resumed: %w", id, err)
+		return nil, nil, fmt.Errorf("run %d %w: %w", id, ErrNotResumable, err)
 	}
 	todo, err := c.todo(ctx, id, p.AllUnits())
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, todo, nil
-}
-
-// Requeue retires the run's unfinished jobs and reopens it, so that its units can be enqueued
-// afresh (by the caller: into the shared queue, or a local one).
-func (c *Census) Requeue(ctx context.Context, run int64) error {
-	if err := c.q.retire(ctx, run); err != nil {
-		return err
-	}
-	return c.st.SetStatus(ctx, run, store.StatusRunning, nil)
 }
 
 // Finish records how a run ended when the process that owns it stops: interrupted or failed.

@@ -1,8 +1,6 @@
 package census
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"database/sql"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -109,7 +108,7 @@ func testLocalRun(t *testing.T, dsn string) {
 	}
 	defer c.Close()
 	seed := int64(7)
-	p, err := NewPlan(Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+	p, err := NewPlan(PlanConfig{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
 		Scope: "127.0.0.0/8", Rate: 5000, Method: "connect", UnitSize: 32, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +116,7 @@ func testLocalRun(t *testing.T, dsn string) {
 	if p.UnitsTotal() != 8 {
 		t.Fatalf("%d units, want 8", p.UnitsTotal())
 	}
-	run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test", Method: "connect"}, nil)
+	run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test", Method: "connect"}, nil, Local(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +151,6 @@ func work(t *testing.T, c *Census, run int64, shard uint64, units []int64, spool
 	t.Helper()
 	ctx := context.Background()
 	q := LocalQueue(run, shard)
-	if err := c.EnqueueTo(ctx, run, units, q); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	got := map[string]int{}
 	err := c.Work(ctx, WorkerConfig{Queue: q, Run: run, Spool: spool, PollInterval: 50 * time.Millisecond,
@@ -201,7 +197,7 @@ func TestShardsAreOneRun(t *testing.T) {
 	}
 	defer c.Close()
 	seed := int64(42)
-	cfg := Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+	cfg := PlanConfig{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
 		Scope: "127.0.0.0/8", Rate: 5000, Method: "connect", Timeout: time.Second, Shards: 4, UnitSize: 20}
 	var runID int64
 	for i := range uint64(4) {
@@ -209,7 +205,7 @@ func TestShardsAreOneRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test"}, &i)
+		run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test"}, &i, Local(i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +237,7 @@ func TestShardsAreOneRun(t *testing.T) {
 	// A fifth start of a shard whose units are done begins a new run.
 	p, _ := NewPlan(cfg)
 	zero := uint64(0)
-	run, _, err := c.Start(ctx, p, RunInfo{}, &zero)
+	run, _, err := c.Start(ctx, p, RunInfo{}, &zero, Local(zero))
 	if err != nil || run.ID == runID {
 		t.Errorf("shard 0 again: run %d, %v", run.ID, err)
 	}
@@ -262,12 +258,12 @@ func TestLockedStoreSpools(t *testing.T) {
 	}
 	defer c.Close()
 	seed := int64(3)
-	p, err := NewPlan(Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+	p, err := NewPlan(PlanConfig{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
 		Scope: "127.0.0.0/8", Rate: 40, Method: "connect", Timeout: time.Second, UnitSize: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, units, err := c.Start(ctx, p, RunInfo{}, nil)
+	run, _, err := c.Start(ctx, p, RunInfo{}, nil, Local(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,9 +287,6 @@ func TestLockedStoreSpools(t *testing.T) {
 	}()
 	stats := &Stats{}
 	q := LocalQueue(run.ID, 0)
-	if err := c.EnqueueTo(ctx, run.ID, units, q); err != nil {
-		t.Fatal(err)
-	}
 	emitted := 0
 	err = c.Work(ctx, WorkerConfig{Queue: q, Run: run.ID, Spool: filepath.Join(dir, "spool"), PollInterval: 50 * time.Millisecond,
 		Stats: stats, Emit: func(observation.Observation) { emitted++ }})
@@ -325,7 +318,7 @@ func TestShardsStartedAtOnceJoinOneRun(t *testing.T) {
 			ctx := context.Background()
 			d := dsn(t)
 			seed := int64(5)
-			cfg := Config{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
+			cfg := PlanConfig{Targets: []string{"127.0.1.0/24"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
 				Method: "connect", Shards: 4, UnitSize: 16}
 			ids := make(chan int64, 4)
 			start := make(chan struct{})
@@ -349,7 +342,7 @@ func TestShardsStartedAtOnceJoinOneRun(t *testing.T) {
 						return
 					}
 					<-start // all four at the same moment
-					run, _, err := c.Start(ctx, p, RunInfo{}, &i)
+					run, _, err := c.Start(ctx, p, RunInfo{}, &i, Local(i))
 					if err != nil {
 						t.Error(err)
 						return
@@ -382,16 +375,13 @@ func TestEmptyDSNIsTheDefaultStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	seed := int64(3)
-	p, err := NewPlan(Config{Targets: []string{"127.0.1.0/28"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
+	p, err := NewPlan(PlanConfig{Targets: []string{"127.0.1.0/28"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
 		Method: "connect", UnitSize: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, units, err := c.Start(ctx, p, RunInfo{}, nil)
+	run, units, err := c.Start(ctx, p, RunInfo{}, nil, Shared)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.EnqueueTo(ctx, run.ID, units, QueueShared); err != nil { // as plan does
 		t.Fatal(err)
 	}
 	c.Close()
@@ -403,5 +393,36 @@ func TestEmptyDSNIsTheDefaultStore(t *testing.T) {
 	n, err := w.q.unfinished(ctx, QueueShared, run.ID)
 	if err != nil || n != len(units) || n == 0 {
 		t.Errorf("a worker on clawcensus.db sees %d of the run's %d units (%v)", n, len(units), err)
+	}
+}
+
+// TestRunAndUnitsInOneTransaction: a run whose units cannot be enqueued is not stored either
+// (the store and the queue share one database handle and one transaction), and a run that is
+// stored has its units waiting at once.
+func TestRunAndUnitsInOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seed := int64(3)
+	p, err := NewPlan(PlanConfig{Targets: []string{"127.0.1.0/28"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
+		Method: "connect", UnitSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Start(ctx, p, RunInfo{}, nil, func(int64) string { return "no such queue!" }); err == nil {
+		t.Fatal("a queue River refuses was accepted")
+	}
+	if runs, err := c.Store().Runs(ctx); err != nil || len(runs) != 0 {
+		t.Errorf("the failed start left %d runs (%v)", len(runs), err)
+	}
+	run, units, err := c.Start(ctx, p, RunInfo{}, nil, Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.q.unfinished(ctx, QueueShared, run.ID); err != nil || n != len(units) {
+		t.Errorf("%d of %d units wait after Start (%v)", n, len(units), err)
 	}
 }

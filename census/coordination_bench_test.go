@@ -27,19 +27,16 @@ func BenchmarkCoordination(b *testing.B) {
 					b.Fatal(err)
 				}
 				seed := int64(1)
-				p, err := NewPlan(Config{Targets: []string{"127.1.0.0/16"}, Ports: []uint16{9}, Seed: &seed, Lab: true,
+				p, err := NewPlan(PlanConfig{Targets: []string{"127.1.0.0/16"}, Ports: []uint16{9}, Seed: &seed, Lab: true,
 					Scope: "127.0.0.0/8", Rate: rate, Method: "connect", Timeout: time.Second, UnitSize: 65536 / units})
 				if err != nil {
 					b.Fatal(err)
 				}
-				run, all, err := c.Start(ctx, p, RunInfo{}, nil)
+				run, _, err := c.Start(ctx, p, RunInfo{}, nil, Local(0))
 				if err != nil {
 					b.Fatal(err)
 				}
 				q := LocalQueue(run.ID, 0)
-				if err := c.EnqueueTo(ctx, run.ID, all, q); err != nil {
-					b.Fatal(err)
-				}
 				st := &Stats{}
 				start := time.Now()
 				if err := c.Work(ctx, WorkerConfig{Queue: q, Run: run.ID, Spool: filepath.Join(dir, "spool"), Stats: st}); err != nil {

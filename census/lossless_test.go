@@ -47,13 +47,13 @@ func TestSlowHTTPStageLosesNothing(t *testing.T) {
 	}
 	defer c.Close()
 	seed, retries := int64(5), 0
-	p, err := NewPlan(Config{Targets: []string{"127.8.0.0/21"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+	p, err := NewPlan(PlanConfig{Targets: []string{"127.8.0.0/21"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
 		Scope: "127.8.0.0/21", Rate: 20000, Method: scanner.MethodSYN, Retries: &retries, Timeout: 300 * time.Millisecond,
 		HTTPTimeout: 20 * time.Millisecond, Concurrency: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test", Method: scanner.MethodSYN}, nil)
+	run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test", Method: scanner.MethodSYN}, nil, Local(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package census
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"fmt"
 	"net"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/scanner"
 )
 
@@ -56,12 +55,12 @@ func TestMiddleboxStoredNotProbed(t *testing.T) {
 			}
 			defer c.Close()
 			seed, retries := int64(3), 1
-			p, err := NewPlan(Config{Targets: []string{"127.0.1.0/29"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+			p, err := NewPlan(PlanConfig{Targets: []string{"127.0.1.0/29"}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
 				Scope: "127.0.1.0/29", Rate: 2000, Method: method, Retries: &retries, Timeout: 500 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
-			run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test", Method: method}, nil)
+			run, units, err := c.Start(ctx, p, RunInfo{ToolVersion: "test", Method: method}, nil, Local(0))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -83,8 +83,8 @@ type Plan struct {
 	OutsideScope string `json:"-"`
 }
 
-// Config is a plan as a user asks for it. Zero values mean the documented defaults.
-type Config struct {
+// PlanConfig is a plan as a user asks for it. Zero values mean the documented defaults.
+type PlanConfig struct {
 	// Targets are specs for scanner.ReadTargets: IP, CIDR, a-b range, @file, or "-" (stdin).
 	Targets []string
 	Stdin   io.Reader
@@ -103,19 +103,20 @@ type Config struct {
 	OptOuts  []string
 	// Scope: comma-separated CIDRs; every target must lie inside, and every probe is checked.
 	Scope string
-	// Rate is probes per second per worker; zero means 1000.
+	// Rate is probes per second per worker; zero means scanner.DefaultRate.
 	Rate int
 	// Method is auto, syn or connect; empty means auto.
 	Method string
-	// Retries of unanswered probes; nil means 1.
+	// Retries of unanswered probes; nil means DefaultRetries.
 	Retries *int
-	// Timeout bounds a connect and the wait for late SYN answers; zero means 2s.
+	// Timeout bounds a connect and the wait for late SYN answers; zero means
+	// scanner.DefaultTimeout.
 	Timeout time.Duration
-	// HTTPTimeout bounds all HTTP probes to one host; zero means 10s.
+	// HTTPTimeout bounds all HTTP probes to one host; zero means fingerprint.DefaultTimeout.
 	HTTPTimeout time.Duration
 	// FirstByte bounds each HTTP probe's connection and wait for response headers, so a host
-	// that accepts and never answers costs this, not HTTPTimeout; zero means 3s (see
-	// fingerprint.Config).
+	// that accepts and never answers costs this, not HTTPTimeout; zero means
+	// fingerprint.DefaultFirstByte.
 	FirstByte time.Duration
 	// ProbeMiddleboxes fingerprints hosts that answered the sweep's control probes as well
 	// (by default they are stored as middleboxes, unprobed: see scanner.Open).
@@ -139,6 +140,9 @@ type Config struct {
 // socket and a few KiB).
 const DefaultConcurrency = 4096
 
+// DefaultRetries is how many times an unanswered probe is repeated unless told otherwise.
+const DefaultRetries = 1
+
 // DefaultUnitSize picks a unit size for a shard of n probes at rate probes per second: at
 // least five minutes of sweeping (so a unit's fixed costs, the wait for late answers and the
 // next lease, stay near 1% of its time), at least a thousandth of the shard and 4,096 probes,
@@ -150,11 +154,11 @@ func DefaultUnitSize(n uint64, rate int) uint64 {
 
 // NewPlan validates cfg, reads the targets once to count them, hashes every file the plan
 // depends on, and returns the plan. Targets from stdin are stored in the plan.
-func NewPlan(cfg Config) (*Plan, error) {
+func NewPlan(cfg PlanConfig) (*Plan, error) {
 	p := &Plan{Version: planVersion, Lab: cfg.Lab, Scope: cfg.Scope, Rate: cfg.Rate, Method: cfg.Method,
 		Timeout: cfg.Timeout, HTTPTimeout: cfg.HTTPTimeout, FirstByte: cfg.FirstByte, ProbeMiddleboxes: cfg.ProbeMiddleboxes, Concurrency: cfg.Concurrency, Contact: cfg.Contact,
 		ActiveProbe: cfg.ActiveProbe, WebSocket: cfg.WebSocket, Ports: cfg.Ports, Shards: cfg.Shards, UnitSize: cfg.UnitSize,
-		Retries: 1}
+		Retries: DefaultRetries}
 	if cfg.Retries != nil {
 		p.Retries = *cfg.Retries
 	}
@@ -304,16 +308,19 @@ func (p *Plan) defaults() error {
 		p.Shards = 1
 	}
 	if p.Rate == 0 {
-		p.Rate = 1000
+		p.Rate = scanner.DefaultRate
 	}
 	if p.Method == "" {
 		p.Method = scanner.MethodAuto
 	}
 	if p.Timeout == 0 {
-		p.Timeout = 2 * time.Second
+		p.Timeout = scanner.DefaultTimeout
 	}
 	if p.HTTPTimeout == 0 {
-		p.HTTPTimeout = 10 * time.Second
+		p.HTTPTimeout = fingerprint.DefaultTimeout
+	}
+	if p.FirstByte == 0 {
+		p.FirstByte = fingerprint.DefaultFirstByte
 	}
 	if p.Concurrency == 0 {
 		p.Concurrency = DefaultConcurrency

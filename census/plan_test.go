@@ -18,7 +18,7 @@ func TestPlanPinsFiles(t *testing.T) {
 	if err := os.WriteFile("targets.txt", []byte("127.0.2.0/30\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan(Config{Targets: []string{"@targets.txt"}, Ports: []uint16{9}, Lab: true, Scope: "127.0.0.0/8"})
+	p, err := NewPlan(PlanConfig{Targets: []string{"@targets.txt"}, Ports: []uint16{9}, Lab: true, Scope: "127.0.0.0/8"})
 	if err != nil {
 		t.Fatal(err)
 	}

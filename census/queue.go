@@ -41,6 +41,14 @@ const QueueShared = "census"
 // LocalQueue is the queue of one process's own units of a run (scan, scan --resume).
 func LocalQueue(run int64, shard uint64) string { return fmt.Sprintf("run_%d_shard_%d", run, shard) }
 
+// Shared names QueueShared for Start: the units wait for workers anywhere (plan).
+func Shared(int64) string { return QueueShared }
+
+// Local names shard's local queue of a run for Start: the units wait for this process (scan).
+func Local(shard uint64) func(run int64) string {
+	return func(run int64) string { return LocalQueue(run, shard) }
+}
+
 func runTag(run int64) string { return fmt.Sprintf("run-%d", run) }
 
 // unitMaxAttempts bounds how often a unit is tried before it is discarded and its run fails.
@@ -55,10 +63,11 @@ type queue interface {
 	// retire cancels or deletes the run's jobs that are not finished, so that a resume can
 	// enqueue its unfinished units afresh. A unit run twice changes nothing (see store).
 	retire(ctx context.Context, run int64) error
+	// enqueueTx is enqueue within tx, a transaction of the store's (see store.Store's Handle).
+	enqueueTx(ctx context.Context, tx any, run int64, units []int64, queueName string) error
 	// unfinished counts the jobs in queueName (of run, when not zero) that wait for a worker
 	// or run; a running job whose cancellation was asked (a retired one) does not count.
 	unfinished(ctx context.Context, queueName string, run int64) (int, error)
-	close()
 }
 
 // leaseConfig is how long a worker may hold a unit before River gives it to another.
@@ -80,19 +89,18 @@ type riverQueue[TTx any] struct {
 	driver riverdriver.Driver[TTx]
 	// producer inserts and manages jobs; it works no queue.
 	producer *river.Client[TTx]
-	closeDB  func()
 }
 
-func openQueue(ctx context.Context, dsn string) (queue, error) {
-	if store.IsPostgres(dsn) {
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, store.Redact(err.Error()))
-		}
-		q, err := newRiverQueue(ctx, riverpgxv5.New(pool), pool.Close, func(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) error {
+// openQueue opens the job queue on the store's own database handle (store.Store's Handle):
+// one connection pool for both, and a run's units can be enqueued in the transaction that
+// stores the run.
+func openQueue(ctx context.Context, handle any) (queue, error) {
+	switch db := handle.(type) {
+	case *pgxpool.Pool:
+		return newRiverQueue(ctx, riverpgxv5.New(db), func(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) error {
 			// River's migrations cannot share one transaction (a new enum value is used by the
 			// next), so they are serialised across processes by a session advisory lock.
-			conn, err := pool.Acquire(ctx)
+			conn, err := db.Acquire(ctx)
 			if err != nil {
 				return err
 			}
@@ -104,35 +112,23 @@ func openQueue(ctx context.Context, dsn string) (queue, error) {
 			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 			return err
 		})
-		if err != nil {
-			pool.Close()
-		}
-		return q, err
+	case *sql.DB:
+		return newRiverQueue(ctx, riversqlite.New(db), func(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) error {
+			tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock against other migrators
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+				return err
+			}
+			return tx.Commit()
+		})
 	}
-	db, err := sql.Open("sqlite", store.SQLiteDSN(dsn))
-	if err != nil {
-		return nil, fmt.Errorf("%w: job queue: %v", store.ErrUnavailable, store.Redact(err.Error()))
-	}
-	// SQLite takes one writer at a time; River's own advice is a single connection.
-	db.SetMaxOpenConns(1)
-	q, err := newRiverQueue(ctx, riversqlite.New(db), func() { db.Close() }, func(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) error {
-		tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock against other migrators
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
-			return err
-		}
-		return tx.Commit()
-	})
-	if err != nil {
-		db.Close()
-	}
-	return q, err
+	return nil, fmt.Errorf("job queue: a store handle of type %T", handle)
 }
 
-func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], closeDB func(),
+func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 	migrate func(context.Context, *rivermigrate.Migrator[TTx]) error) (*riverQueue[TTx], error) {
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quietLogger()})
 	if err != nil {
@@ -145,7 +141,7 @@ func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &riverQueue[TTx]{driver: driver, producer: producer, closeDB: closeDB}, nil
+	return &riverQueue[TTx]{driver: driver, producer: producer}, nil
 }
 
 // quietLogger passes River's warnings and errors on (a database gone shows there), not its
@@ -163,6 +159,25 @@ func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Hand
 func (h warnOnly) WithGroup(g string) slog.Handler      { return warnOnly{h.Handler.WithGroup(g)} }
 
 func (q *riverQueue[TTx]) enqueue(ctx context.Context, run int64, units []int64, queueName string) error {
+	return q.insert(ctx, run, units, queueName, func(params []river.InsertManyParams) error {
+		_, err := q.producer.InsertManyFast(ctx, params)
+		return err
+	})
+}
+
+func (q *riverQueue[TTx]) enqueueTx(ctx context.Context, tx any, run int64, units []int64, queueName string) error {
+	t, ok := tx.(TTx)
+	if !ok {
+		return fmt.Errorf("enqueue units of run %d: a transaction of type %T", run, tx)
+	}
+	return q.insert(ctx, run, units, queueName, func(params []river.InsertManyParams) error {
+		_, err := q.producer.InsertManyFastTx(ctx, t, params)
+		return err
+	})
+}
+
+// insert inserts one job per unit, a thousand at a time.
+func (q *riverQueue[TTx]) insert(ctx context.Context, run int64, units []int64, queueName string, insert func([]river.InsertManyParams) error) error {
 	const batch = 1000
 	for len(units) > 0 {
 		n := min(batch, len(units))
@@ -171,7 +186,7 @@ func (q *riverQueue[TTx]) enqueue(ctx context.Context, run int64, units []int64,
 			params[i] = river.InsertManyParams{Args: unitArgs{Run: run, Unit: u}, InsertOpts: &river.InsertOpts{
 				Queue: queueName, Tags: []string{runTag(run)}, MaxAttempts: unitMaxAttempts}}
 		}
-		if _, err := q.producer.InsertManyFast(ctx, params); err != nil {
+		if err := insert(params); err != nil {
 			return fmt.Errorf("enqueue units of run %d: %w", run, err)
 		}
 		units = units[n:]
@@ -285,5 +300,3 @@ func (q *riverQueue[TTx]) work(ctx context.Context, queueName string, cfg leaseC
 	// Stopping cancels the unit in hand: it keeps what it saw and stays unfinished.
 	return &workers{stop: client.StopAndCancel, discarded: discarded, done: cancelSub}, nil
 }
-
-func (q *riverQueue[TTx]) close() { q.closeDB() }

@@ -1,8 +1,6 @@
 package census
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bufio"
 	"context"
 	"encoding/json"
@@ -14,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 

@@ -1,8 +1,6 @@
 package census
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/clawcensus/clawcensus/enrich"
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
 )

@@ -1,12 +1,12 @@
 package fingerprint
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // version combines every version source: explicit claims (build id, service worker, config

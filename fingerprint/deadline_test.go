@@ -1,8 +1,6 @@
 package fingerprint_test
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"net"
 	"net/http"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // TestSilentHostEndsAtFirstByte: a host that accepts and never answers ends as a timeout at

@@ -1,8 +1,6 @@
 package fingerprint
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"errors"
 	"fmt"
@@ -10,16 +8,18 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // Config configures a Fingerprinter. Zero values mean the documented defaults.
 type Config struct {
-	// Timeout bounds all probes to one host together. Zero means 10s.
+	// Timeout bounds all probes to one host together. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// FirstByte bounds, for each probe, the connection and the wait for the response's
 	// headers: a host that accepts and never answers (a SYN proxy, a tarpit, a firewall that
 	// accepts on every port: most "open" ports on the Internet) costs this much, not Timeout,
-	// while a slow gateway still has Timeout to send its pages. Zero means 3s; more than
+	// while a slow gateway still has Timeout to send its pages. Zero means DefaultFirstByte; more than
 	// Timeout means Timeout.
 	FirstByte time.Duration
 	// MaxBody caps each response body in bytes. Zero means 512 KiB.
@@ -50,13 +50,21 @@ type Fingerprinter struct {
 	latest map[string]Version // npm package -> newest non-prerelease in the release table
 }
 
+// DefaultTimeout bounds all probes to one host, and DefaultFirstByte each probe's connection
+// and wait for response headers, unless told otherwise (see Config): every layer above names
+// these.
+const (
+	DefaultTimeout   = 10 * time.Second
+	DefaultFirstByte = 3 * time.Second
+)
+
 // New validates cfg, loads the rules and prepares the HTTP client.
 func New(cfg Config) (*Fingerprinter, error) {
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.FirstByte == 0 {
-		cfg.FirstByte = 3 * time.Second
+		cfg.FirstByte = DefaultFirstByte
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 512 << 10

@@ -1,8 +1,6 @@
 package fingerprint
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +9,8 @@ import (
 	"unicode"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // seedBodies adds the recorded bodies of every fixture to a fuzz corpus.

@@ -1,8 +1,6 @@
 package fingerprint_test
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // hostile serves every connection on 127.0.0.1 with serve, and returns the address.

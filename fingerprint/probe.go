@@ -1,8 +1,6 @@
 package fingerprint
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // response is one probe's answer, or why there was none.

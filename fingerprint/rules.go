@@ -1,8 +1,6 @@
 package fingerprint
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bytes"
 	"embed"
 	"encoding/json"
@@ -15,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 //go:embed rules/*.yaml rules/*.json advisories/*.json

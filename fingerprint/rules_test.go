@@ -1,8 +1,6 @@
 package fingerprint
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +8,8 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 func TestDefaultProbesArePassiveGETs(t *testing.T) {

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bytes"
 	_ "embed"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // Remedy is what an operator is told about one finding (remediation.yaml).

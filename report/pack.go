@@ -1,8 +1,6 @@
 package report
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bufio"
 	"cmp"
 	"crypto/sha256"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 

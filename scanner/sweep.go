@@ -28,7 +28,7 @@ const (
 
 // Config configures a Sweeper. Zero values mean the documented defaults.
 type Config struct {
-	// Rate is the probe budget per second across all targets. Zero means 1000.
+	// Rate is the probe budget per second across all targets. Zero means DefaultRate.
 	// In CONNECT mode it also bounds the connections in flight.
 	Rate int
 	// Method is MethodSYN, MethodConnect or MethodAuto. Empty means MethodAuto: SYN when the
@@ -38,7 +38,7 @@ type Config struct {
 	// SYN probes are resent at the end of the pass; CONNECT attempts are retried at once.
 	Retries int
 	// Timeout bounds one CONNECT attempt and, in SYN mode, the wait for late answers after the
-	// last probe. Zero means 2s.
+	// last probe. Zero means DefaultTimeout.
 	Timeout time.Duration
 	// Blocklist is consulted for every probe at send time; nil means the reserved ranges.
 	Blocklist *Blocklist
@@ -49,6 +49,13 @@ type Config struct {
 	// up the privilege to open them; the Sweeper uses them for SYN and leaves them open.
 	Raw *Raw
 }
+
+// DefaultRate is the probes per second of a sweep unless told otherwise, and DefaultTimeout
+// its connect timeout and wait for late SYN answers: every layer above names these.
+const (
+	DefaultRate    = 1000
+	DefaultTimeout = 2 * time.Second
+)
 
 // Raw holds the SYN engine's sockets: opened once, while the process may (CAP_NET_RAW), and
 // used by every Sweeper given them, one at a time.
@@ -136,7 +143,7 @@ func SYNAvailable() (bool, string) {
 // the network, so that the caller may drop its privileges once New returns).
 func New(cfg Config) (*Sweeper, error) {
 	if cfg.Rate == 0 {
-		cfg.Rate = 1000
+		cfg.Rate = DefaultRate
 	}
 	if cfg.Rate < 0 {
 		return nil, fmt.Errorf("rate %d: must be positive", cfg.Rate)
@@ -145,7 +152,7 @@ func New(cfg Config) (*Sweeper, error) {
 		return nil, fmt.Errorf("retries %d: must be zero or more", cfg.Retries)
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 2 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Blocklist == nil {
 		cfg.Blocklist = NewBlocklist(false)

@@ -1,13 +1,13 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"net/netip"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // generateCensus fills st with runs complete runs of perRun observations each, cut into units

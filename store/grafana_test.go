@@ -1,8 +1,6 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"encoding/json"
 	"net/netip"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // TestGrafanaViews fills a Postgres store through the contract, then reads migration 0006's

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"net/netip"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // BenchmarkIngest writes observations in the worker's batch size (INGEST_BATCH, 2000) from

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"fmt"
 	"strings"
@@ -11,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // Postgres is the store for scale, through pgx.
@@ -111,20 +111,38 @@ func (p *Postgres) migrate(ctx context.Context) error {
 }
 
 // StartRun implements Store.
-func (p *Postgres) StartRun(ctx context.Context, r *Run) error {
-	r.Status = StatusRunning
-	err := p.pool.QueryRow(ctx, `INSERT INTO runs
-		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
-		 plan_key, units_total)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
-		r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, r.Status, r.Note, r.Plan,
-		r.Enrichment, r.PlanKey, r.UnitsTotal,
-	).Scan(&r.ID)
+func (p *Postgres) StartRun(ctx context.Context, r *Run) error { return p.StartRunWith(ctx, r, nil) }
+
+// StartRunWith implements Store; within gets the pgx.Tx.
+func (p *Postgres) StartRunWith(ctx context.Context, r *Run, within func(tx any) error) error {
+	var id int64
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO runs
+			(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
+			 plan_key, units_total)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+			r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan,
+			r.Enrichment, r.PlanKey, r.UnitsTotal,
+		).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("start run: %w", err)
+		}
+		if within == nil {
+			return nil
+		}
+		r.ID = id
+		defer func() { r.ID = 0 }()
+		return within(tx)
+	})
 	if err != nil {
-		return fmt.Errorf("start run: %w", err)
+		return err
 	}
+	r.ID, r.Status = id, StatusRunning
 	return nil
 }
+
+// Handle implements Store: the *pgxpool.Pool.
+func (p *Postgres) Handle() any { return p.pool }
 
 // AddObservations implements Store: COPY into a per-connection staging table, then one upsert.
 func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error {

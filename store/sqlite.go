@@ -1,8 +1,6 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // SQLite is the embedded store: one file, no server.
@@ -172,20 +172,45 @@ func (s *SQLite) migrate(ctx context.Context) error {
 const sqliteTime = time.RFC3339Nano
 
 // StartRun implements Store.
-func (s *SQLite) StartRun(ctx context.Context, r *Run) error {
-	r.Status = StatusRunning
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs
+func (s *SQLite) StartRun(ctx context.Context, r *Run) error { return s.StartRunWith(ctx, r, nil) }
+
+// StartRunWith implements Store; within gets the *sql.Tx.
+func (s *SQLite) StartRunWith(ctx context.Context, r *Run, within func(tx any) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs
 		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
 		 plan_key, units_total)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
-		r.ToolVersion, r.Method, r.Status, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal)
+		r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
-	r.ID, err = res.LastInsertId()
-	return err
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	r.ID = id
+	if within != nil {
+		if err := within(tx); err != nil {
+			r.ID = 0
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		r.ID = 0
+		return fmt.Errorf("start run: %w", err)
+	}
+	r.Status = StatusRunning
+	return nil
 }
+
+// Handle implements Store: the *sql.DB.
+func (s *SQLite) Handle() any { return s.db }
 
 // sqliteUpsert keeps one row per run and host:port (see Store.AddObservations).
 var sqliteUpsert = `INSERT INTO observations (` + strings.Join(obsColumns, ", ") + `)

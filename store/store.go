@@ -9,8 +9,6 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // Run statuses. The first four are stored; the last two are derived when a running run is
@@ -131,6 +131,12 @@ func newSummary(r Run) Summary {
 type Store interface {
 	// StartRun records r as running and sets r.ID.
 	StartRun(ctx context.Context, r *Run) error
+	// StartRunWith is StartRun with more work in the same transaction: within gets the
+	// backend's transaction (see Handle) while r.ID is set, and its error undoes the run.
+	StartRunWith(ctx context.Context, r *Run, within func(tx any) error) error
+	// Handle is the open database, for a job queue to share it (and its transactions): a
+	// *pgxpool.Pool for Postgres (transactions are pgx.Tx), a *sql.DB for SQLite (*sql.Tx).
+	Handle() any
 	// AddObservations upserts observations: one row per run and host:port. A later result
 	// replaces an earlier one, except that observation.Unprobed never replaces a result, so a
 	// retried batch or a re-run unit never counts twice and never loses what was seen.

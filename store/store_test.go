@@ -1,8 +1,6 @@
 package store
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // backends opens a fresh store of every backend this machine has. Postgres needs

@@ -1,11 +1,10 @@
 package web
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"net/netip"
 	"testing"
 
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // FuzzSearchQuery: whatever the web view's search box holds, it parses to an AS number or a

@@ -9,8 +9,6 @@
 package web
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"bytes"
 	"cmp"
 	"context"
@@ -27,6 +25,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )

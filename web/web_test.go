@@ -1,8 +1,6 @@
 package web
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"io"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )

@@ -97,7 +97,7 @@ func TestKilledRunStallsAndResumes(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	cmd.Process.Kill()
 	cmd.Wait()
-	var runs []reportRun
+	var runs []report.RunRecord
 	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
 		if runs = reportRuns(t, db); len(runs) == 1 && runs[0].Status == "stalled" {
 			break

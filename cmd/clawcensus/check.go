@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,9 +14,6 @@ import (
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/scanner"
 )
-
-// checkMaxAddresses bounds a check: it is for one's own hosts and ranges; a census is a scan.
-const checkMaxAddresses = 65536
 
 func checkCommand() *cli.Command {
 	return command(&cli.Command{
@@ -34,10 +30,10 @@ func checkCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
 			&cli.StringFlag{Name: "scan-type", Value: "connect", Usage: "connect (no root) or syn"},
 			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "comma-separated CIDRs the targets must lie in (default: the targets)"},
-			&cli.IntFlag{Name: "rate", Value: 1000, Usage: "probes per second"},
-			&cli.IntFlag{Name: "retries", Value: 1, Usage: "extra probes for a port that does not answer"},
-			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "connect timeout per probe"},
-			&cli.DurationFlag{Name: "http-timeout", Value: 10 * time.Second, Usage: "all HTTP probes to one host"},
+			&cli.IntFlag{Name: "rate", Value: scanner.DefaultRate, Usage: "probes per second"},
+			&cli.IntFlag{Name: "retries", Value: census.DefaultRetries, Usage: "extra probes for a port that does not answer"},
+			&cli.DurationFlag{Name: "timeout", Value: scanner.DefaultTimeout, Usage: "connect timeout per probe"},
+			&cli.DurationFlag{Name: "http-timeout", Value: fingerprint.DefaultTimeout, Usage: "all HTTP probes to one host"},
 			firstByteFlag,
 			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an opt-in probe (invoke: POST /tools/invoke {} tells auth on older releases)"},
 			userFlag,
@@ -58,49 +54,25 @@ func runCheck(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usagef("no targets: clawcensus check TARGET... (your own hosts or ranges)")
 	}
-	for _, name := range []string{"timeout", "http-timeout", "first-byte-timeout"} {
-		if c.Duration(name) <= 0 {
-			return usagef("--%s %s: must be positive", name, c.Duration(name))
-		}
-	}
-	if c.Int("rate") <= 0 || c.Int("retries") < 0 {
-		return usagef("--rate must be positive and --retries zero or more")
-	}
-	if m := c.String("scan-type"); m != "connect" && m != "syn" {
-		return usagef("--scan-type %q: want connect or syn", m)
+	if err := refuseEmpty(c); err != nil {
+		return err
 	}
 	var targets []string
 	for _, a := range c.Args().Slice() {
-		if a == "-" || strings.HasPrefix(a, "@") {
-			return usagef("check takes addresses, prefixes and ranges on the command line, not %q", a)
-		}
 		targets = append(targets, strings.Split(a, ",")...)
-	}
-	if strings.TrimSpace(c.String("ports")) == "" {
-		return usagef("--ports is empty")
 	}
 	ports, err := scanner.ParsePorts(c.String("ports"))
 	if err != nil {
 		return usageError{err}
 	}
-	scope := c.String("scope")
-	if scope == "" {
-		scope = strings.Join(targets, ",")
-	}
 	retries := c.Int("retries")
-	p, err := census.NewPlan(census.Config{Targets: targets, Ports: ports, Lab: true, Scope: scope, Rate: c.Int("rate"),
+	p, err := census.NewCheckPlan(census.CheckConfig{Targets: targets, Ports: ports, Scope: c.String("scope"), Rate: c.Int("rate"),
 		Method: c.String("scan-type"), Retries: &retries, Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
-		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe"),
-		// An operator's own host behind a box that accepts on every port may still expose a
-		// gateway through it: check fingerprints middleboxes too (the evidence says so).
-		ProbeMiddleboxes: true})
+		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe")})
 	if err != nil {
 		return usageError{err}
 	}
-	if p.Addresses > checkMaxAddresses {
-		return usagef("%d addresses: check is for your own hosts and ranges (at most %d); a census is clawcensus scan", p.Addresses, checkMaxAddresses)
-	}
-	raw, err := lowerPrivileges(c, c.String("scan-type") == scanner.MethodSYN, nil)
+	raw, err := lowerPrivileges(c, p.Method == scanner.MethodSYN, nil)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"fmt"
 	"net"
@@ -15,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/clawcensus/clawcensus/enrich/enrichtest"
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -126,14 +127,14 @@ func runCLI(t *testing.T, stdin string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-func decodeLines(t *testing.T, s string) []record {
+func decodeLines(t *testing.T, s string) []report.Record {
 	t.Helper()
-	var recs []record
+	var recs []report.Record
 	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
 		if line == "" {
 			continue
 		}
-		var r record
+		var r report.Record
 		dec := json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
@@ -172,7 +173,7 @@ func TestScanEndToEnd(t *testing.T) {
 			}
 			r := recs[0]
 			if r.IP != "127.0.0.1" || r.Port != int(l.gateway) || r.Product != "openclaw" || r.Version != "2026.9.6" ||
-				r.auth() != "required" || r.Outcome != "openclaw" || r.Official == nil || !*r.Official || r.Scheme != "http" || len(r.Evidence) == 0 {
+				r.AuthText() != "required" || r.Outcome != "openclaw" || r.Official == nil || !*r.Official || r.Scheme != "http" || len(r.Evidence) == 0 {
 				t.Errorf("record = %+v", r)
 			}
 			if _, err := time.Parse(time.RFC3339, r.ObservedAt); err != nil {
@@ -244,14 +245,14 @@ func TestScanEndToEnd(t *testing.T) {
 	}
 }
 
-func reportRuns(t *testing.T, db string) []reportRun {
+func reportRuns(t *testing.T, db string) []report.RunRecord {
 	t.Helper()
 	res := runCLI(t, "", "report", "--db", db, "--format", "json")
 	if res.code != 0 {
 		t.Fatalf("report: exit %d: %s", res.code, res.stderr)
 	}
 	var rep struct {
-		Runs []reportRun `json:"runs"`
+		Runs []report.RunRecord `json:"runs"`
 	}
 	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
 		t.Fatalf("report JSON: %v\n%s", err, res.stdout)
@@ -260,9 +261,9 @@ func reportRuns(t *testing.T, db string) []reportRun {
 }
 
 // lastRun is the newest run in db's report.
-func lastRun(t *testing.T, db string) reportRun {
+func lastRun(t *testing.T, db string) report.RunRecord {
 	t.Helper()
-	var last reportRun
+	var last report.RunRecord
 	for _, r := range reportRuns(t, db) {
 		if r.ID > last.ID {
 			last = r
@@ -415,7 +416,7 @@ func TestInterruptKeepsObservations(t *testing.T) {
 
 // waitInterrupted waits for a scan that was stopped mid-run and checks that it exited 1, said
 // why, and left one interrupted run with its one detection in the store.
-func waitInterrupted(t *testing.T, cmd *exec.Cmd, stdin io.Closer, stderr *bytes.Buffer, db, why string) []reportRun {
+func waitInterrupted(t *testing.T, cmd *exec.Cmd, stdin io.Closer, stderr *bytes.Buffer, db, why string) []report.RunRecord {
 	t.Helper()
 	err := cmd.Wait()
 	stdin.Close()
@@ -513,7 +514,7 @@ func TestScanIPv6Loopback(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--ports", fmt.Sprint(port), "--db", filepath.Join(t.TempDir(), "v6.db"), "::1")
 	recs := decodeLines(t, res.stdout)
-	if res.code != 0 || len(recs) != 1 || recs[0].IP != "::1" || recs[0].Version != "2026.6.10" || recs[0].auth() != "none" {
+	if res.code != 0 || len(recs) != 1 || recs[0].IP != "::1" || recs[0].Version != "2026.6.10" || recs[0].AuthText() != "none" {
 		t.Errorf("exit %d, records %+v\n%s", res.code, recs, res.stderr)
 	}
 }

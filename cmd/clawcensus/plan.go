@@ -1,32 +1,23 @@
 package main
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
+	"github.com/clawcensus/clawcensus/observation"
+	"github.com/clawcensus/clawcensus/report"
 )
 
 // planCommand stores a plan and queues its units for workers; it sends nothing itself.
 func planCommand() *cli.Command {
-	scan := scanCommand()
-	var flags []cli.Flag
-	for _, f := range scan.Flags {
-		// What only a running process uses stays with scan and worker.
-		if name := f.Names()[0]; !slices.Contains([]string{"resume", "format", "all", "max-runtime", "metrics-addr", "lease", "spool"}, name) {
-			flags = append(flags, f)
-		}
-	}
 	return command(&cli.Command{
 		Name:      "plan",
 		Usage:     "store a census plan and queue its work units for workers; prints {\"run\": N}",
-		ArgsUsage: scan.ArgsUsage,
-		Flags:     flags,
+		ArgsUsage: scanCommand().ArgsUsage,
+		Flags:     append(flagsOf(inPlan, inBoth), scanFlags[1].Flag), // and the plan's --rate
 		Action: func(c *cli.Context) error {
 			p, shard, err := newPlan(c)
 			if err != nil {
@@ -38,18 +29,17 @@ func planCommand() *cli.Command {
 			if p.CandidatesStdin {
 				return usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
 			}
+			info, err := runInfo(c, p)
+			if err != nil {
+				return err
+			}
 			cen, err := openCensus(c)
 			if err != nil {
 				return err
 			}
 			defer cen.Close()
-			info := census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Targets: describeTargets(c),
-				Method: p.Method}
-			run, units, err := cen.Start(c.Context, p, info, shard)
+			run, units, err := cen.Start(c.Context, p, info, shard, census.Shared)
 			if err != nil {
-				return err
-			}
-			if err := cen.EnqueueTo(c.Context, run.ID, units, census.QueueShared); err != nil {
 				return err
 			}
 			return json.NewEncoder(c.App.Writer).Encode(map[string]int64{"run": run.ID, "units": int64(len(units))})
@@ -79,16 +69,15 @@ func workerCommand() *cli.Command {
 			if c.Duration("lease") <= 0 {
 				return usagef("--lease %s: must be positive", c.Duration("lease"))
 			}
-			out, err := newWriter(c.App.Writer, c.String("format"), c.Bool("all"))
+			out, err := report.NewRowWriter(c.App.Writer, c.String("format"), c.Bool("all"))
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			cen, err := openCensus(c)
 			if err != nil {
 				return err
 			}
 			defer cen.Close()
-			stats := &census.Stats{}
 			own, err := workerFiles(c)
 			if err != nil {
 				return err
@@ -99,13 +88,13 @@ func workerCommand() *cli.Command {
 			}
 			defer raw.Close()
 			err = cen.Work(c.Context, census.WorkerConfig{ID: c.String("id"), Scope: c.String("scope"), Follow: c.Bool("follow"), Rate: c.Int("rate"),
-				Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version, Stats: stats, Raw: raw,
+				Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version, Raw: raw,
 				Emit: func(o observation.Observation) {
 					if !c.Bool("quiet") {
-						out.write(o)
+						out.Write(o)
 					}
 				}})
-			if ferr := out.flush(); ferr != nil && err == nil {
+			if ferr := out.Flush(); ferr != nil && err == nil {
 				err = fmt.Errorf("stdout: %w", ferr)
 			}
 			if err != nil && c.Context.Err() != nil {

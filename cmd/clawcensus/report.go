@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,10 +59,6 @@ func reportCommand() *cli.Command {
 			}
 			return withOutput(c, func(w io.Writer) error {
 				switch format {
-				case "json":
-					return writeReportJSON(w, chosen)
-				case "csv":
-					return writeReportCSV(w, chosen)
 				case "md", "html":
 					doc, err := reportDocument(chosen[0], sums)
 					if err != nil {
@@ -75,7 +69,7 @@ func reportCommand() *cli.Command {
 					}
 					return doc.WriteHTML(w)
 				}
-				return writeReportText(w, chosen, st.Backend())
+				return report.WriteRuns(w, format, chosen, st.Backend())
 			})
 		},
 	})
@@ -126,152 +120,4 @@ func methodologyOf(run store.Summary) report.Methodology {
 		}
 	}
 	return m
-}
-
-// reportRun is one run in the JSON report: scripts depend on these keys.
-type reportRun struct {
-	ID            int64            `json:"id"`
-	StartedAt     string           `json:"started_at"`
-	EndedAt       string           `json:"ended_at,omitempty"`
-	Status        string           `json:"status"`
-	Detected      int64            `json:"detected"`
-	ByVersion     map[string]int64 `json:"by_version"`
-	ByAuth        map[string]int64 `json:"by_auth"`
-	ByProduct     map[string]int64 `json:"by_product"`
-	ByOfficial    map[string]int64 `json:"by_official"`
-	ByFlag        map[string]int64 `json:"by_flag"`
-	ByMIIT        map[string]int64 `json:"by_miit_violation"`
-	ByAdvisory    map[string]int64 `json:"by_advisory"`
-	ByCountry     map[string]int64 `json:"by_country"`
-	ByASN         map[string]int64 `json:"by_asn"`
-	Enrichment    string           `json:"enrichment,omitempty"`
-	Authorization string           `json:"authorization,omitempty"`
-	Targets       string           `json:"targets"`
-	TargetCount   int64            `json:"target_count"`
-	Ports         string           `json:"ports"`
-	Rate          int              `json:"rate"`
-	Seed          int64            `json:"seed"`
-	Shard         string           `json:"shard"`
-	Method        string           `json:"method"`
-	ToolVersion   string           `json:"tool_version"`
-	ProbesSent    int64            `json:"probes_sent"`
-	OpenPorts     int64            `json:"open_ports"`
-	// Stored counts the open ports of finished units stored as observations; AnswersLost,
-	// answers the sweep could not keep. Nothing was lost when stored == open_ports and no
-	// answer was lost.
-	Stored      int64 `json:"stored"`
-	AnswersLost int64 `json:"answers_lost"`
-	// Middleboxes counts open ports whose host answered the control probes as well.
-	Middleboxes int64  `json:"middleboxes"`
-	DedupKey    string `json:"dedup_key"`
-	// A census is cut into work units done by any number of workers (live now: Workers).
-	UnitsTotal int64 `json:"units_total"`
-	UnitsDone  int64 `json:"units_done"`
-	Workers    int64 `json:"workers"`
-}
-
-func writeReportJSON(w io.Writer, sums []store.Summary) error {
-	runs := make([]reportRun, 0, len(sums))
-	for _, s := range sums {
-		r := reportRun{
-			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
-			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
-			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
-			Authorization: s.Note,
-			Targets:       s.Targets,
-			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
-			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, Stored: s.Stored, AnswersLost: s.AnswersLost, Middleboxes: s.Middleboxes, DedupKey: "ip:port",
-			UnitsTotal: s.UnitsTotal, UnitsDone: s.UnitsDone, Workers: s.LiveWorkers,
-		}
-		if s.EndedAt != nil {
-			r.EndedAt = s.EndedAt.Format(time.RFC3339)
-		}
-		runs = append(runs, r)
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(map[string]any{"runs": runs})
-}
-
-func writeReportText(w io.Writer, sums []store.Summary, backend string) error {
-	if len(sums) == 0 {
-		_, err := fmt.Fprintf(w, "no runs in the %s store yet: run clawcensus scan first\n", backend)
-		return err
-	}
-	for _, s := range sums {
-		fmt.Fprintf(w, "run %d  %s  %s  method=%s ports=%s rate=%d/s seed=%d shard=%s\n", s.ID,
-			s.StartedAt.Format(time.RFC3339), s.Status, s.Method, s.Ports, s.Rate, s.Seed, s.Shard)
-		fmt.Fprintf(w, "  targets: %s (%d addresses), probes sent %d, open ports %d\n", s.Targets, s.TargetCount, s.ProbesSent, s.OpenPorts)
-		if s.UnitsTotal > 0 {
-			fmt.Fprintf(w, "  work units: %d of %d done, %d live workers\n", s.UnitsDone, s.UnitsTotal, s.LiveWorkers)
-			fmt.Fprintf(w, "  kept: %d of %d open ports stored, %d answers the sweep could not keep%s\n", s.Stored, s.OpenPorts,
-				s.AnswersLost, keptNote(s))
-			if s.Middleboxes > 0 {
-				fmt.Fprintf(w, "  middleboxes: %d open ports on hosts that accept on every port (both control ports answered)\n", s.Middleboxes)
-			}
-		}
-		if s.Note != "" {
-			fmt.Fprintf(w, "  authorization: %s\n", s.Note)
-		}
-		fmt.Fprintf(w, "  detected gateways (per ip:port): %d\n", s.Detected)
-		writeCounts(w, "by product", s.ByProduct, nil)
-		writeCounts(w, "by version", s.ByVersion, fingerprint.CompareVersions)
-		writeCounts(w, "by auth", s.ByAuth, nil)
-		writeCounts(w, "official build", s.ByOfficial, nil)
-		writeCounts(w, "posture flags", s.ByFlag, nil)
-		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
-		writeCounts(w, "by advisory (version-implied)", s.ByAdvisory, nil)
-		if s.Enrichment != "" {
-			writeCounts(w, "by country", s.ByCountry, nil)
-			writeCounts(w, "by autonomous system", s.ByASN, nil)
-			fmt.Fprintf(w, "  networks from: %s\n", s.Enrichment)
-		}
-	}
-	return nil
-}
-
-var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
-	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost", "middleboxes"}
-
-// keptNote says what a shortfall between the sweep and the store means.
-func keptNote(s store.Summary) string {
-	if s.Stored < s.OpenPorts || s.AnswersLost > 0 {
-		return " (the census may have missed open ports)"
-	}
-	return " (nothing lost)"
-}
-
-func writeReportCSV(w io.Writer, sums []store.Summary) error {
-	cw := report.NewCSV(w)
-	cw.Write(reportCSVHeader)
-	for _, s := range sums {
-		ended := ""
-		if s.EndedAt != nil {
-			ended = s.EndedAt.UTC().Format(time.RFC3339)
-		}
-		cw.Write([]string{fmt.Sprint(s.ID), s.StartedAt.UTC().Format(time.RFC3339), ended, s.Status, s.Targets, s.Ports, s.Method,
-			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
-			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
-			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes)})
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func writeCounts(w io.Writer, title string, m map[string]int64, cmp func(a, b string) int) {
-	if len(m) == 0 {
-		return
-	}
-	keys := slices.Collect(maps.Keys(m))
-	if cmp == nil {
-		slices.Sort(keys)
-	} else {
-		slices.SortFunc(keys, cmp)
-	}
-	fmt.Fprintf(w, "  %s:\n", title)
-	for _, k := range keys {
-		fmt.Fprintf(w, "    %-24s %d\n", k, m[k])
-	}
 }

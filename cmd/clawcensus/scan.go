@@ -1,12 +1,9 @@
 package main
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -15,98 +12,149 @@ import (
 
 	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/enrich"
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
+	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/scanner"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // largeScan is the probe count above which a scan needs --confirm-large: an Internet-scale run
 // must be coordinated with the operator's own network first (ZMap's practice).
 const largeScan = 1 << 24
 
+// role says where a flag of scan belongs: the plan (stored with the run: plan takes it, scan
+// --resume refuses it) or the process that works units (scan and worker).
+type role int
+
+const (
+	inPlan role = iota
+	inProcess
+	inBoth // scope: the plan's, and a resume's guard
+)
+
+// flag is one of scan's flags with its role; zeroOK lets a number flag be given as 0.
+type flag struct {
+	cli.Flag
+	role   role
+	zeroOK bool
+}
+
+// scanFlags are scan's flags; plan takes those of the plan, worker some of the process's.
+// Each default is the constant of the package that uses it.
+var scanFlags = []flag{
+	{&cli.StringFlag{Name: "ports", Aliases: []string{"p"}, Value: scanner.DefaultPorts, Usage: "ports: list, ranges, presets (" + presetNames() + ")"}, inPlan, false},
+	{&cli.IntFlag{Name: "rate", Value: scanner.DefaultRate, Usage: "probes per second, paced evenly (scan --resume: may lower the run's)"}, inProcess, false},
+	{&cli.Int64Flag{Name: "seed", Usage: "permutation seed (default: random, recorded with the run)"}, inPlan, true},
+	{&cli.StringFlag{Name: "shard", Value: "0/1", Usage: "i/N: scan the i-th of N disjoint parts (same --seed in every part)"}, inPlan, false},
+	{&cli.StringFlag{Name: "scan-type", Value: scanner.MethodAuto, Usage: "auto, syn or connect"}, inPlan, false},
+	{&cli.IntFlag{Name: "retries", Value: census.DefaultRetries, Usage: "extra probes for a target that did not answer"}, inPlan, true},
+	{&cli.DurationFlag{Name: "timeout", Value: scanner.DefaultTimeout, Usage: "connect timeout and wait for late SYN answers"}, inPlan, false},
+	{&cli.DurationFlag{Name: "http-timeout", Value: fingerprint.DefaultTimeout, Usage: "deadline for all HTTP probes to one host"}, inPlan, false},
+	{firstByteFlag, inPlan, false},
+	{&cli.BoolFlag{Name: "probe-middleboxes", Usage: "fingerprint hosts that also answer on the sweep's two control ports (by default stored as middlebox, unprobed)"}, inPlan, false},
+	{&cli.IntFlag{Name: "concurrency", Value: census.DefaultConcurrency, Usage: "hosts fingerprinted at once (a silent host holds a socket and a few KiB; bodies share a 128 MiB budget)"}, inPlan, false},
+	{&cli.BoolFlag{Name: "lab", Usage: "lift the built-in reserved-range blocklist (for lab networks you own)"}, inPlan, false},
+	{&cli.StringSliceFlag{Name: "exclude", Usage: "file of CIDRs/ranges never to probe (repeatable)"}, inPlan, false},
+	{&cli.StringSliceFlag{Name: "optout", EnvVars: []string{"CLAWCENSUS_OPTOUT"}, Usage: "opt-out register, CSV: network,requested_by,requested_at,verification,reason (repeatable)"}, inPlan, false},
+	{&cli.BoolFlag{Name: "dry-run", Usage: "print the target count, probes and duration; send nothing"}, inPlan, false},
+	{&cli.StringFlag{Name: "candidates", Usage: "skip the sweep: probe what another sweeper found, from FILE or - (ip:port lines; zmap, naabu, masscan or nmap output as written: CSV, JSON, -oL, -oG, XML)"}, inPlan, false},
+	{&cli.StringFlag{Name: "contact", Usage: "contact URL or address for the User-Agent, e.g. https://example.org/scan"}, inPlan, false},
+	{&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an active probe (invoke: POST /tools/invoke {} to tell auth on old releases)"}, inPlan, false},
+	{&cli.BoolFlag{Name: "websocket", Usage: "read each gateway's first WebSocket frame (connect.challenge) and close; sends no method call"}, inPlan, false},
+	{&cli.BoolFlag{Name: "confirm-large", Usage: "allow 16M probes or more (coordinate with your network first)"}, inPlan, false},
+	{&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"}, inBoth, false},
+	{&cli.StringFlag{Name: "country-db", EnvVars: []string{"CLAWCENSUS_COUNTRY_DB"}, Usage: "mmdb file mapping addresses to countries (GeoLite2-Country, DB-IP Lite, ip-location-db)"}, inPlan, false},
+	{&cli.StringFlag{Name: "asn-db", EnvVars: []string{"CLAWCENSUS_ASN_DB"}, Usage: "mmdb file mapping addresses to autonomous systems (GeoLite2-ASN, ip-location-db)"}, inPlan, false},
+	{&cli.StringFlag{Name: "authorization", Usage: "the run's authorization record: who asked, for what purpose, scope and time window (stored with the run)"}, inPlan, false},
+	{&cli.Uint64Flag{Name: "unit-size", Usage: "probes per work unit (default: five minutes at --rate, at least 4,096 probes and a thousandth of the sweep)"}, inPlan, false},
+	{&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: jsonl, csv or table"}, inProcess, false},
+	{&cli.BoolFlag{Name: "all", Usage: "also print HTTP services that are not gateways"}, inProcess, false},
+	{&cli.DurationFlag{Name: "max-runtime", Usage: "stop after this long (the run is marked interrupted)"}, inProcess, false},
+	{&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the running scan on ip:port, e.g. 127.0.0.1:9464"}, inProcess, false},
+	{&cli.Int64Flag{Name: "resume", Usage: "continue an unfinished run with its stored plan: its unfinished units, here (--rate may lower its rate)"}, inProcess, false},
+	{leaseFlag, inProcess, false},
+	{spoolFlag, inProcess, false},
+	{userFlag, inProcess, false},
+	{dbFlag, inBoth, false},
+}
+
+var (
+	firstByteFlag = &cli.DurationFlag{Name: "first-byte-timeout", Value: fingerprint.DefaultFirstByte, Usage: "per HTTP probe: connect and wait for the response headers (a host that accepts and never answers costs this, not --http-timeout)"}
+	leaseFlag     = &cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}
+	spoolFlag     = &cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}
+)
+
+// flagsOf lists the flags for a command: those whose role is in roles.
+func flagsOf(roles ...role) []cli.Flag {
+	var out []cli.Flag
+	for _, f := range scanFlags {
+		if slices.Contains(roles, f.role) {
+			out = append(out, f.Flag)
+		}
+	}
+	return out
+}
+
+// refuseEmpty refuses a flag given with nothing in it: a number of 0 (unless zeroOK) or less,
+// an empty string or list item. Below cmd a zero value means the default, so an explicit zero
+// would silently become one; ranges beyond that are checked where the setting is used.
+func refuseEmpty(c *cli.Context) error {
+	for _, f := range scanFlags {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
+			continue
+		}
+		switch f.Flag.(type) {
+		case *cli.IntFlag, *cli.Int64Flag, *cli.DurationFlag:
+			if n := c.Value(name); (f.zeroOK && fmt.Sprint(n)[0] == '-') || (!f.zeroOK && !positive(n)) {
+				return usagef("--%s %v: must be positive", name, n)
+			}
+		case *cli.StringFlag:
+			if strings.TrimSpace(c.String(name)) == "" {
+				return usagef("--%s is empty: give a value or leave the flag out", name)
+			}
+		case *cli.StringSliceFlag:
+			if slices.Contains(c.StringSlice(name), "") {
+				return usagef("--%s is empty: give a value or leave the flag out", name)
+			}
+		}
+	}
+	return nil
+}
+
+func positive(v any) bool {
+	switch n := v.(type) {
+	case int:
+		return n > 0
+	case int64:
+		return n > 0
+	case time.Duration:
+		return n > 0
+	}
+	return true
+}
+
 func scanCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "scan",
 		Usage:     "sweep targets, fingerprint what answers, store and print detections",
 		ArgsUsage: "TARGET... (IP, CIDR, a.b.c.d-e.f.g.h, @file, - for stdin)",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "ports", Aliases: []string{"p"}, Value: scanner.DefaultPorts, Usage: "ports: list, ranges, presets (gateway, proxies, funnel, hosted, sidecar, wild)"},
-			&cli.IntFlag{Name: "rate", Value: 1000, Usage: "probes per second, paced evenly"},
-			&cli.Int64Flag{Name: "seed", Usage: "permutation seed (default: random, recorded with the run)"},
-			&cli.StringFlag{Name: "shard", Value: "0/1", Usage: "i/N: scan the i-th of N disjoint parts (same --seed in every part)"},
-			&cli.StringFlag{Name: "scan-type", Value: scanner.MethodAuto, Usage: "auto, syn or connect"},
-			&cli.IntFlag{Name: "retries", Value: 1, Usage: "extra probes for a target that did not answer"},
-			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "connect timeout and wait for late SYN answers"},
-			&cli.DurationFlag{Name: "http-timeout", Value: 10 * time.Second, Usage: "deadline for all HTTP probes to one host"},
-			firstByteFlag,
-			&cli.BoolFlag{Name: "probe-middleboxes", Usage: "fingerprint hosts that also answer on the sweep's two control ports (by default stored as middlebox, unprobed)"},
-			&cli.IntFlag{Name: "concurrency", Value: census.DefaultConcurrency, Usage: "hosts fingerprinted at once (a silent host holds a socket and a few KiB; bodies share a 128 MiB budget)"},
-			&cli.BoolFlag{Name: "lab", Usage: "lift the built-in reserved-range blocklist (for lab networks you own)"},
-			&cli.StringSliceFlag{Name: "exclude", Usage: "file of CIDRs/ranges never to probe (repeatable)"},
-			&cli.StringSliceFlag{Name: "optout", EnvVars: []string{"CLAWCENSUS_OPTOUT"}, Usage: "opt-out register, CSV: network,requested_by,requested_at,verification,reason (repeatable)"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the target count, probes and duration; send nothing"},
-			&cli.StringFlag{Name: "candidates", Usage: "skip the sweep: probe what another sweeper found, from FILE or - (ip:port lines; zmap, naabu, masscan or nmap output as written: CSV, JSON, -oL, -oG, XML)"},
-			&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: jsonl, csv or table"},
-			&cli.BoolFlag{Name: "all", Usage: "also print HTTP services that are not gateways"},
-			&cli.StringFlag{Name: "contact", Usage: "contact URL or address for the User-Agent, e.g. https://example.org/scan"},
-			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an active probe (invoke: POST /tools/invoke {} to tell auth on old releases)"},
-			&cli.BoolFlag{Name: "websocket", Usage: "read each gateway's first WebSocket frame (connect.challenge) and close; sends no method call"},
-			&cli.DurationFlag{Name: "max-runtime", Usage: "stop after this long (the run is marked interrupted)"},
-			&cli.BoolFlag{Name: "confirm-large", Usage: "allow 16M probes or more (coordinate with your network first)"},
-			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused at send time"},
-			&cli.StringFlag{Name: "country-db", EnvVars: []string{"CLAWCENSUS_COUNTRY_DB"}, Usage: "mmdb file mapping addresses to countries (GeoLite2-Country, DB-IP Lite, ip-location-db)"},
-			&cli.StringFlag{Name: "asn-db", EnvVars: []string{"CLAWCENSUS_ASN_DB"}, Usage: "mmdb file mapping addresses to autonomous systems (GeoLite2-ASN, ip-location-db)"},
-			&cli.StringFlag{Name: "authorization", Usage: "the run's authorization record: who asked, for what purpose, scope and time window (stored with the run)"},
-			&cli.StringFlag{Name: "metrics-addr", Usage: "serve Prometheus metrics of the running scan on ip:port, e.g. 127.0.0.1:9464"},
-			&cli.Int64Flag{Name: "resume", Usage: "continue an unfinished run with its stored plan: its unfinished units, here (--rate may lower its rate)"},
-			&cli.Uint64Flag{Name: "unit-size", Usage: "probes per work unit (default: five minutes at --rate, at least 4,096 probes and a thousandth of the sweep)"},
-			leaseFlag, spoolFlag, userFlag,
-			dbFlag,
-		},
-		Action: runScan,
+		Flags:     flagsOf(inPlan, inProcess, inBoth),
+		Action:    runScan,
 	})
 }
 
-var (
-	firstByteFlag = &cli.DurationFlag{Name: "first-byte-timeout", Value: 3 * time.Second, Usage: "per HTTP probe: connect and wait for the response headers (a host that accepts and never answers costs this, not --http-timeout)"}
-	leaseFlag     = &cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}
-	spoolFlag     = &cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}
-)
-
-// planFlags are the flags that make a plan; resume takes the stored plan instead.
-var planFlags = []string{"candidates", "ports", "seed", "shard", "lab", "exclude", "optout", "scope", "scan-type", "retries",
-	"timeout", "http-timeout", "first-byte-timeout", "probe-middleboxes", "concurrency", "contact", "active-probe", "websocket", "country-db", "asn-db", "unit-size",
-	"authorization", "confirm-large"}
-
-// planConfig maps the plan flags and targets to a census plan; shard is set by --shard.
-func planConfig(c *cli.Context) (census.Config, *uint64, error) {
-	cfg := census.Config{Targets: c.Args().Slice(), Stdin: c.App.Reader, Candidates: c.String("candidates"),
+// newPlan makes the plan of the flags and targets, refusing what the user must change.
+func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
+	if err := refuseEmpty(c); err != nil {
+		return nil, nil, err
+	}
+	cfg := census.PlanConfig{Targets: c.Args().Slice(), Stdin: c.App.Reader, Candidates: c.String("candidates"),
 		Lab: c.Bool("lab"), Excludes: c.StringSlice("exclude"), OptOuts: c.StringSlice("optout"), Scope: c.String("scope"),
 		Rate: c.Int("rate"), Method: c.String("scan-type"), Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
-		FirstByte: c.Duration("first-byte-timeout"), ProbeMiddleboxes: c.Bool("probe-middleboxes"), Concurrency: c.Int("concurrency"), Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"),
-		WebSocket: c.Bool("websocket"), CountryDB: c.String("country-db"), ASNDB: c.String("asn-db"), UnitSize: c.Uint64("unit-size")}
-	for _, f := range []string{"rate", "concurrency"} {
-		if c.Int(f) <= 0 {
-			return cfg, nil, usagef("--%s %d: must be positive", f, c.Int(f))
-		}
-	}
-	if c.Int("retries") < 0 {
-		return cfg, nil, usagef("--retries %d: must be zero or more", c.Int("retries"))
-	}
-	for _, f := range []string{"timeout", "http-timeout", "first-byte-timeout", "max-runtime", "lease"} {
-		if c.IsSet(f) && c.Duration(f) <= 0 {
-			return cfg, nil, usagef("--%s %s: must be positive", f, c.Duration(f))
-		}
-	}
-	for _, f := range []string{"ports", "shard", "scan-type", "contact", "authorization"} {
-		if c.IsSet(f) && strings.TrimSpace(c.String(f)) == "" {
-			return cfg, nil, usagef("--%s is empty: give a value or leave the flag out", f)
-		}
-	}
-	for _, f := range []string{"exclude", "optout", "active-probe"} {
-		if slices.Contains(c.StringSlice(f), "") {
-			return cfg, nil, usagef("--%s is empty: give a value or leave the flag out", f)
-		}
-	}
+		FirstByte: c.Duration("first-byte-timeout"), ProbeMiddleboxes: c.Bool("probe-middleboxes"), Concurrency: c.Int("concurrency"),
+		Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"), WebSocket: c.Bool("websocket"),
+		CountryDB: c.String("country-db"), ASNDB: c.String("asn-db"), UnitSize: c.Uint64("unit-size"), DryRun: c.Bool("dry-run")}
 	retries := c.Int("retries")
 	cfg.Retries = &retries
 	if c.IsSet("seed") {
@@ -115,45 +163,26 @@ func planConfig(c *cli.Context) (census.Config, *uint64, error) {
 	}
 	var err error
 	if cfg.Ports, err = scanner.ParsePorts(c.String("ports")); err != nil {
-		return cfg, nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
 	sh, err := scanner.ParseShard(c.String("shard"))
 	if err != nil {
-		return cfg, nil, usageError{err}
-	}
-	cfg.Shards = sh.Count
-	var shard *uint64
-	if c.IsSet("shard") {
-		shard = &sh.Index
-	}
-	if cfg.Candidates == "" && len(cfg.Targets) == 0 {
-		return cfg, nil, usagef("no targets: give TARGET... or --candidates FILE (see clawcensus %s --help)", c.Command.Name)
-	}
-	if cfg.Candidates != "" && len(cfg.Targets) > 0 {
-		return cfg, nil, usagef("give targets or --candidates, not both")
-	}
-	if cfg.Method == scanner.MethodSYN {
-		if ok, why := scanner.SYNAvailable(); !ok {
-			return cfg, nil, usagef("syn scan impossible: %s; use --scan-type connect", why)
-		}
-	}
-	return cfg, shard, nil
-}
-
-// newPlan makes the plan of the flags, refusing what the user must change.
-func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
-	cfg, shard, err := planConfig(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.DryRun = c.Bool("dry-run")
-	p, err := census.NewPlan(cfg)
-	if err != nil {
 		return nil, nil, usageError{err}
 	}
+	cfg.Shards = sh.Count
+	if cfg.Method == scanner.MethodSYN {
+		if ok, why := scanner.SYNAvailable(); !ok {
+			return nil, nil, usagef("syn scan impossible: %s; use --scan-type connect", why)
+		}
+	}
+	p, err := census.NewPlan(cfg)
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("%w (see clawcensus %s --help)", err, c.Command.Name)}
+	}
+	var shard *uint64
 	probes := p.Probes
-	if shard != nil {
-		probes = p.ShardProbes[*shard]
+	if c.IsSet("shard") {
+		shard, probes = &sh.Index, p.ShardProbes[sh.Index]
 	}
 	if probes >= largeScan && !c.Bool("confirm-large") && !c.Bool("dry-run") {
 		return nil, nil, usagef("%d probes is an Internet-scale run: coordinate with your network first, then add --confirm-large", probes)
@@ -161,59 +190,63 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 	return p, shard, nil
 }
 
-// resolvedMethod is the sweep method this process would use for the plan.
-func resolvedMethod(p *census.Plan) string {
-	switch {
-	case p.Candidates != nil || p.CandidatesStdin:
-		return "candidates"
-	case p.Method != scanner.MethodAuto:
-		return p.Method
+// runInfo describes the run beyond its plan, as the report shows it.
+func runInfo(c *cli.Context, p *census.Plan) (census.RunInfo, error) {
+	targets := "candidates:" + c.String("candidates")
+	if c.String("candidates") == "" {
+		targets = strings.Join(c.Args().Slice(), " ")
+		if len(targets) > 1000 {
+			targets = targets[:1000] + "…"
+		}
 	}
-	if ok, _ := scanner.SYNAvailable(); ok {
-		return scanner.MethodSYN
+	info := census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Targets: targets, Method: p.ResolvedMethod()}
+	if c.Command.Name == "plan" {
+		info.Method = p.Method // the workers decide
 	}
-	return scanner.MethodConnect
-}
-
-func describeTargets(c *cli.Context) string {
-	if f := c.String("candidates"); f != "" {
-		return "candidates:" + f
+	if p.CountryDB != nil || p.ASNDB != nil {
+		en, err := enrich.Open(enrich.Config{CountryDB: c.String("country-db"), ASNDB: c.String("asn-db")})
+		if err != nil {
+			return info, usageError{err}
+		}
+		info.Enrichment = en.Sources()
+		en.Close()
 	}
-	s := strings.Join(c.Args().Slice(), " ")
-	if len(s) > 1000 {
-		s = s[:1000] + "…"
-	}
-	return s
+	return info, nil
 }
 
 func runScan(c *cli.Context) error {
 	if !slices.Contains([]string{"jsonl", "csv", "table"}, c.String("format")) {
 		return usagef("--format %q: want jsonl, csv or table", c.String("format"))
 	}
+	cfg := census.ScanConfig{Resume: c.Int64("resume"), MaxRuntime: c.Duration("max-runtime")}
 	if c.IsSet("resume") {
-		return resumeHere(c, c.Int64("resume"))
-	}
-	p, shard, err := newPlan(c)
-	if err != nil {
-		return err
-	}
-	if c.Bool("dry-run") {
-		return printDryRun(c, p, shard)
-	}
-	cen, err := openCensus(c)
-	if err != nil {
-		return err
-	}
-	defer cen.Close()
-	info := census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Targets: describeTargets(c),
-		Method: resolvedMethod(p)}
-	if p.CountryDB != nil || p.ASNDB != nil {
-		en, err := enrich.Open(enrich.Config{CountryDB: c.String("country-db"), ASNDB: c.String("asn-db")})
-		if err != nil {
-			return usageError{err}
+		for _, f := range scanFlags {
+			if name := f.Names()[0]; f.role == inPlan && c.IsSet(name) {
+				return usagef("--resume takes the run's stored plan; drop --%s", name)
+			}
 		}
-		info.Enrichment = en.Sources()
-		en.Close()
+		if c.NArg() > 0 {
+			return usagef("--resume takes the run's stored targets; drop %v", c.Args().Slice())
+		}
+		if err := refuseEmpty(c); err != nil {
+			return err
+		}
+		cfg.Scope = c.String("scope")
+		if c.IsSet("rate") {
+			cfg.Rate = c.Int("rate")
+		}
+	} else {
+		p, shard, err := newPlan(c)
+		if err != nil {
+			return err
+		}
+		if c.Bool("dry-run") {
+			return printDryRun(c, p, shard)
+		}
+		if cfg.Info, err = runInfo(c, p); err != nil {
+			return err
+		}
+		cfg.Plan, cfg.Shard = p, shard
 	}
 	// Who the run will be once privileges go, asked now: a --user that cannot reach the files
 	// is refused before a run exists.
@@ -224,15 +257,66 @@ func runScan(c *cli.Context) error {
 	if _, _, err := runAs(c, own); err != nil {
 		return err
 	}
-	run, units, err := cen.Start(c.Context, p, info, shard)
+	out, err := report.NewRowWriter(c.App.Writer, c.String("format"), c.Bool("all"))
+	if err != nil {
+		return usageError{err}
+	}
+	metricsLn, err := listenMetrics(c.String("metrics-addr"))
 	if err != nil {
 		return err
 	}
-	sh := uint64(0)
-	if shard != nil {
-		sh = *shard
+	if metricsLn != nil {
+		defer metricsLn.Close()
 	}
-	return workHere(c, cen, run.ID, p, sh, units)
+	cen, err := openCensus(c)
+	if err != nil {
+		return err
+	}
+	defer cen.Close()
+
+	ctx, stop := context.WithCancelCause(c.Context)
+	defer stop(nil)
+	stats := &census.Stats{}
+	var prog *progress
+	cfg.Started = func(run int64, p *census.Plan, units []int64) error {
+		prog = newProgress(c.App.ErrWriter, p.ProbesOf(units), p.ResolvedMethod() == "candidates", stats)
+		out.BeforeRow = prog.clear
+		go prog.run(ctx)
+		if metricsLn != nil {
+			serveMetrics(ctx, metricsLn, stats, run)
+		}
+		raw, err := lowerPrivileges(c, p.ResolvedMethod() == scanner.MethodSYN, own)
+		cfg.Worker.Raw = raw
+		return err
+	}
+	outOK := true
+	cfg.Worker = census.WorkerConfig{Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version,
+		Stdin: c.App.Reader, Stats: stats, Emit: func(o observation.Observation) {
+			if outOK {
+				if err := out.Write(o); err != nil {
+					outOK = false
+					stop(fmt.Errorf("stdout closed (%v); results stay in the store", err))
+				}
+			}
+		}}
+	run, err := cen.Scan(ctx, &cfg)
+	defer cfg.Worker.Raw.Close()
+	stop(nil)
+	if prog != nil {
+		prog.final()
+	}
+	flushErr := out.Flush() // the table, sorted; the run's status does not depend on stdout
+	switch {
+	case errors.Is(err, census.ErrInterrupted):
+		return fmt.Errorf("%w; continue with: clawcensus scan --resume %d", err, run)
+	case errors.Is(err, census.ErrNotResumable) || errors.Is(err, scanner.ErrNoTargets):
+		return usageError{err} // as a sweep whose targets are all excluded
+	case err != nil:
+		return err
+	case flushErr != nil:
+		return fmt.Errorf("run %d complete, but stdout failed (%w); results are in the store", run, flushErr)
+	}
+	return nil
 }
 
 func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
@@ -244,133 +328,28 @@ func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
 		probes, units, part = p.ShardProbes[*shard], int64(len(p.ShardUnits(*shard))), fmt.Sprintf("%d/%d", *shard, p.Shards)
 	}
 	eta := time.Duration(float64(probes) / float64(p.Rate) * float64(time.Second))
-	fmt.Fprintf(c.App.Writer, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\n",
+	excludedBy := "nothing"
+	if len(p.ExcludedBy) > 0 {
+		excludedBy = strings.Join(p.ExcludedBy, "; ")
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\n",
 		p.Addresses, census.PortList(p.Ports), part, probes, probes*uint64(1+p.Retries), p.Retries, units, p.UnitSize,
-		p.Rate, eta.Round(time.Second), orNone(p.ExcludedBy))
+		p.Rate, eta.Round(time.Second), excludedBy)
 	for _, x := range p.Excluded {
-		fmt.Fprintf(c.App.Writer, "  %d addresses: %s\n", x.Addresses, x.Source)
+		fmt.Fprintf(w, "  %d addresses: %s\n", x.Addresses, x.Source)
 	}
 	switch {
 	case probes < largeScan:
-		fmt.Fprintf(c.App.Writer, "--confirm-large: not needed (under %d probes)\n", largeScan)
+		fmt.Fprintf(w, "--confirm-large: not needed (under %d probes)\n", largeScan)
 	case c.Bool("confirm-large"):
-		fmt.Fprintf(c.App.Writer, "--confirm-large: given (%d probes is an Internet-scale run)\n", probes)
+		fmt.Fprintf(w, "--confirm-large: given (%d probes is an Internet-scale run)\n", probes)
 	default:
-		fmt.Fprintf(c.App.Writer, "--confirm-large: needed: a run of %d probes would be refused without it\n", probes)
+		fmt.Fprintf(w, "--confirm-large: needed: a run of %d probes would be refused without it\n", probes)
 	}
 	if p.OutsideScope != "" {
-		fmt.Fprintf(c.App.Writer, "scope: a run would be refused: %s\n", p.OutsideScope)
+		fmt.Fprintf(w, "scope: a run would be refused: %s\n", p.OutsideScope)
 	}
-	fmt.Fprintln(c.App.Writer, "nothing was sent (--dry-run)")
+	fmt.Fprintln(w, "nothing was sent (--dry-run)")
 	return nil
-}
-
-// workHere runs the given units of run in this process (a local queue of their own) and
-// records how the run ended here.
-func workHere(c *cli.Context, cen *census.Census, runID int64, p *census.Plan, shard uint64, units []int64) error {
-	ctx := c.Context
-	if d := c.Duration("max-runtime"); d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, errMaxRuntime)
-		defer cancel()
-	}
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	q := census.LocalQueue(runID, shard)
-	if err := cen.EnqueueTo(ctx, runID, units, q); err != nil {
-		return err
-	}
-	out, err := newWriter(c.App.Writer, c.String("format"), c.Bool("all"))
-	if err != nil {
-		return err
-	}
-	metricsLn, err := listenMetrics(c.String("metrics-addr"))
-	if err != nil {
-		return err
-	}
-	if metricsLn != nil {
-		defer metricsLn.Close()
-	}
-	stats := &census.Stats{}
-	var probes uint64
-	for _, u := range units {
-		probes += p.UnitProbes(u)
-	}
-	slog.Info("scan started", "run", runID, "units", len(units), "probes", probes, "ports", census.PortList(p.Ports),
-		"rate", p.Rate, "seed", p.Seed, "shard", fmt.Sprintf("%d/%d", shard, p.Shards), "method", resolvedMethod(p))
-	prog := newProgress(c.App.ErrWriter, probes, p.Candidates != nil || p.CandidatesStdin, stats)
-	out.beforeRow = prog.clear
-	progCtx, stopProgress := context.WithCancel(ctx)
-	defer stopProgress()
-	go prog.run(progCtx)
-	if metricsLn != nil {
-		serveMetrics(progCtx, metricsLn, stats, runID)
-	}
-	own, err := workerFiles(c)
-	if err != nil {
-		return err
-	}
-	raw, err := lowerPrivileges(c, resolvedMethod(p) == scanner.MethodSYN, own)
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	outOK := true
-	workErr := cen.Work(ctx, census.WorkerConfig{Queue: q, Run: runID, Rate: p.Rate, Lease: c.Duration("lease"),
-		Spool: c.String("spool"), ToolVersion: version, Stdin: c.App.Reader, Stats: stats, Raw: raw,
-		Emit: func(o observation.Observation) {
-			if !outOK {
-				return
-			}
-			if err := out.write(o); err != nil {
-				outOK = false
-				stop(fmt.Errorf("stdout closed (%v); results stay in the store", err))
-			}
-		}})
-	stopProgress()
-	prog.final()
-	flushErr := out.flush() // the table, sorted; the run's status does not depend on stdout
-
-	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	switch {
-	case workErr == nil:
-		sums, err := cen.Store().Runs(finishCtx)
-		if err != nil {
-			return err
-		}
-		for _, s := range sums {
-			if s.ID == runID {
-				slog.Info("scan finished", "run", runID, "status", s.Status, "units_done", s.UnitsDone, "units_total", s.UnitsTotal,
-					"probes_sent", stats.Sent.Load(), "open", stats.Open.Load(), "detected", stats.Detected.Load())
-			}
-		}
-		if flushErr != nil {
-			return fmt.Errorf("run %d complete, but stdout failed (%w); results are in the store", runID, flushErr)
-		}
-		return nil
-	case ctx.Err() != nil:
-		if err := cen.Finish(finishCtx, runID, store.StatusInterrupted); err != nil {
-			return errors.Join(workErr, err)
-		}
-		return fmt.Errorf("run %d interrupted (%v); %d observations kept; continue with: clawcensus scan --resume %d",
-			runID, context.Cause(ctx), stats.Fingerprinted.Load(), runID)
-	default:
-		if err := cen.Finish(finishCtx, runID, store.StatusFailed); err != nil {
-			return errors.Join(workErr, err)
-		}
-		if errors.Is(workErr, scanner.ErrNoTargets) {
-			return usageError{fmt.Errorf("run %d: %w", runID, workErr)} // as a sweep whose targets are all excluded
-		}
-		return fmt.Errorf("run %d failed: %w", runID, workErr)
-	}
-}
-
-var errMaxRuntime = errors.New("--max-runtime reached")
-
-func orNone(l []string) string {
-	if len(l) == 0 {
-		return "nothing"
-	}
-	return strings.Join(l, "; ")
 }

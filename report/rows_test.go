@@ -1,8 +1,6 @@
-package main
+package report
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -12,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // TestRecordContract: outcome and product agree, auth is null off gateways, and
@@ -61,10 +61,10 @@ func TestRecordContract(t *testing.T) {
 	}
 }
 
-// TestReadmeKeysMatchTheRecord compares the README's output-key table, the keys the record
+// TestReadmeKeysMatchTheRecord compares the README's output-key table, the keys the Record
 // type emits and the CSV header with the one column table, observation.Columns.
 func TestReadmeKeysMatchTheRecord(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestReadmeKeysMatchTheRecord(t *testing.T) {
 		}
 	}
 	var emitted []string
-	rt := reflect.TypeOf(record{})
+	rt := reflect.TypeOf(Record{})
 	for i := range rt.NumField() {
 		if tag := rt.Field(i).Tag.Get("json"); tag != "" {
 			emitted = append(emitted, strings.Split(tag, ",")[0])
@@ -95,7 +95,7 @@ func TestReadmeKeysMatchTheRecord(t *testing.T) {
 	slices.Sort(emitted)
 	slices.Sort(columns)
 	if !slices.Equal(documented, emitted) || !slices.Equal(emitted, columns) {
-		t.Errorf("README documents %v\nthe record emits %v\nobservation.Columns names %v", documented, emitted, columns)
+		t.Errorf("README documents %v\nthe Record emits %v\nobservation.Columns names %v", documented, emitted, columns)
 	}
 	header := slices.Sorted(slices.Values(csvHeader))
 	if want := slices.Sorted(slices.Values(observation.CSVColumns())); !slices.Equal(header, want) {
@@ -107,7 +107,7 @@ func TestReadmeKeysMatchTheRecord(t *testing.T) {
 // why some gateways' auth is unknown and which opt-in probe tells.
 func TestTableSortsAndExplainsUnknownAuth(t *testing.T) {
 	var b strings.Builder
-	w, err := newWriter(&b, "table", false)
+	w, err := NewRowWriter(&b, "table", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +118,12 @@ func TestTableSortsAndExplainsUnknownAuth(t *testing.T) {
 		if ap.Port() == 18790 {
 			auth = "unknown"
 		}
-		w.write(observation.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: auth, ObservedAt: at})
+		w.Write(observation.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: auth, ObservedAt: at})
 	}
 	if b.Len() != 0 {
 		t.Errorf("the table printed before the run ended: %q", b.String())
 	}
-	if err := w.flush(); err != nil {
+	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	var order []string

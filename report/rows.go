@@ -1,8 +1,6 @@
-package main
+package report
 
 import (
-	"github.com/clawcensus/clawcensus/observation"
-
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -12,47 +10,50 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clawcensus/clawcensus/report"
+	"github.com/clawcensus/clawcensus/observation"
 )
 
-// resultWriter prints results to stdout in the chosen format, one as it arrives: gateways,
+// RowWriter prints results to stdout in the chosen format, one as it arrives: gateways,
 // and with --all every HTTP service.
-type resultWriter struct {
+type RowWriter struct {
 	all    bool
-	format interface{ writeRecord(record) error }
-	// beforeRow, when set, runs before each row (the progress line clears itself).
-	beforeRow func()
+	format interface{ writeRecord(Record) error }
+	// BeforeRow, when set, runs before each row (the progress line clears itself).
+	BeforeRow func()
 }
 
-func (w *resultWriter) write(o observation.Observation) error {
-	if o.Outcome != observation.OpenClaw && !(w.all && o.HTTPStatus != 0) {
+// Write prints o when it is a gateway (with all: any HTTP service); the table holds its rows
+// back until Flush.
+func (w *RowWriter) Write(o observation.Observation) error {
+	if !o.Detected() && !(w.all && o.HTTPStatus != 0) {
 		return nil
 	}
-	if w.beforeRow != nil {
-		w.beforeRow()
+	if w.BeforeRow != nil {
+		w.BeforeRow()
 	}
 	return w.format.writeRecord(toRecord(o))
 }
 
-func newWriter(w io.Writer, format string, all bool) (*resultWriter, error) {
+// NewRowWriter writes scan's rows to w as jsonl, csv (its header at once) or table.
+func NewRowWriter(w io.Writer, format string, all bool) (*RowWriter, error) {
 	switch format {
 	case "jsonl":
-		return &resultWriter{all: all, format: &jsonlWriter{enc: json.NewEncoder(w)}}, nil
+		return &RowWriter{all: all, format: &jsonlWriter{enc: json.NewEncoder(w)}}, nil
 	case "csv":
-		cw := report.NewCSV(w)
+		cw := NewCSV(w)
 		if err := cw.Write(csvHeader); err != nil {
 			return nil, err
 		}
 		cw.Flush()
-		return &resultWriter{all: all, format: &csvWriter{w: cw}}, cw.Error()
+		return &RowWriter{all: all, format: &csvWriter{w: cw}}, cw.Error()
 	case "table":
-		return &resultWriter{all: all, format: &tableWriter{w: w}}, nil
+		return &RowWriter{all: all, format: &tableWriter{w: w}}, nil
 	}
-	return nil, usagef("--format %q: want jsonl, csv or table", format)
+	return nil, fmt.Errorf("--format %q: want jsonl, csv or table", format)
 }
 
-// record is the JSON Lines contract: scripts depend on these keys.
-type record struct {
+// Record is the JSON Lines contract: scripts depend on these keys.
+type Record struct {
 	IP                string    `json:"ip"`
 	Port              int       `json:"port"`
 	Scheme            string    `json:"scheme"`
@@ -86,8 +87,8 @@ type record struct {
 // (openclaw, clawdbot or moltbot, as the product key says); what is not a gateway has a null
 // auth and no version_candidates; a gateway without an exact version always has
 // version_candidates (empty when nothing narrowed it).
-func toRecord(o observation.Observation) record {
-	r := record{
+func toRecord(o observation.Observation) Record {
+	r := Record{
 		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, Official: o.Official,
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
@@ -106,14 +107,16 @@ func toRecord(o observation.Observation) record {
 	return r
 }
 
-func (r record) auth() string {
+// AuthText is the auth posture, or "" for what is not a gateway.
+func (r Record) AuthText() string {
 	if r.Auth == nil {
 		return ""
 	}
 	return *r.Auth
 }
 
-func (r record) versionCandidates() []string {
+// Candidates are the version candidates, nil when the record has none.
+func (r Record) Candidates() []string {
 	if r.VersionCandidates == nil {
 		return nil
 	}
@@ -129,17 +132,17 @@ func nonNil(l []string) []string {
 
 type jsonlWriter struct{ enc *json.Encoder }
 
-func (j *jsonlWriter) writeRecord(rec record) error { return j.enc.Encode(rec) }
+func (j *jsonlWriter) writeRecord(rec Record) error { return j.enc.Encode(rec) }
 
 var csvHeader = []string{"timestamp", "ip", "port", "scheme", "product", "version", "version_candidates", "auth",
 	"official", "advisories", "flags", "miit_violations", "outcome", "http_status", "title", "server"}
 
-type csvWriter struct{ w report.CSV }
+type csvWriter struct{ w CSV }
 
-func (c *csvWriter) writeRecord(rec record) error {
+func (c *csvWriter) writeRecord(rec Record) error {
 	c.w.Write([]string{
 		rec.observed.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
-		rec.Version, strings.Join(rec.versionCandidates(), ","), rec.auth(), observation.OfficialText(rec.Official),
+		rec.Version, strings.Join(rec.Candidates(), ","), rec.AuthText(), observation.OfficialText(rec.Official),
 		strings.Join(rec.Advisories, ","), strings.Join(rec.Flags, ","), strings.Join(rec.MIIT, ","), rec.Outcome,
 		fmt.Sprint(rec.Status), rec.Title, rec.Server,
 	})
@@ -153,21 +156,21 @@ const tableFormat = "%-39s %-5s %-9s %-22s %-9s %-8s %-10s %s\n"
 // run ends, with a note on what an unknown auth means.
 type tableWriter struct {
 	w    io.Writer
-	rows []record
+	rows []Record
 }
 
-func (t *tableWriter) writeRecord(rec record) error {
+func (t *tableWriter) writeRecord(rec Record) error {
 	t.rows = append(t.rows, rec)
 	return nil
 }
 
-// flush prints the table; only the table format holds rows back.
-func (w *resultWriter) flush() error {
+// Flush prints the table; only the table format holds rows back.
+func (w *RowWriter) Flush() error {
 	t, ok := w.format.(*tableWriter)
 	if !ok {
 		return nil
 	}
-	slices.SortFunc(t.rows, func(a, b record) int {
+	slices.SortFunc(t.rows, func(a, b Record) int {
 		ia, _ := netip.ParseAddr(a.IP)
 		ib, _ := netip.ParseAddr(b.IP)
 		return cmp.Or(ia.Compare(ib), cmp.Compare(a.Port, b.Port))
@@ -180,7 +183,7 @@ func (w *resultWriter) flush() error {
 		if err := t.writeRow(rec); err != nil {
 			return err
 		}
-		if rec.auth() == "unknown" {
+		if rec.AuthText() == "unknown" {
 			unknown++
 		}
 	}
@@ -193,19 +196,19 @@ func (w *resultWriter) flush() error {
 	return nil
 }
 
-func (t *tableWriter) writeRow(rec record) error {
+func (t *tableWriter) writeRow(rec Record) error {
 	product, ver := rec.Product, rec.Version
 	if product == "" {
 		product = "-"
 	}
-	if vc := rec.versionCandidates(); ver == "" && len(vc) > 0 {
+	if vc := rec.Candidates(); ver == "" && len(vc) > 0 {
 		ver = vc[0] + "…" + vc[len(vc)-1]
 	}
 	if ver == "" {
 		ver = "?"
 	}
-	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), report.TextCell(product), report.TextCell(ver), report.TextCell(orDash(rec.auth())),
-		observation.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), report.TextCell(strings.Join(rec.Flags, ",")))
+	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), TextCell(product), TextCell(ver), TextCell(orDash(rec.AuthText())),
+		observation.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), TextCell(strings.Join(rec.Flags, ",")))
 	return err
 }
 
