@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // Config configures a Fingerprinter. Zero values mean the documented defaults.
@@ -147,7 +149,7 @@ func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) Re
 	}
 	responses := map[string]response{root.ID: first}
 	res.Status = first.Status
-	res.Server = sanitize(first.Header.Get("Server"), 80)
+	res.Server = textsafe.Clean(first.Header.Get("Server"), 80)
 	res.Title = extractTitle(first.Body)
 
 	gate := false
@@ -177,7 +179,7 @@ func (f *Fingerprinter) websocket(ctx context.Context, res *Result) {
 	ch, err := firstFrame(ctx, res.Scheme, res.Addr, "/", f.client.userAgent)
 	switch {
 	case err != nil:
-		res.Evidence = append(res.Evidence, "websocket: "+sanitize(err.Error(), 120))
+		res.Evidence = append(res.Evidence, "websocket: "+textsafe.Clean(err.Error(), 120))
 	case ch.Type == "event" && ch.Event == "connect.challenge":
 		res.Flags = append(res.Flags, "websocket-challenge")
 		res.Evidence = append(res.Evidence, ch.describe())
