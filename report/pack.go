@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/atomicfile"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -333,20 +333,13 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 	return recips, nil
 }
 
-// writeFile writes name in Dir whole (aside, then renamed) and returns its sha256.
+// writeFile writes name in Dir whole (atomicfile.Write) and returns its sha256.
 func (p *Pack) writeFile(name string, write func(io.Writer) error) (string, error) {
-	tmp, err := os.CreateTemp(p.Dir, "."+name+".*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	if err := write(io.MultiWriter(tmp, h)); err != nil {
-		tmp.Close()
+	if err := atomicfile.Write(filepath.Join(p.Dir, name), 0o644, func(w io.Writer) error {
+		return write(io.MultiWriter(w, h))
+	}); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	if err := errors.Join(tmp.Chmod(0o644), tmp.Close()); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), os.Rename(tmp.Name(), filepath.Join(p.Dir, name))
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
