@@ -1,7 +1,6 @@
 package census
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -76,6 +75,6 @@ func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, s
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+	slices.SortFunc(out, store.CompareAddress)
 	return out, nil
 }

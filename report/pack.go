@@ -59,6 +59,20 @@ func (e *Exporter) Row(o store.Observation) []string {
 	}
 }
 
+// WriteCSV writes ShadowserverHeader and a row (Row) for each gateway in obs, an
+// observation with a product, in the order given.
+func (e *Exporter) WriteCSV(w io.Writer, obs []store.Observation) error {
+	c := NewCSV(w)
+	c.Write(ShadowserverHeader)
+	for _, o := range obs {
+		if o.Product != "" {
+			c.Write(e.Row(o))
+		}
+	}
+	c.Flush()
+	return c.Error()
+}
+
 // tags is Shadowserver's lowercase tag list: product, posture, then advisories.
 func tags(o store.Observation) []string {
 	t := []string{o.Product}
@@ -265,28 +279,21 @@ func (p *Pack) Write(obs []store.Observation, ex *Exporter) ([]Recipient, error)
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
 	var recips []Recipient
 	for k, rows := range groups {
-		slices.SortFunc(rows, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+		slices.SortFunc(rows, store.CompareAddress)
 		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
 			Gateways: len(rows)}
-		sum, err := p.writeFile(r.File, func(w io.Writer) error {
-			c := NewCSV(w)
-			c.Write(ShadowserverHeader)
-			for _, o := range rows {
-				row := ex.Row(o)
-				c.Write(row)
-				if o.Auth == fingerprint.AuthNone {
-					r.NoAuth++
-				}
-				if len(o.Advisories) > 0 {
-					r.Vulnerable++
-				}
-				if row[1] == "critical" {
-					r.Critical++
-				}
+		for _, o := range rows {
+			if o.Auth == fingerprint.AuthNone {
+				r.NoAuth++
 			}
-			c.Flush()
-			return c.Error()
-		})
+			if len(o.Advisories) > 0 {
+				r.Vulnerable++
+			}
+			if ex.Severity(o) == "critical" {
+				r.Critical++
+			}
+		}
+		sum, err := p.writeFile(r.File, func(w io.Writer) error { return ex.WriteCSV(w, rows) })
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -184,12 +183,7 @@ func (w *Web) export(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	rw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-scan_openclaw-run%d.csv"`, run.StartedAt.UTC().Format("2006-01-02"), run.ID))
-	c := NewCSV(rw)
-	c.Write(ShadowserverHeader)
-	for _, o := range obs {
-		c.Write(w.ex.Row(o))
-	}
-	c.Flush()
+	w.ex.WriteCSV(rw, obs)
 }
 
 // gateways reads a run's gateways, kept in memory for runs that are finished.
@@ -205,7 +199,7 @@ func (w *Web) gateways(ctx context.Context, run store.Summary) ([]store.Observat
 		return nil, err
 	}
 	obs = slices.DeleteFunc(obs, func(o store.Observation) bool { return o.Product == "" })
-	slices.SortFunc(obs, func(a, b store.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+	slices.SortFunc(obs, store.CompareAddress)
 	if run.Status == store.StatusComplete || run.Status == store.StatusFailed {
 		w.mu.Lock()
 		w.cache[run.ID] = obs

@@ -9,6 +9,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -181,6 +182,12 @@ func OfficialText(b *bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// CompareAddress orders observations by address, then port: the order every listing of
+// hosts uses (a check's verdicts, a pack's files, the web export). For slices.SortFunc.
+func CompareAddress(a, b Observation) int {
+	return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port))
 }
 
 // Store is the contract both backends keep; one test suite runs against each.
