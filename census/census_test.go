@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/clawcensus/clawcensus/store"
+	"github.com/clawcensus/clawcensus/store/storetest"
 )
 
 // listeners serves a plain HTTP page on port of 127.0.1.1 … 127.0.1.n, and returns the
@@ -49,49 +47,8 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// backends names a fresh store of each backend: a SQLite file, and (with TEST_DATABASE_URL,
-// as make test sets it) a database of its own on the throwaway Postgres.
-func backends(t *testing.T) map[string]func(t *testing.T) string {
-	return map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "c.db") },
-		"postgres": func(t *testing.T) string {
-			base := os.Getenv("TEST_DATABASE_URL")
-			if base == "" {
-				t.Skip("TEST_DATABASE_URL is not set: run `make test`, which starts a throwaway PostgreSQL")
-			}
-			return freshPostgres(t, base)
-		},
-	}
-}
-
-func freshPostgres(t *testing.T, base string) string {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("census_test_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			conn.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
-			conn.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 func TestLocalRun(t *testing.T) {
-	for name, dsn := range backends(t) {
+	for name, dsn := range storetest.Backends() {
 		t.Run(name, func(t *testing.T) { testLocalRun(t, dsn(t)) })
 	}
 }
@@ -318,7 +275,7 @@ func TestLockedStoreSpools(t *testing.T) {
 // TestShardsStartedAtOnceJoinOneRun starts four shards of one plan at the same moment, as an
 // orchestrator would: they must find one run, not four.
 func TestShardsStartedAtOnceJoinOneRun(t *testing.T) {
-	for name, dsn := range backends(t) {
+	for name, dsn := range storetest.Backends() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			d := dsn(t)
