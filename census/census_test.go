@@ -38,6 +38,21 @@ func listeners(t *testing.T, n int, port int) map[string]bool {
 	return want
 }
 
+// waitFor polls cond until it holds (true) or 30 s have passed (false).
+func waitFor(cond func() bool) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(30 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-timeout:
+			return false
+		}
+	}
+	return true
+}
+
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -202,16 +217,17 @@ func TestShardsAreOneRun(t *testing.T) {
 	}
 }
 
-// TestLockedStoreSpools holds SQLite's write lock for 15 s while a run works (longer than the
-// store's busy timeout): observations go to the spool, the unit waits, and once the lock is
-// released the spool is replayed and the run completes with every host:port, once each.
+// TestLockedStoreSpools holds SQLite's write lock while a run works, past the store's busy
+// timeout (200 ms here) and until a batch is spooled: observations go to the spool, the unit
+// waits, and once the lock is released the spool is replayed and the run completes with
+// every host:port, once each.
 func TestLockedStoreSpools(t *testing.T) {
 	ctx := context.Background()
 	port := freePort(t)
 	want := listeners(t, 40, port)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "c.db")
-	c, err := Open(ctx, dbPath)
+	c, err := Open(ctx, "file:"+dbPath+"?_pragma=busy_timeout(200)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,19 +248,24 @@ func TestLockedStoreSpools(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer locker.Close()
+	stats := &Stats{}
 	unlocked := make(chan struct{})
 	go func() {
 		defer close(unlocked)
-		time.Sleep(500 * time.Millisecond)
+		if !waitFor(func() bool { return stats.Sent.Load() > 0 }) {
+			t.Error("the run sent no probe")
+			return
+		}
 		tx, err := locker.BeginTx(ctx, nil)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		time.Sleep(15 * time.Second)
-		tx.Rollback()
+		defer tx.Rollback()
+		if !waitFor(func() bool { return stats.Spooled.Load() > 0 }) {
+			t.Error("nothing was spooled while the store was locked")
+		}
 	}()
-	stats := &Stats{}
 	q := LocalQueue(run.ID, 0)
 	if err := c.EnqueueTo(ctx, run.ID, units, q); err != nil {
 		t.Fatal(err)
@@ -255,9 +276,6 @@ func TestLockedStoreSpools(t *testing.T) {
 	<-unlocked
 	if err != nil {
 		t.Fatal(err)
-	}
-	if stats.Spooled.Load() == 0 {
-		t.Error("nothing was spooled while the store was locked")
 	}
 	got := stored(t, c.Store(), run.ID)
 	if len(got) != len(want) || emitted != len(want) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,6 +388,19 @@ func TestDatabaseNames(t *testing.T) {
 	defer ro.Close()
 	if err := ro.StartRun(ctx, &Run{StartedAt: time.Now(), Targets: "x", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}); err == nil {
 		t.Error("a read-only store took a write")
+	}
+}
+
+// TestSQLiteBusyTimeout: a path gets the default busy timeout; a file: URI may set its own.
+func TestSQLiteBusyTimeout(t *testing.T) {
+	for path, want := range map[string]string{
+		"a.db": "busy_timeout(10000)", "file:a.db": "busy_timeout(10000)", "file:a.db?mode=rwc": "busy_timeout(10000)",
+		"file:a.db?_pragma=busy_timeout(200)": "busy_timeout(200)", "file:a.db?_pragma=busy_timeout%28200%29": "busy_timeout(200)", "busy_timeout(5).db": "busy_timeout(10000)",
+	} {
+		dsn, _ := url.QueryUnescape(SQLiteDSN(path))
+		if strings.Count(dsn, "_pragma=busy_timeout(") != 1 || !strings.Contains(dsn, "_pragma="+want) {
+			t.Errorf("SQLiteDSN(%q) = %q, want one %s", path, dsn, want)
+		}
 	}
 }
 
