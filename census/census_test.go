@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
+	"github.com/clawcensus/clawcensus/store/storetest"
 )
 
 // listeners serves a plain HTTP page on port of 127.0.1.1 … 127.0.1.n, and returns the
@@ -41,6 +39,21 @@ func listeners(t *testing.T, n int, port int) map[string]bool {
 	return want
 }
 
+// waitFor polls cond until it holds (true) or 30 s have passed (false).
+func waitFor(cond func() bool) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(30 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-timeout:
+			return false
+		}
+	}
+	return true
+}
+
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,49 +63,8 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// backends names a fresh store of each backend: a SQLite file, and (with TEST_DATABASE_URL,
-// as make test sets it) a database of its own on the throwaway Postgres.
-func backends(t *testing.T) map[string]func(t *testing.T) string {
-	return map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "c.db") },
-		"postgres": func(t *testing.T) string {
-			base := os.Getenv("TEST_DATABASE_URL")
-			if base == "" {
-				t.Skip("TEST_DATABASE_URL is not set: run `make test`, which starts a throwaway PostgreSQL")
-			}
-			return freshPostgres(t, base)
-		},
-	}
-}
-
-func freshPostgres(t *testing.T, base string) string {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("census_test_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			conn.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)")
-			conn.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 func TestLocalRun(t *testing.T) {
-	for name, dsn := range backends(t) {
+	for name, dsn := range storetest.Backends() {
 		t.Run(name, func(t *testing.T) { testLocalRun(t, dsn(t)) })
 	}
 }
@@ -243,16 +215,17 @@ func TestShardsAreOneRun(t *testing.T) {
 	}
 }
 
-// TestLockedStoreSpools holds SQLite's write lock for 15 s while a run works (longer than the
-// store's busy timeout): observations go to the spool, the unit waits, and once the lock is
-// released the spool is replayed and the run completes with every host:port, once each.
+// TestLockedStoreSpools holds SQLite's write lock while a run works, past the store's busy
+// timeout (200 ms here) and until a batch is spooled: observations go to the spool, the unit
+// waits, and once the lock is released the spool is replayed and the run completes with
+// every host:port, once each.
 func TestLockedStoreSpools(t *testing.T) {
 	ctx := context.Background()
 	port := freePort(t)
 	want := listeners(t, 40, port)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "c.db")
-	c, err := Open(ctx, dbPath)
+	c, err := Open(ctx, "file:"+dbPath+"?_pragma=busy_timeout(200)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,19 +246,24 @@ func TestLockedStoreSpools(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer locker.Close()
+	stats := &Stats{}
 	unlocked := make(chan struct{})
 	go func() {
 		defer close(unlocked)
-		time.Sleep(500 * time.Millisecond)
+		if !waitFor(func() bool { return stats.Sent.Load() > 0 }) {
+			t.Error("the run sent no probe")
+			return
+		}
 		tx, err := locker.BeginTx(ctx, nil)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		time.Sleep(15 * time.Second)
-		tx.Rollback()
+		defer tx.Rollback()
+		if !waitFor(func() bool { return stats.Spooled.Load() > 0 }) {
+			t.Error("nothing was spooled while the store was locked")
+		}
 	}()
-	stats := &Stats{}
 	q := LocalQueue(run.ID, 0)
 	emitted := 0
 	err = c.Work(ctx, WorkerConfig{Queue: q, Run: run.ID, Spool: filepath.Join(dir, "spool"), PollInterval: 50 * time.Millisecond,
@@ -293,9 +271,6 @@ func TestLockedStoreSpools(t *testing.T) {
 	<-unlocked
 	if err != nil {
 		t.Fatal(err)
-	}
-	if stats.Spooled.Load() == 0 {
-		t.Error("nothing was spooled while the store was locked")
 	}
 	got := stored(t, c.Store(), run.ID)
 	if len(got) != len(want) || emitted != len(want) {
@@ -313,7 +288,7 @@ func TestLockedStoreSpools(t *testing.T) {
 // TestShardsStartedAtOnceJoinOneRun starts four shards of one plan at the same moment, as an
 // orchestrator would: they must find one run, not four.
 func TestShardsStartedAtOnceJoinOneRun(t *testing.T) {
-	for name, dsn := range backends(t) {
+	for name, dsn := range storetest.Backends() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			d := dsn(t)

@@ -1,7 +1,6 @@
 package census
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,8 +90,6 @@ func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, s
 	if err := <-done; err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b observation.Observation) int {
-		return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port))
-	})
+	slices.SortFunc(out, observation.Compare)
 	return out, nil
 }

@@ -12,13 +12,13 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/clawcensus/clawcensus/enrich"
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
@@ -512,7 +512,7 @@ func (c *candidateSkips) add(s scanner.CandidateSkip) {
 	}
 	c.n++
 	if c.n <= candidateSkipsLogged {
-		slog.Warn("candidate skipped", "line", s.Line, "text", sanitize(s.Text), "reason", s.Reason)
+		slog.Warn("candidate skipped", "line", s.Line, "text", textsafe.Clean(s.Text, 200), "reason", s.Reason)
 	}
 }
 
@@ -555,20 +555,6 @@ func (s *addrPortSet) add(ap netip.AddrPort) bool {
 	}
 	s.v6[ap] = struct{}{}
 	return true
-}
-
-// sanitize keeps a line from a file of strangers' making from reaching a terminal raw.
-func sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // sink batches a unit's observations and keeps each batch durable: in the store, or, while

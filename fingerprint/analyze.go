@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 	"github.com/clawcensus/clawcensus/observation"
 )
 
@@ -24,7 +25,7 @@ func (f *Fingerprinter) version(res *observation.Observation, p *Product, respon
 				// kept as evidence, gives no version and no advisories, and the build is not official.
 				if !f.isRelease(p, c.version, res.ObservedAt) {
 					official = false
-					res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %q is not a release number (ignored)", c.source, sanitize(c.version, 40)))
+					res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %q is not a release number (ignored)", c.source, textsafe.Clean(c.version, 40)))
 					continue
 				}
 				claims = append(claims, c)
@@ -148,11 +149,11 @@ func (f *Fingerprinter) consistency(res *observation.Observation, p *Product, ve
 		got := root.Header.Get(c.Header)
 		switch {
 		case c.Absent && got != "":
-			broken = append(broken, fmt.Sprintf("%s header %q present (a real gateway sends none)", c.Header, sanitize(got, 60)))
+			broken = append(broken, fmt.Sprintf("%s header %q present (a real gateway sends none)", c.Header, textsafe.Clean(got, 60)))
 		case !c.Absent && got == "":
 			broken = append(broken, fmt.Sprintf("%s header missing (a real gateway of this era sends it)", c.Header))
 		case c.Equals != "" && !strings.EqualFold(got, c.Equals):
-			broken = append(broken, fmt.Sprintf("%s header %q, want %q", c.Header, sanitize(got, 60), c.Equals))
+			broken = append(broken, fmt.Sprintf("%s header %q, want %q", c.Header, textsafe.Clean(got, 60), c.Equals))
 		}
 	}
 	if len(broken) == 0 {
@@ -286,18 +287,18 @@ func (f *Fingerprinter) miit(res *observation.Observation, p *Product) {
 }
 
 func describeTLS(t *tlsInfo) string {
-	parts := []string{sanitize(t.Version, 20), sanitize(t.Cipher, 60)}
+	parts := []string{textsafe.Clean(t.Version, 20), textsafe.Clean(t.Cipher, 60)}
 	if t.SubjectCN != "" {
-		parts = append(parts, "subject "+sanitize(t.SubjectCN, 100))
+		parts = append(parts, "subject "+textsafe.Clean(t.SubjectCN, 100))
 	}
 	if t.IssuerCN != "" {
-		parts = append(parts, "issuer "+sanitize(t.IssuerCN, 100))
+		parts = append(parts, "issuer "+textsafe.Clean(t.IssuerCN, 100))
 	}
 	if len(t.SANs) > 0 {
 		sans := t.SANs[:min(len(t.SANs), 5)]
 		clean := make([]string, len(sans))
 		for i, s := range sans {
-			clean[i] = sanitize(s, 100)
+			clean[i] = textsafe.Clean(s, 100)
 		}
 		parts = append(parts, "names "+strings.Join(clean, ","))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+	"github.com/clawcensus/clawcensus/internal/hostiletest"
 	"github.com/clawcensus/clawcensus/observation"
 )
 
@@ -21,28 +22,16 @@ import (
 // first-byte deadline this test would hang), and costs one connection: no TLS attempt follows
 // a plaintext request that drew nothing.
 func TestSilentHostEndsAtFirstByte(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var accepted atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			go func() { defer c.Close(); c.Read(make([]byte, 4096)); time.Sleep(time.Minute) }()
-		}
-	}()
+	silent := make(chan struct{})
+	defer close(silent)
+	addr := hostiletest.Listen(t, func(c net.Conn) { accepted.Add(1); c.Read(make([]byte, 4096)); <-silent })
 	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Timeout: time.Hour, FirstByte: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fp.Close()
-	got := fp.Fingerprint(context.Background(), netip.MustParseAddrPort(ln.Addr().String()))
+	got := fp.Fingerprint(context.Background(), addr)
 	if got.Outcome != observation.Timeout || got.Scheme != "http" {
 		t.Errorf("outcome %s over %s, want timeout over http", got.Outcome, got.Scheme)
 	}

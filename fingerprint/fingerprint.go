@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 	"github.com/clawcensus/clawcensus/observation"
 )
 
@@ -157,7 +158,7 @@ func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) ob
 	}
 	responses := map[string]response{root.ID: first}
 	res.HTTPStatus = first.Status
-	res.Server = sanitize(first.Header.Get("Server"), 80)
+	res.Server = textsafe.Clean(first.Header.Get("Server"), 80)
 	res.Title = extractTitle(first.Body)
 
 	gate := false
@@ -187,7 +188,7 @@ func (f *Fingerprinter) websocket(ctx context.Context, res *observation.Observat
 	ch, err := firstFrame(ctx, res.Scheme, res.AddrPort(), "/", f.client.userAgent)
 	switch {
 	case err != nil:
-		res.Evidence = append(res.Evidence, "websocket: "+sanitize(err.Error(), 120))
+		res.Evidence = append(res.Evidence, "websocket: "+textsafe.Clean(err.Error(), 120))
 	case ch.Type == "event" && ch.Event == "connect.challenge":
 		res.Flags = append(res.Flags, "websocket-challenge")
 		res.Evidence = append(res.Evidence, ch.describe())

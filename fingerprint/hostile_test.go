@@ -1,13 +1,11 @@
 package fingerprint_test
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,39 +14,16 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/hostiletest"
 	"github.com/clawcensus/clawcensus/observation"
 )
-
-// hostile serves every connection on 127.0.0.1 with serve, and returns the address.
-func hostile(t *testing.T, serve func(net.Conn)) netip.AddrPort {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				bufio.NewReader(c).ReadString('\n') // the request line is enough
-				serve(c)
-			}()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
-}
 
 // TestHeaderBombIsBounded: a server that answers with a 9 MiB header line costs the scanner
 // a bounded header buffer, not the line (it was ~43 MB per host through httpx).
 func TestHeaderBombIsBounded(t *testing.T) {
 	// Built before measuring, so that only the scanner's allocations count.
 	bomb := []byte("HTTP/1.1 200 OK\r\nX-Bomb: " + strings.Repeat("A", 9<<20) + "\r\nContent-Length: 0\r\n\r\n")
-	addr := hostile(t, func(c net.Conn) { c.Write(bomb) })
+	addr := hostiletest.Listen(t, hostiletest.AfterRequestLine(func(c net.Conn) { c.Write(bomb) }))
 	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +55,9 @@ func TestNoSideEffectsInTmpdir(t *testing.T) {
 	}
 	old := time.Now().Add(-72 * time.Hour)
 	os.Chtimes(keep, old, old)
-	addr := hostile(t, func(c net.Conn) {
+	addr := hostiletest.Listen(t, hostiletest.AfterRequestLine(func(c net.Conn) {
 		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\n\r\n<title>hello</title>hello!!"))
-	})
+	}))
 	fp, err := fingerprint.New(fingerprint.Config{ToolVersion: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +129,7 @@ func TestHostileServers(t *testing.T) {
 	defer fp.Close()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			addr := hostile(t, c.serve)
+			addr := hostiletest.Listen(t, hostiletest.AfterRequestLine(c.serve))
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)

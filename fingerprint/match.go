@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
-	"strings"
-	"unicode"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // match reports whether m holds for r, with ver the version found so far (nil: unknown).
@@ -80,33 +80,5 @@ func extractTitle(body []byte) string {
 	if m == nil {
 		return ""
 	}
-	return sanitize(string(m[1]), 120)
-}
-
-// sanitize makes network text safe for a terminal or a CSV cell: no control characters,
-// collapsed white space, at most n runes.
-func sanitize(s string, n int) string {
-	var b strings.Builder
-	space := false
-	count := 0
-	for _, r := range s {
-		if count >= n {
-			break
-		}
-		switch {
-		case unicode.IsSpace(r):
-			space = true
-			continue
-		case unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.Is(unicode.Cf, r):
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-			count++
-		}
-		space = false
-		b.WriteRune(r)
-		count++
-	}
-	return b.String()
+	return textsafe.Clean(string(m[1]), 120)
 }

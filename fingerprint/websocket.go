@@ -15,6 +15,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // wsFrameCap bounds the one frame we read.
@@ -118,11 +120,11 @@ func readTextFrame(r io.Reader) ([]byte, error) {
 
 // describe says what the frame shows, for evidence.
 func (c challenge) describe() string {
-	s := "websocket first frame: " + sanitize(c.Type+" "+c.Event, 60)
+	s := "websocket first frame: " + textsafe.Clean(c.Type+" "+c.Event, 60)
 	if len(c.Payload.Capabilities) > 0 {
 		caps := make([]string, 0, len(c.Payload.Capabilities))
 		for _, cp := range c.Payload.Capabilities[:min(len(c.Payload.Capabilities), 8)] {
-			caps = append(caps, sanitize(cp, 40))
+			caps = append(caps, textsafe.Clean(cp, 40))
 		}
 		s += " (capabilities " + strings.Join(caps, ",") + ")"
 	}

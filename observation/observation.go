@@ -9,6 +9,7 @@
 package observation
 
 import (
+	"cmp"
 	"net/netip"
 	"time"
 )
@@ -91,6 +92,12 @@ func (o *Observation) AddrPort() netip.AddrPort { return netip.AddrPortFrom(o.IP
 
 // Detected reports whether o identified a gateway (see Outcome.Detected).
 func (o *Observation) Detected() bool { return o.Outcome.Detected() }
+
+// Compare orders observations by address, then port: the order every listing of hosts uses
+// (a check's verdicts, a pack's files, the web view and its export). For slices.SortFunc.
+func Compare(a, b Observation) int {
+	return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port))
+}
 
 // OfficialText names an official-build verdict: "true", "false" or "unknown".
 func OfficialText(b *bool) string {

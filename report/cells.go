@@ -4,20 +4,16 @@ import (
 	"encoding/csv"
 	"io"
 	"strings"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // Every text cell of every output is neutralised: what a stranger's server sent must not
 // drive a terminal (control bytes) or a spreadsheet (a cell read as a formula).
 
-// TextCell strips control characters (C0, DEL, C1) from s.
-func TextCell(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
-}
+// TextCell strips control and format characters from s and makes each run of white space
+// one space (textsafe.Clean, unbounded).
+func TextCell(s string) string { return textsafe.Clean(s, 0) }
 
 // CSVCell is TextCell, and keeps a spreadsheet from reading the cell as a formula.
 func CSVCell(s string) string {

@@ -168,13 +168,7 @@ var templates embed.FS
 
 // mdCell makes a value safe in a Markdown table cell: no control bytes, no pipes, no HTML.
 func mdCell(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "[", `\[`, "]", `\]`).Replace(s)
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "`", "'", "[", `\[`, "]", `\]`).Replace(TextCell(s))
 }
 
 var funcs = map[string]any{

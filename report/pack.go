@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/atomicfile"
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
@@ -58,6 +58,20 @@ func (e *Exporter) Row(o observation.Observation) []string {
 		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
 		strings.Join(o.Evidence, "; "), o.ASOrg,
 	}
+}
+
+// WriteCSV writes ShadowserverHeader and a row (Row) for each gateway in obs, an
+// observation with a product, in the order given.
+func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
+	c := NewCSV(w)
+	c.Write(ShadowserverHeader)
+	for _, o := range obs {
+		if o.Product != "" {
+			c.Write(e.Row(o))
+		}
+	}
+	c.Flush()
+	return c.Error()
 }
 
 // tags is Shadowserver's lowercase tag list: product, posture, then advisories.
@@ -266,28 +280,21 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
 	var recips []Recipient
 	for k, rows := range groups {
-		slices.SortFunc(rows, func(a, b observation.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+		slices.SortFunc(rows, observation.Compare)
 		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
 			Gateways: len(rows)}
-		sum, err := p.writeFile(r.File, func(w io.Writer) error {
-			c := NewCSV(w)
-			c.Write(ShadowserverHeader)
-			for _, o := range rows {
-				row := ex.Row(o)
-				c.Write(row)
-				if o.Auth == observation.AuthNone {
-					r.NoAuth++
-				}
-				if len(o.Advisories) > 0 {
-					r.Vulnerable++
-				}
-				if row[1] == "critical" {
-					r.Critical++
-				}
+		for _, o := range rows {
+			if o.Auth == observation.AuthNone {
+				r.NoAuth++
 			}
-			c.Flush()
-			return c.Error()
-		})
+			if len(o.Advisories) > 0 {
+				r.Vulnerable++
+			}
+			if ex.Severity(o) == "critical" {
+				r.Critical++
+			}
+		}
+		sum, err := p.writeFile(r.File, func(w io.Writer) error { return ex.WriteCSV(w, rows) })
 		if err != nil {
 			return nil, err
 		}
@@ -334,20 +341,13 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	return recips, nil
 }
 
-// writeFile writes name in Dir whole (aside, then renamed) and returns its sha256.
+// writeFile writes name in Dir whole (atomicfile.Write) and returns its sha256.
 func (p *Pack) writeFile(name string, write func(io.Writer) error) (string, error) {
-	tmp, err := os.CreateTemp(p.Dir, "."+name+".*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	if err := write(io.MultiWriter(tmp, h)); err != nil {
-		tmp.Close()
+	if err := atomicfile.Write(filepath.Join(p.Dir, name), 0o644, func(w io.Writer) error {
+		return write(io.MultiWriter(w, h))
+	}); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	if err := errors.Join(tmp.Chmod(0o644), tmp.Close()); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), os.Rename(tmp.Name(), filepath.Join(p.Dir, name))
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

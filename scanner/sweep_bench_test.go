@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/hostiletest"
 )
 
 // BenchmarkSweepLoopback16 sweeps 127.1.0.0/16 (65,536 addresses, --lab) in CONNECT mode with
@@ -27,15 +29,7 @@ func BenchmarkSweepLoopback16(b *testing.B) {
 		if err != nil {
 			b.Skipf("cannot listen on %s: %v", ap, err)
 		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		go hostiletest.Serve(ln, func(net.Conn) {}) // accepted, then closed
 		b.Cleanup(func() { ln.Close() })
 		want[ap] = true
 	}

@@ -10,17 +10,14 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/observation"
+	"github.com/clawcensus/clawcensus/store/storetest"
 )
 
 // TestGrafanaViews fills a Postgres store through the contract, then reads migration 0006's
 // views as Grafana would: each agrees with the summary, and every query of the dashboard in
 // deploy/grafana runs and returns rows.
 func TestGrafanaViews(t *testing.T) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("TEST_DATABASE_URL is not set: run `make test`, which starts a throwaway PostgreSQL")
-	}
-	st := freshPostgres(t, base).(*Postgres)
+	st := openTest(t, storetest.Postgres(t)).(*Postgres)
 	ctx := context.Background()
 	start := time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 	yes, no := true, false

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,14 +26,22 @@ type SQLite struct {
 
 // SQLiteDSN is the database/sql name of the SQLite file at path, with the settings every
 // connection to it uses: WAL, a busy timeout, foreign keys, write-locking transactions. The
-// path is taken literally ("a#b.db" is that file) unless it is a "file:" URI already.
+// path is taken literally ("a#b.db" is that file) unless it is a "file:" URI already, which
+// may set its own busy timeout ("file:a.db?_pragma=busy_timeout(200)": tests see a locked
+// store without waiting the default).
 func SQLiteDSN(path string) string {
 	return sqliteDSN(path, false)
 }
 
+// sqliteBusyTimeout is how long a connection waits for another's write lock, unless the
+// path sets its own.
+const sqliteBusyTimeout = 10 * time.Second
+
 func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	if !setsBusyTimeout(path) {
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
+	}
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("mode", "ro")
@@ -49,6 +58,14 @@ func sqliteDSN(path string, readOnly bool) string {
 		}
 	}
 	return uri + sep + q.Encode()
+}
+
+// setsBusyTimeout reports whether path is a file: URI with a busy_timeout pragma of its own.
+func setsBusyTimeout(path string) bool {
+	_, query, ok := strings.Cut(path, "?")
+	v, err := url.ParseQuery(query)
+	return strings.HasPrefix(path, "file:") && ok && err == nil &&
+		slices.ContainsFunc(v["_pragma"], func(p string) bool { return strings.HasPrefix(p, "busy_timeout(") })
 }
 
 // sqliteFile is the file a --db value names, for the checks made before opening it.
@@ -97,7 +114,7 @@ func openSQLite(ctx context.Context, path string, readOnly bool) (*SQLite, error
 // long as the busy timeout would have waited.
 func pingSQLite(ctx context.Context, db *sql.DB) error {
 	const sqliteBusy = 5 // SQLITE_BUSY, the primary code of every extended busy code
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(sqliteBusyTimeout)
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
 		err := db.PingContext(ctx)
 		var code interface{ Code() int }

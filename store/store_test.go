@@ -14,62 +14,27 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/clawcensus/clawcensus/observation"
+	"github.com/clawcensus/clawcensus/store/storetest"
 )
 
-// backends opens a fresh store of every backend this machine has. Postgres needs
-// TEST_DATABASE_URL (make test starts a throwaway cluster and sets it).
+// backends opens a fresh store of every backend this machine has (storetest.Backends).
 func backends(t testing.TB) map[string]func(t testing.TB) Store {
-	return map[string]func(t testing.TB) Store{
-		"sqlite": func(t testing.TB) Store {
-			st, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"postgres": func(t testing.TB) Store {
-			base := os.Getenv("TEST_DATABASE_URL")
-			if base == "" {
-				t.Skip("TEST_DATABASE_URL is not set: run `make test`, which starts a throwaway PostgreSQL")
-			}
-			return freshPostgres(t, base)
-		},
+	open := map[string]func(t testing.TB) Store{}
+	for name, dsn := range storetest.Backends() {
+		open[name] = func(t testing.TB) Store { return openTest(t, dsn(t)) }
 	}
+	return open
 }
 
-// freshPostgres creates a database of its own for one test and drops it afterwards.
-func freshPostgres(t testing.TB, base string) Store {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("clawcensus_test_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(base)
+// openTest opens the store dsn names, closed when t ends.
+func openTest(t testing.TB, dsn string) Store {
+	st, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = "/" + name
-	st, err := Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		st.Close()
-		c, err := pgx.Connect(ctx, base)
-		if err == nil {
-			c.Exec(ctx, "DROP DATABASE "+name)
-			c.Close(ctx)
-		}
-	})
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 
@@ -424,6 +389,19 @@ func TestDatabaseNames(t *testing.T) {
 	defer ro.Close()
 	if err := ro.StartRun(ctx, &Run{StartedAt: time.Now(), Targets: "x", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}); err == nil {
 		t.Error("a read-only store took a write")
+	}
+}
+
+// TestSQLiteBusyTimeout: a path gets the default busy timeout; a file: URI may set its own.
+func TestSQLiteBusyTimeout(t *testing.T) {
+	for path, want := range map[string]string{
+		"a.db": "busy_timeout(10000)", "file:a.db": "busy_timeout(10000)", "file:a.db?mode=rwc": "busy_timeout(10000)",
+		"file:a.db?_pragma=busy_timeout(200)": "busy_timeout(200)", "file:a.db?_pragma=busy_timeout%28200%29": "busy_timeout(200)", "busy_timeout(5).db": "busy_timeout(10000)",
+	} {
+		dsn, _ := url.QueryUnescape(SQLiteDSN(path))
+		if strings.Count(dsn, "_pragma=busy_timeout(") != 1 || !strings.Contains(dsn, "_pragma="+want) {
+			t.Errorf("SQLiteDSN(%q) = %q, want one %s", path, dsn, want)
+		}
 	}
 }
 

@@ -10,7 +10,6 @@ package web
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -197,12 +196,7 @@ func (w *Handler) export(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	rw.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-scan_openclaw-run%d.csv"`, run.StartedAt.UTC().Format("2006-01-02"), run.ID))
-	c := report.NewCSV(rw)
-	c.Write(report.ShadowserverHeader)
-	for _, o := range obs {
-		c.Write(w.ex.Row(o))
-	}
-	c.Flush()
+	w.ex.WriteCSV(rw, obs)
 }
 
 // gateways reads a run's gateways, kept in memory for runs that are finished.
@@ -218,7 +212,7 @@ func (w *Handler) gateways(ctx context.Context, run store.Summary) ([]observatio
 		return nil, err
 	}
 	obs = slices.DeleteFunc(obs, func(o observation.Observation) bool { return !o.Detected() })
-	slices.SortFunc(obs, func(a, b observation.Observation) int { return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Port, b.Port)) })
+	slices.SortFunc(obs, observation.Compare)
 	if run.Status == store.StatusComplete || run.Status == store.StatusFailed {
 		w.mu.Lock()
 		w.cache[run.ID] = obs

@@ -100,17 +100,7 @@ func runExport(c *cli.Context) error {
 			run.ID, gateways, len(ids), len(recips), pack.Dir)
 		return nil
 	}
-	err = withOutput(c, func(w io.Writer) error {
-		cw := report.NewCSV(w)
-		cw.Write(report.ShadowserverHeader)
-		for _, o := range obs {
-			if o.Detected() {
-				cw.Write(ex.Row(o))
-			}
-		}
-		cw.Flush()
-		return cw.Error()
-	})
+	err = withOutput(c, func(w io.Writer) error { return ex.WriteCSV(w, obs) })
 	if err != nil {
 		return err
 	}

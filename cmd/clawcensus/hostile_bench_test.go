@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/hostiletest"
 )
 
 // hostileKinds are what a stranger's server may do to a scanner, one per listener.
@@ -90,20 +91,7 @@ func BenchmarkHostileHosts(b *testing.B) {
 			go gw.Serve(ln)
 			continue
 		}
-		kind := hostileKinds[i%len(hostileKinds)]
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					bufio.NewReader(c).ReadString('\n')
-					kind.serve(c)
-				}()
-			}
-		}()
+		go hostiletest.Serve(ln, hostiletest.AfterRequestLine(hostileKinds[i%len(hostileKinds)].serve))
 	}
 	// Measured on a binary as users run it: the race detector of the test build multiplies memory.
 	bin := filepath.Join(b.TempDir(), "clawcensus")

@@ -25,6 +25,7 @@ import (
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
+	"github.com/clawcensus/clawcensus/store/storetest"
 )
 
 // The end-to-end tests drive the built binary against real listeners on 127.0.0.1: a replay
@@ -153,12 +154,9 @@ func scanArgs(l lab, db string, extra ...string) []string {
 
 func TestScanEndToEnd(t *testing.T) {
 	l := startLab(t)
-	dbs := map[string]string{"sqlite": filepath.Join(t.TempDir(), "e2e.db")}
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		dbs["postgres"] = u
-	}
-	for backend, db := range dbs {
+	for backend, dsn := range storetest.Backends() {
 		t.Run(backend, func(t *testing.T) {
+			db := dsn(t)
 			if res := runCLI(t, "", "migrate", "--db", db); res.code != 0 {
 				t.Fatalf("migrate: exit %d: %s", res.code, res.stderr)
 			}

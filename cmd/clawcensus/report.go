@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/atomicfile"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
 )
@@ -75,28 +74,18 @@ func reportCommand() *cli.Command {
 	})
 }
 
-// withOutput runs write on stdout, or on --output FILE (written whole, then renamed into place).
+// withOutput runs write on stdout, or on --output FILE (written whole: atomicfile.Write).
 func withOutput(c *cli.Context, write func(io.Writer) error) error {
 	path := c.String("output")
 	if path == "" {
 		return write(c.App.Writer)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	written := false
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error { written = true; return write(w) })
+	if err != nil && !written {
 		return usageError{fmt.Errorf("--output %s: %w", path, err)}
 	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return err
 }
 
 // reportDocument assembles run's report with its methodology and every run's trend.

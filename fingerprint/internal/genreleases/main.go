@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/atomicfile"
 )
 
 func main() {
@@ -109,11 +110,10 @@ func write(out string, t *table) error {
 	if err != nil {
 		return err
 	}
-	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	return atomicfile.Write(out, 0o644, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
 		return err
-	}
-	return os.Rename(tmp, out)
+	})
 }
 
 func npmJSON(dst any, args ...string) error {
