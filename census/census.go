@@ -1,11 +1,14 @@
 // Package census runs the census: one stored plan, cut into work units, executed by any number
-// of worker processes that may fail. It owns the plan (plan.go), the units and their leases
-// on River (queue.go), the worker loop sweep → fingerprint → store (worker.go), and the spool
+// of worker processes that may fail. It owns the plan and its defaults (plan.go), a run worked
+// here and a run resumed (local.go), the units and their leases on River, on the store's own
+// database handle (queue.go), the one pipeline sweep → fingerprint of units and checks
+// (pipeline.go), the worker loop that keeps what the pipeline sees (worker.go), and the spool
 // that keeps observations while the database is away (spool.go).
 //
 // It imports the stages (scanner, fingerprint, enrich, store) and maps one stage's values to
-// the next; only cmd imports it. It prints nothing: observations reach the caller through
-// WorkerConfig.Emit once they are durable.
+// the next; only cmd imports it. Observations reach the caller through WorkerConfig.Emit once
+// they are durable; the only text it writes is a run's progress and its dry run, to the writer
+// the caller names, and its metrics on the listener the caller opened.
 package census
 
 import (
@@ -52,7 +55,8 @@ type RunInfo struct {
 	// Targets is the human-readable target description.
 	Targets string
 	// Method is the sweep method as resolved, or the plan's.
-	Method     string
+	Method string
+	// Enrichment names the enrichment data sets; Start fills it from the plan.
 	Enrichment string
 }
 
@@ -101,6 +105,15 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 			}
 			return &run, todo, nil
 		}
+	}
+	if p.CountryDB != nil || p.ASNDB != nil {
+		// The report names the data sets (and their dates) that gave ASN and country.
+		ex := &executor{plan: p}
+		if err := ex.openEnricher(); err != nil {
+			return nil, nil, err
+		}
+		info.Enrichment = ex.en.Sources()
+		ex.en.Close()
 	}
 	run := &store.Run{StartedAt: time.Now().UTC(), Targets: info.Targets, TargetCount: int64(p.Addresses),
 		Ports: PortList(p.Ports), Rate: p.Rate, Seed: p.Seed, Shard: fmt.Sprintf("%d parts", p.Shards),

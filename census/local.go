@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/clawcensus/clawcensus/scanner"
@@ -27,6 +29,13 @@ type ScanConfig struct {
 	MaxRuntime time.Duration
 	// Worker works the units (its Queue and Run are set here).
 	Worker WorkerConfig
+	// Progress, when set, receives progress lines while the run works (see progress), and
+	// Metrics, when set, serves its counters for Prometheus until it ends.
+	Progress io.Writer
+	Metrics  net.Listener
+	// ClearProgress is set by Scan when it writes progress to a terminal: the caller calls it
+	// before printing a row there, and the next tick draws the line again below the row.
+	ClearProgress func()
 	// Started, when set, is told the run, its plan and its units once they are enqueued, before
 	// anything is sent: what needs privilege (cfg.Worker.Raw) is opened then, and privilege
 	// given up. Its error fails the run.
@@ -74,13 +83,28 @@ func (c *Census) Scan(ctx context.Context, cfg *ScanConfig) (int64, error) {
 	slog.Info("scan started", "run", run, "units", len(units), "probes", p.ProbesOf(units), "ports", PortList(p.Ports),
 		"rate", p.Rate, "seed", p.Seed, "shard", fmt.Sprintf("%d/%d", shard, p.Shards), "method", p.ResolvedMethod())
 	w := cfg.Worker
+	if w.Stats == nil {
+		w.Stats = &Stats{}
+	}
+	if cfg.Progress != nil {
+		prog := newProgress(cfg.Progress, p.ProbesOf(units), p.candidates(), w.Stats)
+		cfg.ClearProgress = prog.clear
+		progCtx, stop := context.WithCancel(ctx)
+		defer func() { stop(); prog.final() }()
+		go prog.run(progCtx)
+	}
+	if cfg.Metrics != nil {
+		metricsCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		serveMetrics(metricsCtx, cfg.Metrics, w.Stats, run)
+	}
 	if cfg.Started != nil {
 		if err := cfg.Started(run, p, units); err != nil {
 			finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
 			return run, errors.Join(err, c.Finish(finishCtx, run, store.StatusFailed))
 		}
-		w = cfg.Worker
+		w.Raw = cfg.Worker.Raw
 	}
 	w.Queue, w.Run = LocalQueue(run, shard), run
 	if cfg.Resume != 0 {
@@ -88,9 +112,6 @@ func (c *Census) Scan(ctx context.Context, cfg *ScanConfig) (int64, error) {
 	}
 	if w.Rate == 0 || w.Rate > p.Rate {
 		w.Rate = p.Rate
-	}
-	if w.Stats == nil {
-		w.Stats = &Stats{}
 	}
 	workErr := c.Work(ctx, w)
 

@@ -2,12 +2,17 @@ package census
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/store"
 )
 
 // feed finds open ports and sends them on open until it is done or ctx ends: the sweep of
@@ -128,4 +133,173 @@ func (ex *executor) probe(ctx context.Context, op scanner.Open) observation.Obse
 	n := ex.en.Lookup(o.IP)
 	o.ASN, o.ASOrg, o.Country = n.ASN, n.ASOrg, n.Country
 	return o
+}
+
+// runUnit runs one unit through the pipeline and keeps what it sees (see sink).
+func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
+	ex, err := w.executor(ctx, a.Run)
+	if err != nil {
+		return err
+	}
+	done, err := w.c.st.DoneUnits(ctx, a.Run)
+	if err != nil {
+		return err
+	}
+	if _, found := slices.BinarySearch(done, a.Unit); found {
+		return nil // a rescued or requeued lease of a unit finished meanwhile
+	}
+	find := func(ctx context.Context, open chan<- scanner.Open) error {
+		return readCandidates(ctx, ex, w.cfg.Stdin, &w.cfg.Stats.Read, open)
+	}
+	var before scanner.Stats
+	if ex.sw != nil {
+		before = ex.sw.Stats()
+		find = ex.sweepUnits([]int64{a.Unit}, w.cfg.Stats)
+	}
+	// A sink that can keep nothing more (the spool failed) stops the unit: it stays unfinished.
+	pctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	sk := &sink{w: w, run: a.Run, failed: stop}
+	results := make(chan observation.Observation, 256)
+	collected := make(chan error, 1)
+	go func() { collected <- sk.collect(context.WithoutCancel(ctx), results) }()
+	runErr := errors.Join(ex.pipeline(pctx, find, a.Unit, w.cfg.Stats, results), <-collected)
+	if ex.sw != nil {
+		after := ex.sw.Stats()
+		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
+			OpenPorts: int64(after.Open - before.Open), Stored: sk.count,
+			AnswersLost: int64(lostAnswers(after) - lostAnswers(before)), Middleboxes: int64(after.Middleboxes - before.Middleboxes),
+			Worker: w.cfg.ID}
+	} else {
+		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, OpenPorts: sk.count, Stored: sk.count, Worker: w.cfg.ID}
+	}
+	if runErr != nil {
+		// Interrupted or failed: what was seen is kept (stored or spooled); the unit stays
+		// unfinished, to be run again by whoever leases it next.
+		if err := sk.flush(context.WithoutCancel(ctx)); err != nil {
+			w.failWith(err)
+			return errors.Join(runErr, err)
+		}
+		return runErr
+	}
+	if err := sk.complete(ctx); err != nil {
+		return err
+	}
+	w.cfg.Stats.UnitsDone.Add(1)
+	return nil
+}
+
+// sink batches a unit's observations and keeps each batch durable: in the store, or, while
+// the store is away, synced to the spool. Observations are emitted once durable.
+type sink struct {
+	w     *worker
+	run   int64
+	unit  store.Unit
+	batch []observation.Observation
+	count int64
+	// spooled is set once a batch went to the spool: later batches follow it there, and the unit
+	// completes only after the spool is replayed.
+	spooled bool
+	// failed stops the unit's pipeline.
+	failed context.CancelCauseFunc
+}
+
+const (
+	batchSize  = 2000
+	batchEvery = time.Second
+)
+
+func (s *sink) collect(ctx context.Context, results <-chan observation.Observation) error {
+	tick := time.NewTicker(batchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case o, ok := <-results:
+			if !ok {
+				return nil // the last batch is the unit's: complete writes it
+			}
+			s.count++
+			s.batch = append(s.batch, o)
+			if len(s.batch) >= batchSize {
+				if err := s.flush(ctx); err != nil {
+					return s.fail(err, results)
+				}
+			}
+		case <-tick.C:
+			if err := s.flush(ctx); err != nil {
+				return s.fail(err, results)
+			}
+		}
+	}
+}
+
+// fail stops the unit's pipeline when its observations can be kept nowhere, and reads what
+// the pipeline still sends until it ends: the unit stays unfinished, to be run again.
+func (s *sink) fail(err error, results <-chan observation.Observation) error {
+	s.w.failWith(err)
+	s.failed(err)
+	for range results {
+	}
+	return err
+}
+
+// flush makes the batch durable: stored, or synced to the spool when the store fails.
+func (s *sink) flush(ctx context.Context) error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	if s.spooled {
+		// Keep the order: once spooling, spool until the replay at the unit's end.
+		return s.toSpool()
+	}
+	if err := s.w.c.st.AddObservations(ctx, s.run, s.batch); err != nil {
+		slog.Warn("store unavailable: spooling observations", "run", s.run, "err", err)
+		s.spooled = true
+		return s.toSpool()
+	}
+	s.emit()
+	return nil
+}
+
+func (s *sink) toSpool() error {
+	if err := s.w.spool.append(s.run, s.batch); err != nil {
+		return fmt.Errorf("spool %s: %w (observations of run %d could be kept nowhere)", s.w.spool.path, err, s.run)
+	}
+	s.w.cfg.Stats.Spooled.Add(int64(len(s.batch)))
+	s.emit()
+	return nil
+}
+
+func (s *sink) emit() {
+	for _, o := range s.batch {
+		s.w.cfg.Emit(o)
+	}
+	s.batch = s.batch[:0]
+}
+
+// complete replays the spool and commits the last batch with the unit's done mark, retrying
+// while the store is away, until ctx is done (then the last batch goes to the spool).
+func (s *sink) complete(ctx context.Context) error {
+	backoff := 250 * time.Millisecond
+	for {
+		err := s.w.spool.replay(ctx, s.w.c.st)
+		if err == nil {
+			s.unit.DoneAt = time.Now().UTC()
+			if _, err = s.w.c.st.CompleteUnit(ctx, s.unit, s.batch); err == nil {
+				s.emit()
+				return nil
+			}
+		}
+		slog.Warn("store unavailable: unit waits to complete", "run", s.run, "unit", s.unit.Unit, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			if err := s.toSpool(); err != nil {
+				s.w.failWith(err)
+				return err
+			}
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }

@@ -38,9 +38,9 @@ type Source struct {
 // taken from a later process's flags, except that a worker may lower the rate.
 type Plan struct {
 	Version int `json:"v"`
-	// Targets are literal specs (IP, CIDR, range); Files are @file target lists.
-	Targets []string `json:"targets,omitempty"`
-	Files   []Source `json:"files,omitempty"`
+	// Targets are literal specs (IP, CIDR, range); TargetFiles are @file target lists.
+	Targets     []string `json:"targets,omitempty"`
+	TargetFiles []Source `json:"files,omitempty"`
 	// Candidates, when set, replaces the sweep: host:port lines from an external sweep.
 	Candidates *Source `json:"candidates,omitempty"`
 	// CandidatesStdin: candidates come from the planning process's stdin (not resumable).
@@ -228,7 +228,7 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.Files = append(p.Files, l[0])
+			p.TargetFiles = append(p.TargetFiles, l[0])
 		default:
 			if err := scanner.ReadTargets([]string{spec}, nil, func(scanner.Range) error { return nil }); err != nil {
 				return nil, err
@@ -423,7 +423,7 @@ func (p *Plan) CheckScope(scope string) error {
 // specs are the targets as scanner.ReadTargets takes them.
 func (p *Plan) specs() []string {
 	out := slices.Clone(p.Targets)
-	for _, f := range p.Files {
+	for _, f := range p.TargetFiles {
 		out = append(out, "@"+f.Path)
 	}
 	return out
@@ -452,10 +452,11 @@ func (p *Plan) Blocklist() (*scanner.Blocklist, error) {
 	return bl, nil
 }
 
-// Verify checks that every file the plan depends on still has the content it was planned with.
-func (p *Plan) Verify() error {
+// Files lists every file the plan depends on: target lists, exclude lists, opt-out registers,
+// candidates and enrichment databases, each with the hash it was planned with.
+func (p *Plan) Files() []Source {
 	var all []Source
-	all = append(all, p.Files...)
+	all = append(all, p.TargetFiles...)
 	all = append(all, p.Excludes...)
 	all = append(all, p.OptOuts...)
 	for _, s := range []*Source{p.Candidates, p.CountryDB, p.ASNDB} {
@@ -463,7 +464,13 @@ func (p *Plan) Verify() error {
 			all = append(all, *s)
 		}
 	}
-	for _, s := range all {
+	return all
+}
+
+// Verify checks that every file the plan depends on still has the content it was planned with:
+// a worker anywhere, or a resume, works exactly what was planned, or refuses.
+func (p *Plan) Verify() error {
+	for _, s := range p.Files() {
 		if err := s.verify(); err != nil {
 			return err
 		}
@@ -501,7 +508,7 @@ func (p *Plan) Key() string {
 		Probes, Addresses uint64
 		CandidatesStdin   bool
 		PlanVersion       int
-	}{p.Targets, p.Files, p.Candidates, p.Ports, p.Seed, p.Shards, p.UnitSize, p.Lab, p.Excludes, p.OptOuts,
+	}{p.Targets, p.TargetFiles, p.Candidates, p.Ports, p.Seed, p.Shards, p.UnitSize, p.Lab, p.Excludes, p.OptOuts,
 		p.Scope, p.Probes, p.Addresses, p.CandidatesStdin, p.Version})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])

@@ -22,7 +22,7 @@ func TestPlanPinsFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Files[0].Path; got != filepath.Join(dir, "targets.txt") {
+	if got := p.TargetFiles[0].Path; got != filepath.Join(dir, "targets.txt") {
 		t.Errorf("stored path %q, want the absolute path", got)
 	}
 	stored, err := ParsePlan(p.Marshal())

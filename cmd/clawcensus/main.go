@@ -110,7 +110,7 @@ var dbFlag = &cli.StringFlag{
 	Name:    "db",
 	Usage:   "store: postgres://… URL or a SQLite file path",
 	EnvVars: []string{"CLAWCENSUS_DB"},
-	Value:   "clawcensus.db",
+	Value:   store.DefaultPath,
 }
 
 func asUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
@@ -123,11 +123,7 @@ func command(c *cli.Command) *cli.Command {
 
 // openStore opens --db. A store that cannot be reached at start is the caller's mistake.
 func openStore(c *cli.Context) (store.Store, error) {
-	return openStoreCtx(c.Context, c)
-}
-
-func openStoreCtx(ctx context.Context, c *cli.Context) (store.Store, error) {
-	st, err := store.Open(ctx, c.String("db"))
+	st, err := store.Open(c.Context, c.String("db"))
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -29,10 +29,7 @@ func planCommand() *cli.Command {
 			if p.CandidatesStdin {
 				return usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
 			}
-			info, err := runInfo(c, p)
-			if err != nil {
-				return err
-			}
+			info := runInfo(c, p)
 			cen, err := openCensus(c)
 			if err != nil {
 				return err

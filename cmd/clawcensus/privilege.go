@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/privilege"
 	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
@@ -81,7 +82,7 @@ func inputFiles(c *cli.Context) []string {
 func workerFiles(c *cli.Context) ([]string, error) {
 	spool := c.String("spool")
 	if spool == "" {
-		spool = "clawcensus-spool"
+		spool = census.DefaultSpool
 	}
 	if os.Geteuid() == 0 && c.String("user") != "root" {
 		if err := os.MkdirAll(spool, 0o700); err != nil {

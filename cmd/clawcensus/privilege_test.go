@@ -167,8 +167,10 @@ func TestPrivilegesWhereNobodyCannotReach(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--user nobody cannot reach "+dir) || stdout != "" {
 		t.Errorf("an explicit --user who cannot reach the files: exit %d\n%s", code, stderr)
 	}
-	if runs := reportRuns(t, db); len(runs) != 0 {
-		t.Errorf("the refused scan left runs: %+v", runs)
+	if _, err := os.Stat(db); err == nil { // refused before the store is even opened, or with no run in it
+		if runs := reportRuns(t, db); len(runs) != 0 {
+			t.Errorf("the refused scan left runs: %+v", runs)
+		}
 	}
 	stdout, stderr, code = run()
 	if code != 0 || !strings.Contains(stdout, `"product":"openclaw"`) || !strings.Contains(stderr, "nobody cannot reach "+dir) ||

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -11,16 +13,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
-	"github.com/clawcensus/clawcensus/enrich"
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/scanner"
 )
-
-// largeScan is the probe count above which a scan needs --confirm-large: an Internet-scale run
-// must be coordinated with the operator's own network first (ZMap's practice).
-const largeScan = 1 << 24
 
 // role says where a flag of scan belongs: the plan (stored with the run: plan takes it, scan
 // --resume refuses it) or the process that works units (scan and worker).
@@ -110,7 +107,8 @@ func refuseEmpty(c *cli.Context) error {
 				return usagef("--%s %v: must be positive", name, n)
 			}
 		case *cli.StringFlag:
-			if strings.TrimSpace(c.String(name)) == "" {
+			// An empty environment variable (CLAWCENSUS_USER=) leaves the default.
+			if strings.TrimSpace(c.String(name)) == "" && len(f.Flag.(*cli.StringFlag).EnvVars) == 0 {
 				return usagef("--%s is empty: give a value or leave the flag out", name)
 			}
 		case *cli.StringSliceFlag:
@@ -184,14 +182,14 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 	if c.IsSet("shard") {
 		shard, probes = &sh.Index, p.ShardProbes[sh.Index]
 	}
-	if probes >= largeScan && !c.Bool("confirm-large") && !c.Bool("dry-run") {
+	if probes >= census.LargeScan && !c.Bool("confirm-large") && !c.Bool("dry-run") {
 		return nil, nil, usagef("%d probes is an Internet-scale run: coordinate with your network first, then add --confirm-large", probes)
 	}
 	return p, shard, nil
 }
 
 // runInfo describes the run beyond its plan, as the report shows it.
-func runInfo(c *cli.Context, p *census.Plan) (census.RunInfo, error) {
+func runInfo(c *cli.Context, p *census.Plan) census.RunInfo {
 	targets := "candidates:" + c.String("candidates")
 	if c.String("candidates") == "" {
 		targets = strings.Join(c.Args().Slice(), " ")
@@ -203,15 +201,7 @@ func runInfo(c *cli.Context, p *census.Plan) (census.RunInfo, error) {
 	if c.Command.Name == "plan" {
 		info.Method = p.Method // the workers decide
 	}
-	if p.CountryDB != nil || p.ASNDB != nil {
-		en, err := enrich.Open(enrich.Config{CountryDB: c.String("country-db"), ASNDB: c.String("asn-db")})
-		if err != nil {
-			return info, usageError{err}
-		}
-		info.Enrichment = en.Sources()
-		en.Close()
-	}
-	return info, nil
+	return info
 }
 
 func runScan(c *cli.Context) error {
@@ -243,9 +233,7 @@ func runScan(c *cli.Context) error {
 		if c.Bool("dry-run") {
 			return printDryRun(c, p, shard)
 		}
-		if cfg.Info, err = runInfo(c, p); err != nil {
-			return err
-		}
+		cfg.Info = runInfo(c, p)
 		cfg.Plan, cfg.Shard = p, shard
 	}
 	// Who the run will be once privileges go, asked now: a --user that cannot reach the files
@@ -261,12 +249,11 @@ func runScan(c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	metricsLn, err := listenMetrics(c.String("metrics-addr"))
-	if err != nil {
+	if cfg.Metrics, err = listenMetrics(c.String("metrics-addr")); err != nil {
 		return err
 	}
-	if metricsLn != nil {
-		defer metricsLn.Close()
+	if cfg.Metrics != nil {
+		defer cfg.Metrics.Close()
 	}
 	cen, err := openCensus(c)
 	if err != nil {
@@ -276,22 +263,20 @@ func runScan(c *cli.Context) error {
 
 	ctx, stop := context.WithCancelCause(c.Context)
 	defer stop(nil)
-	stats := &census.Stats{}
-	var prog *progress
-	cfg.Started = func(run int64, p *census.Plan, units []int64) error {
-		prog = newProgress(c.App.ErrWriter, p.ProbesOf(units), p.ResolvedMethod() == "candidates", stats)
-		out.BeforeRow = prog.clear
-		go prog.run(ctx)
-		if metricsLn != nil {
-			serveMetrics(ctx, metricsLn, stats, run)
+	cfg.Progress = c.App.ErrWriter
+	out.BeforeRow = func() {
+		if cfg.ClearProgress != nil {
+			cfg.ClearProgress()
 		}
+	}
+	cfg.Started = func(run int64, p *census.Plan, units []int64) error {
 		raw, err := lowerPrivileges(c, p.ResolvedMethod() == scanner.MethodSYN, own)
 		cfg.Worker.Raw = raw
 		return err
 	}
 	outOK := true
 	cfg.Worker = census.WorkerConfig{Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version,
-		Stdin: c.App.Reader, Stats: stats, Emit: func(o observation.Observation) {
+		Stdin: c.App.Reader, Emit: func(o observation.Observation) {
 			if outOK {
 				if err := out.Write(o); err != nil {
 					outOK = false
@@ -301,10 +286,6 @@ func runScan(c *cli.Context) error {
 		}}
 	run, err := cen.Scan(ctx, &cfg)
 	defer cfg.Worker.Raw.Close()
-	stop(nil)
-	if prog != nil {
-		prog.final()
-	}
 	flushErr := out.Flush() // the table, sorted; the run's status does not depend on stdout
 	switch {
 	case errors.Is(err, census.ErrInterrupted):
@@ -323,33 +304,22 @@ func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
 	if p.Candidates != nil || p.CandidatesStdin {
 		return usagef("--dry-run plans a sweep; with --candidates there is nothing to sweep")
 	}
-	probes, units, part := p.Probes, p.UnitsTotal(), "all"
-	if shard != nil {
-		probes, units, part = p.ShardProbes[*shard], int64(len(p.ShardUnits(*shard))), fmt.Sprintf("%d/%d", *shard, p.Shards)
+	return p.WriteDryRun(c.App.Writer, shard, c.Bool("confirm-large"))
+}
+
+// listenMetrics takes the metrics port before the run starts, so a busy port is a usage
+// error rather than a run left half-begun.
+func listenMetrics(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
 	}
-	eta := time.Duration(float64(probes) / float64(p.Rate) * float64(time.Second))
-	excludedBy := "nothing"
-	if len(p.ExcludedBy) > 0 {
-		excludedBy = strings.Join(p.ExcludedBy, "; ")
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, usagef("--metrics-addr %q: want ip:port, e.g. 127.0.0.1:9464", addr)
 	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\n",
-		p.Addresses, census.PortList(p.Ports), part, probes, probes*uint64(1+p.Retries), p.Retries, units, p.UnitSize,
-		p.Rate, eta.Round(time.Second), excludedBy)
-	for _, x := range p.Excluded {
-		fmt.Fprintf(w, "  %d addresses: %s\n", x.Addresses, x.Source)
+	ln, err := net.Listen("tcp", ap.String())
+	if err != nil {
+		return nil, usagef("--metrics-addr: %v", err)
 	}
-	switch {
-	case probes < largeScan:
-		fmt.Fprintf(w, "--confirm-large: not needed (under %d probes)\n", largeScan)
-	case c.Bool("confirm-large"):
-		fmt.Fprintf(w, "--confirm-large: given (%d probes is an Internet-scale run)\n", probes)
-	default:
-		fmt.Fprintf(w, "--confirm-large: needed: a run of %d probes would be refused without it\n", probes)
-	}
-	if p.OutsideScope != "" {
-		fmt.Fprintf(w, "scope: a run would be refused: %s\n", p.OutsideScope)
-	}
-	fmt.Fprintln(w, "nothing was sent (--dry-run)")
-	return nil
+	return ln, nil
 }

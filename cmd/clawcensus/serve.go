@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,17 +28,8 @@ func serveCommand() *cli.Command {
 }
 
 func runServe(c *cli.Context) error {
-	host, _, err := net.SplitHostPort(c.String("listen"))
-	if err != nil {
-		return usagef("--listen %q: want address:port", c.String("listen"))
-	}
-	ip := net.ParseIP(host)
-	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
-	if !loopback && c.String("token") == "" {
-		return usagef("--listen %s is not loopback: per-host data would be open to that network; add --token", c.String("listen"))
-	}
-	if t := c.String("token"); t != "" && len(t) < 16 {
-		return usagef("--token: use at least 16 characters")
+	if err := web.CheckListen(c.String("listen"), c.String("token")); err != nil {
+		return usageError{err}
 	}
 	st, err := store.OpenReadOnly(c.Context, c.String("db"))
 	if err != nil {
@@ -57,23 +44,6 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--listen: %w", err)}
 	}
-	srv := &http.Server{
-		Handler:           web.New(st, rules, web.Config{Token: c.String("token"), Methodology: methodologyOf}),
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute,
-		MaxHeaderBytes: 64 << 10,
-	}
 	fmt.Fprintf(c.App.ErrWriter, "serving http://%s/ (read-only, %s store); Ctrl-C stops\n", ln.Addr(), st.Backend())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-c.Context.Done():
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Context), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		return nil
-	}
+	return web.Serve(c.Context, ln, web.New(st, rules, web.Config{Token: c.String("token"), Methodology: methodologyOf}))
 }

@@ -1,4 +1,4 @@
-package main
+package census
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"github.com/clawcensus/clawcensus/census"
 )
 
 // progress reports the work done and left on stderr: a live line on a terminal (cleared before
@@ -20,7 +18,7 @@ type progress struct {
 	w          io.Writer
 	firstPass  uint64 // planned probes (0 with candidates)
 	candidates bool
-	st         *census.Stats
+	st         *Stats
 	live       bool
 	start      time.Time
 
@@ -30,7 +28,7 @@ type progress struct {
 	lastAt   time.Time
 }
 
-func newProgress(w io.Writer, firstPass uint64, candidates bool, st *census.Stats) *progress {
+func newProgress(w io.Writer, firstPass uint64, candidates bool, st *Stats) *progress {
 	now := time.Now()
 	return &progress{w: w, firstPass: firstPass, candidates: candidates, st: st, live: isTerminal(w), start: now, lastAt: now}
 }

@@ -1,16 +1,14 @@
-package main
+package census
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/clawcensus/clawcensus/census"
 )
 
 func TestProgressLines(t *testing.T) {
-	st := &census.Stats{}
+	st := &Stats{}
 	pr := newProgress(&bytes.Buffer{}, 1000, false, st)
 	start := pr.lastAt
 	st.Sent.Store(500)
@@ -32,7 +30,7 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("with retries: %q", got)
 	}
 
-	cand := newProgress(&bytes.Buffer{}, 0, true, &census.Stats{})
+	cand := newProgress(&bytes.Buffer{}, 0, true, &Stats{})
 	cand.st.Read.Store(42)
 	if got := cand.line(time.Now()); !strings.Contains(got, "candidate lines read 42") || strings.Contains(got, "eta") || strings.Contains(got, "of 0") {
 		t.Errorf("candidates: %q", got)
@@ -41,7 +39,7 @@ func TestProgressLines(t *testing.T) {
 
 func TestProgressClearsBeforeRowsAndEndsWithTotals(t *testing.T) {
 	var b bytes.Buffer
-	st := &census.Stats{}
+	st := &Stats{}
 	pr := newProgress(&b, 10, false, st)
 	pr.live = true
 	pr.clear()

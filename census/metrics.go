@@ -1,4 +1,4 @@
-package main
+package census
 
 import (
 	"context"
@@ -7,34 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/clawcensus/clawcensus/census"
 )
 
-// listenMetrics takes the metrics port before the run starts, so a busy port is a usage
-// error rather than a run left half-begun.
-func listenMetrics(addr string) (net.Listener, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return nil, usagef("--metrics-addr %q: want ip:port, e.g. 127.0.0.1:9464", addr)
-	}
-	ln, err := net.Listen("tcp", ap.String())
-	if err != nil {
-		return nil, usagef("--metrics-addr: %v", err)
-	}
-	return ln, nil
-}
-
 // serveMetrics exposes a running scan's counters for Prometheus on ln until ctx ends.
-func serveMetrics(ctx context.Context, ln net.Listener, st *census.Stats, runID int64) {
+func serveMetrics(ctx context.Context, ln net.Listener, st *Stats, runID int64) {
 	reg := prometheus.NewRegistry()
 	labels := prometheus.Labels{"run": fmt.Sprint(runID)}
 	gauge := func(name, help string, f func() float64) {

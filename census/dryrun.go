@@ -1,0 +1,47 @@
+package census
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// LargeScan is the probe count from which a run must be confirmed (clawcensus scan
+// --confirm-large): an Internet-scale run must be coordinated with the operator's own network
+// first (ZMap's practice).
+const LargeScan = 1 << 24
+
+// WriteDryRun says what a run of the plan (of its shard, when given) would do, and that nothing
+// was sent: targets after exclusions, probes, units, rate and duration, what excluded what,
+// whether it needs confirming, and a target outside the scope.
+func (p *Plan) WriteDryRun(w io.Writer, shard *uint64, confirmLarge bool) error {
+	probes, units, part := p.Probes, p.UnitsTotal(), "all"
+	if shard != nil {
+		probes, units, part = p.ShardProbes[*shard], int64(len(p.ShardUnits(*shard))), fmt.Sprintf("%d/%d", *shard, p.Shards)
+	}
+	eta := time.Duration(float64(probes) / float64(p.Rate) * float64(time.Second))
+	excludedBy := "nothing"
+	if len(p.ExcludedBy) > 0 {
+		excludedBy = strings.Join(p.ExcludedBy, "; ")
+	}
+	fmt.Fprintf(w, "targets: %d addresses after exclusions\nports: %s\nshard: %s\nprobes: %d (first pass; up to %d with --retries %d)\nwork units: %d of %d probes\nrate: %d/s\nestimated duration: %s\nexcluded by: %s\n",
+		p.Addresses, PortList(p.Ports), part, probes, probes*uint64(1+p.Retries), p.Retries, units, p.UnitSize,
+		p.Rate, eta.Round(time.Second), excludedBy)
+	for _, x := range p.Excluded {
+		fmt.Fprintf(w, "  %d addresses: %s\n", x.Addresses, x.Source)
+	}
+	switch {
+	case probes < LargeScan:
+		fmt.Fprintf(w, "--confirm-large: not needed (under %d probes)\n", LargeScan)
+	case confirmLarge:
+		fmt.Fprintf(w, "--confirm-large: given (%d probes is an Internet-scale run)\n", probes)
+	default:
+		fmt.Fprintf(w, "--confirm-large: needed: a run of %d probes would be refused without it\n", probes)
+	}
+	if p.OutsideScope != "" {
+		fmt.Fprintf(w, "scope: a run would be refused: %s\n", p.OutsideScope)
+	}
+	fmt.Fprintln(w, "nothing was sent (--dry-run)")
+	return nil
+}
