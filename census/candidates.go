@@ -19,10 +19,7 @@ func readCandidates(ctx context.Context, ex *executor, stdin io.Reader, read *at
 	var r io.Reader
 	name := "stdin"
 	if ex.plan.Candidates != nil {
-		if err := ex.plan.Candidates.verify(); err != nil {
-			return err
-		}
-		f, err := os.Open(ex.plan.Candidates.Path)
+		f, err := os.Open(ex.plan.Candidates.Path) // verified with the plan's other files (newExecutor)
 		if err != nil {
 			return err
 		}

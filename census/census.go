@@ -1,9 +1,10 @@
 // Package census runs the census: one stored plan, cut into work units, executed by any number
 // of worker processes that may fail. It owns the plan and its defaults (plan.go), a run worked
 // here and a run resumed (local.go), the units and their leases on River, on the store's own
-// database handle (queue.go), the one pipeline sweep → fingerprint of units and checks
-// (pipeline.go), the worker loop that keeps what the pipeline sees (worker.go), and the spool
-// that keeps observations while the database is away (spool.go).
+// database handle (queue.go), the worker loop: leases and heartbeats (worker.go), what a run's
+// units share in one process (executor.go), the one pipeline sweep (or candidates.go) →
+// fingerprint → store of units and checks (pipeline.go), and the spool that keeps
+// observations while the database is away (spool.go).
 //
 // It imports the stages (scanner, fingerprint, enrich, store) and maps one stage's values to
 // the next; only cmd imports it. Observations reach the caller through WorkerConfig.Emit once
@@ -54,7 +55,8 @@ type RunInfo struct {
 	Authorization string
 	// Targets is the human-readable target description.
 	Targets string
-	// Method is the sweep method as resolved, or the plan's.
+	// Method is the sweep method as resolved; empty means the plan's (Scan: as this process
+	// resolves it).
 	Method string
 	// Enrichment names the enrichment data sets; Start fills it from the plan.
 	Enrichment string
@@ -105,6 +107,9 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 			}
 			return &run, todo, nil
 		}
+	}
+	if info.Method == "" {
+		info.Method = p.Method // the workers decide
 	}
 	if p.CountryDB != nil || p.ASNDB != nil {
 		// The report names the data sets (and their dates) that gave ASN and country.
@@ -168,7 +173,7 @@ func (c *Census) resumable(ctx context.Context, id int64) (*Plan, []int64, error
 	for _, w := range workers {
 		if w.Holds(now) {
 			return nil, nil, fmt.Errorf("run %d %w: %w (worker %s, pid %d on %s, unit %d); stop them first, or wait %s after they die",
-				id, ErrNotResumable, ErrLive, w.ID, w.PID, w.Host, w.Unit, store.WorkerTTL)
+				id, ErrNotResumable, ErrLive, w.ID, w.PID, w.Host, w.Unit, w.Lifetime())
 		}
 	}
 	p, err := ParsePlan(r.Plan)

@@ -15,7 +15,8 @@ const LargeScan = 1 << 24
 // WriteDryRun says what a run of the plan (of its shard, when given) would do, and that nothing
 // was sent: targets after exclusions, probes, units, rate and duration, what excluded what,
 // whether it needs confirming, and a target outside the scope.
-func (p *Plan) WriteDryRun(w io.Writer, shard *uint64, confirmLarge bool) error {
+func (p *Plan) WriteDryRun(out io.Writer, shard *uint64, confirmLarge bool) error {
+	w := &strings.Builder{}
 	probes, units, part := p.Probes, p.UnitsTotal(), "all"
 	if shard != nil {
 		probes, units, part = p.ShardProbes[*shard], int64(len(p.ShardUnits(*shard))), fmt.Sprintf("%d/%d", *shard, p.Shards)
@@ -31,8 +32,8 @@ func (p *Plan) WriteDryRun(w io.Writer, shard *uint64, confirmLarge bool) error 
 	for _, x := range p.Excluded {
 		fmt.Fprintf(w, "  %d addresses: %s\n", x.Addresses, x.Source)
 	}
-	switch {
-	case probes < LargeScan:
+	switch _, large := p.Large(shard); {
+	case !large:
 		fmt.Fprintf(w, "--confirm-large: not needed (under %d probes)\n", LargeScan)
 	case confirmLarge:
 		fmt.Fprintf(w, "--confirm-large: given (%d probes is an Internet-scale run)\n", probes)
@@ -43,5 +44,16 @@ func (p *Plan) WriteDryRun(w io.Writer, shard *uint64, confirmLarge bool) error 
 		fmt.Fprintf(w, "scope: a run would be refused: %s\n", p.OutsideScope)
 	}
 	fmt.Fprintln(w, "nothing was sent (--dry-run)")
-	return nil
+	_, err := io.WriteString(out, w.String())
+	return err
+}
+
+// Large reports the first-pass probes of a run of the plan (of its shard, when given), and
+// whether they are LargeScan or more: an Internet-scale run, to be confirmed.
+func (p *Plan) Large(shard *uint64) (uint64, bool) {
+	probes := p.Probes
+	if shard != nil && *shard < uint64(len(p.ShardProbes)) {
+		probes = p.ShardProbes[*shard]
+	}
+	return probes, probes >= LargeScan
 }

@@ -100,13 +100,9 @@ func (ex *executor) openEnricher() error {
 		src *Source
 		dst *string
 	}{{ex.plan.CountryDB, &ecfg.CountryDB}, {ex.plan.ASNDB, &ecfg.ASNDB}} {
-		if s.src == nil {
-			continue
+		if s.src != nil {
+			*s.dst = s.src.Path // verified with the plan's other files (newExecutor, NewPlan)
 		}
-		if err := s.src.verify(); err != nil {
-			return err
-		}
-		*s.dst = s.src.Path
 	}
 	var err error
 	ex.en, err = enrich.Open(ecfg)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/clawcensus/clawcensus/scanner"
@@ -29,22 +29,22 @@ type ScanConfig struct {
 	MaxRuntime time.Duration
 	// Worker works the units (its Queue and Run are set here).
 	Worker WorkerConfig
-	// Progress, when set, receives progress lines while the run works (see progress), and
-	// Metrics, when set, serves its counters for Prometheus until it ends.
-	Progress io.Writer
+	// Progress, when set, reports the run's progress while it works; Metrics, when set, serves
+	// its counters for Prometheus until it ends.
+	Progress *Progress
 	Metrics  net.Listener
-	// ClearProgress is set by Scan when it writes progress to a terminal: the caller calls it
-	// before printing a row there, and the next tick draws the line again below the row.
-	ClearProgress func()
 	// Started, when set, is told the run, its plan and its units once they are enqueued, before
-	// anything is sent: what needs privilege (cfg.Worker.Raw) is opened then, and privilege
-	// given up. Its error fails the run.
-	Started func(run int64, p *Plan, units []int64) error
+	// anything is sent: it opens what needs privilege (the SYN engine's raw sockets, which Scan
+	// then uses and the caller closes) and gives privilege up. Its error fails the run.
+	Started func(run int64, p *Plan, units []int64) (*scanner.Raw, error)
 }
 
 // ErrInterrupted means a run stopped before its units were done (a signal, MaxRuntime, the
 // caller's cancellation): what it observed is kept, and it can be resumed.
 var ErrInterrupted = errors.New("interrupted")
+
+// finishTimeout bounds recording how a run ended once its context is done.
+const finishTimeout = 30 * time.Second
 
 // ErrMaxRuntime is the cause of an interruption by ScanConfig.MaxRuntime.
 var ErrMaxRuntime = errors.New("--max-runtime reached")
@@ -69,7 +69,11 @@ func (c *Census) Scan(ctx context.Context, cfg *ScanConfig) (int64, error) {
 			return run, err
 		}
 	} else {
-		r, todo, err := c.Start(ctx, p, cfg.Info, cfg.Shard, Local(shard))
+		info := cfg.Info
+		if info.Method == "" {
+			info.Method = p.ResolvedMethod() // this process sweeps
+		}
+		r, todo, err := c.Start(ctx, p, info, cfg.Shard, Local(shard))
 		if err != nil {
 			return 0, err
 		}
@@ -86,25 +90,14 @@ func (c *Census) Scan(ctx context.Context, cfg *ScanConfig) (int64, error) {
 	if w.Stats == nil {
 		w.Stats = &Stats{}
 	}
-	if cfg.Progress != nil {
-		prog := newProgress(cfg.Progress, p.ProbesOf(units), p.candidates(), w.Stats)
-		cfg.ClearProgress = prog.clear
-		progCtx, stop := context.WithCancel(ctx)
-		defer func() { stop(); prog.final() }()
-		go prog.run(progCtx)
-	}
-	if cfg.Metrics != nil {
-		metricsCtx, stop := context.WithCancel(ctx)
-		defer stop()
-		serveMetrics(metricsCtx, cfg.Metrics, w.Stats, run)
-	}
 	if cfg.Started != nil {
-		if err := cfg.Started(run, p, units); err != nil {
-			finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		raw, err := cfg.Started(run, p, units)
+		if err != nil {
+			finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 			defer cancel()
 			return run, errors.Join(err, c.Finish(finishCtx, run, store.StatusFailed))
 		}
-		w.Raw = cfg.Worker.Raw
+		w.Raw = raw
 	}
 	w.Queue, w.Run = LocalQueue(run, shard), run
 	if cfg.Resume != 0 {
@@ -113,9 +106,26 @@ func (c *Census) Scan(ctx context.Context, cfg *ScanConfig) (int64, error) {
 	if w.Rate == 0 || w.Rate > p.Rate {
 		w.Rate = p.Rate
 	}
+	// Progress and metrics follow the work, and end with it: the totals line comes before
+	// anything is said of how the run ended.
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	var following sync.WaitGroup
+	if cfg.Progress != nil {
+		cfg.Progress.begin(p.ProbesOf(units), p.candidates(), w.Stats)
+		following.Add(1)
+		go func() { defer following.Done(); cfg.Progress.run(followCtx) }()
+	}
+	if cfg.Metrics != nil {
+		serveMetrics(followCtx, cfg.Metrics, w.Stats, run)
+	}
 	workErr := c.Work(ctx, w)
+	stopFollowing()
+	following.Wait()
+	if cfg.Progress != nil {
+		cfg.Progress.final()
+	}
 
-	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	switch {
 	case workErr == nil:

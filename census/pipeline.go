@@ -22,10 +22,11 @@ type feed func(ctx context.Context, open chan<- scanner.Open) error
 // pipeline is the one pipeline of a census unit and of a check; they differ only in where
 // results go. feed finds open ports, up to the plan's concurrency are fingerprinted at once,
 // and every open port yields exactly one observation on results: fingerprinted; a middlebox
-// stored unprobed unless the plan probes middleboxes; unprobed when ctx ended before its turn
-// (hosts being fingerprinted finish, each bounded by its HTTP deadline). It closes results, and
-// the caller must read them all.
-func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, stats *Stats, results chan<- observation.Observation) error {
+// stored unprobed unless the plan probes middleboxes; unprobed when ctx ended before its turn.
+// With keep (a unit: what it saw is stored) hosts being fingerprinted when ctx ends finish, each
+// bounded by its HTTP deadline; without (a check) they stop at once. It closes results, and the
+// caller must read them all.
+func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bool, stats *Stats, results chan<- observation.Observation) error {
 	defer close(results)
 	open := make(chan scanner.Open, 1024)
 	g, gctx := errgroup.WithContext(ctx)
@@ -44,7 +45,10 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, stats *
 		}
 		var fg errgroup.Group
 		fg.SetLimit(ex.concurrency)
-		probeCtx := context.WithoutCancel(gctx)
+		probeCtx := gctx
+		if keep {
+			probeCtx = context.WithoutCancel(gctx)
+		}
 		for op := range open {
 			stats.Open.Add(1)
 			if gctx.Err() != nil {
@@ -163,7 +167,7 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	results := make(chan observation.Observation, 256)
 	collected := make(chan error, 1)
 	go func() { collected <- sk.collect(context.WithoutCancel(ctx), results) }()
-	runErr := errors.Join(ex.pipeline(pctx, find, a.Unit, w.cfg.Stats, results), <-collected)
+	runErr := errors.Join(ex.pipeline(pctx, find, a.Unit, true, w.cfg.Stats, results), <-collected)
 	if ex.sw != nil {
 		after := ex.sw.Stats()
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),

@@ -236,6 +236,14 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 			p.Targets = append(p.Targets, spec)
 		}
 	}
+	// The enrichment databases must open as databases, not only exist.
+	if p.CountryDB != nil || p.ASNDB != nil {
+		ex := &executor{plan: p}
+		if err := ex.openEnricher(); err != nil {
+			return nil, err
+		}
+		ex.en.Close()
+	}
 	// The fingerprinter checks its settings (active probes by name) now, not in a worker.
 	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// progress reports the work done and left on stderr: a live line on a terminal (cleared before
+// Progress reports a run's work done and left on a writer (stderr): a live line on a terminal (cleared before
 // any result row is printed), a plain line every 10 seconds otherwise, and a closing line of
 // totals. A sweep counts its first pass against the planned probes and retries apart; the ETA
 // is the first pass left at the recent rate, scaled by the retries actually sent so far.
 // Candidates have no total: their lines read are counted instead.
-type progress struct {
+type Progress struct {
 	w          io.Writer
 	firstPass  uint64 // planned probes (0 with candidates)
 	candidates bool
@@ -28,9 +28,15 @@ type progress struct {
 	lastAt   time.Time
 }
 
-func newProgress(w io.Writer, firstPass uint64, candidates bool, st *Stats) *progress {
+// NewProgress writes a run's progress to w once the run starts (see ScanConfig).
+func NewProgress(w io.Writer) *Progress { return &Progress{w: w, live: isTerminal(w)} }
+
+// begin sets what the run will do; st are its counters.
+func (pr *Progress) begin(firstPass uint64, candidates bool, st *Stats) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
 	now := time.Now()
-	return &progress{w: w, firstPass: firstPass, candidates: candidates, st: st, live: isTerminal(w), start: now, lastAt: now}
+	pr.firstPass, pr.candidates, pr.st, pr.start, pr.lastAt = firstPass, candidates, st, now, now
 }
 
 func isTerminal(w io.Writer) bool {
@@ -42,7 +48,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func (pr *progress) run(ctx context.Context) {
+func (pr *Progress) run(ctx context.Context) {
 	every := 10 * time.Second
 	if pr.live {
 		every = time.Second
@@ -59,9 +65,9 @@ func (pr *progress) run(ctx context.Context) {
 	}
 }
 
-// clear takes the live line off the terminal before a result row is printed; the next tick
-// draws it again below the row.
-func (pr *progress) clear() {
+// Clear takes the live line off the terminal before a result row is printed there; the next
+// tick draws it again below the row.
+func (pr *Progress) Clear() {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	if pr.showing {
@@ -70,7 +76,7 @@ func (pr *progress) clear() {
 	}
 }
 
-func (pr *progress) print() {
+func (pr *Progress) print() {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	line := pr.line(time.Now())
@@ -82,7 +88,7 @@ func (pr *progress) print() {
 	fmt.Fprintln(pr.w, line)
 }
 
-func (pr *progress) line(now time.Time) string {
+func (pr *Progress) line(now time.Time) string {
 	sent, retried := pr.st.Sent.Load(), pr.st.Retried.Load()
 	rate := float64(sent-pr.lastSent) / now.Sub(pr.lastAt).Seconds()
 	pr.lastSent, pr.lastAt = sent, now
@@ -119,7 +125,7 @@ func eta(total, first, sent uint64, rate float64) string {
 
 // losses names, when there are any, the observations held in the spool and the answers the
 // sweep could not keep.
-func (pr *progress) losses() string {
+func (pr *Progress) losses() string {
 	var s string
 	if n := pr.st.Spooled.Load(); n > 0 {
 		s += fmt.Sprintf(", spooled %d", n)
@@ -131,7 +137,7 @@ func (pr *progress) losses() string {
 }
 
 // final replaces the live line with the totals.
-func (pr *progress) final() {
+func (pr *Progress) final() {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	sent, retried := pr.st.Sent.Load(), pr.st.Retried.Load()

@@ -2,6 +2,7 @@ package census
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -42,12 +43,12 @@ func TestProgressClearsBeforeRowsAndEndsWithTotals(t *testing.T) {
 	st := &Stats{}
 	pr := newProgress(&b, 10, false, st)
 	pr.live = true
-	pr.clear()
+	pr.Clear()
 	if b.Len() != 0 {
 		t.Errorf("clear with no live line wrote %q", b.String())
 	}
 	pr.print()
-	pr.clear()
+	pr.Clear()
 	if !strings.HasSuffix(b.String(), "\r\033[K") {
 		t.Errorf("the live line was not cleared before a row: %q", b.String())
 	}
@@ -58,4 +59,10 @@ func TestProgressClearsBeforeRowsAndEndsWithTotals(t *testing.T) {
 	if got := b.String(); !strings.Contains(got, "done: 12 probes sent (10 first pass, 2 retries)") || strings.Contains(got, "eta") || !strings.HasSuffix(got, "\n") {
 		t.Errorf("final line: %q", got)
 	}
+}
+
+func newProgress(w io.Writer, firstPass uint64, candidates bool, st *Stats) *Progress {
+	pr := NewProgress(w)
+	pr.begin(firstPass, candidates, st)
+	return pr
 }

@@ -38,6 +38,10 @@ type WorkerConfig struct {
 	Lease time.Duration
 	// Spool is the directory of the local spool; empty means DefaultSpool.
 	Spool string
+	// TTL is how long this worker's heartbeat keeps it live (it beats every fifth of that): a
+	// dead worker's run shows stalled, and can be resumed, that long after its last beat. Zero
+	// means store.WorkerTTL.
+	TTL time.Duration
 	// PollInterval is how often an idle worker asks for units; zero means 1s.
 	PollInterval time.Duration
 	// ToolVersion and the plan's contact make the User-Agent.
@@ -86,6 +90,9 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = DefaultLease
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = store.WorkerTTL
 	}
 	if cfg.Spool == "" {
 		cfg.Spool = DefaultSpool
@@ -193,7 +200,7 @@ func (w *worker) wait(ctx context.Context, ws *workers) error {
 }
 
 func (w *worker) heartbeats(ctx context.Context) {
-	t := time.NewTicker(store.WorkerTTL / 5)
+	t := time.NewTicker(w.cfg.TTL / 5)
 	defer t.Stop()
 	for {
 		w.beat(ctx, false)
@@ -217,7 +224,7 @@ func (w *worker) beat(ctx context.Context, stopped bool) {
 	}
 	host, _ := os.Hostname()
 	err := w.c.st.Heartbeat(ctx, store.Worker{ID: w.cfg.ID, RunID: run, Host: host, PID: os.Getpid(),
-		StartedAt: w.started, HeartbeatAt: time.Now().UTC(), Stopped: stopped, Unit: held})
+		StartedAt: w.started, HeartbeatAt: time.Now().UTC(), Stopped: stopped, Unit: held, TTL: w.cfg.TTL})
 	if err != nil {
 		slog.Debug("heartbeat failed", "err", err)
 	}

@@ -66,7 +66,7 @@ func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	c := NewCSV(w)
 	c.Write(ShadowserverHeader)
 	for _, o := range obs {
-		if o.Product != "" {
+		if o.Detected() {
 			c.Write(e.Row(o))
 		}
 	}

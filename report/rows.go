@@ -1,11 +1,9 @@
 package report
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +11,7 @@ import (
 	"github.com/clawcensus/clawcensus/observation"
 )
 
-// RowWriter prints results to stdout in the chosen format, one as it arrives: gateways,
+// RowWriter prints results to a writer (stdout) in the chosen format, one as it arrives: gateways,
 // and with --all every HTTP service.
 type RowWriter struct {
 	all    bool
@@ -33,6 +31,9 @@ func (w *RowWriter) Write(o observation.Observation) error {
 	}
 	return w.format.writeRecord(toRecord(o))
 }
+
+// RowFormats are the formats of NewRowWriter.
+var RowFormats = []string{"jsonl", "csv", "table"}
 
 // NewRowWriter writes scan's rows to w as jsonl, csv (its header at once) or table.
 func NewRowWriter(w io.Writer, format string, all bool) (*RowWriter, error) {
@@ -81,6 +82,7 @@ type Record struct {
 	Country  string   `json:"country,omitempty"`
 
 	observed time.Time
+	obs      observation.Observation
 }
 
 // toRecord maps an observation to the contract: a detected gateway's outcome is its product
@@ -92,7 +94,7 @@ func toRecord(o observation.Observation) Record {
 		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, Official: o.Official,
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
-		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt,
+		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt, obs: o,
 		ASN: o.ASN, ASOrg: o.ASOrg, Country: o.Country,
 	}
 	if o.Detected() {
@@ -171,9 +173,7 @@ func (w *RowWriter) Flush() error {
 		return nil
 	}
 	slices.SortFunc(t.rows, func(a, b Record) int {
-		ia, _ := netip.ParseAddr(a.IP)
-		ib, _ := netip.ParseAddr(b.IP)
-		return cmp.Or(ia.Compare(ib), cmp.Compare(a.Port, b.Port))
+		return observation.Compare(a.obs, b.obs)
 	})
 	if _, err := fmt.Fprintf(t.w, tableFormat, "IP", "PORT", "PRODUCT", "VERSION", "AUTH", "OFFICIAL", "ADVISORIES", "FLAGS"); err != nil {
 		return err

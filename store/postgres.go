@@ -25,6 +25,11 @@ func openPostgres(ctx context.Context, dsn string, readOnly bool) (*Postgres, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres URL %s: %v", ErrUnavailable, Redact(dsn), Redact(err.Error()))
 	}
+	// The job queue shares this pool (census): leave it room beside the store's writers unless
+	// the URL says how many (pool_max_conns).
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, 10)
+	}
 	p := &Postgres{}
 	cfg.BeforeClose = func(c *pgx.Conn) { p.staged.Delete(c) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -299,9 +304,10 @@ func (p *Postgres) SetStatus(ctx context.Context, runID int64, status string, en
 
 // Heartbeat implements Store.
 func (p *Postgres) Heartbeat(ctx context.Context, w Worker) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
-		stopped = excluded.stopped, unit = excluded.unit`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt, w.HeartbeatAt, w.Stopped, w.Unit)
+	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+		stopped = excluded.stopped, unit = excluded.unit, ttl_ms = excluded.ttl_ms`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt,
+		w.HeartbeatAt, w.Stopped, w.Unit, w.TTL.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
 	}
@@ -317,6 +323,7 @@ type workerRow struct {
 	HeartbeatAt time.Time `db:"heartbeat_at"`
 	Stopped     bool      `db:"stopped"`
 	Unit        int64     `db:"unit"`
+	TTLms       int64     `db:"ttl_ms"`
 }
 
 // Workers implements Store.
@@ -325,7 +332,7 @@ func (p *Postgres) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 }
 
 func (p *Postgres) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit FROM workers `+where+
+	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms FROM workers `+where+
 		` ORDER BY started_at, id`, args...)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[workerRow])
 	if err != nil {
@@ -333,7 +340,8 @@ func (p *Postgres) workers(ctx context.Context, where string, args ...any) ([]Wo
 	}
 	out := make([]Worker, len(got))
 	for i, w := range got {
-		out[i] = Worker(w)
+		out[i] = Worker{ID: w.ID, RunID: w.RunID, Host: w.Host, PID: w.PID, StartedAt: w.StartedAt, HeartbeatAt: w.HeartbeatAt,
+			Stopped: w.Stopped, Unit: w.Unit, TTL: time.Duration(w.TTLms) * time.Millisecond}
 	}
 	return out, nil
 }

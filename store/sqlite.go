@@ -373,10 +373,11 @@ func (s *SQLite) SetStatus(ctx context.Context, runID int64, status string, ende
 
 // Heartbeat implements Store.
 func (s *SQLite) Heartbeat(ctx context.Context, w Worker) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
-		stopped = excluded.stopped, unit = excluded.unit`,
-		w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), w.HeartbeatAt.UTC().Format(sqliteTime), w.Stopped, w.Unit)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
+		stopped = excluded.stopped, unit = excluded.unit, ttl_ms = excluded.ttl_ms`,
+		w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), w.HeartbeatAt.UTC().Format(sqliteTime), w.Stopped, w.Unit,
+		w.TTL.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
 	}
@@ -390,13 +391,15 @@ func (s *SQLite) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 
 func (s *SQLite) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
 	var out []Worker
-	err := s.eachArgs(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit FROM workers `+where+` ORDER BY started_at, id`,
+	err := s.eachArgs(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms FROM workers `+where+` ORDER BY started_at, id`,
 		args, func(rows *sql.Rows) error {
 			var w Worker
 			var started, beat string
-			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped, &w.Unit); err != nil {
+			var ttl int64
+			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped, &w.Unit, &ttl); err != nil {
 				return err
 			}
+			w.TTL = time.Duration(ttl) * time.Millisecond
 			w.StartedAt, _ = time.Parse(sqliteTime, started)
 			w.HeartbeatAt, _ = time.Parse(sqliteTime, beat)
 			out = append(out, w)

@@ -9,6 +9,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,8 @@ const (
 	StatusStalled     = "stalled"
 )
 
-// WorkerTTL is how long a worker's heartbeat keeps it live. Workers beat every WorkerTTL/5.
+// WorkerTTL is how long a worker's heartbeat keeps it live unless the worker says otherwise
+// (Worker.TTL). Workers beat every fifth of their TTL.
 const WorkerTTL = 15 * time.Second
 
 // Run is one scan: its parameters and how it ended.
@@ -88,15 +90,22 @@ type Worker struct {
 	Stopped bool
 	// Unit is the unit in hand (its lease), or -1 while the worker waits for one.
 	Unit int64
+	// TTL is how long its heartbeat keeps it live, as the worker chose it; zero means WorkerTTL.
+	// Every reader judges a worker by its own TTL, so a short one (a test, a quick failover)
+	// and the default mix.
+	TTL time.Duration
 }
 
 // Holds reports whether w is live with a unit of its run in hand.
 func (w Worker) Holds(now time.Time) bool { return w.Live(now) && w.Unit >= 0 }
 
-// Live reports whether w has beaten within WorkerTTL of now.
+// Live reports whether w has beaten within its TTL of now.
 func (w Worker) Live(now time.Time) bool {
-	return !w.Stopped && now.Sub(w.HeartbeatAt) < WorkerTTL
+	return !w.Stopped && now.Sub(w.HeartbeatAt) < w.Lifetime()
 }
+
+// Lifetime is w's TTL, or WorkerTTL when it named none.
+func (w Worker) Lifetime() time.Duration { return cmp.Or(w.TTL, WorkerTTL) }
 
 // Summary is a run with the counts derived from its observations.
 type Summary struct {

@@ -433,3 +433,36 @@ func FuzzDatabaseNames(f *testing.F) {
 		}
 	})
 }
+
+// TestWorkerTTL: every reader judges a worker by the TTL its heartbeat names, so a worker with
+// a short TTL shows dead soon after its last beat while one without stays live for WorkerTTL.
+func TestWorkerTTL(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			run := &Run{StartedAt: time.Now().UTC(), Targets: "127.0.0.1", Ports: "1", Rate: 1, Shard: "0/1"}
+			if err := st.StartRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			beat := time.Now().UTC().Add(-3 * time.Second)
+			for _, w := range []Worker{{ID: "short", TTL: 2 * time.Second}, {ID: "default"}} {
+				w.RunID, w.StartedAt, w.HeartbeatAt, w.Unit = run.ID, beat, beat, 0
+				if err := st.Heartbeat(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ws, err := st.Workers(ctx, run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live := map[string]bool{}
+			for _, w := range ws {
+				live[w.ID] = w.Live(time.Now())
+			}
+			if live["short"] || !live["default"] || len(ws) != 2 {
+				t.Errorf("live: %v (workers %+v)", live, ws)
+			}
+		})
+	}
+}

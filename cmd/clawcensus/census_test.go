@@ -86,8 +86,9 @@ func TestKilledRunStallsAndResumes(t *testing.T) {
 	if err := os.WriteFile(targets, []byte("127.0.0.0/25\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A short heartbeat TTL: the dead scan's run shows stalled two seconds after its last beat.
 	cmd := exec.Command(cliBinary, "scan", "--lab", "--scan-type", "connect", "--rate", "20", "--retries", "0",
-		"--unit-size", "16", "--ports", fmt.Sprint(l.gateway), "--db", db, "@"+targets)
+		"--unit-size", "16", "--heartbeat-ttl", "2s", "--ports", fmt.Sprint(l.gateway), "--db", db, "@"+targets)
 	cmd.Env = testEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

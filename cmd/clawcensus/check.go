@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -25,25 +23,10 @@ func checkCommand() *cli.Command {
 			"finding with why it matters, the fix, the MIIT/NVDB item it serves and the official docs.\n" +
 			"Nothing is stored. The scope is the targets themselves (or --scope / CLAWCENSUS_SCOPE).\n" +
 			"Exit status: 0 nothing exposed, 3 a gateway answers, 1 the check failed, 2 usage error.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "ports", Value: "wild,sidecar", Usage: "ports, ranges and presets (" + presetNames() + ")"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
-			&cli.StringFlag{Name: "scan-type", Value: "connect", Usage: "connect (no root) or syn"},
-			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "comma-separated CIDRs the targets must lie in (default: the targets)"},
-			&cli.IntFlag{Name: "rate", Value: scanner.DefaultRate, Usage: "probes per second"},
-			&cli.IntFlag{Name: "retries", Value: census.DefaultRetries, Usage: "extra probes for a port that does not answer"},
-			&cli.DurationFlag{Name: "timeout", Value: scanner.DefaultTimeout, Usage: "connect timeout per probe"},
-			&cli.DurationFlag{Name: "http-timeout", Value: fingerprint.DefaultTimeout, Usage: "all HTTP probes to one host"},
-			firstByteFlag,
-			&cli.StringSliceFlag{Name: "active-probe", Usage: "enable an opt-in probe (invoke: POST /tools/invoke {} tells auth on older releases)"},
-			userFlag,
-		},
+		Flags: flagsOf(forCheck),
+
 		Action: runCheck,
 	})
-}
-
-func presetNames() string {
-	return strings.Join(slices.Sorted(maps.Keys(scanner.PortPresets)), ", ")
 }
 
 func runCheck(c *cli.Context) error {
@@ -54,7 +37,7 @@ func runCheck(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usagef("no targets: clawcensus check TARGET... (your own hosts or ranges)")
 	}
-	if err := refuseEmpty(c); err != nil {
+	if err := refuseEmpty(c, forCheck); err != nil {
 		return err
 	}
 	var targets []string
@@ -72,7 +55,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	raw, err := lowerPrivileges(c, p.Method == scanner.MethodSYN, nil)
+	raw, err := lowerPrivileges(c, p.Method == scanner.MethodSYN, nil, nil)
 	if err != nil {
 		return err
 	}

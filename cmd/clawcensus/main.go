@@ -105,14 +105,6 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	}
 }
 
-// dbFlag is shared by every command that opens the store.
-var dbFlag = &cli.StringFlag{
-	Name:    "db",
-	Usage:   "store: postgres://… URL or a SQLite file path",
-	EnvVars: []string{"CLAWCENSUS_DB"},
-	Value:   store.DefaultPath,
-}
-
 func asUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
 
 // command sets what every subcommand shares: a usage mistake exits 2.

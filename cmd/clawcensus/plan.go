@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,7 +19,7 @@ func planCommand() *cli.Command {
 		Name:      "plan",
 		Usage:     "store a census plan and queue its work units for workers; prints {\"run\": N}",
 		ArgsUsage: scanCommand().ArgsUsage,
-		Flags:     append(flagsOf(inPlan, inBoth), scanFlags[1].Flag), // and the plan's --rate
+		Flags:     flagsOf(forPlan),
 		Action: func(c *cli.Context) error {
 			p, shard, err := newPlan(c)
 			if err != nil {
@@ -29,7 +31,7 @@ func planCommand() *cli.Command {
 			if p.CandidatesStdin {
 				return usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
 			}
-			info := runInfo(c, p)
+			info := runInfo(c)
 			cen, err := openCensus(c)
 			if err != nil {
 				return err
@@ -49,26 +51,18 @@ func workerCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:  "worker",
 		Usage: "work planned census units from the store until none is left (--follow: keep waiting)",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "follow", Usage: "keep waiting for new units (a long-running service)"},
-			&cli.IntFlag{Name: "rate", Usage: "lower the planned rate for this worker (probes per second)"},
-			&cli.StringFlag{Name: "id", Usage: "worker id in leases and heartbeats (default: host-pid-random)"},
-			&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "this worker's authorized scope: runs with targets outside it are refused"},
-			&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: jsonl, csv or table"},
-			&cli.BoolFlag{Name: "all", Usage: "also print HTTP services that are not gateways"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on stdout (results go to the store)"},
-			leaseFlag, spoolFlag, dbFlag, userFlag,
-		},
+		Flags: flagsOf(forWorker),
+
 		Action: func(c *cli.Context) error {
-			if c.Int("rate") < 0 {
-				return usagef("--rate %d: must be positive", c.Int("rate"))
+			if err := refuseEmpty(c, forWorker); err != nil {
+				return err
 			}
-			if c.Duration("lease") <= 0 {
-				return usagef("--lease %s: must be positive", c.Duration("lease"))
+			if !slices.Contains(report.RowFormats, c.String("format")) {
+				return usagef("--format %q: want %s", c.String("format"), strings.Join(report.RowFormats, ", "))
 			}
 			out, err := report.NewRowWriter(c.App.Writer, c.String("format"), c.Bool("all"))
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			cen, err := openCensus(c)
 			if err != nil {
@@ -79,13 +73,13 @@ func workerCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := lowerPrivileges(c, true, own)
+			raw, err := lowerPrivileges(c, true, own, nil)
 			if err != nil {
 				return err
 			}
 			defer raw.Close()
 			err = cen.Work(c.Context, census.WorkerConfig{ID: c.String("id"), Scope: c.String("scope"), Follow: c.Bool("follow"), Rate: c.Int("rate"),
-				Lease: c.Duration("lease"), Spool: c.String("spool"), ToolVersion: version, Raw: raw,
+				Lease: c.Duration("lease"), TTL: c.Duration("heartbeat-ttl"), Spool: c.String("spool"), ToolVersion: version, Raw: raw,
 				Emit: func(o observation.Observation) {
 					if !c.Bool("quiet") {
 						out.Write(o)

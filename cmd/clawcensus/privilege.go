@@ -14,16 +14,12 @@ import (
 	"github.com/clawcensus/clawcensus/store"
 )
 
-// userFlag names who a root process becomes once its raw sockets are open.
-var userFlag = &cli.StringFlag{Name: "user", EnvVars: []string{"CLAWCENSUS_USER"},
-	Usage: "run as this user after opening the raw sockets when started as root (default nobody, or where nobody cannot reach the files the sudo caller, else uid 0 without capabilities; root: stay)"}
-
 // lowerPrivileges opens the SYN engine's raw sockets when the sweep may use them (syn, or auto
 // where allowed), then gives up privilege before anything is read from the network (package
 // privilege): root becomes --user after handing it the spool directory and a SQLite store's
 // files; a process with file capabilities drops them. The sockets stay usable; nothing else
 // can be opened.
-func lowerPrivileges(c *cli.Context, wantSYN bool, own []string) (*scanner.Raw, error) {
+func lowerPrivileges(c *cli.Context, wantSYN bool, own, reads []string) (*scanner.Raw, error) {
 	var raw *scanner.Raw
 	if wantSYN {
 		if ok, _ := scanner.SYNAvailable(); ok {
@@ -34,7 +30,7 @@ func lowerPrivileges(c *cli.Context, wantSYN bool, own []string) (*scanner.Raw, 
 			raw = r
 		}
 	}
-	name, why, err := runAs(c, own)
+	name, why, err := runAs(c, own, reads)
 	if err != nil {
 		raw.Close()
 		return nil, err
@@ -52,29 +48,24 @@ func lowerPrivileges(c *cli.Context, wantSYN bool, own []string) (*scanner.Raw, 
 }
 
 // runAs asks privilege.Decide who a root process becomes, given --user, the files the run
-// still writes (own) and the inputs its flags name. A --user that cannot reach them is a usage
-// error; scan asks before its run exists, so nothing is recorded or sent.
-func runAs(c *cli.Context, own []string) (name, why string, err error) {
-	name, why, err = privilege.Decide(privilege.Config{User: c.String("user"), Own: own, Reads: inputFiles(c)})
+// still writes (own) and reads (the plan's files, see planFiles). A --user that cannot reach
+// them is a usage error; scan asks before its run exists, so nothing is recorded or sent.
+func runAs(c *cli.Context, own, reads []string) (name, why string, err error) {
+	name, why, err = privilege.Decide(privilege.Config{User: c.String("user"), Own: own, Reads: reads})
 	if err != nil {
 		return "", "", usagef("--user %v: choose a user who can, or move the files", err)
 	}
 	return name, why, nil
 }
 
-// inputFiles are the files a run opens for reading after privileges are dropped: candidates,
-// exclude lists, opt-out registers and enrichment databases named by flags.
-func inputFiles(c *cli.Context) []string {
-	var files []string
-	for _, name := range []string{"candidates", "country-db", "asn-db"} {
-		if v := c.String(name); v != "" && v != "-" {
-			files = append(files, v)
-		}
+// planFiles are the files a run of p opens for reading after privileges are dropped: target
+// lists, candidates, exclude lists, opt-out registers and enrichment databases.
+func planFiles(p *census.Plan) []string {
+	var out []string
+	for _, f := range p.Files() {
+		out = append(out, f.Path)
 	}
-	for _, name := range []string{"exclude", "optout"} {
-		files = append(files, c.StringSlice(name)...)
-	}
-	return files
+	return out
 }
 
 // workerFiles are the files a worker still writes after giving up root: the spool directory
