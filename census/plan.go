@@ -475,6 +475,15 @@ func (p *Plan) Files() []Source {
 	return all
 }
 
+// Paths are the paths of Files: what a run of the plan opens for reading.
+func (p *Plan) Paths() []string {
+	var out []string
+	for _, f := range p.Files() {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
 // Verify checks that every file the plan depends on still has the content it was planned with:
 // a worker anywhere, or a resume, works exactly what was planned, or refuses.
 func (p *Plan) Verify() error {

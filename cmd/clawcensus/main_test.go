@@ -561,18 +561,19 @@ func TestResumeInterruptedRun(t *testing.T) {
 	l := startLab(t)
 	db := filepath.Join(t.TempDir(), "resume.db")
 	args := []string{"scan", "--scan-type", "connect", "--rate", "20", "--timeout", "1s", "--retries", "0", "--db", db}
-	cmd := exec.Command(cliBinary, append(args, "--lab", "--seed", "5", "--ports", fmt.Sprint(l.gateway), "127.0.0.0/25")...)
+	cmd := exec.Command(cliBinary, append(args, "--lab", "--seed", "5", "--unit-size", "32", "--ports", fmt.Sprint(l.gateway), "127.0.0.0/25")...)
 	cmd.Env = testEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(3500 * time.Millisecond) // ~70 of 128 probes at 20/s; the resume starts 20 (rate × timeout) before that checkpoint
+	// Interrupted once a unit of four is done: the resume works the other three.
+	waitForRun(t, db, func(r report.RunRecord) bool { return r.UnitsDone > 0 })
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
 	runs := reportRuns(t, db)
-	if len(runs) != 1 || runs[0].Status != "interrupted" {
+	if len(runs) != 1 || runs[0].Status != "interrupted" || runs[0].UnitsDone == 0 || runs[0].UnitsDone == runs[0].UnitsTotal {
 		t.Fatalf("after SIGINT: %+v\n%s", runs, stderr.String())
 	}
 

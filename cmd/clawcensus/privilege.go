@@ -48,7 +48,7 @@ func lowerPrivileges(c *cli.Context, wantSYN bool, own, reads []string) (*scanne
 }
 
 // runAs asks privilege.Decide who a root process becomes, given --user, the files the run
-// still writes (own) and reads (the plan's files, see planFiles). A --user that cannot reach
+// still writes (own) and reads (the plan's files: census.Plan.Paths). A --user that cannot reach
 // them is a usage error; scan asks before its run exists, so nothing is recorded or sent.
 func runAs(c *cli.Context, own, reads []string) (name, why string, err error) {
 	name, why, err = privilege.Decide(privilege.Config{User: c.String("user"), Own: own, Reads: reads})
@@ -56,16 +56,6 @@ func runAs(c *cli.Context, own, reads []string) (name, why string, err error) {
 		return "", "", usagef("--user %v: choose a user who can, or move the files", err)
 	}
 	return name, why, nil
-}
-
-// planFiles are the files a run of p opens for reading after privileges are dropped: target
-// lists, candidates, exclude lists, opt-out registers and enrichment databases.
-func planFiles(p *census.Plan) []string {
-	var out []string
-	for _, f := range p.Files() {
-		out = append(out, f.Path)
-	}
-	return out
 }
 
 // workerFiles are the files a worker still writes after giving up root: the spool directory

@@ -123,7 +123,7 @@ func runScan(c *cli.Context) error {
 		return err
 	}
 	if cfg.Plan != nil {
-		if _, _, err := runAs(c, own, planFiles(cfg.Plan)); err != nil {
+		if _, _, err := runAs(c, own, cfg.Plan.Paths()); err != nil {
 			return err
 		}
 	}
@@ -151,7 +151,7 @@ func runScan(c *cli.Context) error {
 	defer func() { raw.Close() }()
 	cfg.Started = func(run int64, p *census.Plan, units []int64) (*scanner.Raw, error) {
 		var err error
-		raw, err = lowerPrivileges(c, p.ResolvedMethod() == scanner.MethodSYN, own, planFiles(p))
+		raw, err = lowerPrivileges(c, p.ResolvedMethod() == scanner.MethodSYN, own, p.Paths())
 		return raw, err
 	}
 	outOK := true
