@@ -12,39 +12,10 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
-	"github.com/clawcensus/clawcensus/store"
+	"github.com/clawcensus/clawcensus/report/reporttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// sampleRuns is three days of complete runs over a loopback lab, the last with enrichment.
-func sampleRuns() []store.Summary {
-	day := func(d int) time.Time { return time.Date(2026, 11, d, 2, 0, 0, 0, time.UTC) }
-	var runs []store.Summary
-	for i, d := range []int{26, 27, 28} {
-		end := day(d).Add(40 * time.Minute)
-		s := store.Summary{Run: store.Run{ID: int64(i + 1), StartedAt: day(d), EndedAt: &end, Status: store.StatusComplete,
-			Targets: "127.0.0.0/24", TargetCount: 256, Ports: "18789", Rate: 2000, Seed: 42, Shard: "0/1", Method: "connect",
-			ToolVersion: "test", ProbesSent: 256, OpenPorts: int64(20 + i)},
-			Detected:   int64(20 + i),
-			ByVersion:  map[string]int64{"2026.9.6": int64(8 + i), "2026.3.8": 6, "2026.1.24-3": 4, "unknown": 2},
-			ByAuth:     map[string]int64{"required": int64(11 + i), "none": 5, "unknown": 4},
-			ByProduct:  map[string]int64{"openclaw": int64(16 + i), "clawdbot": 4},
-			ByOfficial: map[string]int64{"true": int64(18 + i), "unknown": 2},
-			ByFlag:     map[string]int64{"plaintext-http": int64(20 + i), "host-terminal-enabled": 1},
-			ByMIIT:     map[string]int64{"internet-exposure": int64(20 + i), "known-advisories": 10},
-			ByAdvisory: map[string]int64{"CVE-2026-25253": 4, "CVE-2026-45001": 10},
-			ByCountry:  map[string]int64{}, ByASN: map[string]int64{},
-		}
-		if d == 28 {
-			s.Enrichment = "lab.mmdb (2026-11-01)"
-			s.ByCountry = map[string]int64{"ZZ": 15, "": int64(5 + i)}
-			s.ByASN = map[string]int64{"AS64500": 15, "": int64(5 + i)}
-		}
-		runs = append(runs, s)
-	}
-	return runs
-}
 
 func sampleDocument(t *testing.T) *Document {
 	t.Helper()
@@ -52,7 +23,7 @@ func sampleDocument(t *testing.T) *Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := sampleRuns()
+	runs := reporttest.Runs()
 	d, err := NewDocument(runs[2], runs, rules, Methodology{Targets: "127.0.0.0/24", TargetCount: 256, Ports: "18789",
 		Method: "connect", Rate: 2000, Seed: 42, Shard: "0/1", Retries: 1, Exclusions: []string{"none"}, ToolVersion: "test"},
 		time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))

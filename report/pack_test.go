@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
+	"github.com/clawcensus/clawcensus/report/reporttest"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -63,22 +63,6 @@ func readCSVByHeader(t *testing.T, path string) []map[string]string {
 	return out
 }
 
-func packObservations() []observation.Observation {
-	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	gw := func(ip string, asn uint32, org, country, auth string, adv ...string) observation.Observation {
-		return observation.Observation{IP: netip.MustParseAddr(ip), Port: 18789, Scheme: "http", Outcome: observation.OpenClaw,
-			Product: "openclaw", Version: "2026.3.8", Auth: auth, Advisories: adv, ASN: asn, ASOrg: org, Country: country, ObservedAt: at}
-	}
-	return []observation.Observation{
-		gw("127.0.0.10", 64500, "=Lab One", "ZZ", "none", "CVE-2026-45001"),
-		gw("127.0.0.11", 64500, "=Lab One", "ZZ", "required"),
-		gw("127.0.1.5", 64501, "Lab Two", "YY", "required", "CVE-2026-45001"),
-		gw("127.0.2.5", 0, "", "", "unknown"),
-		gw("::1", 64500, "=Lab One", "ZZ", "required"),
-		{IP: netip.MustParseAddr("127.0.0.12"), Port: 80, Outcome: observation.NotOpenClaw, ASN: 64500, ObservedAt: at},
-	}
-}
-
 // TestPackPerRecipient writes a pack each way and reads every file back by its header.
 func TestPackPerRecipient(t *testing.T) {
 	run := store.Summary{Run: store.Run{ID: 7, StartedAt: time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC), Status: store.StatusComplete,
@@ -102,7 +86,7 @@ func TestPackPerRecipient(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), by)
 		p := &Pack{Dir: dir, By: by, CIDRs: cidrs, Run: run, ToolVersion: "test", Generated: run.StartedAt,
 			Summary: func(w io.Writer) error { _, err := io.WriteString(w, "# summary\n"); return err }}
-		recips, err := p.Write(packObservations(), ex)
+		recips, err := p.Write(reporttest.Observations(), ex)
 		if err != nil {
 			t.Fatalf("%s: %v", by, err)
 		}
@@ -149,7 +133,7 @@ func TestPackPerRecipient(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(dir, "summary.md")); string(b) != "# summary\n" {
 			t.Errorf("%s: summary.md %q", by, b)
 		}
-		if _, err := p.Write(packObservations(), ex); err == nil || !strings.Contains(err.Error(), "not empty") {
+		if _, err := p.Write(reporttest.Observations(), ex); err == nil || !strings.Contains(err.Error(), "not empty") {
 			t.Errorf("%s: a second pack into the same directory: %v", by, err)
 		}
 	}
