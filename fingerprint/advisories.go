@@ -16,7 +16,10 @@ type Advisory struct {
 	Aliases  []string `json:"aliases"`
 	Summary  string   `json:"summary"`
 	Severity string   `json:"-"`
-	Affected []struct {
+	// Observable says where the affected code runs, and so whether a census that sees only a
+	// gateway's port can meet it: one of the Observable* constants.
+	Observable string `json:"-"`
+	Affected   []struct {
 		Package struct {
 			Ecosystem string `json:"ecosystem"`
 			Name      string `json:"name"`
@@ -32,9 +35,22 @@ type Advisory struct {
 		Versions []string `json:"versions"`
 	} `json:"affected"`
 	DatabaseSpecific struct {
-		Severity string `json:"severity"`
+		Severity   string `json:"severity"`
+		Observable string `json:"observable"`
 	} `json:"database_specific"`
 }
+
+// Where an advisory's affected code runs (database_specific.observable in its OSV file). Only
+// ObservableGateway is on the surface a remote census reaches; the others ride along with the
+// version (the package is the same) but are not reachable on the gateway's port.
+const (
+	ObservableGateway    = "gateway"     // the Gateway's HTTP/WebSocket surface on its port
+	ObservablePlugin     = "plugin"      // a plugin, extension or channel integration
+	ObservableLocal      = "local"       // local-only paths: CLI, filesystem, loopback-only ports, the host
+	ObservableDesktopApp = "desktop-app" // the macOS, iOS or Android app
+)
+
+var observables = []string{ObservableGateway, ObservablePlugin, ObservableLocal, ObservableDesktopApp}
 
 func (r *Rules) loadAdvisories(fsys fs.FS) error {
 	files, err := fs.Glob(fsys, "advisories/*.json")
@@ -71,7 +87,10 @@ func (r *Rules) loadAdvisories(fsys fs.FS) error {
 				}
 			}
 		}
-		a.Severity = a.DatabaseSpecific.Severity
+		if !slices.Contains(observables, a.DatabaseSpecific.Observable) {
+			return fmt.Errorf("advisory %s: database_specific.observable %q is not one of %s", name, a.DatabaseSpecific.Observable, strings.Join(observables, ", "))
+		}
+		a.Severity, a.Observable = a.DatabaseSpecific.Severity, a.DatabaseSpecific.Observable
 		a.preferCVE()
 		r.Advisories = append(r.Advisories, a)
 	}
@@ -124,6 +143,22 @@ func (r *Rules) AdvisoriesFor(pkg, version string) []string {
 	var ids []string
 	for _, a := range r.Advisories {
 		if a.affects(pkg, v) {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids
+}
+
+// ObservableAdvisoriesFor is AdvisoriesFor narrowed to the advisories whose affected code is on
+// the gateway's own surface (ObservableGateway), the ones a remote observer can meet.
+func (r *Rules) ObservableAdvisoriesFor(pkg, version string) []string {
+	v, err := ParseVersion(version)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, a := range r.Advisories {
+		if a.Observable == ObservableGateway && a.affects(pkg, v) {
 			ids = append(ids, a.ID)
 		}
 	}

@@ -1,6 +1,7 @@
 package fingerprint
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,14 +69,16 @@ func TestAdvisoryRanges(t *testing.T) {
 		pkg, version string
 		has, hasNot  []string
 	}{
-		{"clawdbot", "2026.1.24-3", []string{"CVE-2026-25253"}, []string{"CVE-2026-25593", "OPENCLAW-2026-70247"}},
-		{"openclaw", "2026.1.29", []string{"CVE-2026-28472"}, []string{"CVE-2026-25253"}},
-		{"openclaw", "2026.2.15", []string{"OPENCLAW-2026-70247"}, nil},
+		{"clawdbot", "2026.1.24-3", []string{"CVE-2026-25253", "CVE-2026-26317", "CVE-2026-28458"}, []string{"CVE-2026-25593", "OPENCLAW-2026-70247"}},
+		{"clawdbot", "2026.1.19", []string{"CVE-2026-25593"}, []string{"CVE-2026-28458"}}, // the relay came in 2026.1.20
+		{"openclaw", "2026.1.29", []string{"CVE-2026-28472", "CVE-2026-28458"}, []string{"CVE-2026-25253"}},
+		{"openclaw", "2026.2.1", []string{"CVE-2026-26317"}, []string{"CVE-2026-28458"}},
+		{"openclaw", "2026.2.15", []string{"OPENCLAW-2026-70247"}, []string{"CVE-2026-26317"}},
 		{"openclaw", "2026.2.14", nil, []string{"OPENCLAW-2026-70247"}},
 		{"openclaw", "2026.4.21", []string{"OPENCLAW-2026-70247"}, []string{"CVE-2026-43585", "CVE-2026-45001"}},
-		{"openclaw", "2026.4.22", []string{"GHSA-cf2p-f286-mphf"}, []string{"OPENCLAW-2026-70247"}},
-		{"openclaw", "2026.6.5-beta.1", []string{"GHSA-cf2p-f286-mphf"}, nil},
-		{"openclaw", "2026.6.5", nil, []string{"GHSA-cf2p-f286-mphf"}},
+		{"openclaw", "2026.4.22", []string{"CVE-2026-62207"}, []string{"OPENCLAW-2026-70247"}},
+		{"openclaw", "2026.6.5-beta.1", []string{"CVE-2026-62207"}, nil},
+		{"openclaw", "2026.6.5", nil, []string{"CVE-2026-62207"}},
 	}
 	for _, tt := range tests {
 		got := rules.AdvisoriesFor(tt.pkg, tt.version)
@@ -88,6 +91,62 @@ func TestAdvisoryRanges(t *testing.T) {
 			if slices.Contains(got, id) {
 				t.Errorf("%s@%s: %s should not apply", tt.pkg, tt.version, id)
 			}
+		}
+	}
+}
+
+// TestAdvisoriesObservable holds every shipped advisory to the fields a count relies on: an
+// observable place from the four, a severity, and a public source (a home-made id also says why).
+func TestAdvisoriesObservable(t *testing.T) {
+	rules, err := LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range rules.Advisories {
+		t.Run(a.ID, func(t *testing.T) {
+			if !slices.Contains([]string{ObservableGateway, ObservablePlugin, ObservableLocal, ObservableDesktopApp}, a.Observable) {
+				t.Errorf("observable %q", a.Observable)
+			}
+			if a.Severity == "" {
+				t.Error("no severity")
+			}
+			if !strings.HasPrefix(a.ID, "CVE-") && !strings.HasPrefix(a.ID, "GHSA-") && !strings.HasPrefix(a.ID, "OPENCLAW-") {
+				t.Errorf("id %q is of no known kind", a.ID)
+			}
+		})
+	}
+	// The observable subset: a local-only advisory is implied by the version but not counted as reachable.
+	all, gw := rules.AdvisoriesFor("openclaw", "2026.1.29"), rules.ObservableAdvisoriesFor("openclaw", "2026.1.29")
+	if !slices.Contains(all, "CVE-2026-28458") || slices.Contains(gw, "CVE-2026-28458") || !slices.Contains(gw, "CVE-2026-28472") {
+		t.Errorf("all %v, observable %v", all, gw)
+	}
+}
+
+func TestAdvisoryObservableRequired(t *testing.T) {
+	rules := `probes:
+  - {id: root, method: GET, path: /}
+products:
+  - id: x
+    npm: x
+    min_groups: 1
+    markers:
+      - {id: t, group: title, probe: root, contains: x}
+`
+	adv := `{"id":"A","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]%s}`
+	for name, tail := range map[string]string{
+		"missing":    ``,
+		"empty":      `,"database_specific":{"observable":""}`,
+		"unknown":    `,"database_specific":{"observable":"internet"}`,
+		"wrong case": `,"database_specific":{"observable":"Gateway"}`,
+	} {
+		fs := fstest.MapFS{
+			"rules/releases.json": {Data: []byte(`{"generated":"","note":"","releases":[]}`)},
+			"rules/a.yaml":        {Data: []byte(rules)},
+			"advisories/bad.json": {Data: []byte(fmt.Sprintf(adv, tail))},
+		}
+		_, err := loadRules(fs)
+		if err == nil || !strings.Contains(err.Error(), "advisories/bad.json") || !strings.Contains(err.Error(), "observable") {
+			t.Errorf("%s: error %v", name, err)
 		}
 	}
 }
@@ -134,7 +193,7 @@ products:
 `
 	base := fstest.MapFS{
 		"rules/releases.json":  {Data: []byte(`{"generated":"","note":"","releases":[]}`)},
-		"advisories/none.json": {Data: []byte(`{"id":"A","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}`)},
+		"advisories/none.json": {Data: []byte(`{"id":"A","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}],"database_specific":{"observable":"gateway"}}`)},
 		"rules/a.yaml":         {Data: []byte(good)},
 	}
 	if _, err := loadRules(base); err != nil {

@@ -19,7 +19,7 @@ import (
 )
 
 func TestSeverity(t *testing.T) {
-	sev := map[string]string{"GHSA-4jpw-hj22-2xmc": "critical", "CVE-2026-45001": "high"}
+	sev := map[string]string{"CVE-2026-32922": "critical", "CVE-2026-45001": "high"}
 	yes := true
 	tests := []struct {
 		name string
@@ -28,7 +28,7 @@ func TestSeverity(t *testing.T) {
 	}{
 		{"open and vulnerable", observation.Observation{Auth: "none", Advisories: []string{"CVE-2026-45001"}}, "critical"},
 		{"open, current", observation.Observation{Auth: "none"}, "high"},
-		{"critical advisory behind auth", observation.Observation{Auth: "required", Advisories: []string{"GHSA-4jpw-hj22-2xmc"}}, "high"},
+		{"critical advisory behind auth", observation.Observation{Auth: "required", Advisories: []string{"CVE-2026-32922"}}, "high"},
 		{"high advisory, auth unknown", observation.Observation{Auth: "unknown", Advisories: []string{"CVE-2026-45001"}}, "medium"},
 		{"config leak", observation.Observation{Auth: "unknown", Flags: []string{"bootstrap-config-leak"}}, "medium"},
 		{"current, auth on", observation.Observation{Auth: "required", Official: &yes}, "low"},

@@ -46,9 +46,10 @@ func WriteReleases(w io.Writer, format string, rules *fingerprint.Rules) error {
 		fmt.Fprintf(w, "%-9s %-20s %-10s %-12s %-34s %s\n", r.Package, r.Version, orDash(built), orDash(commit),
 			bundle, strings.Join(r.Advisories, ","))
 	}
-	fmt.Fprintf(w, "%d releases, %d advisories\n\n%-26s %-9s %-34s %s\n", len(rows), len(rules.Advisories), "ADVISORY", "SEVERITY", "ALSO KNOWN AS", "SUMMARY")
+	// OBSERVABLE says where the affected code runs: only "gateway" is on the port a census reaches.
+	fmt.Fprintf(w, "%d releases, %d advisories\n\n%-26s %-9s %-34s %-11s %s\n", len(rows), len(rules.Advisories), "ADVISORY", "SEVERITY", "ALSO KNOWN AS", "OBSERVABLE", "SUMMARY")
 	for _, a := range rules.Advisories {
-		fmt.Fprintf(w, "%-26s %-9s %-34s %s\n", a.ID, orDash(strings.ToLower(a.Severity)), orDash(strings.Join(a.Aliases, ",")), a.Summary)
+		fmt.Fprintf(w, "%-26s %-9s %-34s %-11s %s\n", a.ID, orDash(strings.ToLower(a.Severity)), orDash(strings.Join(a.Aliases, ",")), a.Observable, a.Summary)
 	}
 	return nil
 }
