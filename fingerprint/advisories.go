@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 )
@@ -52,46 +51,54 @@ const (
 
 var observables = []string{ObservableGateway, ObservablePlugin, ObservableLocal, ObservableDesktopApp}
 
-func (r *Rules) loadAdvisories(fsys fs.FS) error {
-	files, err := fs.Glob(fsys, "advisories/*.json")
-	if err != nil {
-		return err
+// parseAdvisory reads one OSV record and checks the fields the matcher uses.
+func parseAdvisory(data []byte, name string) (Advisory, error) {
+	var a Advisory
+	// OSV records carry many fields we do not use, so unknown fields are allowed here; the
+	// ones we use are checked below.
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&a); err != nil {
+		return a, fmt.Errorf("advisory %s: %w", name, err)
 	}
-	for _, name := range files {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		var a Advisory
-		// OSV records carry many fields we do not use, so unknown fields are allowed here;
-		// the ones we use are checked below.
-		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&a); err != nil {
-			return fmt.Errorf("advisory %s: %w", name, err)
-		}
-		if a.ID == "" || len(a.Affected) == 0 {
-			return fmt.Errorf("advisory %s: needs an id and affected packages", name)
-		}
-		for _, af := range a.Affected {
-			for _, rg := range af.Ranges {
-				if rg.Type != "ECOSYSTEM" && rg.Type != "SEMVER" {
-					return fmt.Errorf("advisory %s: range type %q not supported", name, rg.Type)
-				}
-				for _, ev := range rg.Events {
-					for _, v := range []string{ev.Introduced, ev.Fixed, ev.LastAffected} {
-						if v != "" && v != "0" {
-							if _, err := ParseVersion(v); err != nil {
-								return fmt.Errorf("advisory %s: %w", name, err)
-							}
+	if a.ID == "" || len(a.Affected) == 0 {
+		return a, fmt.Errorf("advisory %s: needs an id and affected packages", name)
+	}
+	for _, af := range a.Affected {
+		for _, rg := range af.Ranges {
+			if rg.Type != "ECOSYSTEM" && rg.Type != "SEMVER" {
+				return a, fmt.Errorf("advisory %s: range type %q not supported", name, rg.Type)
+			}
+			for _, ev := range rg.Events {
+				for _, v := range []string{ev.Introduced, ev.Fixed, ev.LastAffected} {
+					if v != "" && v != "0" {
+						if _, err := ParseVersion(v); err != nil {
+							return a, fmt.Errorf("advisory %s: %w", name, err)
 						}
 					}
 				}
 			}
 		}
-		if !slices.Contains(observables, a.DatabaseSpecific.Observable) {
-			return fmt.Errorf("advisory %s: database_specific.observable %q is not one of %s", name, a.DatabaseSpecific.Observable, strings.Join(observables, ", "))
+	}
+	if !slices.Contains(observables, a.DatabaseSpecific.Observable) {
+		return a, fmt.Errorf("advisory %s: database_specific.observable %q is not one of %s", name, a.DatabaseSpecific.Observable, strings.Join(observables, ", "))
+	}
+	a.Severity, a.Observable = a.DatabaseSpecific.Severity, a.DatabaseSpecific.Observable
+	a.preferCVE()
+	return a, nil
+}
+
+// setAdvisories parses the knowledge base's OSV records.
+func (r *Rules) setAdvisories(records []json.RawMessage, where string) error {
+	r.Advisories = nil
+	seen := map[string]bool{}
+	for i, rec := range records {
+		a, err := parseAdvisory(rec, fmt.Sprintf("%s #%d", where, i+1))
+		if err != nil {
+			return err
 		}
-		a.Severity, a.Observable = a.DatabaseSpecific.Severity, a.DatabaseSpecific.Observable
-		a.preferCVE()
+		if seen[a.ID] {
+			return fmt.Errorf("advisory %s: twice in %s", a.ID, where)
+		}
+		seen[a.ID] = true
 		r.Advisories = append(r.Advisories, a)
 	}
 	slices.SortFunc(r.Advisories, func(a, b Advisory) int { return cmpString(a.ID, b.ID) })

@@ -3,7 +3,6 @@ package fingerprint
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -109,6 +108,8 @@ type Rules struct {
 	Products   []Product
 	Releases   []Release
 	Advisories []Advisory
+	// Knowledge names the knowledge base the releases and advisories came from.
+	Knowledge Identity
 
 	byAsset map[string][]int // asset name -> indexes into Releases
 }
@@ -145,10 +146,11 @@ func loadRules(fsys fs.FS) (*Rules, error) {
 	if err := r.compile(); err != nil {
 		return nil, err
 	}
-	if err := r.loadReleases(fsys); err != nil {
+	kf, err := embeddedKnowledge(fsys)
+	if err != nil {
 		return nil, err
 	}
-	if err := r.loadAdvisories(fsys); err != nil {
+	if err := r.useKnowledge(kf, "embedded"); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -303,27 +305,21 @@ type releaseFile struct {
 	Releases  []Release `json:"releases"`
 }
 
-func (r *Rules) loadReleases(fsys fs.FS) error {
-	const name = "rules/releases.json"
-	data, err := fs.ReadFile(fsys, name)
-	if err != nil {
-		return fmt.Errorf("release table: %w", err)
-	}
-	var rf releaseFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rf); err != nil {
-		return fmt.Errorf("release table %s: %w", name, err)
-	}
-	for i, rel := range rf.Releases {
+// setReleases checks a release table and indexes it by asset.
+func (r *Rules) setReleases(releases []Release, where string) error {
+	r.byAsset = map[string][]int{}
+	for i, rel := range releases {
 		if _, err := ParseVersion(rel.Version); err != nil {
-			return fmt.Errorf("release table %s: %s %w", name, rel.Package, err)
+			return fmt.Errorf("release table %s: %s %w", where, rel.Package, err)
+		}
+		if rel.Package == "" {
+			return fmt.Errorf("release table %s: release %s names no package", where, rel.Version)
 		}
 		for _, a := range rel.Assets {
 			r.byAsset[a] = append(r.byAsset[a], i)
 		}
 	}
-	r.Releases = rf.Releases
+	r.Releases = releases
 	return nil
 }
 
