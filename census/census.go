@@ -14,6 +14,7 @@ package census
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -120,7 +121,15 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 		info.Enrichment = ex.en.Sources()
 		ex.en.Close()
 	}
-	run := &store.Run{StartedAt: time.Now().UTC(), Targets: info.Targets, TargetCount: int64(p.Addresses),
+	rules, err := p.Rules()
+	if err != nil {
+		return nil, nil, err
+	}
+	knowledge, err := json.Marshal(rules.Knowledge)
+	if err != nil {
+		return nil, nil, err
+	}
+	run := &store.Run{Knowledge: string(knowledge), StartedAt: time.Now().UTC(), Targets: info.Targets, TargetCount: int64(p.Addresses),
 		Ports: PortList(p.Ports), Rate: p.Rate, Seed: p.Seed, Shard: fmt.Sprintf("%d parts", p.Shards),
 		ToolVersion: info.ToolVersion, Method: info.Method, Plan: p.Marshal(), PlanKey: key,
 		UnitsTotal: p.UnitsTotal(), Note: info.Authorization, Enrichment: info.Enrichment}
@@ -131,7 +140,7 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 	if shard != nil {
 		units = p.ShardUnits(*shard)
 	}
-	err := c.st.StartRunWith(ctx, run, func(tx any) error {
+	err = c.st.StartRunWith(ctx, run, func(tx any) error {
 		return c.q.enqueueTx(ctx, tx, run.ID, units, queueName(run.ID))
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/scanner"
 )
@@ -31,6 +32,7 @@ type CheckConfig struct {
 	Retries                         *int
 	Timeout, HTTPTimeout, FirstByte time.Duration
 	ActiveProbe                     []string
+	Knowledge                       fingerprint.KnowledgeConfig
 }
 
 // NewCheckPlan validates cfg and returns the plan of a check: the blocklist's reserved ranges
@@ -54,7 +56,7 @@ func NewCheckPlan(cfg CheckConfig) (*Plan, error) {
 	}
 	p, err := NewPlan(PlanConfig{Targets: cfg.Targets, Ports: cfg.Ports, Lab: true, Scope: cfg.Scope, Rate: cfg.Rate,
 		Method: cfg.Method, Retries: cfg.Retries, Timeout: cfg.Timeout, HTTPTimeout: cfg.HTTPTimeout, FirstByte: cfg.FirstByte,
-		ActiveProbe: cfg.ActiveProbe, ProbeMiddleboxes: true})
+		ActiveProbe: cfg.ActiveProbe, ProbeMiddleboxes: true, Knowledge: cfg.Knowledge})
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,12 @@ func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*exec
 			return nil, err
 		}
 	}
-	ex.fp, err = fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, ToolVersion: toolVersion,
+	rules, err := p.Rules()
+	if err != nil {
+		ex.close()
+		return nil, err
+	}
+	ex.fp, err = fingerprint.New(fingerprint.Config{Rules: rules, Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, ToolVersion: toolVersion,
 		Contact: p.Contact, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
 	if err != nil {
 		ex.close()

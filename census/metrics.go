@@ -7,11 +7,25 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// ListenMetrics takes the metrics port (ip:port) before the run starts, so a busy port is the
+// caller's mistake rather than a run left half-begun. An empty addr means no metrics.
+func ListenMetrics(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%q: want ip:port, e.g. 127.0.0.1:9464", addr)
+	}
+	return net.Listen("tcp", ap.String())
+}
 
 // serveMetrics exposes a running scan's counters for Prometheus on ln until ctx ends.
 func serveMetrics(ctx context.Context, ln net.Listener, st *Stats, runID int64) {

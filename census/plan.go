@@ -1,6 +1,7 @@
 package census
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -70,6 +71,10 @@ type Plan struct {
 	WebSocket        bool     `json:"websocket,omitempty"`
 	CountryDB        *Source  `json:"country_db,omitempty"`
 	ASNDB            *Source  `json:"asn_db,omitempty"`
+	// Knowledge is the knowledge base the run's verdicts come from: Path "" is the embedded one;
+	// SHA256 is its identity (fingerprint.Identity). Nil in plans made before it was recorded
+	// (then the embedded one).
+	Knowledge *Source `json:"knowledge,omitempty"`
 
 	// Addresses and Probes total the plan after exclusions (all shards); ShardProbes[i] is
 	// shard i's share; ExcludedBy names the lists that removed addresses.
@@ -129,6 +134,9 @@ type PlanConfig struct {
 	WebSocket   bool
 	CountryDB   string
 	ASNDB       string
+	// Knowledge says which knowledge base to fingerprint with (see fingerprint.LoadKnowledge);
+	// the plan records the one chosen.
+	Knowledge fingerprint.KnowledgeConfig
 	// DryRun records a target outside the scope in Plan.OutsideScope instead of refusing.
 	DryRun bool
 }
@@ -245,7 +253,13 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 		ex.en.Close()
 	}
 	// The fingerprinter checks its settings (active probes by name) now, not in a worker.
-	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, OptIn: p.ActiveProbe, WebSocket: p.WebSocket})
+	rules, err := fingerprint.LoadKnowledge(cfg.Knowledge)
+	if err != nil {
+		return nil, err
+	}
+	p.Knowledge = &Source{Path: rules.Knowledge.Path, SHA256: rules.Knowledge.SHA256}
+	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, OptIn: p.ActiveProbe,
+		WebSocket: p.WebSocket, Rules: rules})
 	if err != nil {
 		return nil, err
 	}
@@ -484,15 +498,37 @@ func (p *Plan) Paths() []string {
 	return out
 }
 
-// Verify checks that every file the plan depends on still has the content it was planned with:
-// a worker anywhere, or a resume, works exactly what was planned, or refuses.
+// Verify checks that every file the plan depends on still has the content it was planned with,
+// and that its knowledge base is here: a worker anywhere, or a resume, works exactly what was
+// planned, or refuses.
 func (p *Plan) Verify() error {
 	for _, s := range p.Files() {
 		if err := s.verify(); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := p.Rules()
+	return err
+}
+
+// Rules loads the plan's knowledge base, and refuses one whose identity is not the planned one.
+func (p *Plan) Rules() (*fingerprint.Rules, error) {
+	if p.Knowledge == nil {
+		return fingerprint.LoadRules()
+	}
+	rules, err := fingerprint.LoadRules()
+	if err == nil && p.Knowledge.Path != "" {
+		rules, err = fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: p.Knowledge.Path})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the plan's knowledge base: %w (%w)", ErrChanged, err)
+	}
+	if rules.Knowledge.SHA256 != p.Knowledge.SHA256 {
+		where := cmp.Or(p.Knowledge.Path, "embedded in the binary that planned the run")
+		return nil, fmt.Errorf("the plan's knowledge base (%s): %w (sha256 %.12s, planned with %.12s)", where, ErrChanged,
+			rules.Knowledge.SHA256, p.Knowledge.SHA256)
+	}
+	return rules, nil
 }
 
 // ErrChanged means a file a plan depends on changed or went away since it was planned.

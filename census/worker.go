@@ -1,6 +1,7 @@
 package census
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,3 +264,20 @@ func (w *worker) failWith(err error) {
 
 // decodeArgs reads a job's encoded arguments.
 func decodeArgs(b []byte, a *unitArgs) error { return json.Unmarshal(b, a) }
+
+// OwnFiles are the files a worker still writes once it gives up root: the spool directory
+// (empty: DefaultSpool; made now when mkdir is set, while root may) and a SQLite store's files
+// (dsn as store.Open reads it). Privilege dropping hands them to the unprivileged user.
+func OwnFiles(spool, dsn string, mkdir bool) ([]string, error) {
+	spool = cmp.Or(spool, DefaultSpool)
+	if mkdir {
+		if err := os.MkdirAll(spool, 0o700); err != nil {
+			return nil, fmt.Errorf("spool %s: %w", spool, err)
+		}
+	}
+	own := []string{spool}
+	if db := cmp.Or(dsn, store.DefaultPath); !store.IsPostgres(db) && !strings.HasPrefix(db, "file:") {
+		own = append(own, db, db+"-wal", db+"-shm", db+".lock")
+	}
+	return own, nil
+}

@@ -156,6 +156,17 @@ func (r *Rules) AdvisoriesFor(pkg, version string) []string {
 	return ids
 }
 
+// GatewayObservable reports whether advisory id affects the gateway's own surface (what a
+// remote census can meet); an id the knowledge base does not hold is not.
+func (r *Rules) GatewayObservable(id string) bool {
+	for i := range r.Advisories {
+		if r.Advisories[i].ID == id {
+			return r.Advisories[i].Observable == ObservableGateway
+		}
+	}
+	return false
+}
+
 // ObservableAdvisoriesFor is AdvisoriesFor narrowed to the advisories whose affected code is on
 // the gateway's own surface (ObservableGateway), the ones a remote observer can meet.
 func (r *Rules) ObservableAdvisoriesFor(pkg, version string) []string {

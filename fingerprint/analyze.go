@@ -13,32 +13,37 @@ import (
 // version combines every version source: explicit claims (build id, service worker, config
 // JSON) and the asset-hash table. It sets Version or VersionCandidates, Channel, Commit and
 // Official, and returns the version used to apply era rules (nil when unknown).
-func (f *Fingerprinter) version(res *observation.Observation, p *Product, responses map[string]response) *Version {
-	var claims []claim
+func (f *Fingerprinter) version(res *observation.Observation, p *Product, fa *Facts) *Version {
+	var claims []Claim
 	official := true
 	for i := range p.Versions {
 		e := &p.Versions[i]
-		if r, ok := responses[e.Probe]; ok {
-			if c, ok := e.extract(r); ok {
+		pf := fa.Probes[e.Probe]
+		if pf == nil {
+			continue
+		}
+		for _, c := range pf.Claims {
+			if c.Source == e.ID {
 				// A fact from the network becomes data only when it is a release number: one the
 				// table knows, or one of the release grammar with a plausible date. Anything else is
 				// kept as evidence, gives no version and no advisories, and the build is not official.
-				if !f.isRelease(p, c.version, res.ObservedAt) {
+				if !f.isRelease(p, c.Version, res.ObservedAt) {
 					official = false
-					res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %q is not a release number (ignored)", c.source, textsafe.Clean(c.version, 40)))
+					res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %q is not a release number (ignored)", c.Source, textsafe.Clean(c.Version, 40)))
 					continue
 				}
 				claims = append(claims, c)
-				res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %s", c.source, c.version))
-				if c.channel != "" {
-					res.Channel = c.channel
+				res.Evidence = append(res.Evidence, fmt.Sprintf("version %s: %s", c.Source, c.Version))
+				if c.Channel != "" {
+					res.Channel = textsafe.Clean(c.Channel, 40)
 				}
+				commit := textsafe.Clean(c.Commit, 64)
 				switch {
-				case c.commit == "":
+				case commit == "":
 				case res.Commit == "":
-					res.Commit = c.commit
-				case !strings.HasPrefix(c.commit, res.Commit) && !strings.HasPrefix(res.Commit, c.commit):
-					res.Evidence = append(res.Evidence, fmt.Sprintf("commit sources disagree: %s vs %s", res.Commit, c.commit))
+					res.Commit = commit
+				case !strings.HasPrefix(commit, res.Commit) && !strings.HasPrefix(res.Commit, commit):
+					res.Evidence = append(res.Evidence, fmt.Sprintf("commit sources disagree: %s vs %s", res.Commit, commit))
 					official = false
 				}
 			}
@@ -47,12 +52,12 @@ func (f *Fingerprinter) version(res *observation.Observation, p *Product, respon
 	decided := false
 	var explicit []string
 	for _, c := range claims {
-		if !slices.Contains(explicit, c.version) {
-			explicit = append(explicit, c.version)
+		if !slices.Contains(explicit, c.Version) {
+			explicit = append(explicit, c.Version)
 		}
-		if c.channel != "" && c.channel != "release" {
+		if c.Channel != "" && c.Channel != "release" {
 			official = false
-			res.Evidence = append(res.Evidence, fmt.Sprintf("build channel %q is not a release build", c.channel))
+			res.Evidence = append(res.Evidence, fmt.Sprintf("build channel %q is not a release build", textsafe.Clean(c.Channel, 40)))
 		}
 	}
 	if len(explicit) > 1 {
@@ -60,11 +65,17 @@ func (f *Fingerprinter) version(res *observation.Observation, p *Product, respon
 		res.Evidence = append(res.Evidence, "version sources disagree: "+strings.Join(explicit, " vs "))
 	}
 
+	// A single claim the table does not know, beyond its newest release, is a release published
+	// after the knowledge base was made: not evidence of a fork (fingerprints update learns it).
+	newer := len(explicit) == 1 && !f.inTable(p, explicit[0]) && f.newerThanTable(p, explicit[0])
 	var fromAssets []string
-	if r, ok := responses[p.Assets.Probe]; ok && r.Err == nil {
-		if names := p.AssetNames(r.Body); len(names) > 0 {
+	if pf := fa.Probes[p.Assets.Probe]; pf != nil && !pf.Failed {
+		if names := pf.Assets[p.ID]; len(names) > 0 {
 			releases, known := f.rules.ReleasesWithAssets(p.NPM, names)
 			switch {
+			case (!known || len(releases) == 0) && newer:
+				res.Evidence = append(res.Evidence, fmt.Sprintf("assets %s: not in the knowledge base, whose newest %s release is %s (%s): run clawcensus fingerprints update",
+					strings.Join(names, ","), p.NPM, f.newest[p.NPM], f.rules.Knowledge.NewestDate))
 			case !known || len(releases) == 0:
 				official = false
 				res.Evidence = append(res.Evidence, fmt.Sprintf("assets %s: in no published %s release (self-built or third-party build)", strings.Join(names, ","), p.NPM))
@@ -78,6 +89,7 @@ func (f *Fingerprinter) version(res *observation.Observation, p *Product, respon
 		}
 	}
 
+	newer = newer && !decided // assets of a known release under a newer claim: a tampered build
 	switch {
 	case len(explicit) == 1:
 		res.Version = explicit[0]
@@ -101,10 +113,37 @@ func (f *Fingerprinter) version(res *observation.Observation, p *Product, respon
 			}
 		}
 	}
-	if decided || !official {
+	switch {
+	case newer:
+		res.VersionStatus = observation.VersionNewer
+		res.Evidence = append(res.Evidence, fmt.Sprintf("version %s is newer than the knowledge base's newest %s release %s: official unknown until clawcensus fingerprints update",
+			res.Version, p.NPM, f.newest[p.NPM]))
+	case res.Version != "" && f.inTable(p, res.Version), res.Version == "" && len(fromAssets) > 0:
+		res.VersionStatus = observation.VersionKnown
+	case res.Version != "" || len(res.VersionCandidates) > 0:
+		res.VersionStatus = observation.VersionUnpublished
+	}
+	if (decided || !official) && !(newer && official) {
 		res.Official = &official
 	}
 	return f.eraVersion(res)
+}
+
+// inTable reports whether the release table knows version s of p.
+func (f *Fingerprinter) inTable(p *Product, s string) bool {
+	for _, rel := range f.rules.Releases {
+		if rel.Package == p.NPM && rel.Version == s {
+			return true
+		}
+	}
+	return false
+}
+
+// newerThanTable reports whether s is a release after every one of p the table knows.
+func (f *Fingerprinter) newerThanTable(p *Product, s string) bool {
+	v, err := ParseVersion(s)
+	newest, ok := f.newest[p.NPM]
+	return err == nil && ok && v.Compare(newest) > 0
 }
 
 // isRelease reports whether s names a release of p: in the release table, or of the release
@@ -136,9 +175,9 @@ func (f *Fingerprinter) eraVersion(res *observation.Observation) *Version {
 }
 
 // consistency checks the header set against what a real gateway of this era sends.
-func (f *Fingerprinter) consistency(res *observation.Observation, p *Product, ver *Version, responses map[string]response) {
-	root := responses[f.probes[0].ID]
-	if root.Err != nil || root.Status != 200 {
+func (f *Fingerprinter) consistency(res *observation.Observation, p *Product, ver *Version, fa *Facts) {
+	root := fa.Probes[f.probes[0].ID]
+	if root == nil || root.Failed || root.Status != 200 {
 		return
 	}
 	var broken []string
@@ -146,7 +185,7 @@ func (f *Fingerprinter) consistency(res *observation.Observation, p *Product, ve
 		if c.min != nil && (ver == nil || ver.Compare(*c.min) < 0) {
 			continue
 		}
-		got := root.Header.Get(c.Header)
+		got := root.Headers[c.Header]
 		switch {
 		case c.Absent && got != "":
 			broken = append(broken, fmt.Sprintf("%s header %q present (a real gateway sends none)", c.Header, textsafe.Clean(got, 60)))
@@ -168,18 +207,19 @@ func (f *Fingerprinter) consistency(res *observation.Observation, p *Product, ve
 	}
 }
 
-func (f *Fingerprinter) auth(res *observation.Observation, p *Product, ver *Version, responses map[string]response) {
+func (f *Fingerprinter) auth(res *observation.Observation, p *Product, ver *Version, fa *Facts) {
 	res.Auth = observation.AuthUnknown
-	for _, a := range p.Auth {
-		r, sent := responses[a.Probe]
+	for i := range p.Auth {
+		a := &p.Auth[i]
+		pf, sent := fa.Probes[a.Probe]
 		if a.Probe != "" && !sent {
 			continue
 		}
-		if a.match(r, ver) {
+		if a.inRange(ver) && fa.hit(hitAuth, p, a) {
 			res.Auth = a.Result
 			where := "release range"
 			if a.Probe != "" {
-				where = fmt.Sprintf("%s → %d", f.probePath(a.Probe), r.Status)
+				where = fmt.Sprintf("%s → %d", f.probePath(a.Probe), pf.Status)
 			}
 			res.Evidence = append(res.Evidence, fmt.Sprintf("auth %s: %s", a.ID, where))
 			return
@@ -187,9 +227,10 @@ func (f *Fingerprinter) auth(res *observation.Observation, p *Product, ver *Vers
 	}
 }
 
-func (f *Fingerprinter) flags(res *observation.Observation, p *Product, ver *Version, responses map[string]response) {
-	for _, fl := range p.Flags {
-		if r, ok := responses[fl.Probe]; ok && fl.match(r, ver) {
+func (f *Fingerprinter) flags(res *observation.Observation, p *Product, ver *Version, fa *Facts) {
+	for i := range p.Flags {
+		fl := &p.Flags[i]
+		if _, sent := fa.Probes[fl.Probe]; sent && fl.inRange(ver) && fa.hit(hitFlag, p, fl) {
 			res.Flags = append(res.Flags, fl.ID)
 			res.Evidence = append(res.Evidence, fmt.Sprintf("flag %s: %s", fl.ID, f.probePath(fl.Probe)))
 		}
@@ -198,19 +239,16 @@ func (f *Fingerprinter) flags(res *observation.Observation, p *Product, ver *Ver
 		res.Flags = append(res.Flags, FlagPlainHTTP)
 	} else {
 		res.Flags = append(res.Flags, FlagTLS)
-		if t := responses[f.probes[0].ID].TLS; t != nil {
-			res.TLS = describeTLS(t)
+		if t := fa.TLS; t != nil {
+			res.TLS = t.Desc
 			if t.SelfSigned {
 				res.Flags = append(res.Flags, FlagSelfSigned)
 			}
 			if t.Expired {
 				res.Flags = append(res.Flags, FlagExpired)
 			}
-			for _, san := range append([]string{t.SubjectCN}, t.SANs...) {
-				if strings.HasSuffix(strings.ToLower(san), ".ts.net") {
-					res.Flags = append(res.Flags, FlagFunnel)
-					break
-				}
+			if t.Funnel {
+				res.Flags = append(res.Flags, FlagFunnel)
 			}
 		}
 	}
@@ -278,7 +316,9 @@ func (f *Fingerprinter) miit(res *observation.Observation, p *Product) {
 	if res.Auth == observation.AuthNone {
 		res.MIIT = append(res.MIIT, MIITAuthOff)
 	}
-	if len(res.Advisories) > 0 {
+	// Only an advisory whose affected surface is the gateway's own makes it "vulnerable": the
+	// others (plugins, local paths, the apps) are listed, not counted.
+	if slices.ContainsFunc(res.Advisories, f.rules.GatewayObservable) {
 		res.MIIT = append(res.MIIT, MIITUnpatched)
 	}
 	if slices.Contains(res.Flags, "host-terminal-enabled") {

@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -49,6 +50,9 @@ type Fingerprinter struct {
 	probes []ProbeSpec
 	client *client
 	latest map[string]Version // npm package -> newest non-prerelease in the release table
+	// newest is, per npm package, the newest release the table knows (prereleases too): a
+	// claim beyond it is newer than the knowledge base, not a fork.
+	newest map[string]Version
 }
 
 // DefaultTimeout bounds all probes to one host, and DefaultFirstByte each probe's connection
@@ -88,7 +92,7 @@ func New(cfg Config) (*Fingerprinter, error) {
 			return nil, err
 		}
 	}
-	f := &Fingerprinter{cfg: cfg, rules: rules, latest: map[string]Version{}}
+	f := &Fingerprinter{cfg: cfg, rules: rules, latest: map[string]Version{}, newest: map[string]Version{}}
 	known := map[string]bool{}
 	for _, p := range rules.Probes {
 		if p.OptIn != "" {
@@ -106,6 +110,11 @@ func New(cfg Config) (*Fingerprinter, error) {
 	}
 	for _, rel := range rules.Releases {
 		v, err := ParseVersion(rel.Version)
+		if err == nil {
+			if cur, ok := f.newest[rel.Package]; !ok || v.Compare(cur) > 0 {
+				f.newest[rel.Package] = v
+			}
+		}
 		if err != nil || v.Beta > 0 || rel.Broken != "" || v.Year < 2026 {
 			continue
 		}
@@ -177,38 +186,62 @@ func (f *Fingerprinter) Fingerprint(ctx context.Context, addr netip.AddrPort) ob
 			responses[p.ID] = f.client.do(ctx, scheme, addr, p)
 		}
 	}
-	f.identify(&res, responses)
+	fa := f.identify(&res, responses)
 	if f.cfg.WebSocket && res.Detected() && ctx.Err() == nil {
-		f.websocket(ctx, &res)
+		fa.WebSocket, fa.Challenge = f.websocket(ctx, &res)
+		res.Evidence = append(res.Evidence, fa.WebSocket)
+		if fa.Challenge {
+			res.Flags = append(res.Flags, "websocket-challenge")
+			slices.Sort(res.Flags)
+		}
+		keepFacts(&res, fa)
 	}
 	return res
 }
 
-func (f *Fingerprinter) websocket(ctx context.Context, res *observation.Observation) {
+// websocket reads the gateway's first WebSocket frame and says what it was: the evidence line,
+// and whether it is a gateway's connect.challenge.
+func (f *Fingerprinter) websocket(ctx context.Context, res *observation.Observation) (string, bool) {
 	ch, err := firstFrame(ctx, res.Scheme, res.AddrPort(), "/", f.client.userAgent)
 	switch {
 	case err != nil:
-		res.Evidence = append(res.Evidence, "websocket: "+textsafe.Clean(err.Error(), 120))
+		return "websocket: " + textsafe.Clean(err.Error(), 120), false
 	case ch.Type == "event" && ch.Event == "connect.challenge":
-		res.Flags = append(res.Flags, "websocket-challenge")
-		res.Evidence = append(res.Evidence, ch.describe())
-	default:
-		res.Evidence = append(res.Evidence, ch.describe()+" (not a gateway challenge)")
+		return ch.describe(), true
 	}
-	slices.Sort(res.Flags)
+	return ch.describe() + " (not a gateway challenge)", false
 }
 
 // identify classifies the responses of one host (probe ID → response): Fingerprint without
-// the network, so the fuzz target can drive it directly.
-func (f *Fingerprinter) identify(res *observation.Observation, responses map[string]response) {
+// the network, so the fuzz target can drive it directly. It reads the facts and judges them;
+// a gateway's facts are kept with it, so its verdict can be redone (Reanalyze).
+func (f *Fingerprinter) identify(res *observation.Observation, responses map[string]response) *Facts {
+	fa := f.facts(responses)
+	f.judge(res, fa)
+	keepFacts(res, fa)
+	return fa
+}
+
+// keepFacts stores a gateway's facts with its observation.
+func keepFacts(res *observation.Observation, fa *Facts) {
+	if res.Detected() {
+		if b, err := json.Marshal(fa); err == nil {
+			res.Facts = string(b)
+		}
+	}
+}
+
+// judge gives the verdict of one host's facts with this fingerprinter's rules and knowledge
+// base.
+func (f *Fingerprinter) judge(res *observation.Observation, fa *Facts) {
 	res.Outcome = observation.NotOpenClaw
 	var best *Product
 	var bestGroups []string
 	for i := range f.rules.Products {
 		p := &f.rules.Products[i]
 		var groups, evidence []string
-		for _, m := range p.Markers {
-			if r, ok := responses[m.Probe]; ok && m.match(r, nil) {
+		for j := range p.Markers {
+			if m := &p.Markers[j]; m.Probe != "" && m.inRange(nil) && fa.hit(hitMarker, p, m) {
 				if !slices.Contains(groups, m.Group) {
 					groups = append(groups, m.Group)
 				}
@@ -225,10 +258,17 @@ func (f *Fingerprinter) identify(res *observation.Observation, responses map[str
 	}
 	res.Outcome = observation.OpenClaw
 	res.Product = best.ID
-	ver := f.version(res, best, responses)
-	f.consistency(res, best, ver, responses)
-	f.auth(res, best, ver, responses)
-	f.flags(res, best, ver, responses)
+	ver := f.version(res, best, fa)
+	f.consistency(res, best, ver, fa)
+	f.auth(res, best, ver, fa)
+	f.flags(res, best, ver, fa)
+	if fa.WebSocket != "" {
+		res.Evidence = append(res.Evidence, fa.WebSocket)
+		if fa.Challenge {
+			res.Flags = append(res.Flags, "websocket-challenge")
+			slices.Sort(res.Flags)
+		}
+	}
 	f.advisories(res, best)
 	f.miit(res, best)
 }

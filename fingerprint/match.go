@@ -11,15 +11,19 @@ import (
 
 // match reports whether m holds for r, with ver the version found so far (nil: unknown).
 func (m *Matcher) match(r response, ver *Version) bool {
+	return m.inRange(ver) && (m.Probe == "" || m.holds(r))
+}
+
+// inRange reports whether ver is in m's release range (always, when m has none).
+func (m *Matcher) inRange(ver *Version) bool {
 	if (m.min != nil || m.max != nil) && ver == nil {
 		return false
 	}
-	if m.min != nil && ver.Compare(*m.min) < 0 || m.max != nil && ver.Compare(*m.max) > 0 {
-		return false
-	}
-	if m.Probe == "" {
-		return true
-	}
+	return !(m.min != nil && ver.Compare(*m.min) < 0 || m.max != nil && ver.Compare(*m.max) > 0)
+}
+
+// holds reports whether r passes m's tests on a response (status, contains, regex).
+func (m *Matcher) holds(r response) bool {
 	if r.Err != nil || r.Status == 0 {
 		return false
 	}
@@ -35,42 +39,37 @@ func (m *Matcher) match(r response, ver *Version) bool {
 	return true
 }
 
-// claim is one source's statement of the version.
-type claim struct {
-	source, version, channel, commit string
-}
-
-func (e *Extractor) extract(r response) (claim, bool) {
+func (e *Extractor) extract(r response) (Claim, bool) {
 	if r.Err != nil || r.Status == 0 || len(e.Status) > 0 && !slices.Contains(e.Status, r.Status) {
-		return claim{}, false
+		return Claim{}, false
 	}
-	c := claim{source: e.ID}
+	c := Claim{Source: e.ID}
 	if e.re != nil {
 		m := e.re.FindSubmatch(r.Body)
 		if m == nil {
-			return claim{}, false
+			return Claim{}, false
 		}
-		c.version = string(m[e.re.SubexpIndex("version")])
+		c.Version = string(m[e.re.SubexpIndex("version")])
 		if i := e.re.SubexpIndex("channel"); i >= 0 {
-			c.channel = string(m[i])
+			c.Channel = string(m[i])
 		}
 		if i := e.re.SubexpIndex("commit"); i >= 0 {
-			c.commit = string(m[i])
+			c.Commit = string(m[i])
 		}
 	} else {
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(r.Body, &obj) != nil {
-			return claim{}, false
+			return Claim{}, false
 		}
 		var s string
 		if json.Unmarshal(obj[e.JSON], &s) != nil {
-			return claim{}, false
+			return Claim{}, false
 		}
-		c.version = s
+		c.Version = s
 	}
 	// Whether the claim is a release number is the caller's to judge (isRelease): a claim
 	// that is not one is evidence too.
-	return c, c.version != ""
+	return c, c.Version != ""
 }
 
 var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.{0,400}?)</title>`)

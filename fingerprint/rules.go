@@ -2,7 +2,9 @@ package fingerprint
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -110,6 +112,8 @@ type Rules struct {
 	Advisories []Advisory
 	// Knowledge names the knowledge base the releases and advisories came from.
 	Knowledge Identity
+	// RulesHash identifies the rule files (sha256): facts read with them replay only with them.
+	RulesHash string
 
 	byAsset map[string][]int // asset name -> indexes into Releases
 }
@@ -129,11 +133,14 @@ func loadRules(fsys fs.FS) (*Rules, error) {
 	if len(files) == 0 {
 		return nil, errors.New("no rule files")
 	}
+	h := sha256.New()
 	for _, name := range files {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(h, "%s %d\n", name, len(data))
+		h.Write(data)
 		var rf ruleFile
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
@@ -143,6 +150,7 @@ func loadRules(fsys fs.FS) (*Rules, error) {
 		r.Probes = append(r.Probes, rf.Probes...)
 		r.Products = append(r.Products, rf.Products...)
 	}
+	r.RulesHash = hex.EncodeToString(h.Sum(nil))
 	if err := r.compile(); err != nil {
 		return nil, err
 	}

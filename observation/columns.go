@@ -29,6 +29,7 @@ var Columns = []Column{
 	{"product", "text", "product", "product", "`openclaw`, `clawdbot` or `moltbot`; `\"\"` for what is not a gateway (`--all`)", func(o *Observation) any { return &o.Product }},
 	{"version", "text", "version", "version", "the exact release, or `\"\"` when the evidence does not pin one (a claimed release the table does not know counts only on a real calendar day, no later than a day after the observation: `2026.2.31` is evidence, not a version)", func(o *Observation) any { return &o.Version }},
 	{"version_candidates", "list", "version_candidates", "version_candidates", "present whenever a gateway's version is not exact: the releases its assets allow (may be `[]`)", func(o *Observation) any { return &o.VersionCandidates }},
+	{"version_status", "text", "version_status", "version_status", "what the knowledge base in use knows of the version: `known`, `newer-than-knowledge-base` (a release published after it: official unknown until `clawcensus fingerprints update`), `unpublished` (a self-built or third-party build); `\"\"` without a version", func(o *Observation) any { return &o.VersionStatus }},
 	{"channel", "text", "channel", "", "the release channel when the version says (`beta`)", func(o *Observation) any { return &o.Channel }},
 	{"build_commit", "text", "commit", "", "the build's commit when the gateway shows it", func(o *Observation) any { return &o.Commit }},
 	{"auth", "text", "auth", "auth", "`none`, `required` or `unknown` for a gateway; `null` for anything else", func(o *Observation) any { return &o.Auth }},
@@ -46,6 +47,7 @@ var Columns = []Column{
 	{"as_org", "text", "as_org", "", "its name, from the same database", func(o *Observation) any { return &o.ASOrg }},
 	{"country", "text", "country", "", "the country, from the local database given to `scan` (`--country-db`)", func(o *Observation) any { return &o.Country }},
 	{"observed_at", "time", "observed_at", "timestamp", "RFC 3339 time of the observation", func(o *Observation) any { return &o.ObservedAt }},
+	{"facts", "text", "", "", "(stored, not printed) what the verdict was read from, to redo it: `clawcensus reanalyze`", func(o *Observation) any { return &o.Facts }},
 	{"unit", "int", "", "", "(stored, not printed) the work unit whose window holds the host:port", func(o *Observation) any { return &o.Unit }},
 }
 

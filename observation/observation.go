@@ -40,6 +40,18 @@ var Outcomes = []Outcome{OpenClaw, NotOpenClaw, NotHTTP, Refused, Timeout, TLSEr
 // store's SQL says the same as product <> ”: Product is set exactly when Outcome is OpenClaw).
 func (o Outcome) Detected() bool { return o == OpenClaw }
 
+// Version statuses: what the knowledge base in use knows of a gateway's version.
+const (
+	// VersionKnown: a release the table holds (or candidates its assets allow).
+	VersionKnown = "known"
+	// VersionNewer: a claimed release after the table's newest: published since the
+	// knowledge base was made (clawcensus fingerprints update learns it); official unknown.
+	VersionNewer = "newer-than-knowledge-base"
+	// VersionUnpublished: a claimed release of the grammar the table does not hold and that is
+	// not newer than its newest: a self-built or third-party build.
+	VersionUnpublished = "unpublished"
+)
+
 // Auth postures of a gateway.
 const (
 	AuthNone     = "none"
@@ -58,6 +70,8 @@ type Observation struct {
 	// Version is the exact release, or "" when only VersionCandidates narrow it down.
 	Version           string
 	VersionCandidates []string
+	// VersionStatus says what the knowledge base knows of the version (VersionKnown, …).
+	VersionStatus string
 	// Channel and Commit come from the build id or service worker when the gateway shows them.
 	Channel string
 	Commit  string
@@ -83,6 +97,10 @@ type Observation struct {
 	ASOrg      string
 	Country    string
 	ObservedAt time.Time
+	// Facts are what the fingerprinter read from a gateway's responses (bounded, versioned JSON:
+	// fingerprint.Facts), so that its verdict can be redone with a newer knowledge base; empty
+	// for what is not a gateway.
+	Facts string
 	// Unit is the work unit whose window holds this ip:port (0 for runs without units).
 	Unit int64
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -28,17 +29,18 @@ var ShadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "po
 	"region", "city", "naics", "hostname_source", "sector", "http", "http_code", "http_reason", "content_type",
 	"connection", "www_authenticate", "set_cookie", "server", "content_length", "transfer_encoding", "http_date",
 	"version", "build_date", "detail", "build_branch",
-	"product", "auth", "official", "advisories", "miit_violations", "evidence", "as_name"}
+	"product", "auth", "official", "advisories", "miit_violations", "evidence", "as_name", "version_status"}
 
 // Exporter writes gateways as Shadowserver-style rows.
 type Exporter struct {
 	built      map[string]string // package@version → build date
 	severityOf map[string]string // advisory id → severity
+	rules      *fingerprint.Rules
 }
 
 // NewExporter reads build dates and advisory severities from the rules.
 func NewExporter(rules *fingerprint.Rules) *Exporter {
-	e := &Exporter{built: map[string]string{}, severityOf: map[string]string{}}
+	e := &Exporter{built: map[string]string{}, severityOf: map[string]string{}, rules: rules}
 	for _, r := range rules.Releases {
 		e.built[r.Package+"@"+r.Version] = r.BuiltAt
 	}
@@ -52,12 +54,21 @@ func NewExporter(rules *fingerprint.Rules) *Exporter {
 func (e *Exporter) Row(o observation.Observation) []string {
 	return []string{
 		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), e.Severity(o), o.IP.String(), "tcp",
-		fmt.Sprint(o.Port), "", strings.Join(tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
+		fmt.Sprint(o.Port), "", strings.Join(e.tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
 		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
 		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
-		strings.Join(o.Evidence, "; "), o.ASOrg,
+		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus,
 	}
+}
+
+// vulnerable lists o's advisories on the gateway's own surface: what makes it "vulnerable"
+// (the others, plugins, local paths and apps, are listed but not counted).
+func (e *Exporter) vulnerable(o observation.Observation) []string {
+	if e.rules == nil {
+		return o.Advisories // no knowledge base to tell them apart: every one counts
+	}
+	return slices.DeleteFunc(slices.Clone(o.Advisories), func(id string) bool { return !e.rules.GatewayObservable(id) })
 }
 
 // WriteCSV writes ShadowserverHeader and a row (Row) for each gateway in obs, an
@@ -75,7 +86,7 @@ func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 }
 
 // tags is Shadowserver's lowercase tag list: product, posture, then advisories.
-func tags(o observation.Observation) []string {
+func (e *Exporter) tags(o observation.Observation) []string {
 	t := []string{o.Product}
 	switch o.Auth {
 	case observation.AuthNone:
@@ -86,7 +97,10 @@ func tags(o observation.Observation) []string {
 	if o.Official != nil && !*o.Official {
 		t = append(t, "unofficial-build")
 	}
-	if len(o.Advisories) > 0 {
+	if o.VersionStatus == observation.VersionNewer {
+		t = append(t, observation.VersionNewer)
+	}
+	if len(e.vulnerable(o)) > 0 {
 		t = append(t, "vulnerable-version")
 	}
 	for _, a := range o.Advisories {
@@ -100,18 +114,19 @@ func tags(o observation.Observation) []string {
 // a gateway that asks for auth on a current release is low.
 func (e *Exporter) Severity(o observation.Observation) string {
 	worst := ""
-	for _, a := range o.Advisories {
+	vulnerable := e.vulnerable(o)
+	for _, a := range vulnerable {
 		if s := e.severityOf[a]; s == "critical" || (s == "high" && worst != "critical") {
 			worst = s
 		}
 	}
 	open := o.Auth == observation.AuthNone
 	switch {
-	case open && len(o.Advisories) > 0:
+	case open && len(vulnerable) > 0:
 		return "critical"
 	case open || worst == "critical":
 		return "high"
-	case len(o.Advisories) > 0 || slices.Contains(o.Flags, "bootstrap-config-leak"):
+	case len(vulnerable) > 0 || slices.Contains(o.Flags, "bootstrap-config-leak"):
 		return "medium"
 	case o.Auth == observation.AuthRequired:
 		return "low"
@@ -350,4 +365,37 @@ func (p *Pack) writeFile(name string, write func(io.Writer) error) (string, erro
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Tally counts a pack's gateways and distinct recipients (one recipient may have an IPv4 and an
+// IPv6 file).
+func Tally(recips []Recipient) (gateways, recipients int) {
+	ids := map[string]bool{}
+	for _, r := range recips {
+		gateways += r.Gateways
+		ids[r.ID] = true
+	}
+	return gateways, len(ids)
+}
+
+// PackRecipients checks how a pack is asked for (--by asn|country|cidrs, -o DIR, --recipients
+// FILE) and reads the recipients file of --by cidrs. by "" is a single CSV, not a pack.
+func PackRecipients(by, dir, recipients string) ([]CIDRRecipient, error) {
+	switch {
+	case by != "" && by != "asn" && by != "country" && by != "cidrs":
+		return nil, fmt.Errorf("--by %q: want asn, country or cidrs", by)
+	case by != "" && dir == "":
+		return nil, fmt.Errorf("--by %s writes a directory of files: give -o DIR", by)
+	case by == "cidrs" && recipients == "":
+		return nil, errors.New("--by cidrs needs --recipients FILE ('prefix,recipient' lines)")
+	case by != "cidrs" && recipients != "":
+		return nil, errors.New("--recipients goes with --by cidrs")
+	case by != "cidrs":
+		return nil, nil
+	}
+	cidrs, err := ReadCIDRRecipients(recipients)
+	if err != nil {
+		return nil, fmt.Errorf("--recipients: %w", err)
+	}
+	return cidrs, nil
 }

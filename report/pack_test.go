@@ -34,8 +34,14 @@ func TestSeverity(t *testing.T) {
 		{"current, auth on", observation.Observation{Auth: "required", Official: &yes}, "low"},
 		{"nothing known", observation.Observation{Auth: "unknown"}, "info"},
 	}
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := NewExporter(rules)
+	ex.severityOf = sev
 	for _, tt := range tests {
-		if got := (&Exporter{severityOf: sev}).Severity(tt.o); got != tt.want {
+		if got := ex.Severity(tt.o); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}

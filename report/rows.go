@@ -61,7 +61,8 @@ type Record struct {
 	Product           string    `json:"product"`
 	Version           string    `json:"version"`
 	VersionCandidates *[]string `json:"version_candidates,omitempty"` // a gateway whose version is not exact
-	Auth              *string   `json:"auth"`                         // null for what is not a gateway
+	VersionStatus     string    `json:"version_status,omitempty"`
+	Auth              *string   `json:"auth"` // null for what is not a gateway
 	Official          *bool     `json:"official"`
 	Advisories        []string  `json:"advisories"`
 	Evidence          []string  `json:"evidence"`
@@ -91,7 +92,7 @@ type Record struct {
 // version_candidates (empty when nothing narrowed it).
 func toRecord(o observation.Observation) Record {
 	r := Record{
-		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, Official: o.Official,
+		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, VersionStatus: o.VersionStatus, Official: o.Official,
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
 		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt, obs: o,
@@ -137,7 +138,7 @@ type jsonlWriter struct{ enc *json.Encoder }
 func (j *jsonlWriter) writeRecord(rec Record) error { return j.enc.Encode(rec) }
 
 var csvHeader = []string{"timestamp", "ip", "port", "scheme", "product", "version", "version_candidates", "auth",
-	"official", "advisories", "flags", "miit_violations", "outcome", "http_status", "title", "server"}
+	"official", "advisories", "flags", "miit_violations", "outcome", "http_status", "title", "server", "version_status"}
 
 type csvWriter struct{ w CSV }
 
@@ -146,7 +147,7 @@ func (c *csvWriter) writeRecord(rec Record) error {
 		rec.observed.UTC().Format("2006-01-02 15:04:05"), rec.IP, fmt.Sprint(rec.Port), rec.Scheme, rec.Product,
 		rec.Version, strings.Join(rec.Candidates(), ","), rec.AuthText(), observation.OfficialText(rec.Official),
 		strings.Join(rec.Advisories, ","), strings.Join(rec.Flags, ","), strings.Join(rec.MIIT, ","), rec.Outcome,
-		fmt.Sprint(rec.Status), rec.Title, rec.Server,
+		fmt.Sprint(rec.Status), rec.Title, rec.Server, rec.VersionStatus,
 	})
 	c.w.Flush()
 	return c.w.Error()

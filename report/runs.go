@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -28,32 +29,36 @@ func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string)
 
 // RunRecord is one run in the JSON report: scripts depend on these keys.
 type RunRecord struct {
-	ID            int64            `json:"id"`
-	StartedAt     string           `json:"started_at"`
-	EndedAt       string           `json:"ended_at,omitempty"`
-	Status        string           `json:"status"`
-	Detected      int64            `json:"detected"`
-	ByVersion     map[string]int64 `json:"by_version"`
-	ByAuth        map[string]int64 `json:"by_auth"`
-	ByProduct     map[string]int64 `json:"by_product"`
-	ByOfficial    map[string]int64 `json:"by_official"`
-	ByFlag        map[string]int64 `json:"by_flag"`
-	ByMIIT        map[string]int64 `json:"by_miit_violation"`
-	ByAdvisory    map[string]int64 `json:"by_advisory"`
-	ByCountry     map[string]int64 `json:"by_country"`
-	ByASN         map[string]int64 `json:"by_asn"`
-	Enrichment    string           `json:"enrichment,omitempty"`
-	Authorization string           `json:"authorization,omitempty"`
-	Targets       string           `json:"targets"`
-	TargetCount   int64            `json:"target_count"`
-	Ports         string           `json:"ports"`
-	Rate          int              `json:"rate"`
-	Seed          int64            `json:"seed"`
-	Shard         string           `json:"shard"`
-	Method        string           `json:"method"`
-	ToolVersion   string           `json:"tool_version"`
-	ProbesSent    int64            `json:"probes_sent"`
-	OpenPorts     int64            `json:"open_ports"`
+	ID         int64            `json:"id"`
+	StartedAt  string           `json:"started_at"`
+	EndedAt    string           `json:"ended_at,omitempty"`
+	Status     string           `json:"status"`
+	Detected   int64            `json:"detected"`
+	ByVersion  map[string]int64 `json:"by_version"`
+	ByAuth     map[string]int64 `json:"by_auth"`
+	ByProduct  map[string]int64 `json:"by_product"`
+	ByOfficial map[string]int64 `json:"by_official"`
+	ByFlag     map[string]int64 `json:"by_flag"`
+	ByMIIT     map[string]int64 `json:"by_miit_violation"`
+	ByAdvisory map[string]int64 `json:"by_advisory"`
+	ByCountry  map[string]int64 `json:"by_country"`
+	ByASN      map[string]int64 `json:"by_asn"`
+	// ByVersionStatus counts gateways by what the knowledge base knew of their version;
+	// Knowledge names that knowledge base.
+	ByVersionStatus map[string]int64 `json:"by_version_status"`
+	Knowledge       string           `json:"knowledge,omitempty"`
+	Enrichment      string           `json:"enrichment,omitempty"`
+	Authorization   string           `json:"authorization,omitempty"`
+	Targets         string           `json:"targets"`
+	TargetCount     int64            `json:"target_count"`
+	Ports           string           `json:"ports"`
+	Rate            int              `json:"rate"`
+	Seed            int64            `json:"seed"`
+	Shard           string           `json:"shard"`
+	Method          string           `json:"method"`
+	ToolVersion     string           `json:"tool_version"`
+	ProbesSent      int64            `json:"probes_sent"`
+	OpenPorts       int64            `json:"open_ports"`
 	// Stored counts the open ports of finished units stored as observations; AnswersLost,
 	// answers the sweep could not keep. Nothing was lost when stored == open_ports and no
 	// answer was lost.
@@ -75,6 +80,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary) error {
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
 			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
+			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s),
 			Authorization: s.Note,
 			Targets:       s.Targets,
 			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
@@ -119,6 +125,13 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
 		writeCounts(w, "posture flags", s.ByFlag, nil)
 		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
 		writeCounts(w, "by advisory (version-implied)", s.ByAdvisory, nil)
+		writeCounts(w, "version status (knowledge base)", s.ByVersionStatus, nil)
+		if k := KnowledgeOf(s); k != "" {
+			fmt.Fprintf(w, "  knowledge base: %s\n", k)
+		}
+		if n := s.ByVersionStatus[observation.VersionNewer]; n > 0 {
+			fmt.Fprintf(w, "  %d gateways run a release newer than the knowledge base (official unknown): run clawcensus fingerprints update, then clawcensus reanalyze --run %d\n", n, s.ID)
+		}
 		if s.Enrichment != "" {
 			writeCounts(w, "by country", s.ByCountry, nil)
 			writeCounts(w, "by autonomous system", s.ByASN, nil)
@@ -130,7 +143,7 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost", "middleboxes"}
+	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base"}
 
 // keptNote says what a shortfall between the sweep and the store means.
 func keptNote(s store.Summary) string {
@@ -152,7 +165,7 @@ func writeRunsCSV(w io.Writer, sums []store.Summary) error {
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes)})
+			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer])})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -172,4 +185,17 @@ func writeCounts(w io.Writer, title string, m map[string]int64, cmp func(a, b st
 	for _, k := range keys {
 		fmt.Fprintf(w, "    %-24s %d\n", k, m[k])
 	}
+}
+
+// KnowledgeOf names the knowledge base a run's verdicts come from ("" for runs made before
+// runs recorded it).
+func KnowledgeOf(s store.Summary) string {
+	if s.Knowledge == "" {
+		return ""
+	}
+	var id fingerprint.Identity
+	if err := json.Unmarshal([]byte(s.Knowledge), &id); err != nil {
+		return "unreadable (" + err.Error() + ")"
+	}
+	return id.String()
 }

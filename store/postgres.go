@@ -124,10 +124,10 @@ func (p *Postgres) StartRunWith(ctx context.Context, r *Run, within func(tx any)
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO runs
 			(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
-			 plan_key, units_total)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+			 plan_key, units_total, knowledge)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 			r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan,
-			r.Enrichment, r.PlanKey, r.UnitsTotal,
+			r.Enrichment, r.PlanKey, r.UnitsTotal, r.Knowledge,
 		).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("start run: %w", err)
@@ -143,6 +143,18 @@ func (p *Postgres) StartRunWith(ctx context.Context, r *Run, within func(tx any)
 		return err
 	}
 	r.ID, r.Status = id, StatusRunning
+	return nil
+}
+
+// SetKnowledge implements Store.
+func (p *Postgres) SetKnowledge(ctx context.Context, runID int64, knowledge string) error {
+	tag, err := p.pool.Exec(ctx, `UPDATE runs SET knowledge = $1 WHERE id = $2`, knowledge, runID)
+	if err != nil {
+		return fmt.Errorf("set knowledge of run %d: %w", runID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("run %d: %w", runID, ErrNoRun)
+	}
 	return nil
 }
 
@@ -209,7 +221,9 @@ func postgresCounts(filter string) string {
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, unnest(o.miit) AS j(value)
 		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, unnest(o.advisories) AS j(value)
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value`
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+	UNION ALL SELECT o.run_id, 'vs', o.version_status, COUNT(*) FROM observations o
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status`
 }
 
 // recountPostgres replaces the kept counts of one finished unit.
@@ -366,6 +380,7 @@ type runRow struct {
 	Enrichment  string     `db:"enrichment"`
 	PlanKey     string     `db:"plan_key"`
 	UnitsTotal  int64      `db:"units_total"`
+	Knowledge   string     `db:"knowledge"`
 	UnitsDone   int64      `db:"units_done"`
 	Stored      int64      `db:"stored"`
 	AnswersLost int64      `db:"answers_lost"`
@@ -378,7 +393,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 		tool_version, method, status,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
-		note, plan, enrichment, plan_key, units_total,
+		note, plan, enrichment, plan_key, units_total, knowledge,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done,
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id) AS stored,
 		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) AS answers_lost,
@@ -397,7 +412,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 		sm := newSummary(Run{ID: r.ID, StartedAt: r.StartedAt, EndedAt: r.EndedAt, Targets: r.Targets,
 			TargetCount: r.TargetCount, Ports: r.Ports, Rate: r.Rate, Seed: r.Seed, Shard: r.Shard,
 			ToolVersion: r.ToolVersion, Method: r.Method, Status: r.Status, ProbesSent: r.ProbesSent,
-			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal,
+			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal, Knowledge: r.Knowledge,
 			Enrichment: r.Enrichment})
 		sm.UnitsDone, sm.Stored, sm.AnswersLost, sm.Middleboxes = r.UnitsDone, r.Stored, r.AnswersLost, r.Middleboxes
 		derive(&sm, workers, now)

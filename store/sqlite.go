@@ -200,10 +200,10 @@ func (s *SQLite) StartRunWith(ctx context.Context, r *Run, within func(tx any) e
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO runs
 		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
-		 plan_key, units_total)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 plan_key, units_total, knowledge)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
-		r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal)
+		r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal, r.Knowledge)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
@@ -223,6 +223,18 @@ func (s *SQLite) StartRunWith(ctx context.Context, r *Run, within func(tx any) e
 		return fmt.Errorf("start run: %w", err)
 	}
 	r.Status = StatusRunning
+	return nil
+}
+
+// SetKnowledge implements Store.
+func (s *SQLite) SetKnowledge(ctx context.Context, runID int64, knowledge string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET knowledge = ? WHERE id = ?`, knowledge, runID)
+	if err != nil {
+		return fmt.Errorf("set knowledge of run %d: %w", runID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("run %d: %w", runID, ErrNoRun)
+	}
 	return nil
 }
 
@@ -288,7 +300,9 @@ func sqliteCounts(filter string) string {
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, json_each(o.miit) j
 		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, json_each(o.advisories) j
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value`
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+	UNION ALL SELECT o.run_id, 'vs', o.version_status, COUNT(*) FROM observations o
+		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status`
 }
 
 // recount replaces the kept counts of one finished unit.
@@ -434,7 +448,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		shard, tool_version, method, status,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
-		note, plan, enrichment, plan_key, units_total,
+		note, plan, enrichment, plan_key, units_total, knowledge,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id),
@@ -450,7 +464,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
 			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan,
-			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
+			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.Knowledge, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)

@@ -63,6 +63,9 @@ type Run struct {
 	UnitsTotal int64
 	// Enrichment names the data sets (and their dates) that gave ASN and country.
 	Enrichment string
+	// Knowledge names the knowledge base the run's verdicts come from (fingerprint.Identity as
+	// JSON): the one it was scanned with, or the one it was last reanalysed with.
+	Knowledge string
 }
 
 // Unit is one finished work unit of a run.
@@ -126,6 +129,9 @@ type Summary struct {
 	ByFlag     map[string]int64 // posture flags, a gateway counted once per flag
 	ByMIIT     map[string]int64 // MIIT/NVDB "don'ts" shown violated
 	ByAdvisory map[string]int64 // advisory id → gateways on a release it affects
+	// ByVersionStatus counts gateways by what the knowledge base knew of their version
+	// (observation.VersionKnown, …; "" without a version).
+	ByVersionStatus map[string]int64
 	ByCountry  map[string]int64 // "" when no country database was given
 	ByASN      map[string]int64 // "AS64500"; "" when unknown
 }
@@ -133,7 +139,7 @@ type Summary struct {
 func newSummary(r Run) Summary {
 	return Summary{Run: r, ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{},
 		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{},
-		ByAdvisory: map[string]int64{}, ByCountry: map[string]int64{}, ByASN: map[string]int64{}}
+		ByAdvisory: map[string]int64{}, ByCountry: map[string]int64{}, ByASN: map[string]int64{}, ByVersionStatus: map[string]int64{}}
 }
 
 // Store is the contract both backends keep; one test suite runs against each.
@@ -156,6 +162,8 @@ type Store interface {
 	CompleteUnit(ctx context.Context, u Unit, obs []observation.Observation) (runComplete bool, err error)
 	// DoneUnits lists the finished units of a run, in order.
 	DoneUnits(ctx context.Context, runID int64) ([]int64, error)
+	// SetKnowledge records which knowledge base a run's verdicts come from (reanalyze).
+	SetKnowledge(ctx context.Context, runID int64, knowledge string) error
 	// SetStatus records a run's stored status; endedAt nil clears the end (a resumed run).
 	SetStatus(ctx context.Context, runID int64, status string, endedAt *time.Time) error
 	// Heartbeat records that worker w is alive on its run.
@@ -318,6 +326,7 @@ const (
 	dimFlag    = "flag" // key: a posture flag
 	dimMIIT    = "miit" // key: a MIIT/NVDB violation
 	dimAdv     = "adv"  // key: an advisory id
+	dimVStatus = "vs"   // key: a version status
 )
 
 // addDim adds one counting row to a summary.
@@ -331,6 +340,9 @@ func addDim(sm *Summary, dim, key string, n int64) error {
 		return nil
 	case dimAdv:
 		sm.ByAdvisory[key] += n
+		return nil
+	case dimVStatus:
+		sm.ByVersionStatus[key] += n
 		return nil
 	}
 	var k []any

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
-	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/scanner"
 )
@@ -51,7 +49,7 @@ func runCheck(c *cli.Context) error {
 	retries := c.Int("retries")
 	p, err := census.NewCheckPlan(census.CheckConfig{Targets: targets, Ports: ports, Scope: c.String("scope"), Rate: c.Int("rate"),
 		Method: c.String("scan-type"), Retries: &retries, Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
-		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe")})
+		FirstByte: c.Duration("first-byte-timeout"), ActiveProbe: c.StringSlice("active-probe"), Knowledge: knowledge(c)})
 	if err != nil {
 		return usageError{err}
 	}
@@ -64,7 +62,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rules, err := fingerprint.LoadRules()
+	rules, err := p.Rules()
 	if err != nil {
 		return err
 	}
@@ -72,14 +70,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(res)
-	} else {
-		err = res.WriteText(c.App.Writer)
-	}
-	if err != nil {
+	if err := res.Write(c.App.Writer, format); err != nil {
 		return fmt.Errorf("stdout: %w", err)
 	}
 	if res.Exposed > 0 {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/report"
 )
 
@@ -27,7 +26,7 @@ func exportCommand() *cli.Command {
 			"--recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most\n" +
 			"specific prefix wins; gateways in none go to 'unassigned'.",
 		Flags: []cli.Flag{
-			dbFlag,
+			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},
 			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country or cidrs"},
 			&cli.StringFlag{Name: "recipients", Usage: "with --by cidrs: FILE of 'prefix,recipient' lines"},
@@ -39,22 +38,9 @@ func exportCommand() *cli.Command {
 
 func runExport(c *cli.Context) error {
 	by := c.String("by")
-	switch {
-	case by != "" && by != "asn" && by != "country" && by != "cidrs":
-		return usagef("--by %q: want asn, country or cidrs", by)
-	case by != "" && c.String("output") == "":
-		return usagef("--by %s writes a directory of files: give -o DIR", by)
-	case by == "cidrs" && c.String("recipients") == "":
-		return usagef("--by cidrs needs --recipients FILE ('prefix,recipient' lines)")
-	case by != "cidrs" && c.IsSet("recipients"):
-		return usagef("--recipients goes with --by cidrs")
-	}
-	var cidrs []report.CIDRRecipient
-	if by == "cidrs" {
-		var err error
-		if cidrs, err = report.ReadCIDRRecipients(c.String("recipients")); err != nil {
-			return usageError{fmt.Errorf("--recipients: %w", err)}
-		}
+	cidrs, err := report.PackRecipients(by, c.String("output"), c.String("recipients"))
+	if err != nil {
+		return usageError{err}
 	}
 	st, sums, err := openRuns(c)
 	if err != nil {
@@ -75,13 +61,13 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rules, err := fingerprint.LoadRules()
+	rules, err := loadRules(c)
 	if err != nil {
 		return err
 	}
 	ex := report.NewExporter(rules)
 	if by != "" {
-		doc, err := reportDocument(run, sums)
+		doc, err := reportDocument(c, run, sums)
 		if err != nil {
 			return err
 		}
@@ -91,13 +77,9 @@ func runExport(c *cli.Context) error {
 		if err != nil {
 			return usageError{fmt.Errorf("-o %s: %w", pack.Dir, err)}
 		}
-		gateways, ids := 0, map[string]bool{}
-		for _, r := range recips {
-			gateways += r.Gateways
-			ids[r.ID] = true
-		}
+		gateways, recipients := report.Tally(recips)
 		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients (%d files) in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
-			run.ID, gateways, len(ids), len(recips), pack.Dir)
+			run.ID, gateways, recipients, len(recips), pack.Dir)
 		return nil
 	}
 	err = withOutput(c, func(w io.Writer) error { return ex.WriteCSV(w, obs) })

@@ -2,9 +2,9 @@ package main
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,6 +24,8 @@ const (
 	forScan
 	forWorker
 	forCheck
+	forReports   // report, export, serve: they read the knowledge base too
+	forReanalyze // and reanalyze, with --force
 )
 
 // check is what a number flag may be given as: below cmd a zero value means the default, so an
@@ -85,8 +87,11 @@ var flags = []flag{
 	{&cli.DurationFlag{Name: "heartbeat-ttl", Value: store.WorkerTTL, Usage: "how long this process counts as live after its last heartbeat (it beats every fifth of that): once it has passed, a dead worker's run shows stalled and can be resumed"}, forScan | forWorker, 0},
 	{&cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}, forScan | forWorker, 0},
 	{&cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}, forScan | forWorker, 0},
+	{fingerprintsFlag, forPlan | forScan | forCheck | forReports, 0},
+	{dataFlag, forPlan | forScan | forCheck | forReports, 0},
+	{&cli.BoolFlag{Name: "force", Usage: "reanalyze: use a knowledge base older than the one the run's verdicts come from"}, forReanalyze, 0},
 	{userFlag, forPlan | forScan | forWorker | forCheck, 0},
-	{dbFlag, forPlan | forScan | forWorker, 0},
+	{dbFlag, forPlan | forScan | forWorker | forReanalyze, 0},
 }
 
 // flagsOf lists the flags of the command u.
@@ -115,7 +120,7 @@ func refuseEmpty(c *cli.Context, u use) error {
 		switch fl := f.Flag.(type) {
 		case *cli.IntFlag, *cli.Int64Flag, *cli.DurationFlag:
 			n := c.Value(name)
-			switch sign := signOf(n); {
+			switch sign := reflect.ValueOf(n).Int(); {
 			case f.check == positive && sign <= 0:
 				return usagef("--%s %v: must be positive", name, n)
 			case f.check == zeroOrMore && sign < 0:
@@ -134,22 +139,29 @@ func refuseEmpty(c *cli.Context, u use) error {
 	return nil
 }
 
-func signOf(v any) int {
-	var n int64
-	switch x := v.(type) {
-	case int:
-		n = int64(x)
-	case int64:
-		n = x
-	case time.Duration:
-		n = int64(x)
-	}
-	return int(min(max(n, -1), 1))
-}
-
 // userFlag names who a root process becomes once its raw sockets are open.
 var userFlag = &cli.StringFlag{Name: "user", EnvVars: []string{"CLAWCENSUS_USER"},
 	Usage: "run as this user after opening the raw sockets when started as root (default nobody, or where nobody cannot reach the files the sudo caller, else uid 0 without capabilities; root: stay)"}
+
+var (
+	fingerprintsFlag = &cli.StringFlag{Name: "fingerprints", EnvVars: []string{"CLAWCENSUS_FINGERPRINTS"}, Usage: "pin the knowledge base to this file (default: the newest of the embedded one and --data's)"}
+	dataFlag         = &cli.StringFlag{Name: "data", EnvVars: []string{"CLAWCENSUS_DATA"}, Usage: "data directory of the knowledge base clawcensus fingerprints update keeps (default " + fingerprint.DefaultDataDir() + ")"}
+)
+
+// knowledge is the knowledge base the flags name.
+func knowledge(c *cli.Context) fingerprint.KnowledgeConfig {
+	return fingerprint.KnowledgeConfig{File: c.String("fingerprints"), DataDir: c.String("data")}
+}
+
+// loadRules loads the knowledge base the flags name; one that cannot be read is the caller's
+// mistake.
+func loadRules(c *cli.Context) (*fingerprint.Rules, error) {
+	rules, err := fingerprint.LoadKnowledge(knowledge(c))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return rules, nil
+}
 
 // dbFlag is shared by every command that opens the store.
 var dbFlag = &cli.StringFlag{

@@ -99,6 +99,8 @@ func fixtureHandler(t testing.TB, path string) http.Handler {
 // guard refuses to send a probe anywhere else.
 func testEnv() []string {
 	return append(os.Environ(), "CLAWCENSUS_DB=", "CLAWCENSUS_SCOPE=127.0.0.0/8,::1",
+		// The embedded knowledge base, whatever the machine's data directory holds.
+		"CLAWCENSUS_DATA="+filepath.Join(os.TempDir(), "clawcensus-test-no-data"), "CLAWCENSUS_FINGERPRINTS=",
 		// Root stays root in these tests (their stores sit in 0700 temporary directories);
 		// TestPrivilegesDropped runs the switch to nobody.
 		"CLAWCENSUS_USER=root")

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/privilege"
 	"github.com/clawcensus/clawcensus/scanner"
-	"github.com/clawcensus/clawcensus/store"
 )
 
 // lowerPrivileges opens the SYN engine's raw sockets when the sweep may use them (syn, or auto
@@ -58,21 +55,8 @@ func runAs(c *cli.Context, own, reads []string) (name, why string, err error) {
 	return name, why, nil
 }
 
-// workerFiles are the files a worker still writes after giving up root: the spool directory
-// (made now, while it may) and a SQLite store's files.
+// workerFiles are the files a worker still writes after giving up root (census.OwnFiles); the
+// spool is made now, while root may, unless the process stays root.
 func workerFiles(c *cli.Context) ([]string, error) {
-	spool := c.String("spool")
-	if spool == "" {
-		spool = census.DefaultSpool
-	}
-	if os.Geteuid() == 0 && c.String("user") != "root" {
-		if err := os.MkdirAll(spool, 0o700); err != nil {
-			return nil, fmt.Errorf("spool %s: %w", spool, err)
-		}
-	}
-	own := []string{spool}
-	if db := c.String("db"); db != "" && !store.IsPostgres(db) && !strings.HasPrefix(db, "file:") {
-		own = append(own, db, db+"-wal", db+"-shm", db+".lock")
-	}
-	return own, nil
+	return census.OwnFiles(c.String("spool"), c.String("db"), os.Geteuid() == 0 && c.String("user") != "root")
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
-	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/internal/atomicfile"
 	"github.com/clawcensus/clawcensus/report"
 	"github.com/clawcensus/clawcensus/store"
@@ -23,7 +22,7 @@ func reportCommand() *cli.Command {
 			"report (the newest unless --run N) with SVG charts, the trend up to that run and the methodology\n" +
 			"block to publish with the numbers. Reports carry counts only (TLP:CLEAR).",
 		Flags: []cli.Flag{
-			dbFlag,
+			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, md or html"},
 			&cli.Int64Flag{Name: "run", Usage: "only run N"},
 			&cli.BoolFlag{Name: "last", Usage: "only the newest run"},
@@ -59,7 +58,7 @@ func reportCommand() *cli.Command {
 			return withOutput(c, func(w io.Writer) error {
 				switch format {
 				case "md", "html":
-					doc, err := reportDocument(chosen[0], sums)
+					doc, err := reportDocument(c, chosen[0], sums)
 					if err != nil {
 						return err
 					}
@@ -89,8 +88,8 @@ func withOutput(c *cli.Context, write func(io.Writer) error) error {
 }
 
 // reportDocument assembles run's report with its methodology and every run's trend.
-func reportDocument(run store.Summary, sums []store.Summary) (*report.Document, error) {
-	rules, err := fingerprint.LoadRules()
+func reportDocument(c *cli.Context, run store.Summary, sums []store.Summary) (*report.Document, error) {
+	rules, err := loadRules(c)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -37,7 +35,8 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 		Rate: c.Int("rate"), Method: c.String("scan-type"), Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
 		FirstByte: c.Duration("first-byte-timeout"), ProbeMiddleboxes: c.Bool("probe-middleboxes"), Concurrency: c.Int("concurrency"),
 		Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"), WebSocket: c.Bool("websocket"),
-		CountryDB: c.String("country-db"), ASNDB: c.String("asn-db"), UnitSize: c.Uint64("unit-size"), DryRun: c.Bool("dry-run")}
+		CountryDB: c.String("country-db"), ASNDB: c.String("asn-db"), UnitSize: c.Uint64("unit-size"), DryRun: c.Bool("dry-run"),
+		Knowledge: knowledge(c)}
 	retries := c.Int("retries")
 	cfg.Retries = &retries
 	if c.IsSet("seed") {
@@ -131,8 +130,8 @@ func runScan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Metrics, err = listenMetrics(c.String("metrics-addr")); err != nil {
-		return err
+	if cfg.Metrics, err = census.ListenMetrics(c.String("metrics-addr")); err != nil {
+		return usageError{fmt.Errorf("--metrics-addr: %w", err)}
 	}
 	if cfg.Metrics != nil {
 		defer cfg.Metrics.Close()
@@ -184,21 +183,4 @@ func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
 		return usagef("--dry-run plans a sweep; with --candidates there is nothing to sweep")
 	}
 	return p.WriteDryRun(c.App.Writer, shard, c.Bool("confirm-large"))
-}
-
-// listenMetrics takes the metrics port before the run starts, so a busy port is a usage
-// error rather than a run left half-begun.
-func listenMetrics(addr string) (net.Listener, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return nil, usagef("--metrics-addr %q: want ip:port, e.g. 127.0.0.1:9464", addr)
-	}
-	ln, err := net.Listen("tcp", ap.String())
-	if err != nil {
-		return nil, usagef("--metrics-addr: %v", err)
-	}
-	return ln, nil
 }

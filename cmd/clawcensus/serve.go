@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/store"
 	"github.com/clawcensus/clawcensus/web"
 )
@@ -19,7 +18,7 @@ func serveCommand() *cli.Command {
 			"http://HOST:PORT/?token=… once, or send Authorization: Bearer …). Pages carry no script and load\n" +
 			"nothing from elsewhere. The store is opened read-only.",
 		Flags: []cli.Flag{
-			dbFlag,
+			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address:port to listen on"},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"CLAWCENSUS_WEB_TOKEN"}, Usage: "require this token (needed off loopback)"},
 		},
@@ -36,7 +35,7 @@ func runServe(c *cli.Context) error {
 		return usageError{err}
 	}
 	defer st.Close()
-	rules, err := fingerprint.LoadRules()
+	rules, err := loadRules(c)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,131 @@
+package census
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+// ReanalyzeConfig redoes stored verdicts with a knowledge base.
+type ReanalyzeConfig struct {
+	// Run is the run to reanalyse; zero means every run.
+	Run int64
+	// Knowledge names the knowledge base to use (see fingerprint.LoadKnowledge).
+	Knowledge fingerprint.KnowledgeConfig
+	// Force allows a knowledge base older than the one a run's verdicts come from.
+	Force bool
+}
+
+// Reanalysis is what reanalysing one run did.
+type Reanalysis struct {
+	Run int64
+	// Gateways is how many observations had facts to judge again; Changed, how many verdicts
+	// changed; OtherRules, how many were read with other rules (only a new scan judges them).
+	Gateways, Changed, OtherRules int
+	// Same is set when the run's verdicts already came from this knowledge base: nothing to do.
+	Same bool
+}
+
+// ErrOlderKnowledge means a run's verdicts come from a knowledge base newer than the one asked
+// for: reanalysing would lose what it knows (Force allows it).
+var ErrOlderKnowledge = errors.New("the knowledge base is older than the one the run's verdicts come from")
+
+// Reanalyze judges the stored gateways of cfg.Run (or of every run) again from their kept facts
+// with the knowledge base cfg names, without a packet: version, official, advisories, flags,
+// MIIT items. The kept counts follow (the store recounts finished units), and each run records
+// the knowledge base its verdicts now come from. Reanalysing twice changes nothing.
+func (c *Census) Reanalyze(ctx context.Context, cfg ReanalyzeConfig) (fingerprint.Identity, []Reanalysis, error) {
+	rules, err := fingerprint.LoadKnowledge(cfg.Knowledge)
+	if err != nil {
+		return fingerprint.Identity{}, nil, err
+	}
+	fp, err := fingerprint.New(fingerprint.Config{Rules: rules})
+	if err != nil {
+		return rules.Knowledge, nil, err
+	}
+	defer fp.Close()
+	identity, err := json.Marshal(rules.Knowledge)
+	if err != nil {
+		return rules.Knowledge, nil, err
+	}
+	runs, err := c.st.Runs(ctx)
+	if err != nil {
+		return rules.Knowledge, nil, err
+	}
+	if cfg.Run != 0 {
+		i := slices.IndexFunc(runs, func(s store.Summary) bool { return s.ID == cfg.Run })
+		if i < 0 {
+			return rules.Knowledge, nil, fmt.Errorf("run %d: %w", cfg.Run, store.ErrNoRun)
+		}
+		runs = runs[i : i+1]
+	}
+	var out []Reanalysis
+	for _, run := range runs {
+		var was fingerprint.Identity
+		if run.Knowledge != "" {
+			if err := json.Unmarshal([]byte(run.Knowledge), &was); err != nil {
+				return rules.Knowledge, out, fmt.Errorf("run %d: its knowledge base: %w", run.ID, err)
+			}
+		}
+		if was.SHA256 == rules.Knowledge.SHA256 {
+			out = append(out, Reanalysis{Run: run.ID, Same: true})
+			continue
+		}
+		if was.SHA256 != "" && fingerprint.Newer(was, rules.Knowledge) && !cfg.Force {
+			return rules.Knowledge, out, fmt.Errorf("run %d: %w (its %s; asked %s): add --force to use it anyway",
+				run.ID, ErrOlderKnowledge, was, rules.Knowledge)
+		}
+		r, err := c.reanalyzeRun(ctx, fp, run.ID)
+		if err != nil {
+			return rules.Knowledge, out, err
+		}
+		if err := c.st.SetKnowledge(ctx, run.ID, string(identity)); err != nil {
+			return rules.Knowledge, out, err
+		}
+		out = append(out, r)
+	}
+	return rules.Knowledge, out, nil
+}
+
+func (c *Census) reanalyzeRun(ctx context.Context, fp *fingerprint.Fingerprinter, run int64) (Reanalysis, error) {
+	r := Reanalysis{Run: run}
+	obs, err := c.st.Observations(ctx, run)
+	if err != nil {
+		return r, err
+	}
+	var changed []observation.Observation
+	for _, o := range obs {
+		if o.Facts == "" {
+			continue
+		}
+		r.Gateways++
+		again, err := fp.Reanalyze(o)
+		if errors.Is(err, fingerprint.ErrOtherRules) {
+			r.OtherRules++
+			continue
+		}
+		if err != nil {
+			return r, fmt.Errorf("run %d: %w", run, err)
+		}
+		b1, _ := json.Marshal(o)
+		b2, _ := json.Marshal(again)
+		if string(b1) != string(b2) {
+			changed = append(changed, again)
+		}
+	}
+	r.Changed = len(changed)
+	for len(changed) > 0 {
+		n := min(len(changed), batchSize)
+		if err := c.st.AddObservations(ctx, run, changed[:n]); err != nil {
+			return r, err
+		}
+		changed = changed[n:]
+	}
+	return r, nil
+}

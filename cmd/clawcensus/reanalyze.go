@@ -1,0 +1,49 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/clawcensus/clawcensus/census"
+	"github.com/clawcensus/clawcensus/store"
+)
+
+func reanalyzeCommand() *cli.Command {
+	return command(&cli.Command{
+		Name:  "reanalyze",
+		Usage: "judge stored gateways again from their kept facts with the knowledge base in use, without a packet",
+		Description: "After clawcensus fingerprints update, a run's verdicts (version, official, advisories, flags,\n" +
+			"MIIT items) can be redone from the facts kept with each gateway; its counts follow, and the run\n" +
+			"records the knowledge base its verdicts now come from. Twice changes nothing.",
+		Flags: append([]cli.Flag{&cli.Int64Flag{Name: "run", Usage: "the run to reanalyse"},
+			&cli.BoolFlag{Name: "all", Usage: "every run"}}, flagsOf(forReanalyze|forReports)...),
+		Action: func(c *cli.Context) error {
+			if c.IsSet("run") == c.Bool("all") {
+				return usagef("give --run N or --all")
+			}
+			cen, err := openCensus(c)
+			if err != nil {
+				return err
+			}
+			defer cen.Close()
+			id, done, err := cen.Reanalyze(c.Context, census.ReanalyzeConfig{Run: c.Int64("run"), Knowledge: knowledge(c), Force: c.Bool("force")})
+			for _, r := range done {
+				if r.Same {
+					fmt.Fprintf(c.App.Writer, "run %d: already judged with this knowledge base\n", r.Run)
+					continue
+				}
+				fmt.Fprintf(c.App.Writer, "run %d: %d gateways judged again, %d verdicts changed, %d kept (facts read with other rules: rescan)\n",
+					r.Run, r.Gateways, r.Changed, r.OtherRules)
+			}
+			if errors.Is(err, census.ErrOlderKnowledge) || errors.Is(err, store.ErrNoRun) {
+				return usageError{err}
+			}
+			if err == nil {
+				fmt.Fprintf(c.App.ErrWriter, "knowledge base: %s\n", id)
+			}
+			return err
+		},
+	})
+}
