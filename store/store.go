@@ -63,6 +63,38 @@ type Run struct {
 	UnitsTotal int64
 	// Enrichment names the data sets (and their dates) that gave ASN and country.
 	Enrichment string
+	// Series is the series the run belongs to: runs are compared (trend, a report's trend, the
+	// web view, the Grafana views) only with runs of their series. It is a name a user gave,
+	// or a derived key, "scope:…" (the plan's scope identity) or "targets:… ports:…"
+	// (FallbackSeries: runs stored without one, and those before migration 0011).
+	Series string
+}
+
+// FallbackSeries is the series of a run stored without one: its targets text and ports, as
+// migration 0011 gave the runs before it.
+func FallbackSeries(targets, ports string) string { return "targets:" + targets + " ports:" + ports }
+
+// DerivedSeries reports whether series was derived from a run's scope rather than named by a
+// user: a name may not look like one (see census.CheckSeriesName).
+func DerivedSeries(series string) bool {
+	return strings.HasPrefix(series, "scope:") || strings.HasPrefix(series, "targets:")
+}
+
+// SeriesID is the run's series: Series, or FallbackSeries when it has none.
+func (r Run) SeriesID() string {
+	if r.Series != "" {
+		return r.Series
+	}
+	return FallbackSeries(r.Targets, r.Ports)
+}
+
+// SeriesLabel is the run's series as a person reads it: the name given, or the run's targets
+// and ports for a derived series (migration 0011's views say the same).
+func (r Run) SeriesLabel() string {
+	if id := r.SeriesID(); !DerivedSeries(id) {
+		return id
+	}
+	return "targets " + r.Targets + ", ports " + r.Ports
 }
 
 // Unit is one finished work unit of a run.
@@ -138,7 +170,7 @@ func newSummary(r Run) Summary {
 
 // Store is the contract both backends keep; one test suite runs against each.
 type Store interface {
-	// StartRun records r as running and sets r.ID.
+	// StartRun records r as running and sets r.ID, and r.Series when empty (FallbackSeries).
 	StartRun(ctx context.Context, r *Run) error
 	// StartRunWith is StartRun with more work in the same transaction: within gets the
 	// backend's transaction (see Handle) while r.ID is set, and its error undoes the run.
