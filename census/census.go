@@ -61,6 +61,9 @@ type RunInfo struct {
 	Method string
 	// Enrichment names the enrichment data sets; Start fills it from the plan.
 	Enrichment string
+	// Series names the run's series (plan/scan --series, see CheckSeriesName); empty means the
+	// plan's SeriesKey.
+	Series string
 }
 
 // ErrLive means workers hold the run's units now.
@@ -132,7 +135,12 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 	run := &store.Run{Knowledge: string(knowledge), StartedAt: time.Now().UTC(), Targets: info.Targets, TargetCount: int64(p.Addresses),
 		Ports: PortList(p.Ports), Rate: p.Rate, Seed: p.Seed, Shard: fmt.Sprintf("%d parts", p.Shards),
 		ToolVersion: info.ToolVersion, Method: info.Method, Plan: p.Marshal(), PlanKey: key,
-		UnitsTotal: p.UnitsTotal(), Note: info.Authorization, Enrichment: info.Enrichment}
+		UnitsTotal: p.UnitsTotal(), Note: info.Authorization, Enrichment: info.Enrichment, Series: info.Series}
+	if run.Series == "" {
+		run.Series = p.SeriesKey()
+	} else if err := CheckSeriesName(run.Series); err != nil {
+		return nil, nil, err
+	}
 	if p.Shards == 1 {
 		run.Shard = "0/1"
 	}

@@ -16,9 +16,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/scanner"
+	"github.com/clawcensus/clawcensus/store"
 )
 
 // planVersion is written into every stored plan; a process refuses a plan of another version.
@@ -565,6 +567,60 @@ func (p *Plan) Key() string {
 		p.Scope, p.Probes, p.Addresses, p.CandidatesStdin, p.Version})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// SeriesKey identifies what the plan looks at, not how: targets (as written, in any order),
+// target files (by content), candidates, ports, lab, exclusions and opt-outs (by content) and
+// scope. Runs of one key are
+// one series: two censuses of the same targets and ports on different days, seeds, shard
+// counts, unit sizes, rates or methods compare; a re-check of a subset is a series of its own.
+func (p *Plan) SeriesKey() string {
+	hashes := func(l []Source) []string {
+		out := make([]string, len(l))
+		for i, s := range l {
+			out[i] = s.SHA256
+		}
+		return out
+	}
+	var candidates string
+	if p.Candidates != nil {
+		candidates = p.Candidates.SHA256
+	}
+	b, _ := json.Marshal(struct {
+		Targets, Files    []string
+		Candidates        string
+		CandidatesStdin   bool
+		Ports             []uint16
+		Lab               bool
+		Excludes, OptOuts []string
+		Scope             string
+	}{sorted(p.Targets), sorted(hashes(p.TargetFiles)), candidates, p.CandidatesStdin, sorted(p.Ports), p.Lab,
+		sorted(hashes(p.Excludes)), sorted(hashes(p.OptOuts)), p.Scope})
+	sum := sha256.Sum256(b)
+	return "scope:" + hex.EncodeToString(sum[:12])
+}
+
+// sorted is a sorted copy of l: the order targets or files were given in is not what a plan
+// looks at.
+func sorted[T cmp.Ordered](l []T) []T { return slices.Sorted(slices.Values(l)) }
+
+// maxSeriesName bounds a series name: it is a label on every chart and table.
+const maxSeriesName = 100
+
+// CheckSeriesName refuses a series name (plan/scan --series) that is empty, long, holds
+// control characters, or looks like a derived series key ("scope:…", "targets:…").
+func CheckSeriesName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errors.New("series name is empty")
+	case len(name) > maxSeriesName:
+		return fmt.Errorf("series name of %d bytes: at most %d", len(name), maxSeriesName)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }):
+		return fmt.Errorf("series name %q: no control characters", name)
+	case store.DerivedSeries(name):
+		return fmt.Errorf("series name %q: names starting scope: or targets: are the derived series keys", name)
+	}
+	return nil
 }
 
 // Units is how many work units shard i is cut into.

@@ -17,16 +17,20 @@ import (
 type Chart struct {
 	Name  string // file name stem: trend, vulnerable-share, versions, countries, networks
 	Title string
-	SVG   []byte
+	// Subtitle says which runs the figure shows: the series of a trend, "" for one run's.
+	Subtitle string
+	SVG      []byte
 }
 
 const chartWidth, chartHeight = 800, 400
 
-// Charts renders the figures a person would put on a slide: exposed gateways per day split by
-// auth, the share on a release with known advisories, the run's versions, and its top
-// countries and networks when enrichment data was given. A figure with no data is left out.
+// Charts renders the figures a person would put on a slide: exposed gateways per day of the
+// run's series split by auth, the share on a release with known advisories, the run's
+// versions, and its top countries and networks when enrichment data was given. A figure with
+// no data is left out.
 func (d *Document) Charts() ([]Chart, error) {
 	var out []Chart
+	subtitle := ""
 	add := func(name, title string, render func(p *charts.Painter) error) error {
 		p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: chartWidth, Height: chartHeight})
 		if err := render(p); err != nil {
@@ -36,7 +40,7 @@ func (d *Document) Charts() ([]Chart, error) {
 		if err != nil {
 			return fmt.Errorf("chart %s: %w", name, err)
 		}
-		out = append(out, Chart{Name: name, Title: title, SVG: b})
+		out = append(out, Chart{Name: name, Title: title, Subtitle: subtitle, SVG: b})
 		return nil
 	}
 	if len(d.Trend) > 0 {
@@ -51,12 +55,13 @@ func (d *Document) Charts() ([]Chart, error) {
 			}
 		}
 		title := "Exposed gateways per day, by authentication"
+		subtitle = "series " + truncate(d.Series(), 44) // beside the legend
 		if err := add("trend", title, func(p *charts.Painter) error {
 			opt := charts.NewBarChartOptionWithData(auth)
-			opt.Title.Text = title
+			opt.Title.Text, opt.Title.Subtext = title, subtitle
 			opt.StackSeries = charts.Ptr(true)
 			opt.CategoryAxis.Labels = days
-			opt.CategoryAxis.Title = "day (UTC), last complete run"
+			opt.CategoryAxis.Title = "day (UTC), the series' last complete run"
 			opt.ValueAxis[0].Title = "gateways (per ip:port)"
 			countAxis(&opt.ValueAxis[0], &opt.ValueFormatter, maxStack(auth))
 			opt.Legend.SeriesNames = []string{"no auth", "auth required", "auth unknown"}
@@ -68,7 +73,7 @@ func (d *Document) Charts() ([]Chart, error) {
 		title = "Share of exposed gateways on a release with known advisories"
 		if err := add("vulnerable-share", title, func(p *charts.Painter) error {
 			opt := charts.NewLineChartOptionWithData(share)
-			opt.Title.Text = title
+			opt.Title.Text, opt.Title.Subtext = title, subtitle
 			opt.XAxis.Labels = days
 			opt.XAxis.Title = "day (UTC)"
 			opt.YAxis[0].Title = "% of gateways"
@@ -81,6 +86,7 @@ func (d *Document) Charts() ([]Chart, error) {
 		}); err != nil {
 			return nil, err
 		}
+		subtitle = ""
 	}
 	versions := slices.SortedFunc(maps.Keys(d.Run.ByVersion), func(a, b string) int { return fingerprint.CompareVersions(b, a) })
 	if len(versions) > 12 {

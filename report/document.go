@@ -55,7 +55,7 @@ type AdvisoryCount struct {
 // Document is one run's report.
 type Document struct {
 	Run        store.Summary
-	Trend      []TrendRow // every day's last complete run, up to the run's day
+	Trend      []TrendRow // the run's series: every day's last complete run, up to the run
 	Method     Methodology
 	Advisories []AdvisoryCount // most gateways first
 	Latest     string          // the newest stable OpenClaw release known
@@ -65,9 +65,17 @@ type Document struct {
 
 // NewDocument assembles the report of run from every run's summary (for the trend), the rules
 // (probes, markers, advisories, the newest release) and what the caller knows of the plan.
+// The trend is the run's series alone, up to the run: a later run, or a run of other targets
+// on the same day, never stands in for it.
 func NewDocument(run store.Summary, runs []store.Summary, rules *fingerprint.Rules, m Methodology, generated time.Time) (*Document, error) {
 	d := &Document{Run: run, Method: m, Latest: rules.Latest("openclaw"), Generated: generated.UTC()}
-	for _, r := range Trend(runs) {
+	var upTo []store.Summary
+	for _, r := range runs {
+		if r.SeriesID() == run.SeriesID() && r.ID <= run.ID {
+			upTo = append(upTo, r)
+		}
+	}
+	for _, r := range Trend(upTo) {
 		if r.Day <= run.StartedAt.UTC().Format("2006-01-02") {
 			d.Trend = append(d.Trend, r)
 		}
@@ -159,6 +167,9 @@ func share(n, of int64) string {
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
 }
+
+// Series is the run's series as a person reads it.
+func (d *Document) Series() string { return TextCell(d.Run.SeriesLabel()) }
 
 // ChartList is the rendered figures, in order.
 func (d *Document) ChartList() []Chart { return d.charts }

@@ -114,7 +114,10 @@ func TestChartsAreSVGWithAxes(t *testing.T) {
 		if root != "svg" {
 			t.Errorf("%s: root element %q", c.Name, root)
 		}
-		for _, label := range append(want[c.Name], c.Title) {
+		if (c.Name == "trend" || c.Name == "vulnerable-share") != (c.Subtitle == "series targets 127.0.0.0/24, ports 18789") {
+			t.Errorf("%s: subtitle %q: a trend says its series, one run's chart needs none", c.Name, c.Subtitle)
+		}
+		for _, label := range append(want[c.Name], c.Title, c.Subtitle) {
 			if !strings.Contains(all, label) {
 				t.Errorf("%s: no text %q in the chart (has %q)", c.Name, label, texts)
 			}

@@ -59,6 +59,10 @@ type RunRecord struct {
 	ToolVersion     string           `json:"tool_version"`
 	ProbesSent      int64            `json:"probes_sent"`
 	OpenPorts       int64            `json:"open_ports"`
+	// Series is the run's series (a name given with --series, or a derived key), SeriesLabel
+	// as a person reads it: trend compares a run only with runs of its series.
+	Series      string `json:"series"`
+	SeriesLabel string `json:"series_label"`
 	// Stored counts the open ports of finished units stored as observations; AnswersLost,
 	// answers the sweep could not keep. Nothing was lost when stored == open_ports and no
 	// answer was lost.
@@ -82,8 +86,8 @@ func writeRunsJSON(w io.Writer, sums []store.Summary) error {
 			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
 			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s),
 			Authorization: s.Note,
-			Targets:       s.Targets,
-			TargetCount:   s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
+			Targets:       s.Targets, Series: s.SeriesID(), SeriesLabel: s.SeriesLabel(),
+			TargetCount: s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
 			ToolVersion: s.ToolVersion, ProbesSent: s.ProbesSent, OpenPorts: s.OpenPorts, Stored: s.Stored, AnswersLost: s.AnswersLost, Middleboxes: s.Middleboxes, DedupKey: "ip:port",
 			UnitsTotal: s.UnitsTotal, UnitsDone: s.UnitsDone, Workers: s.LiveWorkers,
 		}
@@ -106,6 +110,7 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
 		fmt.Fprintf(w, "run %d  %s  %s  method=%s ports=%s rate=%d/s seed=%d shard=%s\n", s.ID,
 			s.StartedAt.Format(time.RFC3339), s.Status, s.Method, s.Ports, s.Rate, s.Seed, s.Shard)
 		fmt.Fprintf(w, "  targets: %s (%d addresses), probes sent %d, open ports %d\n", s.Targets, s.TargetCount, s.ProbesSent, s.OpenPorts)
+		fmt.Fprintf(w, "  series: %s\n", seriesText(s))
 		if s.UnitsTotal > 0 {
 			fmt.Fprintf(w, "  work units: %d of %d done, %d live workers\n", s.UnitsDone, s.UnitsTotal, s.LiveWorkers)
 			fmt.Fprintf(w, "  kept: %d of %d open ports stored, %d answers the sweep could not keep%s\n", s.Stored, s.OpenPorts,
@@ -143,7 +148,15 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base"}
+	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label"}
+
+// seriesText is a run's series for a line of text: the label, and the key when it differs.
+func seriesText(s store.Summary) string {
+	if id := s.SeriesID(); id != s.SeriesLabel() {
+		return TextCell(s.SeriesLabel()) + " (" + TextCell(id) + ")"
+	}
+	return TextCell(s.SeriesLabel())
+}
 
 // keptNote says what a shortfall between the sweep and the store means.
 func keptNote(s store.Summary) string {
@@ -165,7 +178,7 @@ func writeRunsCSV(w io.Writer, sums []store.Summary) error {
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer])})
+			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel()})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -8,8 +8,11 @@ import (
 	"github.com/clawcensus/clawcensus/store"
 )
 
-// TrendRow is one day of the series; scripts depend on these keys.
+// TrendRow is one day of one series; scripts depend on these keys.
 type TrendRow struct {
+	// Series is the run's series (store.Run.SeriesID); SeriesLabel, as a person reads it.
+	Series       string `json:"series"`
+	SeriesLabel  string `json:"series_label"`
 	Day          string `json:"day"`
 	Run          int64  `json:"run"`
 	Reachable    int64  `json:"reachable"`
@@ -22,26 +25,51 @@ type TrendRow struct {
 	Targets      string `json:"targets"`
 }
 
-// Trend keeps each UTC day's last complete run (sums come oldest first): an interrupted or
-// failed run would read as a drop.
+// Trend keeps, per series, each UTC day's last complete run (sums come oldest first): an
+// interrupted or failed run would read as a drop, and a run of other targets (a re-check of a
+// subset) is a series of its own that never replaces a day of the census. Rows come grouped
+// by series, in the order each series first appears, each series' days in order.
 func Trend(sums []store.Summary) []TrendRow {
-	var rows []TrendRow
+	var order []string
+	bySeries := map[string][]TrendRow{}
 	for _, s := range sums {
 		if s.Status != store.StatusComplete {
 			continue
 		}
+		id := s.SeriesID()
 		r := TrendRow{
+			Series: id, SeriesLabel: s.SeriesLabel(),
 			Day: s.StartedAt.UTC().Format("2006-01-02"), Run: s.ID, Reachable: s.Detected,
 			AuthRequired: s.ByAuth["required"], NoAuth: s.ByAuth["none"], AuthUnknown: s.ByAuth["unknown"],
 			Vulnerable: s.ByMIIT["known-advisories"], Unofficial: s.ByOfficial["false"], Ports: s.Ports, Targets: s.Targets,
 		}
+		rows, seen := bySeries[id]
+		if !seen {
+			order = append(order, id)
+		}
 		if n := len(rows); n > 0 && rows[n-1].Day == r.Day {
 			rows[n-1] = r
-			continue
+		} else {
+			rows = append(rows, r)
 		}
-		rows = append(rows, r)
+		bySeries[id] = rows
 	}
-	return rows
+	var out []TrendRow
+	for _, id := range order {
+		out = append(out, bySeries[id]...)
+	}
+	return out
+}
+
+// InSeries keeps the runs of one series, named by its id (store.Run.SeriesID: a name given
+// with --series, or a derived key) or its label; ok is false when no run is in it.
+func InSeries(sums []store.Summary, series string) (in []store.Summary, ok bool) {
+	for _, s := range sums {
+		if s.SeriesID() == series || s.SeriesLabel() == series {
+			in = append(in, s)
+		}
+	}
+	return in, len(in) > 0
 }
 
 // WriteTrend writes trend rows as text, json or csv.
@@ -53,9 +81,9 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 		return enc.Encode(map[string]any{"days": rows})
 	case "csv":
 		cw := NewCSV(w)
-		cw.Write([]string{"day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets"})
+		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets"})
 		for _, r := range rows {
-			cw.Write([]string{r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),
+			cw.Write([]string{r.Series, r.SeriesLabel, r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),
 				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets})
 		}
 		cw.Flush()
@@ -65,10 +93,19 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 		_, err := fmt.Fprintln(w, "no complete runs yet")
 		return err
 	}
-	fmt.Fprintf(w, "%-10s %5s %9s %9s %7s %9s %10s %10s  %s\n", "DAY", "RUN", "REACHABLE", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "PORTS / TARGETS")
-	for _, r := range rows {
+	for i, r := range rows {
+		if i == 0 || rows[i-1].Series != r.Series {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "series %s", TextCell(r.SeriesLabel))
+			if r.Series != r.SeriesLabel {
+				fmt.Fprintf(w, " (%s)", TextCell(truncate(r.Series, 60)))
+			}
+			fmt.Fprintf(w, "\n%-10s %5s %9s %9s %7s %9s %10s %10s  %s\n", "DAY", "RUN", "REACHABLE", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "PORTS / TARGETS")
+		}
 		fmt.Fprintf(w, "%-10s %5d %9d %9d %7d %9d %10d %10d  %s / %s\n", r.Day, r.Run, r.Reachable, r.AuthRequired,
-			r.NoAuth, r.AuthUnknown, r.Vulnerable, r.Unofficial, r.Ports, truncate(r.Targets, 40))
+			r.NoAuth, r.AuthUnknown, r.Vulnerable, r.Unofficial, r.Ports, TextCell(truncate(r.Targets, 40)))
 	}
 	return nil
 }

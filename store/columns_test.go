@@ -21,7 +21,7 @@ func TestEveryColumnRoundTrips(t *testing.T) {
 	at := time.Date(2026, 12, 7, 3, 4, 5, 123456000, time.UTC)
 	o := observation.Observation{IP: netip.MustParseAddr("127.0.9.9"), Port: 18789, Scheme: "https",
 		Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", VersionCandidates: []string{"2026.9.6"}, VersionStatus: observation.VersionKnown,
-		Facts: `{"v":1,"rules":"x","p":{}}`,
+		Facts:   `{"v":1,"rules":"x","p":{}}`,
 		Channel: "beta", Commit: "0123456789ab", Auth: observation.AuthNone, Official: &yes, Honeypot: true,
 		Advisories: []string{"CVE-2026-32034"}, Flags: []string{"tls"}, Evidence: []string{"rule x"}, MIIT: []string{"internet-exposure"},
 		Title: "OpenClaw Control", Server: "nginx", HTTPStatus: 200, TLS: "TLS1.3", ASN: 4294967295, ASOrg: "Example AS",

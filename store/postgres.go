@@ -120,14 +120,15 @@ func (p *Postgres) StartRun(ctx context.Context, r *Run) error { return p.StartR
 
 // StartRunWith implements Store; within gets the pgx.Tx.
 func (p *Postgres) StartRunWith(ctx context.Context, r *Run, within func(tx any) error) error {
+	r.Series = r.SeriesID()
 	var id int64
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO runs
 			(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
-			 plan_key, units_total, knowledge)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+			 plan_key, units_total, knowledge, series)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id`,
 			r.StartedAt, r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard, r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan,
-			r.Enrichment, r.PlanKey, r.UnitsTotal, r.Knowledge,
+			r.Enrichment, r.PlanKey, r.UnitsTotal, r.Knowledge, r.Series,
 		).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("start run: %w", err)
@@ -381,6 +382,7 @@ type runRow struct {
 	PlanKey     string     `db:"plan_key"`
 	UnitsTotal  int64      `db:"units_total"`
 	Knowledge   string     `db:"knowledge"`
+	Series      string     `db:"series"`
 	UnitsDone   int64      `db:"units_done"`
 	Stored      int64      `db:"stored"`
 	AnswersLost int64      `db:"answers_lost"`
@@ -393,7 +395,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 		tool_version, method, status,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
-		note, plan, enrichment, plan_key, units_total, knowledge,
+		note, plan, enrichment, plan_key, units_total, knowledge, series,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done,
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id) AS stored,
 		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) AS answers_lost,
@@ -413,7 +415,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 			TargetCount: r.TargetCount, Ports: r.Ports, Rate: r.Rate, Seed: r.Seed, Shard: r.Shard,
 			ToolVersion: r.ToolVersion, Method: r.Method, Status: r.Status, ProbesSent: r.ProbesSent,
 			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal, Knowledge: r.Knowledge,
-			Enrichment: r.Enrichment})
+			Enrichment: r.Enrichment, Series: r.Series})
 		sm.UnitsDone, sm.Stored, sm.AnswersLost, sm.Middleboxes = r.UnitsDone, r.Stored, r.AnswersLost, r.Middleboxes
 		derive(&sm, workers, now)
 		out = append(out, sm)

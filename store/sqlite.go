@@ -193,6 +193,7 @@ func (s *SQLite) StartRun(ctx context.Context, r *Run) error { return s.StartRun
 
 // StartRunWith implements Store; within gets the *sql.Tx.
 func (s *SQLite) StartRunWith(ctx context.Context, r *Run, within func(tx any) error) error {
+	r.Series = r.SeriesID()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
@@ -200,10 +201,10 @@ func (s *SQLite) StartRunWith(ctx context.Context, r *Run, within func(tx any) e
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO runs
 		(started_at, targets, target_count, ports, rate, seed, shard, tool_version, method, status, note, plan, enrichment,
-		 plan_key, units_total, knowledge)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 plan_key, units_total, knowledge, series)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.StartedAt.UTC().Format(sqliteTime), r.Targets, r.TargetCount, r.Ports, r.Rate, r.Seed, r.Shard,
-		r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal, r.Knowledge)
+		r.ToolVersion, r.Method, StatusRunning, r.Note, r.Plan, r.Enrichment, r.PlanKey, r.UnitsTotal, r.Knowledge, r.Series)
 	if err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
@@ -448,7 +449,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		shard, tool_version, method, status,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
-		note, plan, enrichment, plan_key, units_total, knowledge,
+		note, plan, enrichment, plan_key, units_total, knowledge, series,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id),
@@ -464,7 +465,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
 			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan,
-			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.Knowledge, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
+			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.Knowledge, &sm.Series, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)

@@ -66,6 +66,38 @@ type Run struct {
 	// Knowledge names the knowledge base the run's verdicts come from (fingerprint.Identity as
 	// JSON): the one it was scanned with, or the one it was last reanalysed with.
 	Knowledge string
+	// Series is the series the run belongs to: runs are compared (trend, a report's trend, the
+	// web view, the Grafana views) only with runs of their series. It is a name a user gave,
+	// or a derived key, "scope:…" (the plan's scope identity) or "targets:… ports:…"
+	// (FallbackSeries: runs stored without one, and those before migration 0011).
+	Series string
+}
+
+// FallbackSeries is the series of a run stored without one: its targets text and ports, as
+// migration 0011 gave the runs before it.
+func FallbackSeries(targets, ports string) string { return "targets:" + targets + " ports:" + ports }
+
+// DerivedSeries reports whether series was derived from a run's scope rather than named by a
+// user: a name may not look like one (see census.CheckSeriesName).
+func DerivedSeries(series string) bool {
+	return strings.HasPrefix(series, "scope:") || strings.HasPrefix(series, "targets:")
+}
+
+// SeriesID is the run's series: Series, or FallbackSeries when it has none.
+func (r Run) SeriesID() string {
+	if r.Series != "" {
+		return r.Series
+	}
+	return FallbackSeries(r.Targets, r.Ports)
+}
+
+// SeriesLabel is the run's series as a person reads it: the name given, or the run's targets
+// and ports for a derived series (migration 0011's views say the same).
+func (r Run) SeriesLabel() string {
+	if id := r.SeriesID(); !DerivedSeries(id) {
+		return id
+	}
+	return "targets " + r.Targets + ", ports " + r.Ports
 }
 
 // Unit is one finished work unit of a run.
@@ -132,8 +164,8 @@ type Summary struct {
 	// ByVersionStatus counts gateways by what the knowledge base knew of their version
 	// (observation.VersionKnown, …; "" without a version).
 	ByVersionStatus map[string]int64
-	ByCountry  map[string]int64 // "" when no country database was given
-	ByASN      map[string]int64 // "AS64500"; "" when unknown
+	ByCountry       map[string]int64 // "" when no country database was given
+	ByASN           map[string]int64 // "AS64500"; "" when unknown
 }
 
 func newSummary(r Run) Summary {
@@ -144,7 +176,7 @@ func newSummary(r Run) Summary {
 
 // Store is the contract both backends keep; one test suite runs against each.
 type Store interface {
-	// StartRun records r as running and sets r.ID.
+	// StartRun records r as running and sets r.ID, and r.Series when empty (FallbackSeries).
 	StartRun(ctx context.Context, r *Run) error
 	// StartRunWith is StartRun with more work in the same transaction: within gets the
 	// backend's transaction (see Handle) while r.ID is set, and its error undoes the run.

@@ -114,8 +114,8 @@ func TestContract(t *testing.T) {
 				ByFlag:     map[string]int64{"plaintext-http": 1},
 				ByMIIT:     map[string]int64{"internet-exposure": 1},
 				ByAdvisory: map[string]int64{"CVE-2026-32034": 1}, ByVersionStatus: map[string]int64{"": 3},
-				ByCountry:  map[string]int64{"DE": 1, "": 2},
-				ByASN:      map[string]int64{"AS4294967295": 1, "": 2}}
+				ByCountry: map[string]int64{"DE": 1, "": 2},
+				ByASN:     map[string]int64{"AS4294967295": 1, "": 2}}
 			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Summary{}, "Run")); diff != "" {
 				t.Errorf("counts (-want +got):\n%s", diff)
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
@@ -114,5 +115,49 @@ func TestWebToken(t *testing.T) {
 	req.AddCookie(res.Cookies()[0])
 	if s := status(req); s != 200 {
 		t.Errorf("cookie: %d", s)
+	}
+}
+
+// TestRunPageIsItsSeries: a /28 re-check after the /24 census on the same day is a series of
+// its own. The census's page headlines its 20 gateways over a trend of its own series (20, not
+// the re-check's 14), and the index's charts say the series they show.
+func TestRunPageIsItsSeries(t *testing.T) {
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := reporttest.Runs()[:1]
+	recheck := runs[0]
+	recheck.ID, recheck.Targets, recheck.TargetCount = 2, "127.0.0.0/28", 16
+	recheck.StartedAt = recheck.StartedAt.Add(6 * time.Hour)
+	recheck.Detected, recheck.ByAuth = 14, map[string]int64{"none": 14}
+	runs = append(runs, recheck)
+	srv := httptest.NewServer(New(fakeSource{runs}, rules, Config{}))
+	defer srv.Close()
+	get := func(path string) string {
+		t.Helper()
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		return string(b)
+	}
+	body := get("/runs/1")
+	if !strings.Contains(body, `<strong id="detected">20</strong>`) || !strings.Contains(body, `<td class="n">1</td><td class="n">20</td>`) ||
+		!strings.Contains(body, "Trend, series targets 127.0.0.0/24, ports 18789") {
+		t.Errorf("run 1's page lacks its own count and trend")
+	}
+	if strings.Contains(body, `<td class="n">2</td><td class="n">14</td>`) {
+		t.Errorf("run 1's page has a trend row of the re-check, run 2")
+	}
+	body = get("/")
+	if !strings.Contains(body, `<span id="series">targets 127.0.0.0/28, ports 18789</span>`) || !strings.Contains(body, `aria-label="Exposed gateways per day, by authentication, series targets 127.0.0.0/28, ports 18789"`) ||
+		!strings.Contains(body, "<td>targets 127.0.0.0/24, ports 18789</td>") {
+		t.Errorf("the index does not say which series its charts and runs are")
 	}
 }

@@ -165,3 +165,65 @@ func waitForRun(t *testing.T, db string, cond func(report.RunRecord) bool) []rep
 		}
 	}
 }
+
+// TestSeriesKeepsTheCensus: a /24 census and a /28 re-check of part of it on the same day are
+// two series. trend keeps the census's day (its gateway), report --run 1 has no trend row of
+// run 2, and two runs of different targets are one series when --series names them so.
+func TestSeriesKeepsTheCensus(t *testing.T) {
+	l := startLab(t)
+	db := filepath.Join(t.TempDir(), "series.db")
+	scan := func(target string, extra ...string) {
+		t.Helper()
+		args := append([]string{"scan", "--lab", "--scan-type", "connect", "--rate", "2000", "--ports", fmt.Sprint(l.gateway), "--db", db}, extra...)
+		if res := runCLI(t, "", append(args, target)...); res.code != 0 {
+			t.Fatalf("scan %s: exit %d\n%s", target, res.code, res.stderr)
+		}
+	}
+	scan("127.0.0.0/24")   // run 1: the census finds the gateway on 127.0.0.1
+	scan("127.0.0.128/28") // run 2: a re-check of part of it finds none
+	trend := func(extra ...string) []report.TrendRow {
+		t.Helper()
+		res := runCLI(t, "", append([]string{"trend", "--db", db, "--format", "json"}, extra...)...)
+		var tr struct{ Days []report.TrendRow }
+		if err := json.Unmarshal([]byte(res.stdout), &tr); err != nil {
+			t.Fatalf("trend %v: %v\n%s%s", extra, err, res.stdout, res.stderr)
+		}
+		return tr.Days
+	}
+	rows := trend()
+	if len(rows) != 2 || rows[0].Run != 1 || rows[0].Reachable != 1 || rows[1].Run != 2 || rows[1].Reachable != 0 ||
+		rows[0].Series == rows[1].Series || rows[0].Day != rows[1].Day || !strings.HasPrefix(rows[0].Series, "scope:") ||
+		rows[0].SeriesLabel != "targets 127.0.0.0/24, ports "+fmt.Sprint(l.gateway) {
+		t.Fatalf("trend: %+v, want the census's day (run 1, 1 gateway) and the re-check's apart", rows)
+	}
+	if only := trend("--series", rows[0].Series); len(only) != 1 || only[0].Run != 1 {
+		t.Errorf("trend --series %s: %+v", rows[0].Series, only)
+	}
+	res := runCLI(t, "", "report", "--db", db, "--run", "1", "--format", "md")
+	if res.code != 0 || !strings.Contains(res.stdout, "## Trend, series targets 127.0.0.0/24") ||
+		!strings.Contains(res.stdout, fmt.Sprintf("| %s | 1 | 1 |", rows[0].Day)) || strings.Contains(res.stdout, fmt.Sprintf("| %s | 2 |", rows[0].Day)) {
+		t.Errorf("report --run 1 --format md: exit %d, want its own series' trend and no row of run 2\n%s%s", res.code, res.stdout, res.stderr)
+	}
+
+	// Named: the user says a /28 and a /27 are one series.
+	scan("127.0.0.0/28", "--series", "loopback lab")
+	scan("127.0.0.0/27", "--series", "loopback lab")
+	runs := reportRuns(t, db)
+	if len(runs) != 4 || runs[2].Series != "loopback lab" || runs[3].Series != "loopback lab" || runs[3].SeriesLabel != "loopback lab" || runs[0].Series != rows[0].Series {
+		t.Errorf("series of the runs: %q %q %q %q", runs[0].Series, runs[1].Series, runs[2].Series, runs[3].Series)
+	}
+	if named := trend("--series", "loopback lab"); len(named) != 1 || named[0].Run != 4 || named[0].Reachable != 1 {
+		t.Errorf("trend --series 'loopback lab': %+v, want the day's last run of the series, run 4", named)
+	}
+	if res := runCLI(t, "", "trend", "--db", db, "--series", "nothing"); res.code != exitUsage || !strings.Contains(res.stderr, "no run is in that series") {
+		t.Errorf("trend --series nothing: exit %d %s", res.code, res.stderr)
+	}
+	for _, args := range [][]string{
+		{"scan", "--db", db, "--resume", "1", "--series", "other"},
+		{"scan", "--db", db, "--lab", "--series", "scope:abc", "127.0.0.1"},
+	} {
+		if res := runCLI(t, "", args...); res.code != exitUsage {
+			t.Errorf("%v: exit %d, want a usage error\n%s", args, res.code, res.stderr)
+		}
+	}
+}

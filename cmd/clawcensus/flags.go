@@ -73,6 +73,7 @@ var flags = []flag{
 	{&cli.StringFlag{Name: "scope", EnvVars: []string{"CLAWCENSUS_SCOPE"}, Usage: "authorized scope, comma-separated CIDRs: every probe outside it is refused (check: default the targets; worker: runs outside it are refused)"}, forPlan | forScan | forWorker | forCheck, 0},
 	{&cli.StringFlag{Name: "country-db", EnvVars: []string{"CLAWCENSUS_COUNTRY_DB"}, Usage: "mmdb file mapping addresses to countries (GeoLite2-Country, DB-IP Lite, ip-location-db)"}, forPlan | forScan, 0},
 	{&cli.StringFlag{Name: "asn-db", EnvVars: []string{"CLAWCENSUS_ASN_DB"}, Usage: "mmdb file mapping addresses to autonomous systems (GeoLite2-ASN, ip-location-db)"}, forPlan | forScan, 0},
+	{&cli.StringFlag{Name: "series", Usage: "the series the run belongs to, compared day by day in trend and reports (default: its scope: targets, ports, exclusions, opt-outs; a re-check of a subset is a series of its own)"}, forPlan | forScan, 0},
 	{&cli.StringFlag{Name: "authorization", Usage: "the run's authorization record: who asked, for what purpose, scope and time window (stored with the run)"}, forPlan | forScan, 0},
 	{&cli.Uint64Flag{Name: "unit-size", Usage: "probes per work unit (default: five minutes at --rate, at least 4,096 probes and a thousandth of the sweep)"}, forPlan | forScan, 0},
 	{&cli.StringFlag{Name: "format", Value: "jsonl", Usage: "stdout format: " + strings.Join(report.RowFormats, ", ")}, forScan | forWorker, 0},

@@ -44,6 +44,11 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 		cfg.Seed = &seed
 	}
 	var err error
+	if c.IsSet("series") {
+		if err := census.CheckSeriesName(c.String("series")); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--series: %w", err)}
+		}
+	}
 	if cfg.Ports, err = scanner.ParsePorts(c.String("ports")); err != nil {
 		return nil, nil, usageError{err}
 	}
@@ -80,7 +85,7 @@ func runInfo(c *cli.Context) census.RunInfo {
 			targets = targets[:1000] + "…"
 		}
 	}
-	return census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Targets: targets}
+	return census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Targets: targets, Series: c.String("series")}
 }
 
 func runScan(c *cli.Context) error {

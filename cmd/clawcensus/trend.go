@@ -10,12 +10,14 @@ func trendCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:  "trend",
 		Usage: "per day: reachable gateways, with auth, without auth, on a vulnerable version, unofficial builds",
-		Description: "One row per UTC day, from that day's last complete run (interrupted and failed runs are\n" +
-			"left out: a partial sweep would read as a drop). Each row names its run, ports and\n" +
-			"targets, so series from different methods are never mixed without saying so.",
+		Description: "One row per series and UTC day, from that series' last complete run of the day (interrupted\n" +
+			"and failed runs are left out: a partial sweep would read as a drop). A run's series is its\n" +
+			"scope (targets, ports, exclusions, opt-outs) or the name given with plan/scan --series: a\n" +
+			"re-check of a subset is a series of its own and never replaces a day of the census.",
 		Flags: []cli.Flag{
 			dbFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or csv"},
+			&cli.StringFlag{Name: "series", Usage: "only this series: a name given with --series, or a key or label as trend prints it (default: every series)"},
 		},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
@@ -27,6 +29,13 @@ func trendCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
+			if c.IsSet("series") {
+				in, ok := report.InSeries(sums, c.String("series"))
+				if !ok {
+					return usagef("--series %q: no run is in that series (clawcensus trend lists every series)", c.String("series"))
+				}
+				sums = in
+			}
 			return report.WriteTrend(c.App.Writer, format, report.Trend(sums))
 		},
 	})
