@@ -111,7 +111,8 @@ type Rules struct {
 	// Knowledge names the knowledge base the releases and advisories came from.
 	Knowledge Identity
 
-	byAsset map[string][]int // asset name -> indexes into Releases
+	byAsset   map[string][]int // asset name -> indexes into Releases
+	knowledge *KnowledgeFile
 }
 
 // LoadRules compiles the embedded rules, release table and advisories. An error names the
