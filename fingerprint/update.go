@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -459,4 +460,30 @@ func parseIntegrity(s string) (integrity, error) {
 		return integrity{}, fmt.Errorf("dist.integrity %q: no sha256, sha384 or sha512 digest: refused", textsafe.Clean(s, 200))
 	}
 	return best, nil
+}
+
+// UpdateDataDir updates the knowledge base in use with dataDir (empty means DefaultDataDir;
+// see LoadKnowledge) and writes the result to its KnowledgeName atomically: the file is
+// replaced whole or left as it was. cfg.Base is ignored. It returns the identities of the
+// knowledge base it started from and of the file written.
+func UpdateDataDir(ctx context.Context, dataDir string, cfg UpdateConfig) (before, after Identity, err error) {
+	dataDir = cmp.Or(dataDir, DefaultDataDir())
+	inUse, err := LoadKnowledge(KnowledgeConfig{DataDir: dataDir})
+	if err != nil {
+		return before, after, err
+	}
+	cfg.Base = inUse.KnowledgeFile()
+	kf, err := Update(ctx, cfg)
+	if err != nil {
+		return inUse.Knowledge, after, err
+	}
+	path := filepath.Join(dataDir, KnowledgeName)
+	if err := WriteKnowledgeFile(path, kf); err != nil {
+		return inUse.Knowledge, after, err
+	}
+	written, err := LoadKnowledge(KnowledgeConfig{File: path})
+	if err != nil {
+		return inUse.Knowledge, after, err
+	}
+	return inUse.Knowledge, written.Knowledge, nil
 }

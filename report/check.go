@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -148,6 +149,16 @@ func findings(o observation.Observation, remedies map[string]Remedy, latest stri
 		out = append(out, Finding{ID: id, Title: fill(r.Title), Why: fill(r.Why), Fix: fill(r.Fix), MIIT: r.MIIT, Docs: r.Docs, Info: r.Info})
 	}
 	return out
+}
+
+// Write prints the verdict as format: "json" (indented), else text.
+func (r *CheckResult) Write(w io.Writer, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.WriteText(w)
 }
 
 // WriteText prints the verdict for a person.

@@ -206,6 +206,17 @@ type Recipient struct {
 	Critical   int    `json:"critical"`
 }
 
+// Totals are the gateways in recipients and the recipients they go to (a recipient may
+// have a file per address family).
+func Totals(recipients []Recipient) (gateways, ids int) {
+	seen := map[string]bool{}
+	for _, r := range recipients {
+		gateways += r.Gateways
+		seen[r.ID] = true
+	}
+	return gateways, len(seen)
+}
+
 // Pack is what a CERT sends: one CSV per recipient (TLP:AMBER), an index, the aggregate summary
 // (TLP:CLEAR) and a manifest of the data behind it.
 type Pack struct {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -72,14 +71,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if format == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(res)
-	} else {
-		err = res.WriteText(c.App.Writer)
-	}
-	if err != nil {
+	if err := res.Write(c.App.Writer, format); err != nil {
 		return fmt.Errorf("stdout: %w", err)
 	}
 	if res.Exposed > 0 {

@@ -91,13 +91,9 @@ func runExport(c *cli.Context) error {
 		if err != nil {
 			return usageError{fmt.Errorf("-o %s: %w", pack.Dir, err)}
 		}
-		gateways, ids := 0, map[string]bool{}
-		for _, r := range recips {
-			gateways += r.Gateways
-			ids[r.ID] = true
-		}
+		gateways, ids := report.Totals(recips)
 		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients (%d files) in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
-			run.ID, gateways, len(ids), len(recips), pack.Dir)
+			run.ID, gateways, ids, len(recips), pack.Dir)
 		return nil
 	}
 	err = withOutput(c, func(w io.Writer) error { return ex.WriteCSV(w, obs) })

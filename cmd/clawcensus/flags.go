@@ -152,12 +152,8 @@ var userFlag = &cli.StringFlag{Name: "user", EnvVars: []string{"CLAWCENSUS_USER"
 	Usage: "run as this user after opening the raw sockets when started as root (default nobody, or where nobody cannot reach the files the sudo caller, else uid 0 without capabilities; root: stay)"}
 
 // dbFlag is shared by every command that opens the store.
-var dbFlag = &cli.StringFlag{
-	Name:    "db",
-	Usage:   "store: postgres://… URL or a SQLite file path",
-	EnvVars: []string{"CLAWCENSUS_DB"},
-	Value:   store.DefaultPath,
-}
+var dbFlag = &cli.StringFlag{Name: "db", Usage: "store: postgres://… URL or a SQLite file path",
+	EnvVars: []string{"CLAWCENSUS_DB"}, Value: store.DefaultPath}
 
 func presetNames() string {
 	return strings.Join(slices.Sorted(maps.Keys(scanner.PortPresets)), ", ")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"os"
@@ -61,10 +62,7 @@ func runAs(c *cli.Context, own, reads []string) (name, why string, err error) {
 // workerFiles are the files a worker still writes after giving up root: the spool directory
 // (made now, while it may) and a SQLite store's files.
 func workerFiles(c *cli.Context) ([]string, error) {
-	spool := c.String("spool")
-	if spool == "" {
-		spool = census.DefaultSpool
-	}
+	spool := cmp.Or(c.String("spool"), census.DefaultSpool)
 	if os.Geteuid() == 0 && c.String("user") != "root" {
 		if err := os.MkdirAll(spool, 0o700); err != nil {
 			return nil, fmt.Errorf("spool %s: %w", spool, err)
