@@ -72,7 +72,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s), sealed
 	  done; \
 	done
 
-fingerprints: ## refresh fingerprint/rules/releases.json from the npm registry (needs npm)
+fingerprints: ## refresh fingerprint/rules/releases.json, the embedded release table, from the npm registry (fingerprint.Update)
 	$(GO) run ./fingerprint/internal/genreleases -out fingerprint/rules/releases.json
 
 fixtures: ## re-record the real-gateway fixtures (root, npm registry, Node >= 24 on PATH)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clawcensus/clawcensus/store"
@@ -64,6 +65,19 @@ type RunInfo struct {
 	// Series names the run's series (plan/scan --series, see CheckSeriesName); empty means the
 	// plan's SeriesKey.
 	Series string
+}
+
+// DescribeTargets is the run's targets as a person reads them: the target specs, or the
+// candidates file, at most 1,000 bytes.
+func DescribeTargets(specs []string, candidates string) string {
+	if candidates != "" {
+		return "candidates:" + candidates
+	}
+	s := strings.Join(specs, " ")
+	if len(s) > 1000 {
+		s = strings.ToValidUTF8(s[:1000], "") + "…"
+	}
+	return s
 }
 
 // ErrLive means workers hold the run's units now.

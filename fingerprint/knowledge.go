@@ -133,8 +133,12 @@ func (r *Rules) useKnowledge(kf *KnowledgeFile, path string) error {
 		r.Knowledge.Path = path
 	}
 	r.Knowledge.Newest, r.Knowledge.NewestDate = r.newest()
+	r.knowledge = kf
 	return nil
 }
+
+// KnowledgeFile is the knowledge base the rules use, as data (what an update starts from).
+func (r *Rules) KnowledgeFile() *KnowledgeFile { return r.knowledge }
 
 // newest is the newest stable release of any package the table knows, and its day.
 func (r *Rules) newest() (string, string) {

@@ -115,7 +115,8 @@ type Rules struct {
 	// RulesHash identifies the rule files (sha256): facts read with them replay only with them.
 	RulesHash string
 
-	byAsset map[string][]int // asset name -> indexes into Releases
+	byAsset   map[string][]int // asset name -> indexes into Releases
+	knowledge *KnowledgeFile
 }
 
 // LoadRules compiles the embedded rules, release table and advisories. An error names the

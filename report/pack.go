@@ -221,6 +221,17 @@ type Recipient struct {
 	Critical   int    `json:"critical"`
 }
 
+// Totals are the gateways in recipients and the recipients they go to (a recipient may
+// have a file per address family).
+func Totals(recipients []Recipient) (gateways, ids int) {
+	seen := map[string]bool{}
+	for _, r := range recipients {
+		gateways += r.Gateways
+		seen[r.ID] = true
+	}
+	return gateways, len(seen)
+}
+
 // Pack is what a CERT sends: one CSV per recipient (TLP:AMBER), an index, the aggregate summary
 // (TLP:CLEAR) and a manifest of the data behind it.
 type Pack struct {
@@ -365,17 +376,6 @@ func (p *Pack) writeFile(name string, write func(io.Writer) error) (string, erro
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// Tally counts a pack's gateways and distinct recipients (one recipient may have an IPv4 and an
-// IPv6 file).
-func Tally(recips []Recipient) (gateways, recipients int) {
-	ids := map[string]bool{}
-	for _, r := range recips {
-		gateways += r.Gateways
-		ids[r.ID] = true
-	}
-	return gateways, len(ids)
 }
 
 // PackRecipients checks how a pack is asked for (--by asn|country|cidrs, -o DIR, --recipients

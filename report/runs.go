@@ -212,3 +212,19 @@ func KnowledgeOf(s store.Summary) string {
 	}
 	return id.String()
 }
+
+// Choose picks the runs a report covers: run id when it is not zero (an error when the store has
+// no such run), else the newest when last is set (none of an empty store), else all.
+func Choose(sums []store.Summary, id int64, last bool) ([]store.Summary, error) {
+	switch {
+	case id != 0:
+		i := slices.IndexFunc(sums, func(s store.Summary) bool { return s.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("--run %d: %w", id, store.ErrNoRun)
+		}
+		return sums[i : i+1], nil
+	case last:
+		return sums[max(0, len(sums)-1):], nil
+	}
+	return sums, nil
+}

@@ -50,13 +50,11 @@ func runExport(c *cli.Context) error {
 	if len(sums) == 0 {
 		return usagef("the store has no runs to export")
 	}
-	i := len(sums) - 1
-	if c.IsSet("run") {
-		if i, err = findRun(sums, c.Int64("run"), "run"); err != nil {
-			return err
-		}
+	chosen, err := report.Choose(sums, c.Int64("run"), true)
+	if err != nil {
+		return usageError{err}
 	}
-	run := sums[i]
+	run := chosen[0]
 	obs, err := st.Observations(c.Context, run.ID)
 	if err != nil {
 		return err
@@ -77,7 +75,7 @@ func runExport(c *cli.Context) error {
 		if err != nil {
 			return usageError{fmt.Errorf("-o %s: %w", pack.Dir, err)}
 		}
-		gateways, recipients := report.Tally(recips)
+		gateways, recipients := report.Totals(recips)
 		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients (%d files) in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
 			run.ID, gateways, recipients, len(recips), pack.Dir)
 		return nil

@@ -165,12 +165,8 @@ func loadRules(c *cli.Context) (*fingerprint.Rules, error) {
 }
 
 // dbFlag is shared by every command that opens the store.
-var dbFlag = &cli.StringFlag{
-	Name:    "db",
-	Usage:   "store: postgres://… URL or a SQLite file path",
-	EnvVars: []string{"CLAWCENSUS_DB"},
-	Value:   store.DefaultPath,
-}
+var dbFlag = &cli.StringFlag{Name: "db", Usage: "store: postgres://… URL or a SQLite file path",
+	EnvVars: []string{"CLAWCENSUS_DB"}, Value: store.DefaultPath}
 
 func presetNames() string {
 	return strings.Join(slices.Sorted(maps.Keys(scanner.PortPresets)), ", ")

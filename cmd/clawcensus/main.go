@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -114,15 +113,6 @@ func command(c *cli.Command) *cli.Command {
 	return c
 }
 
-// openStore opens --db. A store that cannot be reached at start is the caller's mistake.
-func openStore(c *cli.Context) (store.Store, error) {
-	st, err := store.Open(c.Context, c.String("db"))
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return st, nil
-}
-
 // openCensus opens --db for running censuses. A store that cannot be reached at start is the
 // caller's mistake.
 func openCensus(c *cli.Context) (*census.Census, error) {
@@ -146,13 +136,4 @@ func openRuns(c *cli.Context) (store.Store, []store.Summary, error) {
 		return nil, nil, err
 	}
 	return st, sums, nil
-}
-
-// findRun returns the index of run id in sums, or a usage error naming flag.
-func findRun(sums []store.Summary, id int64, flag string) (int, error) {
-	i := slices.IndexFunc(sums, func(s store.Summary) bool { return s.ID == id })
-	if i < 0 {
-		return -1, usagef("--%s %d: no such run", flag, id)
-	}
-	return i, nil
 }

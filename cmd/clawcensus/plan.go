@@ -52,7 +52,6 @@ func workerCommand() *cli.Command {
 		Name:  "worker",
 		Usage: "work planned census units from the store until none is left (--follow: keep waiting)",
 		Flags: flagsOf(forWorker),
-
 		Action: func(c *cli.Context) error {
 			if err := refuseEmpty(c, forWorker); err != nil {
 				return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -41,19 +43,9 @@ func reportCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			chosen := sums
-			switch {
-			case c.IsSet("run"):
-				i, err := findRun(sums, c.Int64("run"), "run")
-				if err != nil {
-					return err
-				}
-				chosen = sums[i : i+1]
-			case c.Bool("last") || ((format == "md" || format == "html") && len(sums) > 0):
-				chosen = sums[max(0, len(sums)-1):]
-			}
-			if (format == "md" || format == "html") && len(chosen) == 0 {
-				return usagef("the %s store has no runs to report: run clawcensus scan first", st.Backend())
+			chosen, err := report.Choose(sums, c.Int64("run"), c.Bool("last") || format == "md" || format == "html")
+			if err != nil || ((format == "md" || format == "html") && len(chosen) == 0) {
+				return usagef("%s store: %v", st.Backend(), cmp.Or(err, errors.New("no runs to report: run clawcensus scan first")))
 			}
 			return withOutput(c, func(w io.Writer) error {
 				switch format {

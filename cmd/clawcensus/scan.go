@@ -78,14 +78,8 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 
 // runInfo describes the run beyond its plan, as the report shows it.
 func runInfo(c *cli.Context) census.RunInfo {
-	targets := "candidates:" + c.String("candidates")
-	if c.String("candidates") == "" {
-		targets = strings.Join(c.Args().Slice(), " ")
-		if len(targets) > 1000 {
-			targets = targets[:1000] + "…"
-		}
-	}
-	return census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Targets: targets, Series: c.String("series")}
+	return census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Series: c.String("series"),
+		Targets: census.DescribeTargets(c.Args().Slice(), c.String("candidates"))}
 }
 
 func runScan(c *cli.Context) error {
