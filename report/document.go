@@ -21,26 +21,64 @@ import (
 // fills what only the run's plan knows (exclusions, retries, opt-in probes); NewDocument adds
 // the probes and markers from the rules.
 type Methodology struct {
-	Targets     string
-	TargetCount int64
-	Ports       string
-	Method      string
-	Rate        int
-	Seed        int64
-	Shard       string
-	Retries     int
-	Exclusions  []string // what each list removed
-	Scope       string
-	ActiveProbe []string // opt-in probes the run sent
-	Probes      []string // "GET /" … (from the rules)
-	Markers     []string // "openclaw: title, app-element, … (2 groups of …)"
-	DedupKey    string
-	Window      string
-	Confidence  []string
-	ToolVersion string
-	Enrichment  string
-	Contact     string
-	Authority   string // the authorization note
+	Targets     string   `json:"targets"`
+	TargetCount int64    `json:"target_count"`
+	Ports       string   `json:"ports"`
+	Method      string   `json:"method"`
+	Rate        int      `json:"rate"`
+	Seed        int64    `json:"seed"`
+	Shard       string   `json:"shard"`
+	Retries     int      `json:"retries"`
+	Exclusions  []string `json:"exclusions"` // what each list removed
+	Scope       string   `json:"scope,omitempty"`
+	ActiveProbe []string `json:"active_probes,omitempty"` // opt-in probes the run sent
+	Probes      []string `json:"http_probes,omitempty"`   // "GET /" … (from the rules)
+	Markers     []string `json:"markers,omitempty"`       // "openclaw: title, app-element, … (2 groups of …)"
+	DedupKey    string   `json:"unit_counted"`
+	// Series names the runs this one is compared with; Knowledge the knowledge base its
+	// verdicts come from.
+	Series      string   `json:"series"`
+	Knowledge   string   `json:"knowledge_base"`
+	Window      string   `json:"window"`
+	Confidence  []string `json:"confidence"`
+	Definitions []string `json:"definitions"`
+	ToolVersion string   `json:"tool_version"`
+	Enrichment  string   `json:"enrichment,omitempty"`
+	Contact     string   `json:"contact,omitempty"`
+	Authority   string   `json:"authorization,omitempty"` // the authorization note
+}
+
+// Definitions say what the counted words mean: one text for every report, export and view.
+var Definitions = []string{
+	"unit counted: one ip:port in a run, however often it was probed",
+	"gateway: an HTTP service whose answers match markers of at least two independent groups of an OpenClaw (Clawdbot, Moltbot) rule",
+	"no auth: the gateway answers its Control UI or API without credentials (auth none); unknown when its release answers alike with and without a token",
+	"vulnerable: its version is in the affected range of an advisory whose affected surface is the gateway's own (observable: gateway); advisories for plugins, local paths or the apps are listed, not counted",
+	"official: every version source and the header set agree with one release the knowledge base holds; false for forks, self-built and look-alike builds; unknown (null) when nothing tells, or the release is newer than the knowledge base",
+}
+
+// MethodCard completes m with what the run itself says: the unit counted, the series, the
+// window, the knowledge base, what the counted words mean.
+func MethodCard(run store.Summary, m Methodology) Methodology {
+	m.DedupKey = "ip:port within a run: each host and port counts once, whatever retries, shards or resumes did"
+	m.Series = run.SeriesLabel()
+	if id := run.SeriesID(); id != m.Series {
+		m.Series += " (" + id + ")"
+	}
+	m.Knowledge = cmp.Or(KnowledgeOf(run), "embedded in "+run.ToolVersion+" (not recorded: the run predates it)")
+	end := "not finished"
+	if run.EndedAt != nil {
+		end = run.EndedAt.UTC().Format(time.RFC3339)
+	}
+	m.Window = run.StartedAt.UTC().Format(time.RFC3339) + " – " + end
+	m.Confidence = []string{
+		"a gateway is counted when markers of at least two independent groups match (rules are data, proven on recorded real gateways)",
+		"a version is exact only when the assets' hashes or the config name a known release; otherwise the candidates are kept",
+		"auth is read from passive answers; releases that answer alike with and without a token read unknown unless the opt-in probe ran",
+		"advisories are implied by the version, not confirmed by exploitation",
+	}
+	m.Definitions = Definitions
+	return m
 }
 
 // AdvisoryCount is one advisory and how many gateways run a release it affects.
@@ -68,7 +106,7 @@ type Document struct {
 // The trend is the run's series alone, up to the run: a later run, or a run of other targets
 // on the same day, never stands in for it.
 func NewDocument(run store.Summary, runs []store.Summary, rules *fingerprint.Rules, m Methodology, generated time.Time) (*Document, error) {
-	d := &Document{Run: run, Method: m, Latest: rules.Latest("openclaw"), Generated: generated.UTC()}
+	d := &Document{Run: run, Method: MethodCard(run, m), Latest: rules.Latest("openclaw"), Generated: generated.UTC()}
 	var upTo []store.Summary
 	for _, r := range runs {
 		if r.SeriesID() == run.SeriesID() && r.ID <= run.ID {
@@ -96,18 +134,6 @@ func NewDocument(run store.Summary, runs []store.Summary, rules *fingerprint.Rul
 			ids[i] = mk.ID
 		}
 		d.Method.Markers = append(d.Method.Markers, fmt.Sprintf("%s: %s (at least %d independent groups)", p.ID, strings.Join(ids, ", "), p.MinGroups))
-	}
-	d.Method.DedupKey = "ip:port within a run: each host and port counts once, whatever retries, shards or resumes did"
-	end := "not finished"
-	if run.EndedAt != nil {
-		end = run.EndedAt.UTC().Format(time.RFC3339)
-	}
-	d.Method.Window = run.StartedAt.UTC().Format(time.RFC3339) + " – " + end
-	d.Method.Confidence = []string{
-		"a gateway is counted when markers of at least two independent groups match (rules are data, proven on recorded real gateways)",
-		"a version is exact only when the assets' hashes or the config name a known release; otherwise the candidates are kept",
-		"auth is read from passive answers; releases that answer alike with and without a token read unknown unless the opt-in probe ran",
-		"advisories are implied by the version, not confirmed by exploitation",
 	}
 	known := map[string]fingerprint.Advisory{}
 	for _, a := range rules.Advisories {

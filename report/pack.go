@@ -243,6 +243,8 @@ type Pack struct {
 	Generated   time.Time
 	// Summary writes the aggregate report (counts only) to summary.md.
 	Summary func(io.Writer) error
+	// Method is the run's methodology (MethodCard completes it for the manifest).
+	Method Methodology
 }
 
 // recipientOf names the recipient of one gateway; "" when a cidrs pack has no line for it.
@@ -354,8 +356,9 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,
 		"enrichment": p.Run.Enrichment, "targets": p.Run.Targets, "ports": p.Run.Ports, "method": p.Run.Method,
 		"recipients": recips, "summary": map[string]string{"file": "summary.md", "sha256": summarySum, "tlp": "TLP:CLEAR"},
-		"tlp":  "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
-		"note": "advisories are implied by the version, not confirmed by exploitation",
+		"tlp":         "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
+		"note":        "advisories are implied by the version, not confirmed by exploitation",
+		"methodology": MethodCard(p.Run, p.Method),
 	}
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)

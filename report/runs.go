@@ -1,11 +1,13 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
@@ -15,14 +17,18 @@ import (
 
 // WriteRuns lists runs with their counts as text, json or csv; backend names the store for
 // the text's "no runs yet".
-func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string) error {
+//
+// Each run carries its method card (MethodCard of method's answer): in text, a few lines and
+// the definitions once; in json, a methodology object; in csv, its knowledge base and retries.
+func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string, method func(store.Summary) Methodology) error {
+	card := func(s store.Summary) Methodology { return MethodCard(s, method(s)) }
 	switch format {
 	case "json":
-		return writeRunsJSON(w, sums)
+		return writeRunsJSON(w, sums, card)
 	case "csv":
-		return writeRunsCSV(w, sums)
+		return writeRunsCSV(w, sums, card)
 	case "text":
-		return writeRunsText(w, sums, backend)
+		return writeRunsText(w, sums, backend, card)
 	}
 	return fmt.Errorf("--format %q: want text, json or csv", format)
 }
@@ -75,9 +81,11 @@ type RunRecord struct {
 	UnitsTotal int64 `json:"units_total"`
 	UnitsDone  int64 `json:"units_done"`
 	Workers    int64 `json:"workers"`
+	// Methodology is the run's method card (MethodCard).
+	Methodology *Methodology `json:"methodology,omitempty"`
 }
 
-func writeRunsJSON(w io.Writer, sums []store.Summary) error {
+func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) Methodology) error {
 	runs := make([]RunRecord, 0, len(sums))
 	for _, s := range sums {
 		r := RunRecord{
@@ -94,6 +102,8 @@ func writeRunsJSON(w io.Writer, sums []store.Summary) error {
 		if s.EndedAt != nil {
 			r.EndedAt = s.EndedAt.Format(time.RFC3339)
 		}
+		m := card(s)
+		r.Methodology = &m
 		runs = append(runs, r)
 	}
 	enc := json.NewEncoder(w)
@@ -101,7 +111,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary) error {
 	return enc.Encode(map[string]any{"runs": runs})
 }
 
-func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
+func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(store.Summary) Methodology) error {
 	if len(sums) == 0 {
 		_, err := fmt.Fprintf(w, "no runs in the %s store yet: run clawcensus scan first\n", backend)
 		return err
@@ -131,9 +141,10 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
 		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
 		writeCounts(w, "by advisory (version-implied)", s.ByAdvisory, nil)
 		writeCounts(w, "version status (knowledge base)", s.ByVersionStatus, nil)
-		if k := KnowledgeOf(s); k != "" {
-			fmt.Fprintf(w, "  knowledge base: %s\n", k)
-		}
+		m := card(s)
+		fmt.Fprintf(w, "  method: unit %s; series %s; window %s; %s at %d probes/s, %d retries; exclusions: %s\n  knowledge base: %s\n",
+			"ip:port", TextCell(m.Series), m.Window, TextCell(m.Method), m.Rate, m.Retries, TextCell(cmp.Or(strings.Join(m.Exclusions, "; "), "none")),
+			TextCell(m.Knowledge))
 		if n := s.ByVersionStatus[observation.VersionNewer]; n > 0 {
 			fmt.Fprintf(w, "  %d gateways run a release newer than the knowledge base (official unknown): run clawcensus fingerprints update, then clawcensus reanalyze --run %d\n", n, s.ID)
 		}
@@ -143,12 +154,13 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string) error {
 			fmt.Fprintf(w, "  networks from: %s\n", s.Enrichment)
 		}
 	}
-	return nil
+	_, err := fmt.Fprintf(w, "definitions:\n  %s\n", strings.Join(Definitions, "\n  "))
+	return err
 }
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label"}
+	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label", "retries", "knowledge_base"}
 
 // seriesText is a run's series for a line of text: the label, and the key when it differs.
 func seriesText(s store.Summary) string {
@@ -166,7 +178,7 @@ func keptNote(s store.Summary) string {
 	return " (nothing lost)"
 }
 
-func writeRunsCSV(w io.Writer, sums []store.Summary) error {
+func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Methodology) error {
 	cw := NewCSV(w)
 	cw.Write(reportCSVHeader)
 	for _, s := range sums {
@@ -178,7 +190,7 @@ func writeRunsCSV(w io.Writer, sums []store.Summary) error {
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel()})
+			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel(), fmt.Sprint(card(s).Retries), card(s).Knowledge})
 	}
 	cw.Flush()
 	return cw.Error()

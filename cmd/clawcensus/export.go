@@ -70,7 +70,7 @@ func runExport(c *cli.Context) error {
 			return err
 		}
 		pack := &report.Pack{Dir: c.String("output"), By: by, CIDRs: cidrs, Run: run, ToolVersion: version,
-			Generated: time.Now(), Summary: doc.WriteMarkdown}
+			Generated: time.Now(), Summary: doc.WriteMarkdown, Method: methodologyOf(run)}
 		recips, err := pack.Write(obs, ex)
 		if err != nil {
 			return usageError{fmt.Errorf("-o %s: %w", pack.Dir, err)}

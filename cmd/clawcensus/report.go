@@ -59,7 +59,7 @@ func reportCommand() *cli.Command {
 					}
 					return doc.WriteHTML(w)
 				}
-				return report.WriteRuns(w, format, chosen, st.Backend())
+				return report.WriteRuns(w, format, chosen, st.Backend(), methodologyOf)
 			})
 		},
 	})
