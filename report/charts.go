@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -30,7 +31,8 @@ const chartWidth, chartHeight = 800, 400
 // no data is left out.
 func (d *Document) Charts() ([]Chart, error) {
 	var out []Chart
-	subtitle := ""
+	kb := d.knowledgeShort()
+	subtitle := kb
 	add := func(name, title string, render func(p *charts.Painter) error) error {
 		p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: chartWidth, Height: chartHeight})
 		if err := render(p); err != nil {
@@ -55,7 +57,7 @@ func (d *Document) Charts() ([]Chart, error) {
 			}
 		}
 		title := "Exposed gateways per day, by authentication"
-		subtitle = "series " + truncate(d.Series(), 44) // beside the legend
+		subtitle = "series " + truncate(d.Series(), 44) + "; " + kb // beside the legend
 		if err := add("trend", title, func(p *charts.Painter) error {
 			opt := charts.NewBarChartOptionWithData(auth)
 			opt.Title.Text, opt.Title.Subtext = title, subtitle
@@ -86,7 +88,7 @@ func (d *Document) Charts() ([]Chart, error) {
 		}); err != nil {
 			return nil, err
 		}
-		subtitle = ""
+		subtitle = kb
 	}
 	versions := slices.SortedFunc(maps.Keys(d.Run.ByVersion), func(a, b string) int { return fingerprint.CompareVersions(b, a) })
 	if len(versions) > 12 {
@@ -123,7 +125,7 @@ func (d *Document) barChart(add func(string, string, func(*charts.Painter) error
 	return add(name, title, func(p *charts.Painter) error {
 		opt := charts.NewBarChartOptionWithData(values)
 		opt.Horizontal = true
-		opt.Title.Text = title
+		opt.Title.Text, opt.Title.Subtext = title, d.knowledgeShort()
 		opt.CategoryAxis.Labels = labels
 		opt.CategoryAxis.Title = axis
 		opt.ValueAxis[0].Title = "gateways"
@@ -159,4 +161,14 @@ func maxStack(series [][]float64) float64 {
 		most = max(most, sum)
 	}
 	return most
+}
+
+// knowledgeShort names the run's knowledge base in a chart's few words: "kb" and its sha256's
+// first 12 hex digits, or that the run did not record one.
+func (d *Document) knowledgeShort() string {
+	var id fingerprint.Identity
+	if json.Unmarshal([]byte(d.Run.Knowledge), &id) != nil || id.SHA256 == "" {
+		return "kb not recorded"
+	}
+	return "kb " + id.SHA256[:min(12, len(id.SHA256))]
 }

@@ -156,7 +156,7 @@ func TestRunPageIsItsSeries(t *testing.T) {
 		t.Errorf("run 1's page has a trend row of the re-check, run 2")
 	}
 	body = get("/")
-	if !strings.Contains(body, `<span id="series">targets 127.0.0.0/28, ports 18789</span>`) || !strings.Contains(body, `aria-label="Exposed gateways per day, by authentication, series targets 127.0.0.0/28, ports 18789"`) ||
+	if !strings.Contains(body, `<span id="series">targets 127.0.0.0/28, ports 18789</span>`) || !strings.Contains(body, `aria-label="Exposed gateways per day, by authentication, series targets 127.0.0.0/28, ports 18789; kb `) ||
 		!strings.Contains(body, "<td>targets 127.0.0.0/24, ports 18789</td>") {
 		t.Errorf("the index does not say which series its charts and runs are")
 	}
