@@ -106,8 +106,12 @@ func flagsOf(u use) []cli.Flag {
 	return out
 }
 
-// planOnly reports whether f is a setting only a plan holds (scan --resume refuses it).
-func (f flag) planOnly() bool { return f.use&forPlan != 0 && f.use&forWorker == 0 }
+// planOnly reports whether f is a setting only a plan holds (scan --resume refuses it). Where
+// this machine keeps its knowledge base (--data, --fingerprints: often set in the environment)
+// is not: a resume loads the knowledge base the run recorded.
+func (f flag) planOnly() bool {
+	return f.use&forPlan != 0 && f.use&forWorker == 0 && f.use&forReports == 0
+}
 
 // refuseEmpty refuses a flag of command u given with nothing in it: a number out of its check,
 // an empty string or list item (an empty environment variable leaves the default). Ranges
