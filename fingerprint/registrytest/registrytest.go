@@ -151,10 +151,11 @@ func Tarball(files map[string][]byte) []byte {
 var assetRE = regexp.MustCompile(`assets/(index|control-ui-core)-[A-Za-z0-9_-]{8}\.(js|css)`)
 
 // Release builds the tarball of OpenClaw release v: the Control UI page of the recorded
-// 2026.9.6 gateway with new bundle names (AssetTag(v)), its sw.js and a build-info.json.
+// 2026.9.6 gateway rewritten to v (new bundle names AssetTag(v), commit 0123456789ab, build
+// time 2099-01-02), its sw.js and a build-info.json.
 func Release(t testing.TB, v string) []byte {
 	t.Helper()
-	path := filepath.Join(moduleRoot(t), "fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")
+	path := filepath.Join(moduleRoot(t), recorded)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +164,7 @@ func Release(t testing.TB, v string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := assetRE.ReplaceAll(f.Responses["GET /"].Body, []byte("assets/${1}-"+AssetTag(v)+".$2"))
-	page = bytes.ReplaceAll(page, []byte("2026.9.6"), []byte(v))
+	page := rewrite(f.Responses["GET /"].Body, v)
 	buildID := v + "-release-0123456789ab-2099-01-02T00-00-00.000Z"
 	return Tarball(map[string][]byte{
 		"package/package.json":               fmt.Appendf(nil, `{"name":"openclaw","version":%q}`, v),
@@ -197,4 +197,35 @@ func moduleRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// recorded is the recorded gateway Release and Gateway rewrite: a real 2026.9.6 gateway.
+const recorded = "fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar"
+
+// rewrite makes bytes of the recorded 2026.9.6 gateway those of release v: its version, commit,
+// build time and bundle names (each the same length, so recorded lengths stay true).
+func rewrite(b []byte, v string) []byte {
+	b = assetRE.ReplaceAll(b, []byte("assets/${1}-"+AssetTag(v)+".$2"))
+	for old, new := range map[string]string{"2026.9.6": v, "eb377ac59e6c": "0123456789ab", "2026-09-23T16-33-12.144Z": "2099-01-02T00-00-00.000Z"} {
+		b = bytes.ReplaceAll(b, []byte(old), []byte(new))
+	}
+	return b
+}
+
+// Gateway is the recorded 2026.9.6 gateway rewritten to release v (v must be as long as
+// "2026.9.6"): what a gateway on Release(t, v) serves, to replay on loopback.
+func Gateway(t testing.TB, v string) *fixture.Fixture {
+	t.Helper()
+	if len(v) != len("2026.9.6") {
+		t.Fatalf("registrytest: version %q: want one as long as 2026.9.6", v)
+	}
+	data, err := os.ReadFile(filepath.Join(moduleRoot(t), recorded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fixture.Parse(filepath.Base(recorded), rewrite(data, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
