@@ -25,7 +25,7 @@ demo: build ## scan a loopback lab of real-gateway replays into the embedded sto
 	  grep -q '^lab ready' $(BIN)/lab.txt || { echo "the lab did not start (is something else on $(LAB_BASE):18789?)"; exit 1; }; \
 	  echo "== the lab: one loopback address per recorded host"; cat $(BIN)/lab.txt; \
 	  echo "== clawcensus scan --lab 127.0.0.0/24 --format table (JSON Lines is the default; progress goes to stderr)"; \
-	  $(BIN)/clawcensus scan --lab --scan-type connect --rate 2000 --db $(DEMO_DB) --format table 127.0.0.0/24 && \
+	  CLAWCENSUS_SCOPE=127.0.0.0/8 $(BIN)/clawcensus scan --lab --scan-type connect --rate 2000 --db $(DEMO_DB) --format table 127.0.0.0/24 && \
 	  echo "== clawcensus report --last" && $(BIN)/clawcensus report --last --db $(DEMO_DB)
 
 # The suite runs sealed (deploy/lab/sealed.sh): in a network namespace with loopback only, so a

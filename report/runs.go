@@ -20,7 +20,10 @@ import (
 //
 // Each run carries its method card (MethodCard of method's answer): in text, a few lines and
 // the definitions once; in json, a methodology object; in csv, its knowledge base and retries.
-func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string, method func(store.Summary) Methodology) error {
+//
+// rules tell the advisories on the gateway's own surface from the others (plugins, local paths,
+// the apps): text lists the former and counts the latter; nil lists them all.
+func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string, method func(store.Summary) Methodology, rules *fingerprint.Rules) error {
 	card := func(s store.Summary) Methodology { return MethodCard(s, method(s)) }
 	switch format {
 	case "json":
@@ -28,7 +31,7 @@ func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string,
 	case "csv":
 		return writeRunsCSV(w, sums, card)
 	case "text":
-		return writeRunsText(w, sums, backend, card)
+		return writeRunsText(w, sums, backend, card, rules)
 	}
 	return fmt.Errorf("--format %q: want text, json or csv", format)
 }
@@ -111,7 +114,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) M
 	return enc.Encode(map[string]any{"runs": runs})
 }
 
-func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(store.Summary) Methodology) error {
+func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(store.Summary) Methodology, rules *fingerprint.Rules) error {
 	if len(sums) == 0 {
 		_, err := fmt.Fprintf(w, "no runs in the %s store yet: run clawcensus scan first\n", backend)
 		return err
@@ -139,7 +142,18 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 		writeCounts(w, "official build", s.ByOfficial, nil)
 		writeCounts(w, "posture flags", s.ByFlag, nil)
 		writeCounts(w, "MIIT/NVDB don'ts violated", s.ByMIIT, nil)
-		writeCounts(w, "by advisory (version-implied)", s.ByAdvisory, nil)
+		gateway, other := map[string]int64{}, 0
+		for id, n := range s.ByAdvisory {
+			if rules == nil || rules.GatewayObservable(id) {
+				gateway[id] = n
+			} else {
+				other++
+			}
+		}
+		writeCounts(w, "by advisory on the gateway's own surface (version-implied)", gateway, nil)
+		if other > 0 {
+			fmt.Fprintf(w, "  and %d advisories on plugins, local paths or the apps, implied by the versions (not counted as vulnerable; --format json lists them)\n", other)
+		}
 		writeCounts(w, "version status (knowledge base)", s.ByVersionStatus, nil)
 		m := card(s)
 		fmt.Fprintf(w, "  method: unit %s; series %s; window %s; %s at %d probes/s, %d retries; exclusions: %s\n  knowledge base: %s\n",
@@ -196,19 +210,19 @@ func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Me
 	return cw.Error()
 }
 
-func writeCounts(w io.Writer, title string, m map[string]int64, cmp func(a, b string) int) {
+func writeCounts(w io.Writer, title string, m map[string]int64, order func(a, b string) int) {
 	if len(m) == 0 {
 		return
 	}
 	keys := slices.Collect(maps.Keys(m))
-	if cmp == nil {
+	if order == nil {
 		slices.Sort(keys)
 	} else {
-		slices.SortFunc(keys, cmp)
+		slices.SortFunc(keys, order)
 	}
 	fmt.Fprintf(w, "  %s:\n", title)
 	for _, k := range keys {
-		fmt.Fprintf(w, "    %-24s %d\n", k, m[k])
+		fmt.Fprintf(w, "    %-24s %d\n", cmp.Or(TextCell(k), "(none)"), m[k])
 	}
 }
 

@@ -59,7 +59,11 @@ func reportCommand() *cli.Command {
 					}
 					return doc.WriteHTML(w)
 				}
-				return report.WriteRuns(w, format, chosen, st.Backend(), methodologyOf)
+				rules, err := loadRules(c)
+				if err != nil {
+					return err
+				}
+				return report.WriteRuns(w, format, chosen, st.Backend(), methodologyOf, rules)
 			})
 		},
 	})
