@@ -167,22 +167,6 @@ func (r *Rules) GatewayObservable(id string) bool {
 	return false
 }
 
-// ObservableAdvisoriesFor is AdvisoriesFor narrowed to the advisories whose affected code is on
-// the gateway's own surface (ObservableGateway), the ones a remote observer can meet.
-func (r *Rules) ObservableAdvisoriesFor(pkg, version string) []string {
-	v, err := ParseVersion(version)
-	if err != nil {
-		return nil
-	}
-	var ids []string
-	for _, a := range r.Advisories {
-		if a.Observable == ObservableGateway && a.affects(pkg, v) {
-			ids = append(ids, a.ID)
-		}
-	}
-	return ids
-}
-
 func (a *Advisory) affects(pkg string, v Version) bool {
 	for _, af := range a.Affected {
 		if af.Package.Ecosystem != "npm" || af.Package.Name != pkg {

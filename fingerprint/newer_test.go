@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/fingerprint/fixture"
+	"github.com/clawcensus/clawcensus/fingerprint/knowledgetest"
 	"github.com/clawcensus/clawcensus/observation"
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestNewerThanTheKnowledgeBase replays a real 2026.9.6 gateway against a knowledge base made
@@ -34,18 +36,7 @@ func TestNewerThanTheKnowledgeBase(t *testing.T) {
 	defer srv.Close()
 	addr := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
 
-	kf, err := fingerprint.EmbeddedKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := *kf
-	old.Releases = slices.DeleteFunc(slices.Clone(kf.Releases), func(r fingerprint.Release) bool {
-		return r.Package == "openclaw" && fingerprint.CompareVersions(r.Version, "2026.9.6") >= 0
-	})
-	path := filepath.Join(t.TempDir(), "old.json")
-	if err := fingerprint.WriteKnowledgeFile(path, &old); err != nil {
-		t.Fatal(err)
-	}
+	path := knowledgetest.Before(t, "openclaw", "2026.9.6")
 	oldRules, err := fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: path})
 	if err != nil {
 		t.Fatal(err)
@@ -106,15 +97,7 @@ func TestReanalyzeWithANewerKnowledgeBase(t *testing.T) {
 	}
 	srv := httptest.NewServer(f)
 	addr := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
-	kf, _ := fingerprint.EmbeddedKnowledge()
-	old := *kf
-	old.Releases = slices.DeleteFunc(slices.Clone(kf.Releases), func(r fingerprint.Release) bool {
-		return r.Package == "openclaw" && fingerprint.CompareVersions(r.Version, "2026.9.6") >= 0
-	})
-	path := filepath.Join(t.TempDir(), "old.json")
-	if err := fingerprint.WriteKnowledgeFile(path, &old); err != nil {
-		t.Fatal(err)
-	}
+	path := knowledgetest.Before(t, "openclaw", "2026.9.6")
 	oldRules, err := fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: path})
 	if err != nil {
 		t.Fatal(err)

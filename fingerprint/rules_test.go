@@ -116,22 +116,15 @@ func TestAdvisoriesObservable(t *testing.T) {
 		})
 	}
 	// The observable subset: a local-only advisory is implied by the version but not counted as reachable.
-	all, gw := rules.AdvisoriesFor("openclaw", "2026.1.29"), rules.ObservableAdvisoriesFor("openclaw", "2026.1.29")
+	all := rules.AdvisoriesFor("openclaw", "2026.1.29")
+	gw := slices.DeleteFunc(slices.Clone(all), func(id string) bool { return !rules.GatewayObservable(id) })
 	if !slices.Contains(all, "CVE-2026-28458") || slices.Contains(gw, "CVE-2026-28458") || !slices.Contains(gw, "CVE-2026-28472") {
 		t.Errorf("all %v, observable %v", all, gw)
 	}
 }
 
 func TestAdvisoryObservableRequired(t *testing.T) {
-	rules := `probes:
-  - {id: root, method: GET, path: /}
-products:
-  - id: x
-    npm: x
-    min_groups: 1
-    markers:
-      - {id: t, group: title, probe: root, contains: x}
-`
+	rules := minimalRules
 	adv := `{"id":"A","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]%s}`
 	for name, tail := range map[string]string{
 		"missing":    ``,
@@ -182,15 +175,7 @@ func TestReleaseTable(t *testing.T) {
 }
 
 func TestBadRulesFailFast(t *testing.T) {
-	good := `probes:
-  - {id: root, method: GET, path: /}
-products:
-  - id: x
-    npm: x
-    min_groups: 1
-    markers:
-      - {id: t, group: title, probe: root, contains: x}
-`
+	good := minimalRules
 	base := fstest.MapFS{
 		"rules/releases.json":  {Data: []byte(`{"generated":"","note":"","releases":[]}`)},
 		"advisories/none.json": {Data: []byte(`{"id":"A","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}],"database_specific":{"observable":"gateway"}}`)},
@@ -272,3 +257,14 @@ func TestLatestRelease(t *testing.T) {
 		t.Error("a package without releases has a latest one")
 	}
 }
+
+// minimalRules is the smallest rule file that compiles: one probe, one product, one marker.
+const minimalRules = `probes:
+  - {id: root, method: GET, path: /}
+products:
+  - id: x
+    npm: x
+    min_groups: 1
+    markers:
+      - {id: t, group: title, probe: root, contains: x}
+`

@@ -3,11 +3,10 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/fingerprint/knowledgetest"
 )
 
 // TestNewerReleaseThenReanalyze is the knowledge base's loop from the command line: a real
@@ -18,18 +17,7 @@ import (
 // nothing; an older knowledge base is refused without --force.
 func TestNewerReleaseThenReanalyze(t *testing.T) {
 	dir := t.TempDir()
-	kf, err := fingerprint.EmbeddedKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := *kf
-	old.Releases = slices.DeleteFunc(slices.Clone(kf.Releases), func(r fingerprint.Release) bool {
-		return r.Package == "openclaw" && fingerprint.CompareVersions(r.Version, "2026.9.6") >= 0
-	})
-	oldKB := filepath.Join(dir, "old.json")
-	if err := fingerprint.WriteKnowledgeFile(oldKB, &old); err != nil {
-		t.Fatal(err)
-	}
+	oldKB := knowledgetest.Before(t, "openclaw", "2026.9.6")
 	db := filepath.Join(dir, "k.db")
 	port := serveFixture(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")
 	res := runCLI(t, "", "scan", "--lab", "--scan-type", "connect", "--ports", fmt.Sprint(port), "--db", db,
