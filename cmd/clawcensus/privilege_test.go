@@ -35,6 +35,31 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+var static struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// staticBinary is clawcensus built as make build builds it, without cgo: the race detector's
+// build (cliBinary) uses cgo, which cannot drop privileges on every thread and so refuses to.
+// It lies next to cliBinary, removed with it (TestMain).
+func staticBinary(t *testing.T) string {
+	t.Helper()
+	static.once.Do(func() {
+		static.bin = filepath.Join(filepath.Dir(cliBinary), "clawcensus-static")
+		build := exec.Command("go", "build", "-o", static.bin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			static.err = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if static.err != nil {
+		t.Fatalf("build without cgo: %v", static.err)
+	}
+	return static.bin
+}
+
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 || os.Getenv("CLAWCENSUS_USERNS") == "1" {
@@ -101,7 +126,7 @@ func TestPrivilegesDropped(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	db := filepath.Join(dir, "p.db")
-	cmd := exec.Command(cliBinary, "scan", "--lab", "--scan-type", "syn", "--rate", "200", "--timeout", "3s", "--retries", "1",
+	cmd := exec.Command(staticBinary(t), "scan", "--lab", "--scan-type", "syn", "--rate", "200", "--timeout", "3s", "--retries", "1",
 		"--ports", fmt.Sprintf("%d,1", port), "--db", db, "--spool", filepath.Join(dir, "spool"), "127.0.0.1")
 	cmd.Env = append(testEnv(), "CLAWCENSUS_USER=", "SUDO_USER=daemon", "SUDO_UID=1")
 	var out, errb bytes.Buffer
@@ -140,17 +165,18 @@ func TestPrivilegesDropped(t *testing.T) {
 
 // TestPrivilegesWhereNobodyCannotReach: root working in a 0700 directory (its home, a
 // temporary directory): nobody could reach neither the store nor the candidates, so the run
-// keeps uid 0 with every capability dropped (all threads in a static build; the test binary
-// may be a cgo one, which says it could drop them on one thread only), says why, and finds the
-// gateway; a --user who cannot reach the files is refused before a run exists.
+// keeps uid 0 with every capability dropped on every thread, says why, and finds the gateway;
+// a --user who cannot reach the files is refused before a run exists; a cgo build (the race
+// detector's) refuses to drop them on one thread only, and sends nothing.
 func TestPrivilegesWhereNobodyCannotReach(t *testing.T) {
 	needRoot(t)
 	port := serveFixture(t, "../../fingerprint/testdata/gateways/openclaw-2026.9.6-token.txtar")
 	dir := t.TempDir() // 0700, root's
 	db, cands := filepath.Join(dir, "p.db"), filepath.Join(dir, "cands.txt")
 	os.WriteFile(cands, []byte(fmt.Sprintf("127.0.0.1:%d\n", port)), 0o600)
+	bin := staticBinary(t)
 	run := func(args ...string) (string, string, int) {
-		cmd := exec.Command(cliBinary, append([]string{"scan", "--lab", "--candidates", cands, "--db", db, "--spool", filepath.Join(dir, "spool")}, args...)...)
+		cmd := exec.Command(bin, append([]string{"scan", "--lab", "--candidates", cands, "--db", db, "--spool", filepath.Join(dir, "spool")}, args...)...)
 		cmd.Env = append(testEnv(), "CLAWCENSUS_USER=", "SUDO_USER=")
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
@@ -176,6 +202,10 @@ func TestPrivilegesWhereNobodyCannotReach(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `"product":"openclaw"`) || !strings.Contains(stderr, "nobody cannot reach "+dir) ||
 		!strings.Contains(stderr, `now="still uid 0`) {
 		t.Errorf("the default where nobody cannot reach: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	bin = cliBinary
+	if stdout, stderr, code = run(); code == 0 || stdout != "" || !strings.Contains(stderr, "built with cgo") {
+		t.Errorf("a cgo build where it would drop capabilities: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
 
@@ -221,10 +251,8 @@ func TestSYNWithOnlyCapNetRaw(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	bin := filepath.Join(dir, "clawcensus")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if b, err := os.ReadFile(staticBinary(t)); err != nil || os.WriteFile(bin, b, 0o755) != nil {
+		t.Fatalf("copy the static build: %v", err)
 	}
 	nobody, err := user.Lookup("nobody")
 	if err != nil {

@@ -42,7 +42,7 @@ func TestSYNSweepInNamespaces(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	labCmd := exec.CommandContext(ctx, "ip", "netns", "exec", prefix+"-lab", lab, "-base", "198.19.1.10",
+	labCmd := exec.CommandContext(ctx, netns, "run", prefix, "lab", lab, "-base", "198.19.1.10",
 		"-fixtures", "../../fingerprint/testdata/gateways,../../fingerprint/testdata/negatives")
 	labOut, err := labCmd.StdoutPipe()
 	if err != nil {
