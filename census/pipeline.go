@@ -38,6 +38,7 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 		emit := func(o observation.Observation) {
 			o.Unit = unit
 			stats.Fingerprinted.Add(1)
+			stats.countOutcome(o.Outcome)
 			if o.Detected() {
 				stats.Detected.Add(1)
 			}

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/scanner"
@@ -261,7 +260,7 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 	}
 	p.Knowledge = &Source{Path: rules.Knowledge.Path, SHA256: rules.Knowledge.SHA256}
 	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, OptIn: p.ActiveProbe,
-		WebSocket: p.WebSocket, Rules: rules})
+		WebSocket: p.WebSocket, Rules: rules, Contact: p.Contact})
 	if err != nil {
 		return nil, err
 	}
@@ -358,10 +357,13 @@ func (p *Plan) defaults() error {
 		return errors.New("timeouts must be positive")
 	case p.Concurrency < 0:
 		return fmt.Errorf("concurrency %d: must be positive", p.Concurrency)
+	case p.Shards > scanner.MaxShards:
+		return fmt.Errorf("%d shards: at most %d", p.Shards, scanner.MaxShards)
 	case !slices.Contains([]string{scanner.MethodAuto, scanner.MethodSYN, scanner.MethodConnect}, p.Method):
 		return fmt.Errorf("scan type %q: want auto, syn or connect", p.Method)
 	}
-	return nil
+	// The contact goes into every probe's User-Agent: a CR there would fail every probe.
+	return fingerprint.CheckContact(p.Contact)
 }
 
 // count reads the targets once: totals per shard, the unit size, what exclusions removed.
@@ -376,15 +378,14 @@ func (p *Plan) count(dryRun bool) error {
 		return err
 	}
 	p.Addresses, p.Probes, p.ExcludedBy, p.Excluded = t.Addresses, t.Probes, t.ExcludedBy, t.Excluded
-	// A shard's share of each chunk is what scanner.Plan walks for it; count it the same way.
+	if p.Shards > p.Probes {
+		return fmt.Errorf("%d shards of %d probes: some shards would have nothing to probe; at most %d", p.Shards, p.Probes, p.Probes)
+	}
+	// A shard's share of each chunk is what scanner.Plan walks for it: arithmetic on the chunk
+	// totals, not a reading of the targets per shard.
 	p.ShardProbes = make([]uint64, p.Shards)
 	for i := range p.Shards {
-		sp.Shard = scanner.Shard{Index: i, Count: p.Shards}
-		st, err := sp.Count()
-		if err != nil && !errors.Is(err, scanner.ErrNoTargets) {
-			return err
-		}
-		p.ShardProbes[i] = st.Probes
+		p.ShardProbes[i] = scanner.ShardProbes(t.ChunkProbes, scanner.Shard{Index: i, Count: p.Shards})
 	}
 	if p.UnitSize == 0 {
 		p.UnitSize = DefaultUnitSize(slices.Max(p.ShardProbes), p.Rate)
@@ -613,10 +614,8 @@ func CheckSeriesName(name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return errors.New("series name is empty")
-	case len(name) > maxSeriesName:
-		return fmt.Errorf("series name of %d bytes: at most %d", len(name), maxSeriesName)
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }):
-		return fmt.Errorf("series name %q: no control characters", name)
+	case CheckText("series name", name, maxSeriesName) != nil:
+		return CheckText("series name", name, maxSeriesName)
 	case store.DerivedSeries(name):
 		return fmt.Errorf("series name %q: names starting scope: or targets: are the derived series keys", name)
 	}

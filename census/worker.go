@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,44 @@ type Stats struct {
 	// Lost counts answers the sweep could not keep (scanner.Stats Lost and Late): the census
 	// may have missed as many open ports.
 	Lost atomic.Int64
+	// outcomes counts fingerprinted observations by outcome (observation.Outcomes order).
+	outcomes [8]atomic.Int64
+}
+
+func (s *Stats) countOutcome(o observation.Outcome) {
+	if i := slices.Index(observation.Outcomes, o); i >= 0 && i < len(s.outcomes) {
+		s.outcomes[i].Add(1)
+	}
+}
+
+// minUniform is how many probed hosts it takes before their all failing alike is news.
+const minUniform = 3
+
+// UniformFailure reports whether every host whose HTTP probes ran (not left unprobed, not
+// stored as a middlebox) failed in the same way (refused, timeout, tls-error or not-http),
+// and at least minUniform did: what a broken probe looks like (a User-Agent net/http refuses,
+// a proxy in the way), and what a census must not report as a quiet, complete run.
+func (s *Stats) UniformFailure() (observation.Outcome, int64, bool) {
+	var probed int64
+	for i := range s.outcomes {
+		if o := observation.Outcomes[i]; o != observation.Unprobed && o != observation.Middlebox {
+			probed += s.outcomes[i].Load()
+		}
+	}
+	for _, o := range []observation.Outcome{observation.NotHTTP, observation.Refused, observation.Timeout, observation.TLSError} {
+		if n := s.outcomes[slices.Index(observation.Outcomes, o)].Load(); probed >= minUniform && n == probed {
+			return o, n, true
+		}
+	}
+	return "", probed, false
+}
+
+// warnUniform says, loudly, that every HTTP probe of the work failed alike (UniformFailure).
+func (s *Stats) warnUniform(run int64) {
+	if o, n, ok := s.UniformFailure(); ok {
+		slog.Warn("every HTTP probe failed the same way: the run's results say more about the probe than the hosts; "+
+			"check --contact, proxies and the path to the targets before trusting it", "run", run, "outcome", string(o), "hosts", n)
+	}
 }
 
 // DefaultLease is how long a unit may take before it is handed to another worker, and
@@ -81,6 +120,9 @@ const (
 // It returns ctx's error when interrupted, an error when a unit was discarded after its
 // attempts or the spool failed, nil when the work is done.
 func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
+	if err := CheckText("worker id", cfg.ID, 200); err != nil {
+		return err
+	}
 	if cfg.ID == "" {
 		host, _ := os.Hostname()
 		var b [4]byte
@@ -138,6 +180,12 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 	w.beat(stopCtx, true)
 	if err := sp.replay(stopCtx, c.st); err != nil {
 		slog.Warn("spool: observations kept for the next worker on this machine", "spool", sp.path, "err", err)
+	}
+	if workErr == nil {
+		w.mu.Lock()
+		run := cmp.Or(w.run, cfg.Run)
+		w.mu.Unlock()
+		cfg.Stats.warnUniform(run)
 	}
 	return workErr
 }

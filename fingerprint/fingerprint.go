@@ -31,7 +31,9 @@ type Config struct {
 	// deadline), so memory stays bounded whatever the concurrency. Zero means 128 MiB; it is
 	// never less than MaxBody.
 	BodyBudget int64
-	// ToolVersion and Contact make the User-Agent "clawcensus/<ToolVersion> (+<Contact>)".
+	// ToolVersion and Contact make the User-Agent "clawcensus/<ToolVersion> (+<Contact>)";
+	// New refuses either when it is not printable text that net/http sends as written (see
+	// CheckContact).
 	ToolVersion string
 	Contact     string
 	// OptIn enables active probes by their opt_in name (e.g. "invoke"). Empty: GETs only.
@@ -122,9 +124,9 @@ func New(cfg Config) (*Fingerprinter, error) {
 			f.latest[rel.Package] = v
 		}
 	}
-	ua := "clawcensus/" + cfg.ToolVersion
-	if cfg.Contact != "" {
-		ua += " (+" + cfg.Contact + ")"
+	ua, err := userAgent(cfg.ToolVersion, cfg.Contact)
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint: %w", err)
 	}
 	c, err := newClient(ua, cfg.FirstByte, cfg.MaxBody, cfg.BodyBudget)
 	if err != nil {

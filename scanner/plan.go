@@ -21,7 +21,11 @@ var ErrNoTargets = errors.New("no targets left")
 // Shard selects one of Count disjoint parts of a scan; Index counts from 0.
 type Shard struct{ Index, Count uint64 }
 
-// ParseShard parses "i/N" with 0 <= i < N.
+// MaxShards is the most parts a scan may be cut into (as ZMap's 16-bit --shards): a census
+// keeps a probe total per shard, and more parts than machines to run them is a mistake.
+const MaxShards = 1 << 16
+
+// ParseShard parses "i/N" with 0 <= i < N <= MaxShards.
 func ParseShard(s string) (Shard, error) {
 	if s == "" {
 		return Shard{Index: 0, Count: 1}, nil
@@ -30,7 +34,20 @@ func ParseShard(s string) (Shard, error) {
 	if _, err := fmt.Sscanf(s, "%d/%d", &sh.Index, &sh.Count); err != nil || sh.Count == 0 || sh.Index >= sh.Count || fmt.Sprintf("%d/%d", sh.Index, sh.Count) != s {
 		return Shard{}, fmt.Errorf("shard %q: want i/N with 0 <= i < N, e.g. 0/4", s)
 	}
+	if sh.Count > MaxShards {
+		return Shard{}, fmt.Errorf("shard %q: at most %d shards", s, MaxShards)
+	}
 	return sh, nil
+}
+
+// ShardProbes is shard i's share of a plan whose chunks hold chunkProbes probes each (all
+// shards; Totals.ChunkProbes): arithmetic, without reading the targets again.
+func ShardProbes(chunkProbes []uint64, sh Shard) uint64 {
+	var n uint64
+	for _, c := range chunkProbes {
+		n += shardShare(c, sh)
+	}
+	return n
 }
 
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
@@ -63,6 +80,9 @@ type Totals struct {
 	// each removed (all shards).
 	ExcludedBy []string
 	Excluded   []Exclusion
+	// ChunkProbes are the probes of each chunk of the permutation, all shards: what
+	// ShardProbes divides among shards.
+	ChunkProbes []uint64
 }
 
 func (p *Plan) blocklist() *Blocklist {
@@ -92,7 +112,8 @@ func (p *Plan) Count() (Totals, error) {
 	var addrs uint64
 	err := p.chunksCounted(func(c *chunk) error {
 		addrs += c.total
-		t.Probes += p.shardShare(c.total * uint64(len(p.ports())))
+		t.ChunkProbes = append(t.ChunkProbes, c.total*uint64(len(p.ports())))
+		t.Probes += shardShare(c.total*uint64(len(p.ports())), p.shard())
 		return nil
 	}, &t.ExcludedBy, &t.Excluded)
 	t.Addresses = addrs
@@ -109,8 +130,8 @@ func noTargets(excludedBy []string) error {
 	return fmt.Errorf("%w: every target is excluded by %s", ErrNoTargets, strings.Join(excludedBy, "; "))
 }
 
-func (p *Plan) shardShare(n uint64) uint64 {
-	sh := p.shard()
+// shardShare is how many of a chunk's n probes shard sh walks: j = Index, Index+Count, ...
+func shardShare(n uint64, sh Shard) uint64 {
 	if n <= sh.Index {
 		return 0
 	}
@@ -131,7 +152,7 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 	err := p.chunks(func(c *chunk) error {
 		seen += c.total
 		n := c.total * uint64(len(ports))
-		share := p.shardShare(n)
+		share := shardShare(n, sh)
 		if skip >= share { // the whole chunk was walked before
 			skip -= share
 			return nil
@@ -205,14 +226,18 @@ func (p *Plan) chunks(fn func(*chunk) error, excludedBy *[]string) error {
 func (p *Plan) chunksCounted(fn func(*chunk) error, excludedBy *[]string, excluded *[]Exclusion) error {
 	bl := p.blocklist()
 	c := &chunk{}
+	var seen union
 	err := ReadTargets(p.Specs, p.Stdin, func(r Range) error {
-		kept, removed := bl.SubtractCounted(r)
-		for _, x := range removed {
-			*excludedBy = appendUnique(*excludedBy, x.Source)
-			*excluded = addExclusion(*excluded, x.Source, x.Addresses)
-		}
-		for _, k := range kept {
-			c.add(k)
+		// What an earlier target covered is not a target again (and not excluded again).
+		for _, fresh := range seen.add(r) {
+			kept, removed := bl.SubtractCounted(fresh)
+			for _, x := range removed {
+				*excludedBy = appendUnique(*excludedBy, x.Source)
+				*excluded = addExclusion(*excluded, x.Source, x.Addresses)
+			}
+			for _, k := range kept {
+				c.add(k)
+			}
 		}
 		if len(c.ranges) >= ChunkRanges {
 			if err := fn(c); err != nil {

@@ -261,7 +261,8 @@ func TestParsePortsAndShard(t *testing.T) {
 			t.Errorf("ParsePorts(%q) accepted", bad)
 		}
 	}
-	for _, bad := range []string{"4/4", "1", "-1/3", "a/b", "1/0", "01/3"} {
+	// N is bounded (issue 19 item 5: 0/4294967296 exhausted memory).
+	for _, bad := range []string{"4/4", "1", "-1/3", "a/b", "1/0", "01/3", "0/65537", "0/4294967296", "0/18446744073709551615"} {
 		if _, err := ParseShard(bad); err == nil {
 			t.Errorf("ParseShard(%q) accepted", bad)
 		}

@@ -140,6 +140,10 @@ func refuseEmpty(c *cli.Context, u use) error {
 				return usagef("--%s is empty: give a value or leave the flag out", name)
 			}
 		}
+		// A CR from a CRLF config file would reach a header, a file name, the store or a terminal.
+		if err := census.CheckText("--"+name, c.String(name), 0); err != nil {
+			return usageError{err}
+		}
 	}
 	return nil
 }

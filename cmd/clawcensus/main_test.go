@@ -330,6 +330,18 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		{"export --by without -o", []string{"export", "--db", db, "--by", "asn"}, 2, "give -o DIR"},
 		{"export --by cidrs without recipients", []string{"export", "--db", db, "--by", "cidrs", "-o", dir}, 2, "needs --recipients"},
 		{"export --by nonsense", []string{"export", "--db", db, "--by", "planet", "-o", dir}, 2, "want asn, country or cidrs"},
+		// Issue 19 item 1: a CR or LF in a value that reaches a header, a file name, the store
+		// or a terminal (a trailing CR in --contact failed every probe of a complete run).
+		{"contact with a CR", []string{"scan", "--lab", "--dry-run", "--db", db, "--contact", "https://example.org/scan\r", "127.0.0.1"}, 2, "--contact \"https://example.org/scan\\r\": character U+000D"},
+		{"authorization with a LF", []string{"plan", "--lab", "--db", db, "--authorization", "ticket 42\nforged line", "127.0.0.1"}, 2, "--authorization"},
+		{"series with a bidi override", []string{"scan", "--lab", "--dry-run", "--db", db, "--series", "daily\u202e", "127.0.0.1"}, 2, "U+202E"},
+		{"worker id with a LF", []string{"worker", "--db", db, "--id", "w1\n"}, 2, "--id"},
+		{"spool with a CR", []string{"scan", "--lab", "--db", db, "--spool", dir + "/spool\r", "127.0.0.1"}, 2, "--spool"},
+		{"exclude file name with an escape", []string{"scan", "--lab", "--db", db, "--exclude", "x\x1b[2J", "127.0.0.1"}, 2, "U+001B"},
+		// Issue 19 item 5: N is bounded by the probes and by MaxShards, before anything is allocated.
+		{"more shards than probes", []string{"scan", "--lab", "--dry-run", "--db", db, "--shard", "0/100000000", "127.0.0.0/24"}, 2, "at most 65536"},
+		{"2^32 shards", []string{"scan", "--lab", "--dry-run", "--db", db, "--shard", "0/4294967296", "127.0.0.0/24"}, 2, "at most 65536"},
+		{"a shard per probe and one more", []string{"scan", "--lab", "--dry-run", "--db", db, "--shard", "0/257", "127.0.0.0/24"}, 2, "at most 256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,7 +383,8 @@ func TestScopeGuard(t *testing.T) {
 // refusal can be tested no other way; a dry run sends nothing, and the suite runs sealed.
 func TestDryRunSendsNothing(t *testing.T) {
 	res := runCLI(t, "", "scan", "--dry-run", "--db", filepath.Join(t.TempDir(), "x.db"), "0.0.0.0/0")
-	if res.code != 0 {
+	// A dry run the scope would refuse prints what it would do, then exits 2 (issue 19 item 9).
+	if res.code != 2 || !strings.Contains(res.stderr, "a run would be refused") {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
 	for _, want := range []string{"targets: 3702258432 addresses", "estimated duration: 1028h", "scope: a run would be refused",
@@ -382,6 +395,12 @@ func TestDryRunSendsNothing(t *testing.T) {
 	}
 	if strings.Contains(res.stderr, "scan started") {
 		t.Error("a dry run started a scan")
+	}
+	// Overlapping targets are counted once (issue 19 item 6), inside the scope: exit 0.
+	res = runCLI(t, "", "plan", "--dry-run", "--lab", "--ports", "1,2", "--shard", "1/24", "--db", filepath.Join(t.TempDir(), "x.db"),
+		"127.0.0.0/29", "127.0.0.4-127.0.0.11", "127.0.0.1")
+	if res.code != 0 || !strings.Contains(res.stdout, "targets: 12 addresses") || !strings.Contains(res.stdout, "probes: 1 ") {
+		t.Errorf("overlapping targets: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
 

@@ -181,5 +181,8 @@ func printDryRun(c *cli.Context, p *census.Plan, shard *uint64) error {
 	if p.Candidates != nil || p.CandidatesStdin {
 		return usagef("--dry-run plans a sweep; with --candidates there is nothing to sweep")
 	}
-	return p.WriteDryRun(c.App.Writer, shard, c.Bool("confirm-large"))
+	if err := p.WriteDryRun(c.App.Writer, shard, c.Bool("confirm-large")); err != nil || p.OutsideScope == "" {
+		return err
+	}
+	return usagef("--dry-run: a run would be refused: %s", p.OutsideScope)
 }
