@@ -338,7 +338,11 @@ func TestDatabaseNames(t *testing.T) {
 		}
 	}
 	for _, dsn := range []string{"postgres://u:secret@h/db", "postgres://u@h/db?password=secret&sslmode=off",
-		"host=/nowhere password=secret dbname=x", "host=/nowhere password='sec ret' dbname=x", "PASSWORD=secret"} {
+		"host=/nowhere password=secret dbname=x", "host=/nowhere password='sec ret' dbname=x", "PASSWORD=secret",
+		// sslpassword (the client key's passphrase) was printed in clear in both forms.
+		"postgres://u@h/db?sslmode=verify-full&sslpassword=secret", "postgres://u@h/db?SSLPassword=secret#x",
+		"host=/nowhere sslkey=/k sslpassword=secret dbname=x", "sslpassword = 'sec ret' host=/nowhere",
+		"host=/nowhere password='sec\\'ret secret' dbname=x", "host=/nowhere password=sec\\ secret dbname=x"} {
 		if got := Redact(dsn); strings.Contains(got, "secret") || strings.Contains(got, "sec ret") {
 			t.Errorf("Redact(%q) = %q", dsn, got)
 		}
@@ -423,7 +427,8 @@ func FuzzDatabaseNames(f *testing.F) {
 		// contained in the mask itself.
 		forms := func(pw string) []string {
 			return []string{"postgres://u:" + pw + "@h/db", "postgres://u@h/db?sslmode=off&password=" + pw,
-				"host=h password=" + pw + " dbname=x", "password='" + pw + "'"}
+				"host=h password=" + pw + " dbname=x", "password='" + pw + "'",
+				"postgres://u@h/db?sslpassword=" + pw + "&sslmode=verify-full", "host=h sslpassword=" + pw, "sslpassword='" + pw + "' host=h"}
 		}
 		other := "Q7" + secret
 		for i, form := range forms(secret) {
