@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/report/reporttest"
 	"github.com/clawcensus/clawcensus/scanner"
 )
@@ -136,5 +138,28 @@ func TestSearchReadsAddressesAsTheScanner(t *testing.T) {
 	}
 	if !strings.Contains(func() string { _, err := parseQuery("127.0.0.1-127.0.0.9"); return err.Error() }(), "not a range") {
 		t.Error("a range was not refused")
+	}
+}
+
+type hostileEnrichment struct{ fakeSource }
+
+func (hostileEnrichment) Observations(_ context.Context, run int64) ([]observation.Observation, error) {
+	obs := reporttest.Observations()
+	for i := range obs {
+		obs[i].ASOrg, obs[i].Country = "Lab\u202e SA\u2066", "D\u200bE\ufeff"
+	}
+	return obs, nil
+}
+
+// TestEnrichmentTextInTheView: an AS name and a country from an mmdb file reached the search
+// page and the export with their bidi controls (the country unneutralised).
+func TestEnrichmentTextInTheView(t *testing.T) {
+	rules, _ := fingerprint.LoadRules()
+	h := New(hostileEnrichment{fakeSource{reporttest.Runs()}}, rules, Config{})
+	for _, path := range []string{"/search?q=127.0.0.0/8", "/runs/3/export.csv"} {
+		rw := serveOnce(t, h, path, map[string]string{"Host": "127.0.0.1"})
+		if rw.Code != 200 || strings.ContainsAny(rw.Body.String(), "\u202a\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\ufeff") {
+			t.Errorf("%s: %d, a format character in %q", path, rw.Code, rw.Body.String())
+		}
 	}
 }
