@@ -170,7 +170,7 @@ func TestRecipientsFile(t *testing.T) {
 		"127.0.0.0/24,CERT A\n":                             "lowercase letters, digits and hyphens, starting with a letter or digit",
 		"prefix,recipient\nprefix,recipient\n":              "r.csv:2: \"prefix\" is not an IP address",
 		"127.0.0.0/24,a\nprefix,recipient\n":                "r.csv:2: \"prefix\" is not an IP address",
-		"::1%eth0,a\n":                                  "is not an IP address",
+		"::1%eth0,a\n":                                      "is not an IP address",
 	} {
 		if _, err := read(body); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", body, err, want)
