@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/oschwald/maxminddb-golang/v2"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // Config names the database files. Either may be empty.
@@ -60,7 +63,7 @@ func (e *Enricher) open(path string) (*maxminddb.Reader, error) {
 		return nil, fmt.Errorf("enrichment database %s: %w", path, err)
 	}
 	md := r.Metadata
-	e.sources = append(e.sources, fmt.Sprintf("%s built %s (%s)", md.DatabaseType, md.BuildTime().UTC().Format("2006-01-02"), path))
+	e.sources = append(e.sources, fmt.Sprintf("%s built %s (%s)", textsafe.Clean(md.DatabaseType, 128), md.BuildTime().UTC().Format("2006-01-02"), path))
 	return r, nil
 }
 
@@ -95,19 +98,23 @@ func (e *Enricher) Lookup(a netip.Addr) Info {
 		var rec countryRecord
 		if e.country.Lookup(a).Decode(&rec) == nil {
 			info.Country = strings.ToUpper(firstNonEmpty(rec.Country.ISOCode, rec.CountryCode))
-			if len(info.Country) != 2 {
-				info.Country = ""
+			if !isoCountry.MatchString(info.Country) {
+				info.Country = "" // two bytes are not two letters ("\x1b[")
 			}
 		}
 	}
 	if e.asn != nil {
 		var rec asnRecord
 		if e.asn.Lookup(a).Decode(&rec) == nil {
-			info.ASN, info.ASOrg = rec.Number, rec.Org
+			// The organisation is a stranger's text as much as a banner is: no control or
+			// format characters (bidi overrides) reach a store, a report or a terminal.
+			info.ASN, info.ASOrg = rec.Number, textsafe.Clean(rec.Org, 256)
 		}
 	}
 	return info
 }
+
+var isoCountry = regexp.MustCompile(`^[A-Z]{2}$`)
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {

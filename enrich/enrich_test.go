@@ -1,9 +1,15 @@
 package enrich
 
 import (
+	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/clawcensus/clawcensus/enrich/enrichtest"
 )
@@ -30,5 +36,46 @@ func TestLookup(t *testing.T) {
 	}
 	if _, err := Open(Config{CountryDB: filepath.Join(t.TempDir(), "missing.mmdb")}); err == nil {
 		t.Error("a missing database opened")
+	}
+}
+
+// TestHostileDatabase: an mmdb file is a stranger's file. Its AS name's bidi controls and
+// zero-width characters reached the store; a two-byte country that is not two letters
+// ("\x1b[") passed the length check.
+func TestHostileDatabase(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, dbType string, rec mmdbtype.Map) string {
+		tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, IncludeReservedNetworks: true, RecordSize: 24})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, network, _ := net.ParseCIDR("127.0.0.0/8")
+		if err := tree.Insert(network, rec); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := tree.WriteTo(f); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	country := write("c.mmdb", "Evil\u202e-Country", mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String("\x1b[")}})
+	asn := write("a.mmdb", "Test-ASN", mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64500),
+		"autonomous_system_organization": mmdbtype.String("Lab\u202e SA\u2066\u200b\ufeff\x1b[2J")})
+	e, err := Open(Config{CountryDB: country, ASNDB: asn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if got := e.Lookup(netip.MustParseAddr("127.0.0.9")); got != (Info{ASN: 64500, ASOrg: "Lab SA[2J"}) {
+		t.Errorf("%+v", got)
+	}
+	if strings.ContainsRune(e.Sources(), '\u202e') {
+		t.Errorf("sources %q", e.Sources())
 	}
 }

@@ -119,7 +119,7 @@ func (d *Document) barChart(add func(string, string, func(*charts.Painter) error
 	for i, k := range keys {
 		j := len(keys) - 1 - i
 		values[0][j] = float64(m[k])
-		labels[j] = cmp.Or(k, "unknown")
+		labels[j] = cmp.Or(TextCell(k), "unknown")
 		most = max(most, values[0][j])
 	}
 	return add(name, title, func(p *charts.Painter) error {

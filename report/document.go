@@ -182,7 +182,7 @@ func (d *Document) Table(name string) []Row {
 	}
 	var rows []Row
 	for _, k := range slices.SortedFunc(maps.Keys(m), order) {
-		rows = append(rows, Row{Key: cmp.Or(k, "unknown"), Count: m[k], Share: share(m[k], d.Run.Detected)})
+		rows = append(rows, Row{Key: cmp.Or(TextCell(k), "unknown"), Count: m[k], Share: share(m[k], d.Run.Detected)})
 	}
 	return rows
 }
@@ -209,8 +209,9 @@ func mdCell(s string) string {
 }
 
 var funcs = map[string]any{
-	"md":   mdCell,
-	"join": strings.Join,
+	"md":    mdCell,
+	"clean": TextCell,
+	"join":  strings.Join,
 	"svg64": func(b []byte) string {
 		return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(b)
 	},

@@ -160,8 +160,17 @@ type CIDRRecipient struct {
 
 var recipientName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// ReadCIDRRecipients reads "prefix,recipient" lines ('#' comments, blank lines allowed). A
-// recipient name becomes part of a file name: lowercase letters, digits and hyphens.
+// recipientRule is what a recipient name may be, as every error about one says it.
+const recipientRule = "1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit; not 'unassigned', which names the gateways in no listed prefix"
+
+// Unassigned is the recipient of the gateways a recipients file lists no prefix for.
+const Unassigned = "unassigned"
+
+// ReadCIDRRecipients reads "prefix,recipient" lines: '#' comments and blank lines are skipped,
+// and the first line may be a header ("prefix,recipient"; its first field prefix, cidr,
+// network or ip). A recipient name becomes part of a file name (recipientRule). A prefix
+// listed twice is an error naming both lines: which recipient it was meant for is not the
+// file's order to decide.
 func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -169,6 +178,8 @@ func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
 	}
 	defer f.Close()
 	var out []CIDRRecipient
+	lineOf := map[netip.Prefix]int{}
+	first := true
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -176,22 +187,37 @@ func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
 			continue
 		}
 		cidr, who, ok := strings.Cut(line, ",")
-		who = strings.TrimSpace(who)
-		if !ok || !recipientName.MatchString(who) {
-			return nil, fmt.Errorf("%s:%d: want prefix,recipient (the recipient in lowercase letters, digits and hyphens)", path, n)
+		cidr, who = strings.TrimSpace(cidr), strings.TrimSpace(who)
+		if first && ok && slices.Contains([]string{"prefix", "cidr", "network", "ip"}, strings.ToLower(cidr)) {
+			first = false
+			continue // a header
 		}
-		p, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		first = false
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s:%d: want prefix,recipient", path, n)
+		case who == Unassigned:
+			return nil, fmt.Errorf("%s:%d: recipient %q is reserved: a recipient name is %s", path, n, who, recipientRule)
+		case !recipientName.MatchString(who):
+			return nil, fmt.Errorf("%s:%d: recipient %q: a recipient name is %s", path, n, TextCell(who), recipientRule)
+		}
+		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			a, aerr := netip.ParseAddr(strings.TrimSpace(cidr))
-			if aerr != nil {
-				return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+			a, aerr := netip.ParseAddr(cidr)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%s:%d: %q is not an IP address or CIDR prefix", path, n, TextCell(cidr))
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		if p.Addr().Is4In6() && p.Bits() >= 96 {
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
-		out = append(out, CIDRRecipient{Prefix: p.Masked(), Recipient: who})
+		p = p.Masked()
+		if at, dup := lineOf[p]; dup {
+			return nil, fmt.Errorf("%s:%d: %s is listed on line %d already (for %s): list each prefix once", path, n, p, at, out[slices.IndexFunc(out, func(r CIDRRecipient) bool { return r.Prefix == p })].Recipient)
+		}
+		lineOf[p] = n
+		out = append(out, CIDRRecipient{Prefix: p, Recipient: who})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -269,7 +295,7 @@ func (p *Pack) recipientOf(o observation.Observation) (id, name string) {
 		}
 	}
 	if best < 0 {
-		return "unassigned", ""
+		return Unassigned, ""
 	}
 	return p.CIDRs[best].Recipient, ""
 }

@@ -152,6 +152,38 @@ func TestPackPerRecipient(t *testing.T) {
 	}
 }
 
+// TestRecipientsFile: a recipient named "unassigned" also got the gateways no prefix covers,
+// and a prefix listed for two recipients silently went to the first; both are refused with
+// their lines now. A header line is accepted, and a bad name is told the rule.
+func TestRecipientsFile(t *testing.T) {
+	read := func(body string) ([]CIDRRecipient, error) {
+		path := filepath.Join(t.TempDir(), "r.csv")
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return ReadCIDRRecipients(path)
+	}
+	for body, want := range map[string]string{
+		"127.0.0.0/24,unassigned\n":                         "r.csv:1: recipient \"unassigned\" is reserved",
+		"# x\n127.0.0.0/24,cert-a\n\n127.0.0.9/24,cert-b\n": "r.csv:4: 127.0.0.0/24 is listed on line 2 already (for cert-a)",
+		"127.0.0.1,cert-a\n::ffff:127.0.0.1,cert-a\n":       "r.csv:2: 127.0.0.1/32 is listed on line 1 already",
+		"127.0.0.0/24,CERT A\n":                             "lowercase letters, digits and hyphens, starting with a letter or digit",
+		"prefix,recipient\nprefix,recipient\n":              "r.csv:2: \"prefix\" is not an IP address",
+		"127.0.0.0/24,a\nprefix,recipient\n":                "r.csv:2: \"prefix\" is not an IP address",
+		"::1%eth0,a\n":                                      "is not an IP address",
+	} {
+		if _, err := read(body); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	for _, header := range []string{"prefix,recipient", "CIDR, recipient", "# comment\nnetwork,owner"} {
+		rs, err := read(header + "\n127.0.0.0/24,cert-a\n")
+		if err != nil || len(rs) != 1 || rs[0].Recipient != "cert-a" {
+			t.Errorf("header %q: %v %v", header, rs, err)
+		}
+	}
+}
+
 // TestEveryFindingHasAdvice: each MIIT/NVDB id and each flag the rules or the analysis can
 // emit has remediation text (a new flag is a data change here too).
 func TestEveryFindingHasAdvice(t *testing.T) {

@@ -96,7 +96,7 @@ func toRecord(o observation.Observation) Record {
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
 		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt, obs: o,
-		ASN: o.ASN, ASOrg: o.ASOrg, Country: o.Country,
+		ASN: o.ASN, ASOrg: TextCell(o.ASOrg), Country: TextCell(o.Country),
 	}
 	if o.Detected() {
 		r.Outcome = o.Product

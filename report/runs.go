@@ -94,7 +94,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) M
 		r := RunRecord{
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
-			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: s.ByCountry, ByASN: s.ByASN, Enrichment: s.Enrichment,
+			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: cleanKeys(s.ByCountry), ByASN: cleanKeys(s.ByASN), Enrichment: TextCell(s.Enrichment),
 			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s),
 			Authorization: s.Note,
 			Targets:       s.Targets, Series: s.SeriesID(), SeriesLabel: s.SeriesLabel(),
@@ -165,7 +165,7 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 		if s.Enrichment != "" {
 			writeCounts(w, "by country", s.ByCountry, nil)
 			writeCounts(w, "by autonomous system", s.ByASN, nil)
-			fmt.Fprintf(w, "  networks from: %s\n", s.Enrichment)
+			fmt.Fprintf(w, "  networks from: %s\n", TextCell(s.Enrichment))
 		}
 	}
 	_, err := fmt.Fprintf(w, "definitions:\n  %s\n", strings.Join(Definitions, "\n  "))
@@ -208,6 +208,19 @@ func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Me
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// cleanKeys is m with each key through TextCell: the countries and networks come from an
+// enrichment database, a stranger's file.
+func cleanKeys(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]int64, len(m))
+	for k, n := range m {
+		out[TextCell(k)] += n
+	}
+	return out
 }
 
 func writeCounts(w io.Writer, title string, m map[string]int64, order func(a, b string) int) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
+	"modernc.org/sqlite" // registers the "sqlite" driver (pure Go)
 
 	"github.com/clawcensus/clawcensus/observation"
 )
@@ -45,6 +46,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("mode", "ro")
+		if !walOpen(sqliteFile(path)) {
+			q.Add("immutable", "1")
+		}
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_txlock", "immediate")
@@ -59,6 +63,30 @@ func sqliteDSN(path string, readOnly bool) string {
 	}
 	return uri + sep + q.Encode()
 }
+
+// walOpen reports whether the WAL store at db has its -wal and -shm files, as while a writer
+// has it open. A reader of a WAL database needs the -shm (SQLite's "WAL mode read-only
+// databases"): opened read-only it would create both files, and leave them (a read-only
+// connection cannot checkpoint and remove them), owned by whoever read; in a folder it may
+// not write it fails with "attempt to write a readonly database". Without them the database
+// file holds every committed write, and is read as immutable: no lock, no file made. A writer
+// that starts while such a connection reads is not seen by it; readOnlyConnector renews
+// connections so that a long reader (serve) sees it soon after.
+func walOpen(db string) bool {
+	_, werr := os.Stat(db + "-wal")
+	_, serr := os.Stat(db + "-shm")
+	return werr == nil && serr == nil
+}
+
+// readOnlyConnector opens each read-only connection with the DSN of that moment (walOpen
+// decides between shared and immutable reading).
+type readOnlyConnector struct{ path string }
+
+func (c readOnlyConnector) Connect(context.Context) (driver.Conn, error) {
+	return c.Driver().Open(sqliteDSN(c.path, true))
+}
+
+func (readOnlyConnector) Driver() driver.Driver { return &sqlite.Driver{} }
 
 // setsBusyTimeout reports whether path is a file: URI with a busy_timeout pragma of its own.
 func setsBusyTimeout(path string) bool {
@@ -87,8 +115,12 @@ func openSQLite(ctx context.Context, path string, readOnly bool) (*SQLite, error
 			return nil, fmt.Errorf("%w: no store at %s (%v)", ErrUnavailable, sqliteFile(path), err)
 		}
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(path, readOnly))
-	if err != nil {
+	var db *sql.DB
+	var err error
+	if readOnly {
+		db = sql.OpenDB(readOnlyConnector{path})
+		db.SetConnMaxLifetime(5 * time.Second)
+	} else if db, err = sql.Open("sqlite", sqliteDSN(path, false)); err != nil {
 		return nil, fmt.Errorf("%w: sqlite %s: %v", ErrUnavailable, path, err)
 	}
 	if err := pingSQLite(ctx, db); err != nil {
@@ -603,4 +635,18 @@ func (s *SQLite) Lock(ctx context.Context, key string) (func(), error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Files are the files of the store dsn names, for a writer of other files to keep off:
+// a SQLite database, its -wal, -shm and -journal and the .lock beside it. A Postgres
+// store has none.
+func Files(dsn string) []string {
+	if dsn == "" {
+		dsn = DefaultPath
+	}
+	if IsPostgres(dsn) || strings.Contains(dsn, "://") {
+		return nil
+	}
+	db := sqliteFile(dsn)
+	return []string{db, db + "-wal", db + "-shm", db + "-journal", db + ".lock"}
 }

@@ -262,7 +262,7 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") || keyValueDSN.MatchString(dsn)
 }
 
-var keyValueDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslmode|service|application_name)\s*=`)
+var keyValueDSN = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|sslpassword|sslmode|sslcert|sslkey|sslrootcert|passfile|service|application_name|connect_timeout|options)\s*=`)
 
 // checkSchema compares a store's schema version with the migrations this version knows.
 func checkSchema(current, known int, readOnly bool) error {
@@ -275,13 +275,16 @@ func checkSchema(current, known int, readOnly bool) error {
 	return nil
 }
 
+// The secret parameters of a libpq connection string, in a URL's query or as key=value: the
+// password and the passphrase of the client key (sslpassword). A quoted or unquoted value may
+// hold backslash escapes ('a\'b', a\ b), which do not end it.
 var (
-	urlPassword = regexp.MustCompile(`(?i)([?&]password=)[^&]*`)
-	kvPassword  = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('[^']*'|\S+)`)
+	urlPassword = regexp.MustCompile(`(?i)([?&](?:ssl)?password=)[^&#]*`)
+	kvPassword  = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)+)`)
 )
 
-// Redact hides a password in a database URL or connection string before it reaches a log or
-// an error.
+// Redact hides the secrets (password, sslpassword) in a database URL or connection string
+// before it reaches a log or an error.
 func Redact(dsn string) string {
 	dsn = urlPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	dsn = kvPassword.ReplaceAllString(dsn, "${1}xxxxx")

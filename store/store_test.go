@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -338,7 +339,11 @@ func TestDatabaseNames(t *testing.T) {
 		}
 	}
 	for _, dsn := range []string{"postgres://u:secret@h/db", "postgres://u@h/db?password=secret&sslmode=off",
-		"host=/nowhere password=secret dbname=x", "host=/nowhere password='sec ret' dbname=x", "PASSWORD=secret"} {
+		"host=/nowhere password=secret dbname=x", "host=/nowhere password='sec ret' dbname=x", "PASSWORD=secret",
+		// sslpassword (the client key's passphrase) was printed in clear in both forms.
+		"postgres://u@h/db?sslmode=verify-full&sslpassword=secret", "postgres://u@h/db?SSLPassword=secret#x",
+		"host=/nowhere sslkey=/k sslpassword=secret dbname=x", "sslpassword = 'sec ret' host=/nowhere",
+		"host=/nowhere password='sec\\'ret secret' dbname=x", "host=/nowhere password=sec\\ secret dbname=x"} {
 		if got := Redact(dsn); strings.Contains(got, "secret") || strings.Contains(got, "sec ret") {
 			t.Errorf("Redact(%q) = %q", dsn, got)
 		}
@@ -423,7 +428,8 @@ func FuzzDatabaseNames(f *testing.F) {
 		// contained in the mask itself.
 		forms := func(pw string) []string {
 			return []string{"postgres://u:" + pw + "@h/db", "postgres://u@h/db?sslmode=off&password=" + pw,
-				"host=h password=" + pw + " dbname=x", "password='" + pw + "'"}
+				"host=h password=" + pw + " dbname=x", "password='" + pw + "'",
+				"postgres://u@h/db?sslpassword=" + pw + "&sslmode=verify-full", "host=h sslpassword=" + pw, "sslpassword='" + pw + "' host=h"}
 		}
 		other := "Q7" + secret
 		for i, form := range forms(secret) {
@@ -464,5 +470,89 @@ func TestWorkerTTL(t *testing.T) {
 				t.Errorf("live: %v (workers %+v)", live, ws)
 			}
 		})
+	}
+}
+
+// TestReadOnlyMakesNoFiles: reading a WAL store made its -wal and -shm (and left them, owned
+// by the reader), and in a folder the reader may not write it failed with "attempt to write
+// a readonly database". A closed store is read as immutable now, one a writer holds through
+// the writer's -wal and -shm; neither way makes a file. (As root the 0555 folder does not
+// stop a write, so the files are looked for; cmd's TestReadOnlyStoreAsNobody reads as a user
+// that cannot write.)
+func TestReadOnlyMakesNoFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ro.db")
+	st, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &Run{StartedAt: time.Now(), Targets: "127.0.0.0/24", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}
+	if err := st.StartRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	files := func() []string {
+		entries, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	before := files()
+	if len(before) != 1 {
+		t.Fatalf("a closed store: %v", before)
+	}
+	os.Chmod(dir, 0o555)
+	defer os.Chmod(dir, 0o755)
+	for range 2 {
+		ro, err := OpenReadOnly(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums, err := ro.Summaries(ctx)
+		if err != nil || len(sums) != 1 {
+			t.Errorf("read-only, closed store: %v %v", sums, err)
+		}
+		if _, err := ro.Observations(ctx, run.ID); err != nil {
+			t.Error(err)
+		}
+		if err := ro.StartRun(ctx, &Run{StartedAt: time.Now(), Targets: "x", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}); err == nil {
+			t.Error("a read-only store took a write")
+		}
+		ro.Close()
+		if got := files(); !slices.Equal(got, before) {
+			t.Errorf("reading made files: %v", got)
+		}
+	}
+	// While a writer holds the store, a reader shares its WAL: it sees what is committed but
+	// not checkpointed, before and after it opened.
+	os.Chmod(dir, 0o755)
+	w, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.StartRun(ctx, &Run{StartedAt: time.Now(), Targets: "127.0.1.0/24", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}); err != nil {
+		t.Fatal(err)
+	}
+	held := files()
+	ro, err := OpenReadOnly(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if sums, err := ro.Summaries(ctx); err != nil || len(sums) != 2 {
+		t.Errorf("beside a writer: %d runs, %v", len(sums), err)
+	}
+	if err := w.StartRun(ctx, &Run{StartedAt: time.Now(), Targets: "127.0.2.0/24", Ports: "1", Shard: "0/1", ToolVersion: "t", Method: "connect"}); err != nil {
+		t.Fatal(err)
+	}
+	if sums, err := ro.Summaries(ctx); err != nil || len(sums) != 3 {
+		t.Errorf("a write after the reader opened: %d runs, %v", len(sums), err)
+	}
+	if got := files(); !slices.Equal(got, held) {
+		t.Errorf("reading beside a writer made files: %v, the writer's %v", got, held)
 	}
 }

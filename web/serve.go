@@ -11,8 +11,8 @@ import (
 
 // CheckListen refuses a listening address the view must not use as asked: anything off
 // loopback without a token (per-host data would be open to that network), a token too short
-// to guess at.
-func CheckListen(addr, token string) error {
+// to guess at, a --host that is not a name or an address.
+func CheckListen(addr, token string, hosts []string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--listen %q: want address:port", addr)
@@ -25,7 +25,7 @@ func CheckListen(addr, token string) error {
 	if token != "" && len(token) < 16 {
 		return errors.New("--token: use at least 16 characters")
 	}
-	return nil
+	return checkHosts(hosts)
 }
 
 // Serve serves h on ln, with timeouts that keep a slow client from holding the server, until

@@ -26,6 +26,7 @@ import (
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/report"
+	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -44,6 +45,16 @@ type Config struct {
 	Methodology func(run store.Summary) report.Methodology
 	// MaxResults bounds a search; zero means 500.
 	MaxResults int
+	// Listen is the address the view is served on, host:port as the listener reports it. A
+	// request is answered only if its Host is that address (with or without the port),
+	// localhost or a name in Hosts; any other gets 421, so a page on a name rebound to
+	// loopback (DNS rebinding) cannot read the view. Listening on 0.0.0.0 or :: lets any IP
+	// literal through (a rebinding needs a name). Empty means loopback on any port:
+	// localhost and loopback literals.
+	Listen string
+	// Hosts are further names the view answers to (serve --host): NAME, or NAME:PORT to allow
+	// that port only.
+	Hosts []string
 }
 
 // Handler is the read-only web view: runs, the trend chart, version and auth tables, a search
@@ -83,9 +94,17 @@ func (w *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if !AllowedHost(w.cfg.Listen, w.cfg.Hosts, r.Host) {
+		http.Error(rw, fmt.Sprintf("this view does not answer to the name %q: open it by its address, localhost or a name given with serve --host", report.TextCell(r.Host)), http.StatusMisdirectedRequest)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		http.Error(rw, "read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	if crossSite(r) {
+		http.Error(rw, "a page of another site may link to this view but not read from it", http.StatusForbidden)
 		return
 	}
 	if w.cfg.Token != "" && !w.authorized(rw, r) {
@@ -109,7 +128,8 @@ func (w *Handler) authorized(rw http.ResponseWriter, r *http.Request) bool {
 	if c, err := r.Cookie("clawcensus_token"); err == nil && same(c.Value) {
 		return true
 	}
-	if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && same(b) {
+	// The scheme is case-insensitive (RFC 9110, 11.1): "bearer" and "BEARER" are Bearer.
+	if scheme, b, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") && same(strings.TrimLeft(b, " ")) {
 		return true
 	}
 	http.Error(rw, "a token is required: open the link with ?token=…", http.StatusUnauthorized)
@@ -248,18 +268,28 @@ func parseQuery(q string) (query, error) {
 		}
 		return query{asn: uint32(asn)}, nil
 	}
-	if p, err := netip.ParsePrefix(q); err == nil {
-		if p.Addr().Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
+	// An address or prefix is read as the scanner reads a target (scanner.ParseTarget): an
+	// IPv4-mapped or IPv4-compatible form (::ffff:127.0.0.50, ::127.0.0.50) is the IPv4
+	// address, as the scanner stored it; a zone is refused. IPv6 prefixes wider than /96,
+	// which no sweep covers, are kept as IPv6, as the scanner keeps them.
+	if strings.Contains(q, "-") {
+		return query{}, fmt.Errorf("%q: search for an IP address, a CIDR prefix or an AS number (AS64500), not a range", q)
+	}
+	if p, err := netip.ParsePrefix(q); err == nil && p.Addr().Is6() && p.Bits() < 96 {
 		return query{prefix: p.Masked()}, nil
 	}
-	a, err := netip.ParseAddr(q)
+	r, err := scanner.ParseTarget(q)
 	if err != nil {
-		return query{}, fmt.Errorf("%q: search for an IP address, a CIDR prefix or an AS number (AS64500)", q)
+		return query{}, fmt.Errorf("%q: search for an IP address, a CIDR prefix or an AS number (AS64500): %v", q, err)
 	}
-	a = a.Unmap().WithZone("")
-	return query{prefix: netip.PrefixFrom(a, a.BitLen())}, nil
+	bits := r.First.BitLen()
+	if p, err := netip.ParsePrefix(q); err == nil {
+		bits = p.Bits()
+		if p.Addr().Is6() && r.First.Is4() {
+			bits -= 96
+		}
+	}
+	return query{prefix: netip.PrefixFrom(r.First, bits).Masked()}, nil
 }
 
 func (q query) matches(o observation.Observation) bool {

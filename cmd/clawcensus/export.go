@@ -30,7 +30,7 @@ func exportCommand() *cli.Command {
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},
 			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country or cidrs"},
 			&cli.StringFlag{Name: "recipients", Usage: "with --by cidrs: FILE of 'prefix,recipient' lines"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"}, forceFlag,
 		},
 		Action: runExport,
 	})

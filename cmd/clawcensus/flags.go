@@ -172,6 +172,8 @@ func loadRules(c *cli.Context) (*fingerprint.Rules, error) {
 	return rules, nil
 }
 
+var forceFlag = &cli.BoolFlag{Name: "force", Usage: "with -o FILE: replace FILE if it exists (never the store's own files)"}
+
 // dbFlag is shared by every command that opens the store.
 var dbFlag = &cli.StringFlag{Name: "db", Usage: "store: postgres://… URL or a SQLite file path",
 	EnvVars: []string{"CLAWCENSUS_DB"}, Value: store.DefaultPath}

@@ -28,7 +28,7 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, md or html"},
 			&cli.Int64Flag{Name: "run", Usage: "only run N"},
 			&cli.BoolFlag{Name: "last", Usage: "only the newest run"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of stdout"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of stdout"}, forceFlag,
 		},
 		Action: func(c *cli.Context) error {
 			format := c.String("format")
@@ -69,11 +69,14 @@ func reportCommand() *cli.Command {
 	})
 }
 
-// withOutput runs write on stdout, or on --output FILE (written whole: atomicfile.Write).
+// withOutput runs write on stdout, or on --output FILE (atomicfile.Check, then atomicfile.Write).
 func withOutput(c *cli.Context, write func(io.Writer) error) error {
 	path := c.String("output")
 	if path == "" {
 		return write(c.App.Writer)
+	}
+	if err := atomicfile.Check(path, c.Bool("force"), store.Files(c.String("db"))); err != nil {
+		return usageError{fmt.Errorf("--output: %w", err)}
 	}
 	written := false
 	err := atomicfile.Write(path, 0o644, func(w io.Writer) error { written = true; return write(w) })

@@ -21,13 +21,14 @@ func serveCommand() *cli.Command {
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address:port to listen on"},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"CLAWCENSUS_WEB_TOKEN"}, Usage: "require this token (needed off loopback)"},
+			&cli.StringSliceFlag{Name: "host", Usage: "also answer to `NAME` or NAME:PORT (a proxy's name); other names get 421"},
 		},
 		Action: runServe,
 	})
 }
 
 func runServe(c *cli.Context) error {
-	if err := web.CheckListen(c.String("listen"), c.String("token")); err != nil {
+	if err := web.CheckListen(c.String("listen"), c.String("token"), c.StringSlice("host")); err != nil {
 		return usageError{err}
 	}
 	st, err := store.OpenReadOnly(c.Context, c.String("db"))
@@ -44,5 +45,6 @@ func runServe(c *cli.Context) error {
 		return usageError{fmt.Errorf("--listen: %w", err)}
 	}
 	fmt.Fprintf(c.App.ErrWriter, "serving http://%s/ (read-only, %s store); Ctrl-C stops\n", ln.Addr(), st.Backend())
-	return web.Serve(c.Context, ln, web.New(st, rules, web.Config{Token: c.String("token"), Methodology: methodologyOf}))
+	return web.Serve(c.Context, ln, web.New(st, rules, web.Config{Token: c.String("token"), Methodology: methodologyOf,
+		Listen: ln.Addr().String(), Hosts: c.StringSlice("host")}))
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +84,43 @@ func TestWriteToAMissingFolder(t *testing.T) {
 	err := Write(path, 0o644, func(io.Writer) error { called = true; return nil })
 	if !errors.Is(err, os.ErrNotExist) || called {
 		t.Errorf("Write to a missing folder: %v, write called %v; want ErrNotExist before any write", err, called)
+	}
+}
+
+// TestCheck: `report --db self.db -o self.db` replaced the store with the report. An output
+// may not be a store's file under any name, a directory, a symlink or another kind of file,
+// and replaces an existing file only when forced.
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "self.db")
+	for _, f := range []string{db, db + "-wal", filepath.Join(dir, "old.csv")} {
+		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.Symlink(db, filepath.Join(dir, "link-to-db"))
+	os.Symlink(filepath.Join(dir, "old.csv"), filepath.Join(dir, "link"))
+	os.Symlink(dir, filepath.Join(dir, "via"))
+	os.Link(db, filepath.Join(dir, "hard.db"))
+	protected := []string{db, db + "-wal", db + "-shm", db + ".lock"}
+	t.Chdir(dir)
+	for path, want := range map[string]string{
+		db: "store's own file", "self.db": "store's own file", "./sub/../self.db": "store's own file", "via/self.db": "store's own file",
+		"self.db-wal": "store's own file", "self.db-shm": "store's own file", "self.db.lock": "store's own file",
+		"link-to-db": "store's own file", "hard.db": "store's own file",
+		"sub": "directory", "link": "symbolic link", "old.csv": "--force", "/dev/null": "not a regular file",
+		"new.csv": "", "sub/new.md": "",
+	} {
+		for _, force := range []bool{false, true} {
+			err := Check(path, force, protected)
+			w := want
+			if force && want == "--force" {
+				w = ""
+			}
+			if (w == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), w)) {
+				t.Errorf("Check(%q, force %v): %v, want %q", path, force, err, w)
+			}
+		}
 	}
 }
