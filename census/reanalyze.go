@@ -32,6 +32,15 @@ type Reanalysis struct {
 	Same bool
 }
 
+// String says what reanalysing the run did, in a line.
+func (r Reanalysis) String() string {
+	if r.Same {
+		return fmt.Sprintf("run %d: already judged with this knowledge base", r.Run)
+	}
+	return fmt.Sprintf("run %d: %d gateways judged again, %d verdicts changed, %d kept (facts read with other rules: rescan)",
+		r.Run, r.Gateways, r.Changed, r.OtherRules)
+}
+
 // ErrOlderKnowledge means a run's verdicts come from a knowledge base newer than the one asked
 // for: reanalysing would lose what it knows (Force allows it).
 var ErrOlderKnowledge = errors.New("the knowledge base is older than the one the run's verdicts come from")

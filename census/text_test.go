@@ -193,6 +193,10 @@ func TestUniformFailureWarns(t *testing.T) {
 	if !strings.Contains(logs.String(), "every HTTP probe failed the same way") || !strings.Contains(logs.String(), "outcome=not-http") {
 		t.Errorf("no warning in the log:\n%s", logs.String())
 	}
+	// The run carries the warning, where its report shows it.
+	if runs, err := c.Store().Runs(ctx); err != nil || len(runs) != 1 || !strings.Contains(runs[0].Warning, "every HTTP probe failed the same way (not-http, 4 hosts)") {
+		t.Errorf("the run's warning: %v, %v", runs, err)
+	}
 
 	// One answer among the failures: not uniform.
 	st = &Stats{}

@@ -101,11 +101,20 @@ func (s *Stats) UniformFailure() (observation.Outcome, int64, bool) {
 	return "", probed, false
 }
 
-// warnUniform says, loudly, that every HTTP probe of the work failed alike (UniformFailure).
-func (s *Stats) warnUniform(run int64) {
-	if o, n, ok := s.UniformFailure(); ok {
-		slog.Warn("every HTTP probe failed the same way: the run's results say more about the probe than the hosts; "+
-			"check --contact, proxies and the path to the targets before trusting it", "run", run, "outcome", string(o), "hosts", n)
+// warnUniform says, loudly, that every HTTP probe of the work failed alike (UniformFailure),
+// and records it on the run, where its report shows it.
+func (c *Census) warnUniform(ctx context.Context, s *Stats, run int64) {
+	o, n, ok := s.UniformFailure()
+	if !ok {
+		return
+	}
+	slog.Warn("every HTTP probe failed the same way: the run's results say more about the probe than the hosts; "+
+		"check --contact, proxies and the path to the targets before trusting it", "run", run, "outcome", string(o), "hosts", n)
+	if run != 0 {
+		warning := fmt.Sprintf("every HTTP probe failed the same way (%s, %d hosts): the results say more about the probe than the hosts", o, n)
+		if err := c.st.SetWarning(ctx, run, warning); err != nil {
+			slog.Warn("the run's warning could not be stored", "run", run, "err", err)
+		}
 	}
 }
 
@@ -185,7 +194,7 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		w.mu.Lock()
 		run := cmp.Or(w.run, cfg.Run)
 		w.mu.Unlock()
-		cfg.Stats.warnUniform(run)
+		c.warnUniform(stopCtx, cfg.Stats, run)
 	}
 	return workErr
 }

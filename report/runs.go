@@ -56,6 +56,7 @@ type RunRecord struct {
 	// Knowledge names that knowledge base.
 	ByVersionStatus map[string]int64 `json:"by_version_status"`
 	Knowledge       string           `json:"knowledge,omitempty"`
+	Warning         string           `json:"warning,omitempty"`
 	Enrichment      string           `json:"enrichment,omitempty"`
 	Authorization   string           `json:"authorization,omitempty"`
 	Targets         string           `json:"targets"`
@@ -95,7 +96,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) M
 			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
 			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: cleanKeys(s.ByCountry), ByASN: cleanKeys(s.ByASN), Enrichment: TextCell(s.Enrichment),
-			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s),
+			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s), Warning: s.Warning,
 			Authorization: s.Note,
 			Targets:       s.Targets, Series: s.SeriesID(), SeriesLabel: s.SeriesLabel(),
 			TargetCount: s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
@@ -134,6 +135,9 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 		}
 		if s.Note != "" {
 			fmt.Fprintf(w, "  authorization: %s\n", s.Note)
+		}
+		if s.Warning != "" {
+			fmt.Fprintf(w, "  WARNING: %s\n", TextCell(s.Warning))
 		}
 		fmt.Fprintf(w, "  detected gateways (per ip:port): %d\n", s.Detected)
 		writeCounts(w, "by product", s.ByProduct, nil)

@@ -149,9 +149,19 @@ func (p *Postgres) StartRunWith(ctx context.Context, r *Run, within func(tx any)
 
 // SetKnowledge implements Store.
 func (p *Postgres) SetKnowledge(ctx context.Context, runID int64, knowledge string) error {
-	tag, err := p.pool.Exec(ctx, `UPDATE runs SET knowledge = $1 WHERE id = $2`, knowledge, runID)
+	return p.setRunText(ctx, runID, "knowledge", knowledge)
+}
+
+// SetWarning implements Store.
+func (p *Postgres) SetWarning(ctx context.Context, runID int64, warning string) error {
+	return p.setRunText(ctx, runID, "warning", warning)
+}
+
+// setRunText sets one text column of a run (column is one of this file's names, never input).
+func (p *Postgres) setRunText(ctx context.Context, runID int64, column, value string) error {
+	tag, err := p.pool.Exec(ctx, `UPDATE runs SET `+column+` = $1 WHERE id = $2`, value, runID)
 	if err != nil {
-		return fmt.Errorf("set knowledge of run %d: %w", runID, err)
+		return fmt.Errorf("set %s of run %d: %w", column, runID, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("run %d: %w", runID, ErrNoRun)
@@ -383,6 +393,7 @@ type runRow struct {
 	UnitsTotal  int64      `db:"units_total"`
 	Knowledge   string     `db:"knowledge"`
 	Series      string     `db:"series"`
+	Warning     string     `db:"warning"`
 	UnitsDone   int64      `db:"units_done"`
 	Stored      int64      `db:"stored"`
 	AnswersLost int64      `db:"answers_lost"`
@@ -395,7 +406,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 		tool_version, method, status,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
-		note, plan, enrichment, plan_key, units_total, knowledge, series,
+		note, plan, enrichment, plan_key, units_total, knowledge, series, warning,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done,
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id) AS stored,
 		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id) AS answers_lost,
@@ -415,7 +426,7 @@ func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 			TargetCount: r.TargetCount, Ports: r.Ports, Rate: r.Rate, Seed: r.Seed, Shard: r.Shard,
 			ToolVersion: r.ToolVersion, Method: r.Method, Status: r.Status, ProbesSent: r.ProbesSent,
 			OpenPorts: r.OpenPorts, Note: r.Note, Plan: r.Plan, PlanKey: r.PlanKey, UnitsTotal: r.UnitsTotal, Knowledge: r.Knowledge,
-			Enrichment: r.Enrichment, Series: r.Series})
+			Enrichment: r.Enrichment, Series: r.Series, Warning: r.Warning})
 		sm.UnitsDone, sm.Stored, sm.AnswersLost, sm.Middleboxes = r.UnitsDone, r.Stored, r.AnswersLost, r.Middleboxes
 		derive(&sm, workers, now)
 		out = append(out, sm)

@@ -261,9 +261,19 @@ func (s *SQLite) StartRunWith(ctx context.Context, r *Run, within func(tx any) e
 
 // SetKnowledge implements Store.
 func (s *SQLite) SetKnowledge(ctx context.Context, runID int64, knowledge string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET knowledge = ? WHERE id = ?`, knowledge, runID)
+	return s.setRunText(ctx, runID, "knowledge", knowledge)
+}
+
+// SetWarning implements Store.
+func (s *SQLite) SetWarning(ctx context.Context, runID int64, warning string) error {
+	return s.setRunText(ctx, runID, "warning", warning)
+}
+
+// setRunText sets one text column of a run (column is one of this file's names, never input).
+func (s *SQLite) setRunText(ctx context.Context, runID int64, column, value string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET `+column+` = ? WHERE id = ?`, value, runID)
 	if err != nil {
-		return fmt.Errorf("set knowledge of run %d: %w", runID, err)
+		return fmt.Errorf("set %s of run %d: %w", column, runID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("run %d: %w", runID, ErrNoRun)
@@ -481,7 +491,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		shard, tool_version, method, status,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
 		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
-		note, plan, enrichment, plan_key, units_total, knowledge, series,
+		note, plan, enrichment, plan_key, units_total, knowledge, series, warning,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(answers_lost), 0) FROM units WHERE run_id = runs.id),
@@ -497,7 +507,7 @@ func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 		var ended sql.NullString
 		if err := rows.Scan(&sm.ID, &started, &ended, &sm.Targets, &sm.TargetCount, &sm.Ports, &sm.Rate, &sm.Seed,
 			&sm.Shard, &sm.ToolVersion, &sm.Method, &sm.Status, &sm.ProbesSent, &sm.OpenPorts, &sm.Note, &sm.Plan,
-			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.Knowledge, &sm.Series, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
+			&sm.Enrichment, &sm.PlanKey, &sm.UnitsTotal, &sm.Knowledge, &sm.Series, &sm.Warning, &sm.UnitsDone, &sm.Stored, &sm.AnswersLost, &sm.Middleboxes); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		sm.StartedAt, _ = time.Parse(sqliteTime, started)

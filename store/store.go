@@ -66,6 +66,8 @@ type Run struct {
 	// Knowledge names the knowledge base the run's verdicts come from (fingerprint.Identity as
 	// JSON): the one it was scanned with, or the one it was last reanalysed with.
 	Knowledge string
+	// Warning says what makes the run's results doubtful (every HTTP probe failed the same way).
+	Warning string
 	// Series is the series the run belongs to: runs are compared (trend, a report's trend, the
 	// web view, the Grafana views) only with runs of their series. It is a name a user gave,
 	// or a derived key, "scope:…" (the plan's scope identity) or "targets:… ports:…"
@@ -196,6 +198,8 @@ type Store interface {
 	DoneUnits(ctx context.Context, runID int64) ([]int64, error)
 	// SetKnowledge records which knowledge base a run's verdicts come from (reanalyze).
 	SetKnowledge(ctx context.Context, runID int64, knowledge string) error
+	// SetWarning records what makes a run's results doubtful.
+	SetWarning(ctx context.Context, runID int64, warning string) error
 	// SetStatus records a run's stored status; endedAt nil clears the end (a resumed run).
 	SetStatus(ctx context.Context, runID int64, status string, endedAt *time.Time) error
 	// Heartbeat records that worker w is alive on its run.

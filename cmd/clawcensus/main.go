@@ -21,13 +21,8 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// Exit codes: scripts depend on them.
-const (
-	exitOK      = 0
-	exitRuntime = 1
-	exitUsage   = 2
-	exitExposed = 3 // check: a gateway answers
-)
+// Exit codes: scripts depend on them (exitExposed: check found a gateway that answers).
+const exitOK, exitRuntime, exitUsage, exitExposed = 0, 1, 2, 3
 
 // errExposed ends a check that found a gateway: exit 3, nothing more to print.
 var errExposed = errors.New("exposed")

@@ -30,12 +30,7 @@ func reanalyzeCommand() *cli.Command {
 			defer cen.Close()
 			id, done, err := cen.Reanalyze(c.Context, census.ReanalyzeConfig{Run: c.Int64("run"), Knowledge: knowledge(c), Force: c.Bool("force")})
 			for _, r := range done {
-				if r.Same {
-					fmt.Fprintf(c.App.Writer, "run %d: already judged with this knowledge base\n", r.Run)
-					continue
-				}
-				fmt.Fprintf(c.App.Writer, "run %d: %d gateways judged again, %d verdicts changed, %d kept (facts read with other rules: rescan)\n",
-					r.Run, r.Gateways, r.Changed, r.OtherRules)
+				fmt.Fprintln(c.App.Writer, r)
 			}
 			if errors.Is(err, census.ErrOlderKnowledge) || errors.Is(err, store.ErrNoRun) {
 				return usageError{err}

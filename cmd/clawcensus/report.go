@@ -75,12 +75,8 @@ func withOutput(c *cli.Context, write func(io.Writer) error) error {
 	if path == "" {
 		return write(c.App.Writer)
 	}
-	if err := atomicfile.Check(path, c.Bool("force"), store.Files(c.String("db"))); err != nil {
-		return usageError{fmt.Errorf("--output: %w", err)}
-	}
-	written := false
-	err := atomicfile.Write(path, 0o644, func(w io.Writer) error { written = true; return write(w) })
-	if err != nil && !written {
+	opened, err := atomicfile.Output(path, c.Bool("force"), store.Files(c.String("db")), write)
+	if err != nil && !opened {
 		return usageError{fmt.Errorf("--output %s: %w", path, err)}
 	}
 	return err

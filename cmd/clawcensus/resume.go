@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,12 +17,9 @@ func resumeCommand() *cli.Command {
 		ArgsUsage: "RUN",
 		Flags:     []cli.Flag{dbFlag},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usagef("give one RUN id (clawcensus report lists them)")
-			}
-			var id int64
-			if _, err := fmt.Sscan(c.Args().First(), &id); err != nil || id <= 0 {
-				return usagef("run %q: want a run id", c.Args().First())
+			id, err := strconv.ParseInt(c.Args().First(), 10, 64)
+			if c.NArg() != 1 || err != nil || id <= 0 {
+				return usagef("give one RUN id (clawcensus report lists them), not %q", c.Args().Slice())
 			}
 			cen, err := openCensus(c)
 			if err != nil {

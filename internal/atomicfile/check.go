@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -59,4 +60,15 @@ func resolved(p string) string {
 		return filepath.Join(dir, filepath.Base(abs))
 	}
 	return abs
+}
+
+// Output writes an output file the user named: Check, then Write with mode 0644. opened
+// reports whether write ran (an error before it is the caller's mistake: a path refused or
+// not writable).
+func Output(path string, force bool, protected []string, write func(io.Writer) error) (opened bool, err error) {
+	if err := Check(path, force, protected); err != nil {
+		return false, err
+	}
+	err = Write(path, 0o644, func(w io.Writer) error { opened = true; return write(w) })
+	return opened, err
 }
