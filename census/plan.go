@@ -259,6 +259,12 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 		return nil, err
 	}
 	p.Knowledge = &Source{Path: rules.Knowledge.Path, SHA256: rules.Knowledge.SHA256}
+	if p.Knowledge.Path != "" {
+		// A worker or a resume elsewhere finds it where the planner did.
+		if p.Knowledge.Path, err = filepath.Abs(p.Knowledge.Path); err != nil {
+			return nil, err
+		}
+	}
 	fp, err := fingerprint.New(fingerprint.Config{Timeout: p.HTTPTimeout, FirstByte: p.FirstByte, OptIn: p.ActiveProbe,
 		WebSocket: p.WebSocket, Rules: rules, Contact: p.Contact})
 	if err != nil {
@@ -492,11 +498,15 @@ func (p *Plan) Files() []Source {
 	return all
 }
 
-// Paths are the paths of Files: what a run of the plan opens for reading.
+// Paths are the paths of Files and of the knowledge base's file: what a run of the plan opens
+// for reading.
 func (p *Plan) Paths() []string {
 	var out []string
 	for _, f := range p.Files() {
 		out = append(out, f.Path)
+	}
+	if p.Knowledge != nil && p.Knowledge.Path != "" {
+		out = append(out, p.Knowledge.Path)
 	}
 	return out
 }
@@ -584,8 +594,12 @@ func (p *Plan) SeriesKey() string {
 		return out
 	}
 	var candidates string
-	if p.Candidates != nil {
+	switch {
+	case p.Candidates != nil:
 		candidates = p.Candidates.SHA256
+	case p.CandidatesStdin:
+		// What stdin held is not kept: each such run is a series of its own (--series joins them).
+		candidates = fmt.Sprintf("stdin %d", p.Seed)
 	}
 	b, _ := json.Marshal(struct {
 		Targets, Files    []string

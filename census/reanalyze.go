@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
@@ -28,8 +29,12 @@ type Reanalysis struct {
 	// Gateways is how many observations had facts to judge again; Changed, how many verdicts
 	// changed; OtherRules, how many were read with other rules (only a new scan judges them).
 	Gateways, Changed, OtherRules int
-	// Same is set when the run's verdicts already came from this knowledge base: nothing to do.
-	Same bool
+	// NoFacts counts gateways stored without facts (before clawcensus kept them): only a new
+	// scan judges them again.
+	NoFacts int
+	// Same is set when the run's verdicts already came from this knowledge base: nothing to do;
+	// Mixed when some were not judged again, so the run's knowledge base stays as it was.
+	Same, Mixed bool
 }
 
 // String says what reanalysing the run did, in a line.
@@ -37,8 +42,30 @@ func (r Reanalysis) String() string {
 	if r.Same {
 		return fmt.Sprintf("run %d: already judged with this knowledge base", r.Run)
 	}
-	return fmt.Sprintf("run %d: %d gateways judged again, %d verdicts changed, %d kept (facts read with other rules: rescan)",
+	s := fmt.Sprintf("run %d: %d gateways judged again, %d verdicts changed, %d kept (facts read with other rules: rescan)",
 		r.Run, r.Gateways, r.Changed, r.OtherRules)
+	if r.NoFacts > 0 {
+		s += fmt.Sprintf(", %d without facts (stored before clawcensus kept them: rescan)", r.NoFacts)
+	}
+	if r.Mixed {
+		s += "; the run keeps naming its knowledge base: its verdicts are mixed"
+	}
+	return s
+}
+
+// sameVerdict reports whether two observations say the same, an empty list and none alike
+// (the stores read an empty list back as one).
+func sameVerdict(a, b observation.Observation) bool {
+	norm := func(o observation.Observation) string {
+		for _, l := range []*[]string{&o.VersionCandidates, &o.Advisories, &o.Flags, &o.Evidence, &o.MIIT} {
+			if len(*l) == 0 {
+				*l = nil
+			}
+		}
+		j, _ := json.Marshal(o)
+		return string(j)
+	}
+	return norm(a) == norm(b)
 }
 
 // ErrOlderKnowledge means a run's verdicts come from a knowledge base newer than the one asked
@@ -90,12 +117,25 @@ func (c *Census) Reanalyze(ctx context.Context, cfg ReanalyzeConfig) (fingerprin
 			return rules.Knowledge, out, fmt.Errorf("run %d: %w (its %s; asked %s): add --force to use it anyway",
 				run.ID, ErrOlderKnowledge, was, rules.Knowledge)
 		}
+		workers, err := c.st.Workers(ctx, run.ID)
+		if err != nil {
+			return rules.Knowledge, out, err
+		}
+		for _, w := range workers {
+			if w.Holds(time.Now()) {
+				return rules.Knowledge, out, fmt.Errorf("run %d: %w (worker %s): reanalyse it once they are done", run.ID, ErrLive, w.ID)
+			}
+		}
 		r, err := c.reanalyzeRun(ctx, fp, run.ID)
 		if err != nil {
 			return rules.Knowledge, out, err
 		}
-		if err := c.st.SetKnowledge(ctx, run.ID, string(identity)); err != nil {
-			return rules.Knowledge, out, err
+		// The run's verdicts come from this knowledge base only when every gateway was judged
+		// again; otherwise they are mixed, and the run keeps naming the one it had.
+		if r.Mixed = r.OtherRules > 0 || r.NoFacts > 0; !r.Mixed {
+			if err := c.st.SetKnowledge(ctx, run.ID, string(identity)); err != nil {
+				return rules.Knowledge, out, err
+			}
 		}
 		out = append(out, r)
 	}
@@ -111,6 +151,9 @@ func (c *Census) reanalyzeRun(ctx context.Context, fp *fingerprint.Fingerprinter
 	var changed []observation.Observation
 	for _, o := range obs {
 		if o.Facts == "" {
+			if o.Detected() {
+				r.NoFacts++
+			}
 			continue
 		}
 		r.Gateways++
@@ -122,9 +165,7 @@ func (c *Census) reanalyzeRun(ctx context.Context, fp *fingerprint.Fingerprinter
 		if err != nil {
 			return r, fmt.Errorf("run %d: %w", run, err)
 		}
-		b1, _ := json.Marshal(o)
-		b2, _ := json.Marshal(again)
-		if string(b1) != string(b2) {
+		if !sameVerdict(o, again) {
 			changed = append(changed, again)
 		}
 	}

@@ -139,11 +139,13 @@ func (f *Fingerprinter) inTable(p *Product, s string) bool {
 	return false
 }
 
-// newerThanTable reports whether s is a release after every one of p the table knows.
+// newerThanTable reports whether s is a release the table could not know yet: after every one
+// of p it knows, or a backport (a day past 31: a later fix to an earlier month's line) the
+// table does not hold.
 func (f *Fingerprinter) newerThanTable(p *Product, s string) bool {
 	v, err := ParseVersion(s)
 	newest, ok := f.newest[p.NPM]
-	return err == nil && ok && v.Compare(newest) > 0
+	return err == nil && ok && (v.Compare(newest) > 0 || v.Day > 31)
 }
 
 // isRelease reports whether s names a release of p: in the release table, or of the release

@@ -219,6 +219,10 @@ func checkVersions(t *testing.T, fp *Fingerprinter, o observation.Observation, a
 		y, _ := strconv.Atoi(m[1])
 		mo, _ := strconv.Atoi(m[2])
 		d, _ := strconv.Atoi(m[3])
+		if d > 31 && d <= 99 { // a backport to that month's line: its month may not be after the observation
+			month := time.Date(y, time.Month(mo), 1, 0, 0, 0, 0, time.UTC)
+			return y >= 2025 && mo >= 1 && mo <= 12 && !month.After(at.Add(24*time.Hour))
+		}
 		day := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
 		return y >= 2025 && day.Year() == y && int(day.Month()) == mo && day.Day() == d && !day.After(at.Add(24*time.Hour))
 	}

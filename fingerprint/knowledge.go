@@ -280,6 +280,9 @@ func Newer(a, b Identity) bool {
 	if a.Releases != b.Releases {
 		return a.Releases > b.Releases
 	}
+	if a.Advisories != b.Advisories {
+		return a.Advisories > b.Advisories
+	}
 	return a.Generated > b.Generated
 }
 

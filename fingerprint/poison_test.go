@@ -95,7 +95,9 @@ func TestDatedClaims(t *testing.T) {
 	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	for s, want := range map[string]bool{
 		"2026.12.7": true, "2026.12.8": true, "2026.12.9": false, "2026.2.28": true, "2026.2.29": false,
-		"2028.2.29": false, "2024.2.29": true, "2026.4.31": false, "2026.7.33": false, "2027.1.1": false,
+		"2028.2.29": false, "2024.2.29": true, "2026.4.31": false, "2027.1.1": false,
+		// A day past 31 numbers a backport to that month's line: dated when the month is not later.
+		"2026.7.33": true, "2026.12.35": true, "2027.1.33": false, "2026.13.33": false,
 	} {
 		if got := fingerprint.MustParseVersion(s).Dated(at.Add(24 * time.Hour)); got != want {
 			t.Errorf("%s dated %v at %s, want %v", s, got, at.Format(time.DateOnly), want)

@@ -66,7 +66,14 @@ func (v Version) Plausible() bool {
 // latest. A release the table does not know is believed only so: a claim dated after the
 // observation, or on a day that never was, is a forgery or a mistake, not a release. (Known
 // releases may break the rule, 2026.7.33 exists; the table vouches for those.)
+//
+// A day past 31 is the project's numbering of a backport to that month's line (2026.7.33 is a
+// fix to 2026.7, published later): it is dated when its month is not after latest's.
 func (v Version) Dated(latest time.Time) bool {
+	if v.Day > 31 {
+		month := time.Date(v.Year, time.Month(v.Month), 1, 0, 0, 0, 0, time.UTC)
+		return v.Month >= 1 && v.Month <= 12 && !month.After(latest)
+	}
 	d := time.Date(v.Year, time.Month(v.Month), v.Day, 0, 0, 0, 0, time.UTC)
 	return d.Year() == v.Year && int(d.Month()) == v.Month && d.Day() == v.Day && !d.After(latest)
 }
