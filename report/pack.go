@@ -36,6 +36,8 @@ type Exporter struct {
 	built      map[string]string // package@version → build date
 	severityOf map[string]string // advisory id → severity
 	rules      *fingerprint.Rules
+	// Format is what Write writes and who sends it (ParseExportFormat).
+	Format ExportFormat
 }
 
 // NewExporter reads build dates and advisory severities from the rules.

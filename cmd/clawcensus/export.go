@@ -12,25 +12,17 @@ import (
 
 func exportCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:  "export",
-		Usage: "write one run's gateways as Shadowserver-style CSV: one file, or a pack with one file per recipient",
-		Description: "Columns follow Shadowserver's scan_http_vulnerable report (consumers key on the header), then\n" +
-			"clawcensus's own. asn, geo and as_name come from the databases given to scan (--asn-db,\n" +
-			"--country-db); region, city, hostname and the like stay empty: no lookups are made.\n" +
-			"Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.\n\n" +
-			"With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:\n" +
-			"YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from\n" +
-			"--recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as\n" +
-			"Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the run's report,\n" +
-			"counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file hashes).\n" +
-			"--recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most\n" +
-			"specific prefix wins; gateways in none go to 'unassigned'.",
+		Name:        "export",
+		Usage:       "write one run's gateways as Shadowserver-style CSV, IntelMQ events or X-ARF: one file, or a CSV pack per recipient",
+		Description: report.ExportHelp,
 		Flags: []cli.Flag{
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},
 			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country or cidrs"},
 			&cli.StringFlag{Name: "recipients", Usage: "with --by cidrs: FILE of 'prefix,recipient' lines"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"}, forceFlag,
+			&cli.StringFlag{Name: "format", Value: report.FormatShadowserver, Usage: "shadowserver (CSV), intelmq or xarf (JSON lines)"},
+			&cli.StringFlag{Name: "reporter", Usage: "ORG,EMAIL[,DOMAIN]: who notifies (IntelMQ feed.provider, X-ARF reporter)"},
 		},
 		Action: runExport,
 	})
@@ -39,6 +31,10 @@ func exportCommand() *cli.Command {
 func runExport(c *cli.Context) error {
 	by := c.String("by")
 	cidrs, err := report.PackRecipients(by, c.String("output"), c.String("recipients"))
+	if err != nil {
+		return usageError{err}
+	}
+	format, err := report.ParseExportFormat(c.String("format"), c.String("reporter"), by != "", time.Now())
 	if err != nil {
 		return usageError{err}
 	}
@@ -64,6 +60,7 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	ex := report.NewExporter(rules)
+	ex.Format = format
 	if by != "" {
 		doc, err := reportDocument(c, run, sums)
 		if err != nil {
@@ -80,7 +77,7 @@ func runExport(c *cli.Context) error {
 			run.ID, gateways, recipients, len(recips), pack.Dir)
 		return nil
 	}
-	err = withOutput(c, func(w io.Writer) error { return ex.WriteCSV(w, obs) })
+	err = withOutput(c, func(w io.Writer) error { return ex.Write(w, obs) })
 	if err != nil {
 		return err
 	}

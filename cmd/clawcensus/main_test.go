@@ -330,6 +330,8 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		{"export --by without -o", []string{"export", "--db", db, "--by", "asn"}, 2, "give -o DIR"},
 		{"export --by cidrs without recipients", []string{"export", "--db", db, "--by", "cidrs", "-o", dir}, 2, "needs --recipients"},
 		{"export --by nonsense", []string{"export", "--db", db, "--by", "planet", "-o", dir}, 2, "want asn, country or cidrs"},
+		{"export --format nonsense", []string{"export", "--db", db, "--format", "stix"}, 2, "want shadowserver, intelmq, xarf"},
+		{"export --format xarf with --by", []string{"export", "--db", db, "--format", "xarf", "--by", "asn", "-o", dir}, 2, "a pack (--by) is Shadowserver CSV"},
 		// Issue 19 item 1: a CR or LF in a value that reaches a header, a file name, the store
 		// or a terminal (a trailing CR in --contact failed every probe of a complete run).
 		{"contact with a CR", []string{"scan", "--lab", "--dry-run", "--db", db, "--contact", "https://example.org/scan\r", "127.0.0.1"}, 2, "--contact \"https://example.org/scan\\r\": character U+000D"},
@@ -634,6 +636,15 @@ func TestEnrichmentFromLocalDatabases(t *testing.T) {
 	exp := runCLI(t, "", "export", "--db", db)
 	if !strings.Contains(exp.stdout, ",64500,DE,") || !strings.Contains(exp.stderr, "asn and geo from: Test-Country") {
 		t.Errorf("export:\n%s\n%s", exp.stdout, exp.stderr)
+	}
+	// The same gateway as an IntelMQ event and an X-ARF report (report's tests check the fields).
+	if ev := runCLI(t, "", "export", "--db", db, "--format", "intelmq"); ev.code != 0 || !strings.Contains(ev.stdout, `"source.asn":64500`) ||
+		!strings.Contains(ev.stdout, `"source.geolocation.cc":"DE"`) {
+		t.Errorf("export --format intelmq: exit %d\n%s\n%s", ev.code, ev.stdout, ev.stderr)
+	}
+	if x := runCLI(t, "", "export", "--db", db, "--format", "xarf", "--reporter", "CERT Lab,cert@lab.example"); x.code != 0 ||
+		!strings.Contains(x.stdout, `"source_identifier":"127.0.0.1"`) || !strings.Contains(x.stdout, `"domain":"lab.example"`) {
+		t.Errorf("export --format xarf: exit %d\n%s\n%s", x.code, x.stdout, x.stderr)
 	}
 	// A notification pack per AS, read back by header, with the AS name and the data sets.
 	pack := filepath.Join(dir, "pack")

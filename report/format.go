@@ -1,0 +1,119 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/clawcensus/clawcensus/observation"
+)
+
+// The formats export writes one run's gateways in (--format).
+const (
+	FormatShadowserver = "shadowserver" // Shadowserver-style CSV (ShadowserverHeader): the default
+	FormatIntelMQ      = "intelmq"      // IntelMQ events, one JSON object a line (intelmq.go)
+	FormatXARF         = "xarf"         // X-ARF v4 reports, one JSON object a line (xarf.go)
+)
+
+// Formats lists the formats, the default first.
+var Formats = []string{FormatShadowserver, FormatIntelMQ, FormatXARF}
+
+// Reporter is who sends a notification: the X-ARF reporter and sender, the IntelMQ feed
+// provider. A zero Reporter stands for PlaceholderReporter, which a receiver sees as such
+// (the .invalid domain never resolves).
+type Reporter struct {
+	Org     string // organisation name
+	Contact string // contact e-mail address
+	Domain  string // the organisation's domain: the contact's when not given
+}
+
+// PlaceholderReporter is the reporter of an export given no --reporter.
+var PlaceholderReporter = Reporter{Org: "clawcensus operator (unset: export --reporter)", Contact: "abuse@reporter.invalid",
+	Domain: "reporter.invalid"}
+
+// ParseReporter reads --reporter "ORG,EMAIL[,DOMAIN]"; "" is PlaceholderReporter.
+func ParseReporter(s string) (Reporter, error) {
+	if strings.TrimSpace(s) == "" {
+		return PlaceholderReporter, nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" {
+		return Reporter{}, fmt.Errorf("--reporter %q: want ORG,EMAIL[,DOMAIN]", TextCell(s))
+	}
+	a, err := mail.ParseAddress(parts[1])
+	if err != nil || a.Name != "" || a.Address != parts[1] {
+		return Reporter{}, fmt.Errorf("--reporter: %q is not a bare e-mail address", TextCell(parts[1]))
+	}
+	r := Reporter{Org: parts[0], Contact: parts[1], Domain: parts[1][strings.LastIndex(parts[1], "@")+1:]}
+	if len(parts) == 3 && parts[2] != "" {
+		r.Domain = parts[2]
+	}
+	if !hostname.MatchString(r.Domain) {
+		return Reporter{}, fmt.Errorf("--reporter: domain %q is not a host name", TextCell(r.Domain))
+	}
+	return r, nil
+}
+
+// ExportFormat is how Exporter.Write writes: its zero value is Shadowserver CSV, from
+// PlaceholderReporter, with IntelMQ's time.observation the time of writing.
+type ExportFormat struct {
+	Name     string // one of Formats; "" is FormatShadowserver
+	Reporter Reporter
+	Now      time.Time // IntelMQ's time.observation
+}
+
+// ParseExportFormat reads --format (one of Formats, "" the default) and --reporter
+// (ParseReporter); pack says the gateways go to a pack (--by), whose files are Shadowserver
+// CSV only.
+func ParseExportFormat(format, reporter string, pack bool, now time.Time) (ExportFormat, error) {
+	switch format {
+	case "", FormatShadowserver:
+		format = FormatShadowserver
+	case FormatIntelMQ, FormatXARF:
+		if pack {
+			return ExportFormat{}, fmt.Errorf("--format %s writes one file: a pack (--by) is Shadowserver CSV", format)
+		}
+	default:
+		return ExportFormat{}, fmt.Errorf("--format %q: want %s", TextCell(format), strings.Join(Formats, ", "))
+	}
+	r, err := ParseReporter(reporter)
+	if err != nil {
+		return ExportFormat{}, err
+	}
+	return ExportFormat{Name: format, Reporter: r, Now: now}, nil
+}
+
+// Write writes the gateways of obs in e.Format, in the order given.
+func (e *Exporter) Write(w io.Writer, obs []observation.Observation) error {
+	switch e.Format.Name {
+	case FormatIntelMQ:
+		return e.WriteIntelMQ(w, obs)
+	case FormatXARF:
+		return e.WriteXARF(w, obs)
+	}
+	return e.WriteCSV(w, obs)
+}
+
+// ExportHelp is the description of clawcensus export.
+const ExportHelp = `--format shadowserver (the default) writes CSV whose columns follow Shadowserver's
+scan_http_vulnerable report (consumers key on the header), then clawcensus's own. asn, geo and
+as_name come from the databases given to scan (--asn-db, --country-db); region, city, hostname
+and the like stay empty: no lookups are made. --format intelmq writes IntelMQ events (one JSON
+object a line, feed.name clawcensus-openclaw, taxonomy vulnerable); --format xarf writes X-ARF
+v4 reports (one a line, category vulnerability, type open or cve); --reporter ORG,EMAIL[,DOMAIN]
+names the sender (without it, a placeholder on the .invalid domain).
+Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.
+
+With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:
+YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from
+--recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as
+Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the
+run's report, counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file
+hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most
+specific prefix wins; gateways in none go to 'unassigned'. The README shows the IntelMQ
+Shadowserver parser configuration that reads these files.`
