@@ -12,19 +12,9 @@ import (
 
 func exportCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:  "export",
-		Usage: "write one run's gateways as Shadowserver-style CSV: one file, or a pack with one file per recipient",
-		Description: "Columns follow Shadowserver's scan_http_vulnerable report (consumers key on the header), then\n" +
-			"clawcensus's own. asn, geo and as_name come from the databases given to scan (--asn-db,\n" +
-			"--country-db); region, city, hostname and the like stay empty: no lookups are made.\n" +
-			"Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.\n\n" +
-			"With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:\n" +
-			"YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from\n" +
-			"--recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as\n" +
-			"Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the run's report,\n" +
-			"counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file hashes).\n" +
-			"--recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most\n" +
-			"specific prefix wins; gateways in none go to 'unassigned'.",
+		Name:        "export",
+		Usage:       "write one run's gateways as Shadowserver-style CSV: one file, or a pack with one file per recipient",
+		Description: report.ExportHelp,
 		Flags: []cli.Flag{
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},

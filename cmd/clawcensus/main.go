@@ -95,6 +95,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			serveCommand(),
 			migrateCommand(),
 			fingerprintsCommand(),
+			contactsCommand(),
 		},
 		HideHelpCommand: true,
 	}
