@@ -60,7 +60,7 @@ func Load(path string) (*DB, error) {
 	if err := gob.NewDecoder(r).Decode(db); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(db.Strings) == 0 {
+	if len(db.Ends) == 0 {
 		return nil, fmt.Errorf("%s: no string table", path)
 	}
 	return db, nil

@@ -90,7 +90,7 @@ func (db *DB) Lookup(q string) (Result, error) {
 		break
 	}
 	if deleg != nil {
-		res.Registry = cmp.Or(res.Registry, db.Strings[deleg.Reg])
+		res.Registry = cmp.Or(res.Registry, db.str(uint32(deleg.Reg)))
 		res.Country = cmp.Or(res.Country, string(trimCC(deleg.CC)))
 		res.Source = cmp.Or(res.Source, "delegated")
 		if res.Contact == "" {
@@ -131,18 +131,18 @@ func first[A any](s []Span[A], a A, c func(a, b A) int) *Keys {
 func (db *DB) resolve(n net) ([]Step, string) {
 	file := db.file(n.k.Src)
 	if mb, ok := db.Roles[n.k.AbuseC]; ok && n.k.AbuseC != 0 {
-		h := db.Strings[n.k.AbuseC]
-		return []Step{{file, n.object, "abuse-c", h}, {"", "role " + h, "abuse-mailbox", db.Strings[mb]}}, db.Strings[mb]
+		h := db.str(n.k.AbuseC)
+		return []Step{{file, n.object, "abuse-c", h}, {"", "role " + h, "abuse-mailbox", db.str(mb)}}, db.str(mb)
 	}
 	if c, ok := db.Orgs[n.k.Org]; ok && n.k.Org != 0 {
 		if mb, ok := db.Roles[c]; ok {
-			o, h := db.Strings[n.k.Org], db.Strings[c]
-			return []Step{{file, n.object, "org", o}, {"", "organisation " + o, "abuse-c", h}, {"", "role " + h, "abuse-mailbox", db.Strings[mb]}}, db.Strings[mb]
+			o, h := db.str(n.k.Org), db.str(c)
+			return []Step{{file, n.object, "org", o}, {"", "organisation " + o, "abuse-c", h}, {"", "role " + h, "abuse-mailbox", db.str(mb)}}, db.str(mb)
 		}
 	}
 	if mb, ok := db.IRTs[n.k.IRT]; ok && n.k.IRT != 0 {
-		h := db.Strings[n.k.IRT]
-		return []Step{{file, n.object, "mnt-irt", h}, {"", "irt " + h, "abuse-mailbox", db.Strings[mb]}}, db.Strings[mb]
+		h := db.str(n.k.IRT)
+		return []Step{{file, n.object, "mnt-irt", h}, {"", "irt " + h, "abuse-mailbox", db.str(mb)}}, db.str(mb)
 	}
 	return nil, ""
 }
