@@ -125,7 +125,20 @@ func TestStagesDoNotImportEachOther(t *testing.T) {
 			t.Errorf("report imports %s", banned)
 		}
 	}
-	for _, pkg := range []string{"scanner", "fingerprint", "enrich", "census", "report", "web", "privilege", "cmd/clawcensus", "cmd/clawlab"} {
+	// contacts is a stage beside enrich: it maps an address or an AS to who to tell, from files
+	// the operator supplies. No stage imports it, and it imports no stage, nor what is built
+	// on them.
+	for _, pkg := range stages {
+		if imports(t, deps(t, "./"+pkg+"/..."), mod+"contacts") {
+			t.Errorf("%s imports contacts", pkg)
+		}
+	}
+	for _, banned := range append(stages, "census", "report", "web", "migrations", "observation") {
+		if imports(t, deps(t, "./contacts/..."), mod+banned) {
+			t.Errorf("contacts imports %s", banned)
+		}
+	}
+	for _, pkg := range []string{"scanner", "fingerprint", "enrich", "contacts", "census", "report", "web", "privilege", "cmd/clawcensus", "cmd/clawlab"} {
 		if imports(t, directImports(t, pkg), mod+"migrations") {
 			t.Errorf("%s imports migrations; only store may", pkg)
 		}

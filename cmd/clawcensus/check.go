@@ -13,15 +13,11 @@ import (
 
 func checkCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:      "check",
-		Usage:     "an operator's verdict on their own hosts: is an OpenClaw gateway exposed, and how to fix it",
-		ArgsUsage: "TARGET...",
-		Description: "Checks TARGETs (IP, CIDR, a-b range; at most 65,536 addresses) on the ports where gateways are\n" +
-			"seen, with plain TCP connects (no root needed), fingerprints what answers and prints each\n" +
-			"finding with why it matters, the fix, the MIIT/NVDB item it serves and the official docs.\n" +
-			"Nothing is stored. The scope is the targets themselves (or --scope / CLAWCENSUS_SCOPE).\n" +
-			"Exit status: 0 nothing exposed, 3 a gateway answers, 1 the check failed, 2 usage error.",
-		Flags: flagsOf(forCheck),
+		Name:        "check",
+		Usage:       "an operator's verdict on their own hosts: is an OpenClaw gateway exposed, and how to fix it",
+		ArgsUsage:   "TARGET...",
+		Description: report.CheckHelp,
+		Flags:       flagsOf(forCheck),
 
 		Action: runCheck,
 	})

@@ -82,20 +82,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			}
 			return cli.ShowAppHelp(c)
 		},
-		Commands: []*cli.Command{
-			checkCommand(),
-			scanCommand(),
-			planCommand(),
-			workerCommand(),
-			resumeCommand(),
-			reanalyzeCommand(),
-			reportCommand(),
-			exportCommand(),
-			trendCommand(),
-			serveCommand(),
-			migrateCommand(),
-			fingerprintsCommand(),
-		},
+		Commands: []*cli.Command{checkCommand(), scanCommand(), planCommand(), workerCommand(), resumeCommand(),
+			reanalyzeCommand(), reportCommand(), exportCommand(), trendCommand(), serveCommand(), migrateCommand(),
+			fingerprintsCommand(), contactsCommand()},
 		HideHelpCommand: true,
 	}
 }

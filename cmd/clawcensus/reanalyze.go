@@ -12,11 +12,9 @@ import (
 
 func reanalyzeCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:  "reanalyze",
-		Usage: "judge stored gateways again from their kept facts with the knowledge base in use, without a packet",
-		Description: "After clawcensus fingerprints update, a run's verdicts (version, official, advisories, flags,\n" +
-			"MIIT items) can be redone from the facts kept with each gateway; its counts follow, and the run\n" +
-			"records the knowledge base its verdicts now come from. Twice changes nothing.",
+		Name:        "reanalyze",
+		Usage:       "judge stored gateways again from their kept facts with the knowledge base in use, without a packet",
+		Description: census.ReanalyzeHelp,
 		Flags: append([]cli.Flag{&cli.Int64Flag{Name: "run", Usage: "the run to reanalyse"},
 			&cli.BoolFlag{Name: "all", Usage: "every run"}}, flagsOf(forReanalyze|forReports)...),
 		Action: func(c *cli.Context) error {

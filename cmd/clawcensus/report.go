@@ -18,11 +18,9 @@ import (
 
 func reportCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:  "report",
-		Usage: "per run: gateways detected in total, by version, auth, advisory; md and html with charts and methodology",
-		Description: "text, json and csv list runs (all of them, or --run N / --last); md and html write one run's\n" +
-			"report (the newest unless --run N) with SVG charts, the trend up to that run and the methodology\n" +
-			"block to publish with the numbers. Reports carry counts only (TLP:CLEAR).",
+		Name:        "report",
+		Usage:       "per run: gateways detected in total, by version, auth, advisory; md and html with charts and methodology",
+		Description: report.ReportHelp,
 		Flags: []cli.Flag{
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, md or html"},

@@ -12,11 +12,9 @@ import (
 
 func serveCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:  "serve",
-		Usage: "a read-only web view of the store: runs, trend, versions, auth, search by IP, CIDR or ASN, exports",
-		Description: "Listens on loopback unless told otherwise; any other address needs --token (then open\n" +
-			"http://HOST:PORT/?token=… once, or send Authorization: Bearer …). Pages carry no script and load\n" +
-			"nothing from elsewhere. The store is opened read-only.",
+		Name:        "serve",
+		Usage:       "a read-only web view of the store: runs, trend, versions, auth, search by IP, CIDR or ASN, exports",
+		Description: web.ServeHelp,
 		Flags: []cli.Flag{
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "address:port to listen on"},

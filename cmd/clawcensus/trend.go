@@ -8,12 +8,9 @@ import (
 
 func trendCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:  "trend",
-		Usage: "per day: reachable gateways, with auth, without auth, on a vulnerable version, unofficial builds",
-		Description: "One row per series and UTC day, from that series' last complete run of the day (interrupted\n" +
-			"and failed runs are left out: a partial sweep would read as a drop). A run's series is its\n" +
-			"scope (targets, ports, exclusions, opt-outs) or the name given with plan/scan --series: a\n" +
-			"re-check of a subset is a series of its own and never replaces a day of the census.",
+		Name:        "trend",
+		Usage:       "per day: reachable gateways, with auth, without auth, on a vulnerable version, unofficial builds",
+		Description: report.TrendHelp,
 		Flags: []cli.Flag{
 			dbFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or csv"},
