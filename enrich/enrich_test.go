@@ -1,14 +1,11 @@
 package enrich
 
 import (
-	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 
 	"github.com/clawcensus/clawcensus/enrich/enrichtest"
@@ -45,24 +42,7 @@ func TestLookup(t *testing.T) {
 func TestHostileDatabase(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, dbType string, rec mmdbtype.Map) string {
-		tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, IncludeReservedNetworks: true, RecordSize: 24})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, network, _ := net.ParseCIDR("127.0.0.0/8")
-		if err := tree.Insert(network, rec); err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(dir, name)
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if _, err := tree.WriteTo(f); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return enrichtest.WriteDatabase(t, filepath.Join(dir, name), dbType, "127.0.0.0/8", rec)
 	}
 	country := write("c.mmdb", "Evil\u202e-Country", mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String("\x1b[")}})
 	asn := write("a.mmdb", "Test-ASN", mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(64500),

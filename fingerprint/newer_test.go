@@ -24,17 +24,8 @@ import (
 // unofficial-build and no outdated-version, with evidence naming the table's newest release.
 // With the full table the same gateway is the exact, official release.
 func TestNewerThanTheKnowledgeBase(t *testing.T) {
-	data, err := os.ReadFile("testdata/gateways/openclaw-2026.9.6-token.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fixture.Parse("openclaw-2026.9.6-token.txtar", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	addr := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
+	addr, stop := serveRecorded(t, "openclaw-2026.9.6-token.txtar")
+	defer stop()
 
 	path := knowledgetest.Before(t, "openclaw", "2026.9.6")
 	oldRules, err := fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: path})
@@ -87,16 +78,7 @@ func TestNewerThanTheKnowledgeBase(t *testing.T) {
 // release; doing it twice changes nothing; and every recorded gateway judged again with the
 // table it was seen with is what was seen.
 func TestReanalyzeWithANewerKnowledgeBase(t *testing.T) {
-	data, err := os.ReadFile("testdata/gateways/openclaw-2026.9.6-token.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := fixture.Parse("openclaw-2026.9.6-token.txtar", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(f)
-	addr := netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
+	addr, stop := serveRecorded(t, "openclaw-2026.9.6-token.txtar")
 	path := knowledgetest.Before(t, "openclaw", "2026.9.6")
 	oldRules, err := fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: path})
 	if err != nil {
@@ -108,7 +90,7 @@ func TestReanalyzeWithANewerKnowledgeBase(t *testing.T) {
 	}
 	defer oldFP.Close()
 	seen := oldFP.Fingerprint(context.Background(), addr)
-	srv.Close() // from here on, no packet
+	stop() // from here on, no packet
 	if seen.VersionStatus != observation.VersionNewer || seen.Facts == "" {
 		t.Fatalf("seen with the old table: status %q, facts %d bytes", seen.VersionStatus, len(seen.Facts))
 	}
@@ -139,17 +121,9 @@ func TestReanalyzeIsWhatWasSeen(t *testing.T) {
 	fp := newFingerprinter(t)
 	for _, name := range files {
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			data, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := fixture.Parse(name, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(f)
-			defer srv.Close()
-			live := fp.Fingerprint(context.Background(), netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://")))
+			addr, stop := serveRecorded(t, filepath.Base(name))
+			defer stop()
+			live := fp.Fingerprint(context.Background(), addr)
 			if !live.Detected() || live.Facts == "" {
 				t.Fatalf("a recorded gateway not detected, or without facts: %v", live.Evidence)
 			}
@@ -165,3 +139,18 @@ func TestReanalyzeIsWhatWasSeen(t *testing.T) {
 }
 
 var addrEqual = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+// serveRecorded replays a recorded gateway of testdata/gateways on loopback; stop ends it.
+func serveRecorded(t *testing.T, name string) (netip.AddrPort, func()) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata/gateways", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fixture.Parse(name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	return netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://")), srv.Close
+}

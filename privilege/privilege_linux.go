@@ -36,14 +36,7 @@ func Drop(name string, own []string) (note string, err error) {
 		if held, err := heldCapabilities(); err == nil && held == 0 {
 			return "unprivileged", nil
 		}
-		bound := mayShrinkBound()
-		if err := closeWayBack(bound); err != nil {
-			return "", err
-		}
-		if err := dropCapabilities(); err != nil {
-			return "", err
-		}
-		if err := lockedDown(bound); err != nil {
+		if err := dropAndLock(); err != nil {
 			return "", err
 		}
 		return "capabilities dropped", nil
@@ -52,14 +45,7 @@ func Drop(name string, own []string) (note string, err error) {
 		return "still root (asked to stay root)", nil
 	}
 	if name == RootWithoutCapabilities {
-		bound := mayShrinkBound()
-		if err := closeWayBack(bound); err != nil {
-			return "", err
-		}
-		if err := dropCapabilities(); err != nil {
-			return "", err
-		}
-		if err := lockedDown(bound); err != nil {
+		if err := dropAndLock(); err != nil {
 			return "", err
 		}
 		return "still uid 0, no capabilities", nil
@@ -339,4 +325,18 @@ func reachable(name string, own, reads []string) (string, error) {
 	}()
 	a := <-done
 	return a.path, a.err
+}
+
+// dropAndLock drops every capability of a process that keeps its uid, and closes the way
+// back (no_new_privs, the ambient set, the bounding set where it may), then checks that every
+// thread holds nothing.
+func dropAndLock() error {
+	bound := mayShrinkBound()
+	if err := closeWayBack(bound); err != nil {
+		return err
+	}
+	if err := dropCapabilities(); err != nil {
+		return err
+	}
+	return lockedDown(bound)
 }
