@@ -133,7 +133,8 @@ func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64
 	if info.Method == "" {
 		info.Method = p.Method // the workers decide
 	}
-	if p.CountryDB != nil || p.ASNDB != nil {
+	info.Enrichment = p.enrichment // named when the plan was made here
+	if info.Enrichment == "" && (p.CountryDB != nil || p.ASNDB != nil) {
 		// The report names the data sets (and their dates) that gave ASN and country.
 		ex := &executor{plan: p}
 		if err := ex.openEnricher(); err != nil {

@@ -197,17 +197,24 @@ func (c *Census) Resume(ctx context.Context, cfg ResumeConfig) (*Plan, []int64, 
 
 // ResolvedMethod is the sweep method this process would use for the plan: candidates, syn or
 // connect (auto is syn where this process may open raw sockets).
+//
+// Finding out opens a raw socket, so the answer is kept.
 func (p *Plan) ResolvedMethod() string {
+	if p.method != "" {
+		return p.method
+	}
 	switch {
 	case p.candidates():
-		return "candidates"
+		p.method = "candidates"
 	case p.Method != scanner.MethodAuto:
-		return p.Method
+		p.method = p.Method
+	default:
+		p.method = scanner.MethodConnect
+		if ok, _ := scanner.SYNAvailable(); ok {
+			p.method = scanner.MethodSYN
+		}
 	}
-	if ok, _ := scanner.SYNAvailable(); ok {
-		return scanner.MethodSYN
-	}
-	return scanner.MethodConnect
+	return p.method
 }
 
 // ProbesOf is how many first-pass probes units cover.

@@ -87,6 +87,12 @@ type Plan struct {
 	Excluded []scanner.Exclusion `json:"excluded,omitempty"`
 	// OutsideScope names a target outside the scope (only a dry run keeps such a plan).
 	OutsideScope string `json:"-"`
+
+	// What this process learnt of the plan once, kept for the rest of its life: its knowledge
+	// base (Rules), the enrichment data sets' names, the sweep method it resolves.
+	rules      *fingerprint.Rules
+	enrichment string
+	method     string
 }
 
 // PlanConfig is a plan as a user asks for it. Zero values mean the documented defaults.
@@ -251,6 +257,7 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 		if err := ex.openEnricher(); err != nil {
 			return nil, err
 		}
+		p.enrichment = ex.en.Sources()
 		ex.en.Close()
 	}
 	// The fingerprinter checks its settings (active probes by name) now, not in a worker.
@@ -258,7 +265,7 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Knowledge = &Source{Path: rules.Knowledge.Path, SHA256: rules.Knowledge.SHA256}
+	p.Knowledge, p.rules = &Source{Path: rules.Knowledge.Path, SHA256: rules.Knowledge.SHA256}, rules
 	if p.Knowledge.Path != "" {
 		// A worker or a resume elsewhere finds it where the planner did.
 		if p.Knowledge.Path, err = filepath.Abs(p.Knowledge.Path); err != nil {
@@ -525,22 +532,36 @@ func (p *Plan) Verify() error {
 }
 
 // Rules loads the plan's knowledge base, and refuses one whose identity is not the planned one.
+// It is loaded once per process.
 func (p *Plan) Rules() (*fingerprint.Rules, error) {
-	if p.Knowledge == nil {
-		return fingerprint.LoadRules()
+	if p.rules != nil {
+		return p.rules, nil
 	}
-	rules, err := fingerprint.LoadRules()
-	if err == nil && p.Knowledge.Path != "" {
-		rules, err = fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: p.Knowledge.Path})
+	if p.Knowledge == nil || p.Knowledge.Path == "" {
+		rules, err := fingerprint.LoadRules()
+		if err == nil && p.Knowledge == nil {
+			p.rules = rules
+		}
+		if err != nil || p.Knowledge == nil {
+			return rules, err
+		}
+		return p.checked(rules)
 	}
+	rules, err := fingerprint.LoadKnowledge(fingerprint.KnowledgeConfig{File: p.Knowledge.Path})
 	if err != nil {
 		return nil, fmt.Errorf("the plan's knowledge base: %w (%w)", ErrChanged, err)
 	}
+	return p.checked(rules)
+}
+
+// checked keeps rules as the plan's when they are the knowledge base it was planned with.
+func (p *Plan) checked(rules *fingerprint.Rules) (*fingerprint.Rules, error) {
 	if rules.Knowledge.SHA256 != p.Knowledge.SHA256 {
 		where := cmp.Or(p.Knowledge.Path, "embedded in the binary that planned the run")
 		return nil, fmt.Errorf("the plan's knowledge base (%s): %w (sha256 %.12s, planned with %.12s)", where, ErrChanged,
 			rules.Knowledge.SHA256, p.Knowledge.SHA256)
 	}
+	p.rules = rules
 	return rules, nil
 }
 

@@ -257,15 +257,14 @@ func LoadKnowledge(cfg KnowledgeConfig) (*Rules, error) {
 	if err != nil {
 		return nil, err
 	}
-	disk, err := LoadRules()
-	if err != nil {
-		return nil, err
-	}
+	// The rules are compiled once: the file's knowledge base goes on a copy (the compiled
+	// products are read-only and shared; releases and advisories are the copy's own).
+	disk := *r
 	if err := disk.useKnowledge(kf, path); err != nil {
 		return nil, err
 	}
 	if cfg.File != "" || Newer(disk.Knowledge, r.Knowledge) {
-		return disk, nil
+		return &disk, nil
 	}
 	return r, nil
 }

@@ -3,10 +3,10 @@ package fingerprint
 import (
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // maxUserAgentPart bounds the tool version and the contact: each is a short label in every
@@ -20,17 +20,8 @@ const maxUserAgentPart = 256
 func CheckContact(contact string) error { return checkUserAgentPart("contact", contact) }
 
 func checkUserAgentPart(what, s string) error {
-	switch {
-	case len(s) > maxUserAgentPart:
-		return fmt.Errorf("%s of %d bytes: at most %d", what, len(s), maxUserAgentPart)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%s %q: not valid UTF-8", what, s)
-	}
-	if i := strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || (unicode.IsSpace(r) && r != ' ') || r == utf8.RuneError
-	}); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(s[i:])
-		return fmt.Errorf("%s %q: character %U at byte %d cannot go into a User-Agent (a CRLF file or a stray paste?)", what, s, r, i)
+	if err := textsafe.Check(what, s, maxUserAgentPart); err != nil {
+		return fmt.Errorf("%w: it cannot go into a User-Agent", err)
 	}
 	if s != strings.TrimSpace(s) {
 		return fmt.Errorf("%s %q: white space at an end", what, s)

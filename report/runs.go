@@ -200,6 +200,7 @@ func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Me
 	cw := NewCSV(w)
 	cw.Write(reportCSVHeader)
 	for _, s := range sums {
+		m := card(s)
 		ended := ""
 		if s.EndedAt != nil {
 			ended = s.EndedAt.UTC().Format(time.RFC3339)
@@ -208,7 +209,7 @@ func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Me
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel(), fmt.Sprint(card(s).Retries), card(s).Knowledge})
+			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel(), fmt.Sprint(m.Retries), m.Knowledge})
 	}
 	cw.Flush()
 	return cw.Error()

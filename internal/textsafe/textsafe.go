@@ -5,8 +5,10 @@
 package textsafe
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Clean returns s without control characters (C0, DEL, C1), format characters (bidi
@@ -40,4 +42,25 @@ func Clean(s string, max int) string {
 		count++
 	}
 	return b.String()
+}
+
+// Check refuses s unless Clean would leave it as written, spaces aside: invalid UTF-8, control
+// characters (C0 with tab, CR and LF; DEL; C1), format characters (bidi overrides, zero-width
+// joiners), white space other than the ASCII space, or more than max bytes (max <= 0: no
+// bound). what names the value in the error. It is for values a person or a program hands us
+// (flags, environment, API fields): those are refused, never silently cleaned.
+func Check(what, s string, max int) error {
+	if max > 0 && len(s) > max {
+		return fmt.Errorf("%s of %d bytes: at most %d", what, len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s %q: not valid UTF-8", what, s)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || (unicode.IsSpace(r) && r != ' ') || r == utf8.RuneError
+	}); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Errorf("%s %q: character %U at byte %d (control, format or line-breaking characters are refused; a CRLF file or a stray paste?)", what, s, r, i)
+	}
+	return nil
 }
