@@ -33,44 +33,58 @@ var ShadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "po
 
 // Exporter writes gateways as Shadowserver-style rows.
 type Exporter struct {
-	built      map[string]string // package@version → build date
-	severityOf map[string]string // advisory id → severity
-	rules      *fingerprint.Rules
+	built map[string]string // package@version → build date
+	judge *Judge
 	// Format is what Write writes and who sends it (ParseExportFormat).
 	Format ExportFormat
+	// IncludeHoneypots writes the probable honeypots too, tagged probable-honeypot; by
+	// default they are left out, as they are left out of every count.
+	IncludeHoneypots bool
 }
 
-// NewExporter reads build dates and advisory severities from the rules.
+// NewExporter reads build dates from the rules, and judges with them (NewJudge).
 func NewExporter(rules *fingerprint.Rules) *Exporter {
-	e := &Exporter{built: map[string]string{}, severityOf: map[string]string{}, rules: rules}
-	for _, r := range rules.Releases {
-		e.built[r.Package+"@"+r.Version] = r.BuiltAt
-	}
-	for _, a := range rules.Advisories {
-		e.severityOf[a.ID] = strings.ToLower(a.Severity)
+	e := &Exporter{built: map[string]string{}, judge: NewJudge(rules)}
+	if rules != nil {
+		for _, r := range rules.Releases {
+			e.built[r.Package+"@"+r.Version] = r.BuiltAt
+		}
 	}
 	return e
 }
 
+// Judge is the judge whose verdicts the exporter writes.
+func (e *Exporter) Judge() *Judge { return e.judge }
+
+// Exports reports whether o is written, with its verdict: a gateway that counts, or a probable
+// honeypot when IncludeHoneypots is set.
+func (e *Exporter) Exports(o observation.Observation) (Verdict, bool) {
+	v := e.judge.Verdict(o)
+	return v, v.Counts || (v.ProbableHoneypot && e.IncludeHoneypots)
+}
+
+// LeftOut counts the probable honeypots among obs that the exporter leaves out.
+func (e *Exporter) LeftOut(obs []observation.Observation) int {
+	n := 0
+	for _, o := range obs {
+		if v, ok := e.Exports(o); v.ProbableHoneypot && !ok {
+			n++
+		}
+	}
+	return n
+}
+
 // Row is one gateway's row under ShadowserverHeader.
 func (e *Exporter) Row(o observation.Observation) []string {
+	v := e.judge.Verdict(o)
 	return []string{
-		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), e.Severity(o), o.IP.String(), "tcp",
-		fmt.Sprint(o.Port), "", strings.Join(e.tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
+		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), v.Severity, o.IP.String(), "tcp",
+		fmt.Sprint(o.Port), "", strings.Join(e.tags(o, v), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
 		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
 		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
 		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus,
 	}
-}
-
-// vulnerable lists o's advisories on the gateway's own surface: what makes it "vulnerable"
-// (the others, plugins, local paths and apps, are listed but not counted).
-func (e *Exporter) vulnerable(o observation.Observation) []string {
-	if e.rules == nil {
-		return o.Advisories // no knowledge base to tell them apart: every one counts
-	}
-	return slices.DeleteFunc(slices.Clone(o.Advisories), func(id string) bool { return !e.rules.GatewayObservable(id) })
 }
 
 // WriteCSV writes ShadowserverHeader and a row (Row) for each gateway in obs, an
@@ -79,7 +93,7 @@ func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	c := NewCSV(w)
 	c.Write(ShadowserverHeader)
 	for _, o := range obs {
-		if o.Detected() {
+		if _, ok := e.Exports(o); ok {
 			c.Write(e.Row(o))
 		}
 	}
@@ -87,9 +101,13 @@ func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	return c.Error()
 }
 
-// tags is Shadowserver's lowercase tag list: product, posture, then advisories.
-func (e *Exporter) tags(o observation.Observation) []string {
+// tags is Shadowserver's lowercase tag list: product, posture, then advisories; a probable
+// honeypot (written only when asked for) says so first.
+func (e *Exporter) tags(o observation.Observation, v Verdict) []string {
 	t := []string{o.Product}
+	if v.ProbableHoneypot {
+		t = []string{"probable-honeypot", o.Product}
+	}
 	switch o.Auth {
 	case observation.AuthNone:
 		t = append(t, "no-auth")
@@ -102,38 +120,13 @@ func (e *Exporter) tags(o observation.Observation) []string {
 	if o.VersionStatus == observation.VersionNewer {
 		t = append(t, observation.VersionNewer)
 	}
-	if len(e.vulnerable(o)) > 0 {
+	if len(e.judge.vulnerable(o)) > 0 {
 		t = append(t, "vulnerable-version")
 	}
 	for _, a := range o.Advisories {
 		t = append(t, strings.ToLower(a))
 	}
 	return t
-}
-
-// Severity ranks what a network owner should fix first: open access to a vulnerable release
-// is critical; open access or a critical advisory is high; any advisory or a leak is medium;
-// a gateway that asks for auth on a current release is low.
-func (e *Exporter) Severity(o observation.Observation) string {
-	worst := ""
-	vulnerable := e.vulnerable(o)
-	for _, a := range vulnerable {
-		if s := e.severityOf[a]; s == "critical" || (s == "high" && worst != "critical") {
-			worst = s
-		}
-	}
-	open := o.Auth == observation.AuthNone
-	switch {
-	case open && len(vulnerable) > 0:
-		return "critical"
-	case open || worst == "critical":
-		return "high"
-	case len(vulnerable) > 0 || slices.Contains(o.Flags, "bootstrap-config-leak"):
-		return "medium"
-	case o.Auth == observation.AuthRequired:
-		return "low"
-	}
-	return "info"
 }
 
 func detail(o observation.Observation) string {
@@ -322,7 +315,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	groups := map[key][]observation.Observation{}
 	names := map[string]string{}
 	for _, o := range obs {
-		if !o.Detected() {
+		if _, ok := ex.Exports(o); !ok {
 			continue
 		}
 		id, name := p.recipientOf(o)
@@ -346,7 +339,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			if len(o.Advisories) > 0 {
 				r.Vulnerable++
 			}
-			if ex.Severity(o) == "critical" {
+			if ex.judge.Verdict(o).Severity == SeverityCritical {
 				r.Critical++
 			}
 		}
