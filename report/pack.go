@@ -63,15 +63,21 @@ func (e *Exporter) Exports(o observation.Observation) (Verdict, bool) {
 	return v, v.Counts || (v.ProbableHoneypot && e.IncludeHoneypots)
 }
 
-// LeftOut counts the probable honeypots among obs that the exporter leaves out.
-func (e *Exporter) LeftOut(obs []observation.Observation) int {
-	n := 0
+// Honeypots counts the probable honeypots among obs, and says in a few words what the
+// exporter does with them ("" when there are none).
+func (e *Exporter) Honeypots(obs []observation.Observation) (n int, note string) {
 	for _, o := range obs {
-		if v, ok := e.Exports(o); v.ProbableHoneypot && !ok {
+		if o.ProbableHoneypot() {
 			n++
 		}
 	}
-	return n
+	switch {
+	case n == 0:
+		return 0, ""
+	case e.IncludeHoneypots:
+		return n, fmt.Sprintf("%d probable honeypots included, tagged probable-honeypot", n)
+	}
+	return n, fmt.Sprintf("%d probable honeypots left out (answer like a gateway, contradict a real one; --include-honeypots puts them in)", n)
 }
 
 // Row is one gateway's row under ShadowserverHeader.
@@ -372,14 +378,16 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			return nil, err
 		}
 	}
+	honeypots, honeypotNote := ex.Honeypots(obs)
 	manifest := map[string]any{
 		"run": p.Run.ID, "run_started_at": p.Run.StartedAt.UTC().Format(time.RFC3339), "run_status": p.Run.Status,
 		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,
 		"enrichment": p.Run.Enrichment, "targets": p.Run.Targets, "ports": p.Run.Ports, "method": p.Run.Method,
 		"recipients": recips, "summary": map[string]string{"file": "summary.md", "sha256": summarySum, "tlp": "TLP:CLEAR"},
-		"tlp":         "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
-		"note":        "advisories are implied by the version, not confirmed by exploitation",
-		"methodology": MethodCard(p.Run, p.Method),
+		"tlp":                "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
+		"note":               "advisories are implied by the version, not confirmed by exploitation",
+		"probable_honeypots": map[string]any{"found": honeypots, "included": ex.IncludeHoneypots && honeypots > 0, "note": honeypotNote},
+		"methodology":        MethodCard(p.Run, p.Method),
 	}
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)
