@@ -162,10 +162,15 @@ type CIDRRecipient struct {
 var recipientName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // recipientRule is what a recipient name may be, as every error about one says it.
-const recipientRule = "1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit; not 'unassigned', which names the gateways in no listed prefix"
+const recipientRule = "1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit; not a name the pack gives itself (unassigned, index, manifest, summary)"
 
 // Unassigned is the recipient of the gateways a recipients file lists no prefix for.
 const Unassigned = "unassigned"
+
+// ReservedRecipients are the names a pack gives itself: the recipient of what no prefix
+// covers, and its own files (index.csv, manifest.json, summary.md). A recipients file may not
+// name a recipient so.
+var ReservedRecipients = []string{Unassigned, "index", "manifest", "summary"}
 
 // ReadCIDRRecipients reads "prefix,recipient" lines: '#' comments and blank lines are skipped,
 // and the first line may be a header ("prefix,recipient"; its first field prefix, cidr,
@@ -197,7 +202,7 @@ func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("%s:%d: want prefix,recipient", path, n)
-		case who == Unassigned:
+		case slices.Contains(ReservedRecipients, who):
 			return nil, fmt.Errorf("%s:%d: recipient %q is reserved: a recipient name is %s", path, n, who, recipientRule)
 		case !recipientName.MatchString(who):
 			return nil, fmt.Errorf("%s:%d: recipient %q: a recipient name is %s", path, n, TextCell(who), recipientRule)

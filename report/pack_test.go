@@ -166,6 +166,10 @@ func TestRecipientsFile(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"127.0.0.0/24,unassigned\n":                         "r.csv:1: recipient \"unassigned\" is reserved",
+		"# files\n127.0.0.0/24,index\n":                     "r.csv:2: recipient \"index\" is reserved: a recipient name is 1 to 63 lowercase",
+		"prefix,recipient\n127.0.0.0/24,manifest\n":         "r.csv:2: recipient \"manifest\" is reserved",
+		"127.0.0.0/24,a\n127.0.1.0/24,summary\n":            "r.csv:2: recipient \"summary\" is reserved",
+		"127.0.0.0/24,-lead\n":                              "r.csv:1: recipient \"-lead\": a recipient name is 1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit",
 		"# x\n127.0.0.0/24,cert-a\n\n127.0.0.9/24,cert-b\n": "r.csv:4: 127.0.0.0/24 is listed on line 2 already (for cert-a)",
 		"127.0.0.1,cert-a\n::ffff:127.0.0.1,cert-a\n":       "r.csv:2: 127.0.0.1/32 is listed on line 1 already",
 		"127.0.0.0/24,CERT A\n":                             "lowercase letters, digits and hyphens, starting with a letter or digit",
