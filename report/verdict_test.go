@@ -109,6 +109,15 @@ func TestExportsLeaveHoneypotsOut(t *testing.T) {
 			if !strings.Contains(out, tagged) {
 				t.Errorf("%s: the look-alike is not tagged (%s)\n%s", format, tagged, out)
 			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				var ev map[string]any
+				if format == FormatShadowserver || json.Unmarshal([]byte(line), &ev) != nil {
+					continue
+				}
+				if bad := map[string]func(map[string]any) []string{FormatIntelMQ: checkIntelMQ, FormatXARF: checkXARF}[format](ev); len(bad) > 0 {
+					t.Errorf("%s: %s: %v", format, line, bad)
+				}
+			}
 		}
 		dir := filepath.Join(t.TempDir(), "pack")
 		ex := NewExporter(rules)
