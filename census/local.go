@@ -131,7 +131,7 @@ func (c *Census) Scan(ctx context.Context, cfg *ScanConfig) (int64, error) {
 	case workErr == nil:
 		if r, err := c.findRun(finishCtx, run); err == nil {
 			slog.Info("scan finished", "run", run, "status", r.Status, "units_done", r.UnitsDone, "units_total", r.UnitsTotal,
-				"probes_sent", w.Stats.Sent.Load(), "open", w.Stats.Open.Load(), "detected", w.Stats.Detected.Load())
+				"probes_sent", w.Stats.Sent.Load(), "open", w.Stats.Open.Load(), "detected", w.Stats.Detected.Load(), "probable_honeypots", w.Stats.Honeypots.Load())
 		}
 		return run, nil
 	case ctx.Err() != nil:

@@ -36,7 +36,9 @@ func serveMetrics(ctx context.Context, ln net.Listener, st *Stats, runID int64) 
 	}
 	gauge("clawcensus_probes_sent", "Probes sent by the sweep, retries included.", func() float64 { return float64(st.Sent.Load()) })
 	gauge("clawcensus_open_ports", "Open host:ports found.", func() float64 { return float64(st.Open.Load()) })
-	gauge("clawcensus_gateways_detected", "Gateways identified.", func() float64 { return float64(st.Detected.Load()) })
+	gauge("clawcensus_gateways_detected", "Gateways identified, probable honeypots aside.", func() float64 { return float64(st.Detected.Load()) })
+	gauge("clawcensus_probable_honeypots", "Hosts that answer like a gateway but contradict a real one: counted apart.",
+		func() float64 { return float64(st.Honeypots.Load()) })
 	gauge("clawcensus_units_done", "Work units this process finished.", func() float64 { return float64(st.UnitsDone.Load()) })
 	gauge("clawcensus_observations_spooled", "Observations written to the local spool while the database was away.",
 		func() float64 { return float64(st.Spooled.Load()) })

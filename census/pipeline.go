@@ -39,8 +39,11 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 			o.Unit = unit
 			stats.Fingerprinted.Add(1)
 			stats.countOutcome(o.Outcome)
-			if o.Detected() {
+			switch {
+			case o.Counts():
 				stats.Detected.Add(1)
+			case o.ProbableHoneypot():
+				stats.Honeypots.Add(1)
 			}
 			results <- o
 		}

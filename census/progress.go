@@ -92,7 +92,7 @@ func (pr *Progress) line(now time.Time) string {
 	sent, retried := pr.st.Sent.Load(), pr.st.Retried.Load()
 	rate := float64(sent-pr.lastSent) / now.Sub(pr.lastAt).Seconds()
 	pr.lastSent, pr.lastAt = sent, now
-	found := fmt.Sprintf("open %d, fingerprinted %d, detected %d", pr.st.Open.Load(), pr.st.Fingerprinted.Load(), pr.st.Detected.Load())
+	found := fmt.Sprintf("open %d, fingerprinted %d, detected %d", pr.st.Open.Load(), pr.st.Fingerprinted.Load(), pr.st.Detected.Load()) + pr.honeypots()
 	elapsed := now.Sub(pr.start).Round(time.Second)
 	var line string
 	if pr.candidates {
@@ -123,6 +123,14 @@ func eta(total, first, sent uint64, rate float64) string {
 	return (time.Duration(float64(total-first)*perProbe/rate) * time.Second).Round(time.Second).String()
 }
 
+// honeypots names the probable honeypots found, counted apart from the gateways, when any were.
+func (pr *Progress) honeypots() string {
+	if n := pr.st.Honeypots.Load(); n > 0 {
+		return fmt.Sprintf(" (and %d probable honeypots, not counted)", n)
+	}
+	return ""
+}
+
 // losses names, when there are any, the observations held in the spool and the answers the
 // sweep could not keep.
 func (pr *Progress) losses() string {
@@ -145,8 +153,8 @@ func (pr *Progress) final() {
 	if pr.candidates {
 		what = fmt.Sprintf("%d candidate lines read", pr.st.Read.Load())
 	}
-	line := fmt.Sprintf("done: %s, open %d, fingerprinted %d, detected %d, units done %d, in %s", what, pr.st.Open.Load(),
-		pr.st.Fingerprinted.Load(), pr.st.Detected.Load(), pr.st.UnitsDone.Load(), time.Since(pr.start).Round(time.Millisecond))
+	line := fmt.Sprintf("done: %s, open %d, fingerprinted %d, detected %d%s, units done %d, in %s", what, pr.st.Open.Load(),
+		pr.st.Fingerprinted.Load(), pr.st.Detected.Load(), pr.honeypots(), pr.st.UnitsDone.Load(), time.Since(pr.start).Round(time.Millisecond))
 	line += pr.losses()
 	if pr.live {
 		fmt.Fprint(pr.w, "\r\033[K")

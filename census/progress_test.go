@@ -31,6 +31,16 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("with retries: %q", got)
 	}
 
+	// Probable honeypots are a number apart, named only when there are any.
+	st.Detected.Store(7)
+	if got := pr.line(start.Add(3 * time.Second)); !strings.Contains(got, "detected 7,") || strings.Contains(got, "honeypot") {
+		t.Errorf("no honeypot: %q", got)
+	}
+	st.Honeypots.Store(2)
+	if got := pr.line(start.Add(4 * time.Second)); !strings.Contains(got, "detected 7 (and 2 probable honeypots, not counted),") {
+		t.Errorf("two honeypots: %q", got)
+	}
+
 	cand := newProgress(&bytes.Buffer{}, 0, true, &Stats{})
 	cand.st.Read.Store(42)
 	if got := cand.line(time.Now()); !strings.Contains(got, "candidate lines read 42") || strings.Contains(got, "eta") || strings.Contains(got, "of 0") {

@@ -65,7 +65,9 @@ type WorkerConfig struct {
 type Stats struct {
 	// Sent counts probes as they go (Retried: those repeating an unanswered probe); Read
 	// counts candidate lines read, accepted or skipped.
-	Sent, Retried, Read, Open, Fingerprinted, Detected, UnitsDone, Spooled atomic.Int64
+	// Detected counts the gateways that count (observation.Observation.Counts); Honeypots, the
+	// probable honeypots, apart.
+	Sent, Retried, Read, Open, Fingerprinted, Detected, Honeypots, UnitsDone, Spooled atomic.Int64
 	// Lost counts answers the sweep could not keep (scanner.Stats Lost and Late): the census
 	// may have missed as many open ports.
 	Lost atomic.Int64

@@ -35,9 +35,9 @@ const (
 // Outcomes lists every outcome, in the order above.
 var Outcomes = []Outcome{OpenClaw, NotOpenClaw, NotHTTP, Refused, Timeout, TLSError, Unprobed, Middlebox}
 
-// Detected reports whether the outcome identified a gateway. It is the census's one
-// definition of "detected": counts, exit codes, exports and the CLI's rows all use it (the
-// store's SQL says the same as product <> ”: Product is set exactly when Outcome is OpenClaw).
+// Detected reports whether the outcome identified a gateway, real or a look-alike: the CLI's
+// rows and the store's SQL (a non-empty product: Product is set exactly when Outcome is OpenClaw)
+// use it. What the census counts is narrower: Observation.Counts.
 func (o Outcome) Detected() bool { return o == OpenClaw }
 
 // Version statuses: what the knowledge base in use knows of a gateway's version.
@@ -110,6 +110,17 @@ func (o *Observation) AddrPort() netip.AddrPort { return netip.AddrPortFrom(o.IP
 
 // Detected reports whether o identified a gateway (see Outcome.Detected).
 func (o *Observation) Detected() bool { return o.Outcome.Detected() }
+
+// Counts reports whether o is a gateway the census counts: detected, and not a probable
+// honeypot (those are counted apart, see ProbableHoneypot). It is the one definition of "a
+// gateway that counts": report.Judge's verdict (check, export, the web view) takes it from
+// here, the store's counting SQL says the same (a product and not honeypot), and a run's
+// live progress counts with it.
+func (o *Observation) Counts() bool { return o.Detected() && !o.Honeypot }
+
+// ProbableHoneypot reports whether o answers like a gateway but contradicts a real one
+// (Honeypot): counted apart from the gateways, never inside them.
+func (o *Observation) ProbableHoneypot() bool { return o.Detected() && o.Honeypot }
 
 // Compare orders observations by address, then port: the order every listing of hosts uses
 // (a check's verdicts, a pack's files, the web view and its export). For slices.SortFunc.

@@ -10,7 +10,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/observation"
 )
 
@@ -63,59 +62,67 @@ type Finding struct {
 
 // HostVerdict is one open port as the check saw it.
 type HostVerdict struct {
-	IP                string    `json:"ip"`
-	Port              int       `json:"port"`
-	Scheme            string    `json:"scheme,omitempty"`
-	Outcome           string    `json:"outcome"`
-	Product           string    `json:"product,omitempty"`
-	Version           string    `json:"version,omitempty"`
-	VersionCandidates []string  `json:"version_candidates,omitempty"`
-	Auth              string    `json:"auth,omitempty"`
-	Official          *bool     `json:"official,omitempty"`
-	Exposed           bool      `json:"exposed"`
-	Severity          string    `json:"severity,omitempty"`
-	Advisories        []string  `json:"advisories,omitempty"`
-	Findings          []Finding `json:"findings,omitempty"`
-	Server            string    `json:"server,omitempty"`
-	Title             string    `json:"title,omitempty"`
-	Evidence          []string  `json:"evidence,omitempty"`
+	IP                string   `json:"ip"`
+	Port              int      `json:"port"`
+	Scheme            string   `json:"scheme,omitempty"`
+	Outcome           string   `json:"outcome"`
+	Product           string   `json:"product,omitempty"`
+	Version           string   `json:"version,omitempty"`
+	VersionCandidates []string `json:"version_candidates,omitempty"`
+	Auth              string   `json:"auth,omitempty"`
+	Official          *bool    `json:"official,omitempty"`
+	// Exposed is the verdict's Counts: a gateway check believes real.
+	Exposed bool `json:"exposed"`
+	// ProbableHoneypot and NotCounted: a host that answers like a gateway but contradicts a
+	// real one, and why it is not counted.
+	ProbableHoneypot bool      `json:"probable_honeypot,omitempty"`
+	NotCounted       string    `json:"not_counted,omitempty"`
+	Severity         string    `json:"severity,omitempty"`
+	Advisories       []string  `json:"advisories,omitempty"`
+	Findings         []Finding `json:"findings,omitempty"`
+	Server           string    `json:"server,omitempty"`
+	Title            string    `json:"title,omitempty"`
+	Evidence         []string  `json:"evidence,omitempty"`
 }
 
 // CheckResult is an operator's verdict on their own hosts.
 type CheckResult struct {
-	Verdict string        `json:"verdict"` // "exposed" or "not-exposed"
-	Targets []string      `json:"targets"`
-	Ports   string        `json:"ports"`
-	Latest  string        `json:"latest_release"`
-	Exposed int           `json:"exposed"`
-	Open    int           `json:"open_ports"`
-	Hosts   []HostVerdict `json:"hosts"`
+	Verdict string   `json:"verdict"` // "exposed" or "not-exposed"
+	Targets []string `json:"targets"`
+	Ports   string   `json:"ports"`
+	Latest  string   `json:"latest_release"`
+	// Exposed counts the gateways that count; Honeypots, the probable honeypots, apart.
+	Exposed   int           `json:"exposed"`
+	Honeypots int           `json:"probable_honeypots"`
+	Open      int           `json:"open_ports"`
+	Hosts     []HostVerdict `json:"hosts"`
 }
 
-// Check turns a check's observations (every open port) into verdicts with their fixes.
-func Check(obs []observation.Observation, targets []string, ports string, rules *fingerprint.Rules, ex *Exporter) (*CheckResult, error) {
-	remedies, err := LoadRemedies()
-	if err != nil {
-		return nil, err
-	}
-	res := &CheckResult{Verdict: "not-exposed", Targets: targets, Ports: ports, Latest: rules.Latest("openclaw"), Hosts: []HostVerdict{}}
+// Check turns a check's observations (every open port) into the judge's verdicts with their
+// fixes. The check is "exposed" (and the command exits 3) exactly when a host's verdict counts:
+// every gateway believed real, whatever its severity; a probable honeypot is listed with the
+// reason it does not count.
+func Check(obs []observation.Observation, targets []string, ports string, j *Judge) *CheckResult {
+	res := &CheckResult{Verdict: "not-exposed", Targets: targets, Ports: ports, Latest: j.latest, Hosts: []HostVerdict{}}
 	for _, o := range obs {
 		h := HostVerdict{IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Outcome: string(o.Outcome), Server: TextCell(o.Server),
 			Title: TextCell(o.Title)}
 		res.Open++
-		if o.Detected() {
+		if v := j.Verdict(o); v.Gateway {
 			h.Outcome, h.Product, h.Version, h.VersionCandidates, h.Auth, h.Official = o.Product, o.Product, o.Version, o.VersionCandidates, o.Auth, o.Official
-			h.Advisories, h.Evidence, h.Severity = o.Advisories, o.Evidence, ex.Severity(o)
-			h.Exposed = !o.Honeypot
-			h.Findings = findings(o, remedies, res.Latest)
+			h.Advisories, h.Evidence, h.Severity, h.Findings = o.Advisories, o.Evidence, v.Severity, v.Findings
+			h.Exposed, h.ProbableHoneypot, h.NotCounted = v.Counts, v.ProbableHoneypot, v.NotCounted
 		}
-		if h.Exposed {
+		switch {
+		case h.Exposed:
 			res.Exposed++
 			res.Verdict = "exposed"
+		case h.ProbableHoneypot:
+			res.Honeypots++
 		}
 		res.Hosts = append(res.Hosts, h)
 	}
-	return res, nil
+	return res
 }
 
 // findings lists what the observation shows, in the order an operator should act: exposure,
@@ -164,9 +171,15 @@ func (r *CheckResult) Write(w io.Writer, format string) error {
 // WriteText prints the verdict for a person.
 func (r *CheckResult) WriteText(w io.Writer) error {
 	var b strings.Builder
+	apart := ""
+	if r.Honeypots > 0 {
+		apart = fmt.Sprintf("; %d probable honeypot(s) answer like one, not counted", r.Honeypots)
+	}
 	switch {
 	case r.Exposed > 0:
-		fmt.Fprintf(&b, "EXPOSED: %d OpenClaw gateway(s) answer (%d open port(s) on %s, ports %s)\n", r.Exposed, r.Open, strings.Join(r.Targets, " "), r.Ports)
+		fmt.Fprintf(&b, "EXPOSED: %d OpenClaw gateway(s) answer%s (%d open port(s) on %s, ports %s)\n", r.Exposed, apart, r.Open, strings.Join(r.Targets, " "), r.Ports)
+	case r.Honeypots > 0:
+		fmt.Fprintf(&b, "not exposed: no OpenClaw gateway believed real answers%s (%d open port(s) on %s, ports %s)\n", apart, r.Open, strings.Join(r.Targets, " "), r.Ports)
 	case r.Open > 0:
 		fmt.Fprintf(&b, "not exposed: no OpenClaw gateway answers (%d open port(s) on %s, ports %s)\n", r.Open, strings.Join(r.Targets, " "), r.Ports)
 	default:
@@ -190,6 +203,9 @@ func (r *CheckResult) WriteText(w io.Writer) error {
 			version = "version one of " + strings.Join(h.VersionCandidates, " ")
 		}
 		fmt.Fprintf(&b, "\n%s  %s %s, auth %s, official build: %s  [%s]\n", addr, h.Product, version, h.Auth, observation.OfficialText(h.Official), h.Severity)
+		if h.NotCounted != "" {
+			fmt.Fprintf(&b, "  %s %s; what it claims:\n", addr, h.NotCounted)
+		}
 		for _, f := range h.Findings {
 			mark := "✗"
 			if f.Info {

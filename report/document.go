@@ -55,6 +55,7 @@ var Definitions = []string{
 	"no auth: the gateway answers its Control UI or API without credentials (auth none); unknown when its release answers alike with and without a token",
 	"vulnerable: its version is in the affected range of an advisory whose affected surface is the gateway's own (observable: gateway); advisories for plugins, local paths or the apps are listed, not counted",
 	"official: every version source and the header set agree with one release the knowledge base holds; false for forks, self-built and look-alike builds; unknown (null) when nothing tells, or the release is newer than the knowledge base",
+	"probable honeypot: answers like a gateway but contradicts a real one's header set; counted apart, in no other count, and exported only when asked for (export --include-honeypots)",
 }
 
 // MethodCard completes m with what the run itself says: the unit counted, the series, the

@@ -109,11 +109,19 @@ v4 reports (one a line, category vulnerability, type open or cve); --reporter OR
 names the sender (without it, a placeholder on the .invalid domain).
 Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.
 
+Without --run, export takes the newest run only when it is complete and of the census's series
+(the series of the widest complete run); otherwise it stops and names the --run N to pass. With
+--run N it exports that run, warning when it is not complete. Probable honeypots (they answer
+like a gateway but contradict a real one) are left out, as they are of every count;
+--include-honeypots writes them too, tagged probable-honeypot, severity info.
+
 With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:
 YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from
 --recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as
 Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the
 run's report, counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file
-hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most
-specific prefix wins; gateways in none go to 'unassigned'. The README shows the IntelMQ
+hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per network (a first
+line 'prefix,recipient' is a header); the most specific prefix wins; gateways in none go to
+'unassigned'. A recipient is 1 to 63 lowercase letters, digits and hyphens, not unassigned,
+index, manifest or summary; a prefix may be listed once. The README shows the IntelMQ
 Shadowserver parser configuration that reads these files.`

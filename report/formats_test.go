@@ -266,6 +266,11 @@ func formatCases(t *testing.T, rules *fingerprint.Rules) []observation.Observati
 			o.Product, o.Official, o.Version, o.VersionStatus, o.Advisories = "clawdbot", &no, "2026.1.24-3", observation.VersionUnpublished, []string{cve}
 		}),
 		gw("198.18.0.6", func(o *observation.Observation) { o.Product, o.Auth = "moltbot", "" }),
+		// A look-alike: left out unless IncludeHoneypots, then tagged.
+		gw("198.18.0.7", func(o *observation.Observation) {
+			o.Auth, o.Version, o.Honeypot, o.Official, o.Advisories = "none", "2026.6.10", true, &no, []string{cve}
+			o.Flags, o.Evidence = []string{"plaintext-http", "probable-honeypot"}, []string{`contradiction: Server header "Apache" present (a real gateway sends none)`}
+		}),
 	)
 	return obs
 }
@@ -299,19 +304,19 @@ func TestIntelMQEventsFollowTheHarmonization(t *testing.T) {
 			t.Errorf("%v %v: %s", ev["source.ip"], ev["source.port"], strings.Join(bad, "; "))
 		}
 	}
-	detected := slices.DeleteFunc(slices.Clone(obs), func(o observation.Observation) bool { return !o.Detected() })
-	if len(events) != len(detected) {
-		t.Fatalf("%d events for %d gateways", len(events), len(detected))
+	counted := slices.DeleteFunc(slices.Clone(obs), func(o observation.Observation) bool { return !o.Counts() })
+	if len(events) != len(counted) {
+		t.Fatalf("%d events for %d gateways that count", len(events), len(counted))
 	}
-	for i, o := range detected {
+	for i, o := range counted {
 		ev := events[i]
 		wantType := IntelMQAccessible
-		if o.Auth == observation.AuthNone || len(ex.vulnerable(o)) > 0 {
+		if o.Auth == observation.AuthNone || len(ex.judge.vulnerable(o)) > 0 {
 			wantType = IntelMQVulnerable
 		}
 		want := map[string]any{"feed.name": IntelMQFeedName, "feed.provider": "CERT Lab", "classification.type": wantType,
 			"source.ip": o.IP.Unmap().String(), "time.observation": "2026-11-29T09:00:00+00:00",
-			"time.source": o.ObservedAt.UTC().Format("2006-01-02T15:04:05+00:00"), "extra.severity": ex.Severity(o)}
+			"time.source": o.ObservedAt.UTC().Format("2006-01-02T15:04:05+00:00"), "extra.severity": ex.Judge().Verdict(o).Severity}
 		for k, v := range want {
 			if ev[k] != v {
 				t.Errorf("event %d %s = %v, want %v", i, k, ev[k], v)
@@ -330,8 +335,9 @@ func TestXARFReportsFollowTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, reporter := range []string{"", "CERT Lab,cert@lab.example", "CERT Lab,cert@mail.lab.example,lab.example"} {
+	for i, reporter := range []string{"", "CERT Lab,cert@lab.example", "CERT Lab,cert@mail.lab.example,lab.example"} {
 		ex := NewExporter(rules)
+		ex.IncludeHoneypots = i == 2 // a honeypot's report validates too
 		if ex.Format, err = ParseExportFormat(FormatXARF, reporter, false, time.Time{}); err != nil {
 			t.Fatal(err)
 		}

@@ -19,4 +19,7 @@ const CheckHelp = "Checks TARGETs (IP, CIDR, a-b range; at most 65,536 addresses
 	"seen, with plain TCP connects (no root needed), fingerprints what answers and prints each\n" +
 	"finding with why it matters, the fix, the MIIT/NVDB item it serves and the official docs.\n" +
 	"Nothing is stored. The scope is the targets themselves (or --scope / CLAWCENSUS_SCOPE).\n" +
-	"Exit status: 0 nothing exposed, 3 a gateway answers, 1 the check failed, 2 usage error."
+	"A probable honeypot (it answers like a gateway but contradicts a real one) is listed with\n" +
+	"the reason it is not counted, and does not make the check exposed.\n" +
+	"Exit status: 0 nothing exposed, 3 a gateway believed real answers (every high or critical\n" +
+	"finding is about one), 1 the check failed, 2 usage error."

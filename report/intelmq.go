@@ -32,6 +32,7 @@ var countryCode = regexp.MustCompile(`^[A-Z0-9]{2}$`)
 
 // IntelMQEvent is one gateway as an IntelMQ event, observed (time.observation) at seen.
 func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[string]any {
+	v := e.judge.Verdict(o)
 	ev := map[string]any{
 		"feed.name": IntelMQFeedName, "feed.provider": cmp.Or(e.Format.Reporter, PlaceholderReporter).Org,
 		"classification.taxonomy": IntelMQTaxonomy, "classification.type": IntelMQAccessible,
@@ -39,10 +40,13 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 		"source.ip":                 o.IP.Unmap().String(), "source.port": int(o.Port),
 		"protocol.transport": "tcp", "protocol.application": strings.ToLower(cmp.Or(o.Scheme, "http")),
 		"time.source": o.ObservedAt.UTC().Format(intelmqTime), "time.observation": seen.UTC().Format(intelmqTime),
-		"tlp": "AMBER", "event_description.text": e.description(o),
+		"tlp": "AMBER", "event_description.text": e.description(o, v),
 	}
-	if o.Auth == observation.AuthNone || len(e.vulnerable(o)) > 0 {
+	if !v.ProbableHoneypot && (o.Auth == observation.AuthNone || len(e.judge.vulnerable(o)) > 0) {
 		ev["classification.type"] = IntelMQVulnerable
+	}
+	if v.ProbableHoneypot {
+		ev["extra.probable_honeypot"] = true
 	}
 	if o.ASN != 0 {
 		ev["source.asn"] = int(o.ASN)
@@ -54,7 +58,7 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 		ev["source.geolocation.cc"] = cc
 	}
 	extra := map[string]any{"product": o.Product, "version": o.Version, "version_status": o.VersionStatus, "auth": o.Auth,
-		"severity": e.Severity(o)}
+		"severity": v.Severity}
 	for k, v := range extra {
 		if v != "" {
 			ev["extra."+k] = v
@@ -76,16 +80,19 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 }
 
 // description is the event's one line for a person: what, where, how bad.
-func (e *Exporter) description(o observation.Observation) string {
+func (e *Exporter) description(o observation.Observation, v Verdict) string {
 	d := fmt.Sprintf("%s gateway reachable from the internet on %s/%d (auth %s", cmp.Or(o.Product, "openclaw"),
 		cmp.Or(o.Scheme, "http"), o.Port, cmp.Or(o.Auth, observation.AuthUnknown))
+	if v.ProbableHoneypot {
+		d = "host that " + v.NotCounted + "; it claims: " + d
+	}
 	if o.Version != "" {
 		d += ", version " + o.Version
 	}
-	if v := e.vulnerable(o); len(v) > 0 {
-		d += ", affected by " + strings.Join(v, " ")
+	if adv := e.judge.vulnerable(o); len(adv) > 0 {
+		d += ", affected by " + strings.Join(adv, " ")
 	}
-	return TextCell(d + "); severity " + e.Severity(o) + "; advisories are implied by the version, not confirmed by exploitation")
+	return TextCell(d + "); severity " + v.Severity + "; advisories are implied by the version, not confirmed by exploitation")
 }
 
 // WriteIntelMQ writes an IntelMQ event (IntelMQEvent) a line for each gateway in obs, in
@@ -97,7 +104,7 @@ func (e *Exporter) WriteIntelMQ(w io.Writer, obs []observation.Observation) erro
 	}
 	enc := json.NewEncoder(w)
 	for _, o := range obs {
-		if !o.Detected() {
+		if _, ok := e.Exports(o); !ok {
 			continue
 		}
 		if err := enc.Encode(e.IntelMQEvent(o, seen)); err != nil {

@@ -33,44 +33,64 @@ var ShadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "po
 
 // Exporter writes gateways as Shadowserver-style rows.
 type Exporter struct {
-	built      map[string]string // package@version → build date
-	severityOf map[string]string // advisory id → severity
-	rules      *fingerprint.Rules
+	built map[string]string // package@version → build date
+	judge *Judge
 	// Format is what Write writes and who sends it (ParseExportFormat).
 	Format ExportFormat
+	// IncludeHoneypots writes the probable honeypots too, tagged probable-honeypot; by
+	// default they are left out, as they are left out of every count.
+	IncludeHoneypots bool
 }
 
-// NewExporter reads build dates and advisory severities from the rules.
+// NewExporter reads build dates from the rules, and judges with them (NewJudge).
 func NewExporter(rules *fingerprint.Rules) *Exporter {
-	e := &Exporter{built: map[string]string{}, severityOf: map[string]string{}, rules: rules}
-	for _, r := range rules.Releases {
-		e.built[r.Package+"@"+r.Version] = r.BuiltAt
-	}
-	for _, a := range rules.Advisories {
-		e.severityOf[a.ID] = strings.ToLower(a.Severity)
+	e := &Exporter{built: map[string]string{}, judge: NewJudge(rules)}
+	if rules != nil {
+		for _, r := range rules.Releases {
+			e.built[r.Package+"@"+r.Version] = r.BuiltAt
+		}
 	}
 	return e
 }
 
+// Judge is the judge whose verdicts the exporter writes.
+func (e *Exporter) Judge() *Judge { return e.judge }
+
+// Exports reports whether o is written, with its verdict: a gateway that counts, or a probable
+// honeypot when IncludeHoneypots is set.
+func (e *Exporter) Exports(o observation.Observation) (Verdict, bool) {
+	v := e.judge.Verdict(o)
+	return v, v.Counts || (v.ProbableHoneypot && e.IncludeHoneypots)
+}
+
+// Honeypots counts the probable honeypots among obs, and says in a few words what the
+// exporter does with them ("" when there are none).
+func (e *Exporter) Honeypots(obs []observation.Observation) (n int, note string) {
+	for _, o := range obs {
+		if o.ProbableHoneypot() {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return 0, ""
+	case e.IncludeHoneypots:
+		return n, fmt.Sprintf("%d probable honeypots included, tagged probable-honeypot", n)
+	}
+	return n, fmt.Sprintf("%d probable honeypots left out (answer like a gateway, contradict a real one; --include-honeypots puts them in)", n)
+}
+
 // Row is one gateway's row under ShadowserverHeader.
 func (e *Exporter) Row(o observation.Observation) []string {
+	v := e.judge.Verdict(o)
 	return []string{
-		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), e.Severity(o), o.IP.String(), "tcp",
-		fmt.Sprint(o.Port), "", strings.Join(e.tags(o), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
+		o.ObservedAt.UTC().Format("2006-01-02 15:04:05"), v.Severity, o.IP.String(), "tcp",
+		fmt.Sprint(o.Port), "", strings.Join(e.tags(o, v), ","), asnText(o.ASN), o.Country, "", "", "", "", "", o.Scheme,
 		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
 		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
 		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus,
 	}
-}
-
-// vulnerable lists o's advisories on the gateway's own surface: what makes it "vulnerable"
-// (the others, plugins, local paths and apps, are listed but not counted).
-func (e *Exporter) vulnerable(o observation.Observation) []string {
-	if e.rules == nil {
-		return o.Advisories // no knowledge base to tell them apart: every one counts
-	}
-	return slices.DeleteFunc(slices.Clone(o.Advisories), func(id string) bool { return !e.rules.GatewayObservable(id) })
 }
 
 // WriteCSV writes ShadowserverHeader and a row (Row) for each gateway in obs, an
@@ -79,7 +99,7 @@ func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	c := NewCSV(w)
 	c.Write(ShadowserverHeader)
 	for _, o := range obs {
-		if o.Detected() {
+		if _, ok := e.Exports(o); ok {
 			c.Write(e.Row(o))
 		}
 	}
@@ -87,9 +107,13 @@ func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	return c.Error()
 }
 
-// tags is Shadowserver's lowercase tag list: product, posture, then advisories.
-func (e *Exporter) tags(o observation.Observation) []string {
+// tags is Shadowserver's lowercase tag list: product, posture, then advisories; a probable
+// honeypot (written only when asked for) says so first.
+func (e *Exporter) tags(o observation.Observation, v Verdict) []string {
 	t := []string{o.Product}
+	if v.ProbableHoneypot {
+		t = []string{"probable-honeypot", o.Product}
+	}
 	switch o.Auth {
 	case observation.AuthNone:
 		t = append(t, "no-auth")
@@ -102,38 +126,13 @@ func (e *Exporter) tags(o observation.Observation) []string {
 	if o.VersionStatus == observation.VersionNewer {
 		t = append(t, observation.VersionNewer)
 	}
-	if len(e.vulnerable(o)) > 0 {
+	if len(e.judge.vulnerable(o)) > 0 {
 		t = append(t, "vulnerable-version")
 	}
 	for _, a := range o.Advisories {
 		t = append(t, strings.ToLower(a))
 	}
 	return t
-}
-
-// Severity ranks what a network owner should fix first: open access to a vulnerable release
-// is critical; open access or a critical advisory is high; any advisory or a leak is medium;
-// a gateway that asks for auth on a current release is low.
-func (e *Exporter) Severity(o observation.Observation) string {
-	worst := ""
-	vulnerable := e.vulnerable(o)
-	for _, a := range vulnerable {
-		if s := e.severityOf[a]; s == "critical" || (s == "high" && worst != "critical") {
-			worst = s
-		}
-	}
-	open := o.Auth == observation.AuthNone
-	switch {
-	case open && len(vulnerable) > 0:
-		return "critical"
-	case open || worst == "critical":
-		return "high"
-	case len(vulnerable) > 0 || slices.Contains(o.Flags, "bootstrap-config-leak"):
-		return "medium"
-	case o.Auth == observation.AuthRequired:
-		return "low"
-	}
-	return "info"
 }
 
 func detail(o observation.Observation) string {
@@ -163,10 +162,15 @@ type CIDRRecipient struct {
 var recipientName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // recipientRule is what a recipient name may be, as every error about one says it.
-const recipientRule = "1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit; not 'unassigned', which names the gateways in no listed prefix"
+const recipientRule = "1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit; not a name the pack gives itself (unassigned, index, manifest, summary)"
 
 // Unassigned is the recipient of the gateways a recipients file lists no prefix for.
 const Unassigned = "unassigned"
+
+// ReservedRecipients are the names a pack gives itself: the recipient of what no prefix
+// covers, and its own files (index.csv, manifest.json, summary.md). A recipients file may not
+// name a recipient so.
+var ReservedRecipients = []string{Unassigned, "index", "manifest", "summary"}
 
 // ReadCIDRRecipients reads "prefix,recipient" lines: '#' comments and blank lines are skipped,
 // and the first line may be a header ("prefix,recipient"; its first field prefix, cidr,
@@ -198,7 +202,7 @@ func ReadCIDRRecipients(path string) ([]CIDRRecipient, error) {
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("%s:%d: want prefix,recipient", path, n)
-		case who == Unassigned:
+		case slices.Contains(ReservedRecipients, who):
 			return nil, fmt.Errorf("%s:%d: recipient %q is reserved: a recipient name is %s", path, n, who, recipientRule)
 		case !recipientName.MatchString(who):
 			return nil, fmt.Errorf("%s:%d: recipient %q: a recipient name is %s", path, n, TextCell(who), recipientRule)
@@ -322,7 +326,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	groups := map[key][]observation.Observation{}
 	names := map[string]string{}
 	for _, o := range obs {
-		if !o.Detected() {
+		if _, ok := ex.Exports(o); !ok {
 			continue
 		}
 		id, name := p.recipientOf(o)
@@ -346,7 +350,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			if len(o.Advisories) > 0 {
 				r.Vulnerable++
 			}
-			if ex.Severity(o) == "critical" {
+			if ex.judge.Verdict(o).Severity == SeverityCritical {
 				r.Critical++
 			}
 		}
@@ -379,14 +383,16 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			return nil, err
 		}
 	}
+	honeypots, honeypotNote := ex.Honeypots(obs)
 	manifest := map[string]any{
 		"run": p.Run.ID, "run_started_at": p.Run.StartedAt.UTC().Format(time.RFC3339), "run_status": p.Run.Status,
 		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,
 		"enrichment": p.Run.Enrichment, "targets": p.Run.Targets, "ports": p.Run.Ports, "method": p.Run.Method,
 		"recipients": recips, "summary": map[string]string{"file": "summary.md", "sha256": summarySum, "tlp": "TLP:CLEAR"},
-		"tlp":         "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
-		"note":        "advisories are implied by the version, not confirmed by exploitation",
-		"methodology": MethodCard(p.Run, p.Method),
+		"tlp":                "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
+		"note":               "advisories are implied by the version, not confirmed by exploitation",
+		"probable_honeypots": map[string]any{"found": honeypots, "included": ex.IncludeHoneypots && honeypots > 0, "note": honeypotNote},
+		"methodology":        MethodCard(p.Run, p.Method),
 	}
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)

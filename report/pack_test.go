@@ -38,10 +38,11 @@ func TestSeverity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := NewExporter(rules)
-	ex.severityOf = sev
+	j := NewJudge(rules)
+	j.severityOf = sev
 	for _, tt := range tests {
-		if got := ex.Severity(tt.o); got != tt.want {
+		tt.o.Outcome, tt.o.Product = observation.OpenClaw, "openclaw"
+		if got := j.Verdict(tt.o).Severity; got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}
@@ -73,7 +74,7 @@ func readCSVByHeader(t *testing.T, path string) []map[string]string {
 func TestPackPerRecipient(t *testing.T) {
 	run := store.Summary{Run: store.Run{ID: 7, StartedAt: time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC), Status: store.StatusComplete,
 		Enrichment: "lab.mmdb"}}
-	ex := &Exporter{built: map[string]string{}, severityOf: map[string]string{"CVE-2026-45001": "high"}}
+	ex := &Exporter{built: map[string]string{}, judge: &Judge{severityOf: map[string]string{"CVE-2026-45001": "high"}}}
 	recipients := filepath.Join(t.TempDir(), "recipients.csv")
 	os.WriteFile(recipients, []byte("# networks\n127.0.0.0/16,cert-lab\n127.0.1.0/24,noc-two\n"), 0o644)
 	cidrs, err := ReadCIDRRecipients(recipients)
@@ -165,6 +166,10 @@ func TestRecipientsFile(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		"127.0.0.0/24,unassigned\n":                         "r.csv:1: recipient \"unassigned\" is reserved",
+		"# files\n127.0.0.0/24,index\n":                     "r.csv:2: recipient \"index\" is reserved: a recipient name is 1 to 63 lowercase",
+		"prefix,recipient\n127.0.0.0/24,manifest\n":         "r.csv:2: recipient \"manifest\" is reserved",
+		"127.0.0.0/24,a\n127.0.1.0/24,summary\n":            "r.csv:2: recipient \"summary\" is reserved",
+		"127.0.0.0/24,-lead\n":                              "r.csv:1: recipient \"-lead\": a recipient name is 1 to 63 lowercase letters, digits and hyphens, starting with a letter or digit",
 		"# x\n127.0.0.0/24,cert-a\n\n127.0.0.9/24,cert-b\n": "r.csv:4: 127.0.0.0/24 is listed on line 2 already (for cert-a)",
 		"127.0.0.1,cert-a\n::ffff:127.0.0.1,cert-a\n":       "r.csv:2: 127.0.0.1/32 is listed on line 1 already",
 		"127.0.0.0/24,CERT A\n":                             "lowercase letters, digits and hyphens, starting with a letter or digit",

@@ -38,11 +38,13 @@ func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string,
 
 // RunRecord is one run in the JSON report: scripts depend on these keys.
 type RunRecord struct {
-	ID         int64            `json:"id"`
-	StartedAt  string           `json:"started_at"`
-	EndedAt    string           `json:"ended_at,omitempty"`
-	Status     string           `json:"status"`
-	Detected   int64            `json:"detected"`
+	ID        int64  `json:"id"`
+	StartedAt string `json:"started_at"`
+	EndedAt   string `json:"ended_at,omitempty"`
+	Status    string `json:"status"`
+	Detected  int64  `json:"detected"`
+	// Honeypots counts the probable honeypots, apart from (never inside) detected.
+	Honeypots  int64            `json:"probable_honeypots"`
 	ByVersion  map[string]int64 `json:"by_version"`
 	ByAuth     map[string]int64 `json:"by_auth"`
 	ByProduct  map[string]int64 `json:"by_product"`
@@ -93,7 +95,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) M
 	runs := make([]RunRecord, 0, len(sums))
 	for _, s := range sums {
 		r := RunRecord{
-			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected,
+			ID: s.ID, StartedAt: s.StartedAt.Format(time.RFC3339), Status: s.Status, Detected: s.Detected, Honeypots: s.Honeypots,
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
 			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: cleanKeys(s.ByCountry), ByASN: cleanKeys(s.ByASN), Enrichment: TextCell(s.Enrichment),
 			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s), Warning: s.Warning,
@@ -140,6 +142,9 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 			fmt.Fprintf(w, "  WARNING: %s\n", TextCell(s.Warning))
 		}
 		fmt.Fprintf(w, "  detected gateways (per ip:port): %d\n", s.Detected)
+		if s.Honeypots > 0 {
+			fmt.Fprintf(w, "  probable honeypots (answer like a gateway, contradict a real one; in no count here): %d\n", s.Honeypots)
+		}
 		writeCounts(w, "by product", s.ByProduct, nil)
 		writeCounts(w, "by version", s.ByVersion, fingerprint.CompareVersions)
 		writeCounts(w, "by auth", s.ByAuth, nil)
@@ -178,7 +183,7 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label", "retries", "knowledge_base"}
+	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label", "retries", "knowledge_base", "probable_honeypots"}
 
 // seriesText is a run's series for a line of text: the label, and the key when it differs.
 func seriesText(s store.Summary) string {
@@ -209,7 +214,8 @@ func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Me
 			fmt.Sprint(s.ProbesSent), fmt.Sprint(s.OpenPorts), fmt.Sprint(s.Detected), fmt.Sprint(s.ByAuth["required"]),
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
-			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel(), fmt.Sprint(m.Retries), m.Knowledge})
+			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel(), fmt.Sprint(m.Retries), m.Knowledge,
+			fmt.Sprint(s.Honeypots)})
 	}
 	cw.Flush()
 	return cw.Error()

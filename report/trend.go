@@ -11,11 +11,13 @@ import (
 // TrendRow is one day of one series; scripts depend on these keys.
 type TrendRow struct {
 	// Series is the run's series (store.Run.SeriesID); SeriesLabel, as a person reads it.
-	Series       string `json:"series"`
-	SeriesLabel  string `json:"series_label"`
-	Day          string `json:"day"`
-	Run          int64  `json:"run"`
-	Reachable    int64  `json:"reachable"`
+	Series      string `json:"series"`
+	SeriesLabel string `json:"series_label"`
+	Day         string `json:"day"`
+	Run         int64  `json:"run"`
+	Reachable   int64  `json:"reachable"`
+	// Honeypots counts the probable honeypots, apart from (never inside) reachable.
+	Honeypots    int64  `json:"probable_honeypots"`
 	AuthRequired int64  `json:"auth_required"`
 	NoAuth       int64  `json:"no_auth"`
 	AuthUnknown  int64  `json:"auth_unknown"`
@@ -39,7 +41,7 @@ func Trend(sums []store.Summary) []TrendRow {
 		id := s.SeriesID()
 		r := TrendRow{
 			Series: id, SeriesLabel: s.SeriesLabel(),
-			Day: s.StartedAt.UTC().Format("2006-01-02"), Run: s.ID, Reachable: s.Detected,
+			Day: s.StartedAt.UTC().Format("2006-01-02"), Run: s.ID, Reachable: s.Detected, Honeypots: s.Honeypots,
 			AuthRequired: s.ByAuth["required"], NoAuth: s.ByAuth["none"], AuthUnknown: s.ByAuth["unknown"],
 			Vulnerable: s.ByMIIT["known-advisories"], Unofficial: s.ByOfficial["false"], Ports: s.Ports, Targets: s.Targets,
 		}
@@ -81,10 +83,10 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 		return enc.Encode(map[string]any{"days": rows})
 	case "csv":
 		cw := NewCSV(w)
-		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets"})
+		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets", "probable_honeypots"})
 		for _, r := range rows {
 			cw.Write([]string{r.Series, r.SeriesLabel, r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),
-				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets})
+				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets, fmt.Sprint(r.Honeypots)})
 		}
 		cw.Flush()
 		return cw.Error()
@@ -102,10 +104,10 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 			if r.Series != r.SeriesLabel {
 				fmt.Fprintf(w, " (%s)", TextCell(truncate(r.Series, 60)))
 			}
-			fmt.Fprintf(w, "\n%-10s %5s %9s %9s %7s %9s %10s %10s  %s\n", "DAY", "RUN", "REACHABLE", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "PORTS / TARGETS")
+			fmt.Fprintf(w, "\n%-10s %5s %9s %9s %7s %9s %10s %10s %9s  %s\n", "DAY", "RUN", "REACHABLE", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "HONEYPOTS", "PORTS / TARGETS")
 		}
-		fmt.Fprintf(w, "%-10s %5d %9d %9d %7d %9d %10d %10d  %s / %s\n", r.Day, r.Run, r.Reachable, r.AuthRequired,
-			r.NoAuth, r.AuthUnknown, r.Vulnerable, r.Unofficial, r.Ports, TextCell(truncate(r.Targets, 40)))
+		fmt.Fprintf(w, "%-10s %5d %9d %9d %7d %9d %10d %10d %9d  %s / %s\n", r.Day, r.Run, r.Reachable, r.AuthRequired,
+			r.NoAuth, r.AuthUnknown, r.Vulnerable, r.Unofficial, r.Honeypots, r.Ports, TextCell(truncate(r.Targets, 40)))
 	}
 	return nil
 }

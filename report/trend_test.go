@@ -51,10 +51,11 @@ func TestTrendPerSeries(t *testing.T) {
 		sum(2, day(24, 9), "127.0.0.0/28", recheck, 14),
 		sum(3, day(25, 1), "127.0.0.0/24", census, 21),
 	}
+	sums[2].Honeypots = 1 // counted apart: a column of its own, never inside reachable
 	got := Trend(sums)
 	want := []TrendRow{
 		{Series: census, SeriesLabel: "targets 127.0.0.0/24, ports 18789", Day: "2026-11-24", Run: 1, Reachable: 20, NoAuth: 20, Ports: "18789", Targets: "127.0.0.0/24"},
-		{Series: census, SeriesLabel: "targets 127.0.0.0/24, ports 18789", Day: "2026-11-25", Run: 3, Reachable: 21, NoAuth: 21, Ports: "18789", Targets: "127.0.0.0/24"},
+		{Series: census, SeriesLabel: "targets 127.0.0.0/24, ports 18789", Day: "2026-11-25", Run: 3, Reachable: 21, Honeypots: 1, NoAuth: 21, Ports: "18789", Targets: "127.0.0.0/24"},
 		{Series: recheck, SeriesLabel: "targets 127.0.0.0/28, ports 18789", Day: "2026-11-24", Run: 2, Reachable: 14, NoAuth: 14, Ports: "18789", Targets: "127.0.0.0/28"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -106,14 +107,15 @@ func TestTrendPerSeries(t *testing.T) {
 	if in, ok := InSeries(named, "targets 127.0.0.0/28, ports 18789"); !ok || len(in) != 1 || in[0].ID != 3 {
 		t.Errorf("InSeries by label: %v %v", in, ok)
 	}
+	named[1].Honeypots = 2
 	var b bytes.Buffer
 	if err := WriteTrend(&b, "csv", Trend(named)); err != nil {
 		t.Fatal(err)
 	}
-	wantCSV := "series,series_label,day,run,reachable,auth_required,no_auth,auth_unknown,vulnerable_version,unofficial,ports,targets\n" +
-		"lab,lab,2026-11-24,1,20,0,20,0,0,0,18789,127.0.0.0/24\n" +
-		"lab,lab,2026-11-25,2,30,0,30,0,0,0,18789,127.0.0.0/23\n" +
-		"targets:127.0.0.0/28 ports:18789,\"targets 127.0.0.0/28, ports 18789\",2026-11-25,3,5,0,5,0,0,0,18789,127.0.0.0/28\n"
+	wantCSV := "series,series_label,day,run,reachable,auth_required,no_auth,auth_unknown,vulnerable_version,unofficial,ports,targets,probable_honeypots\n" +
+		"lab,lab,2026-11-24,1,20,0,20,0,0,0,18789,127.0.0.0/24,0\n" +
+		"lab,lab,2026-11-25,2,30,0,30,0,0,0,18789,127.0.0.0/23,2\n" +
+		"targets:127.0.0.0/28 ports:18789,\"targets 127.0.0.0/28, ports 18789\",2026-11-25,3,5,0,5,0,0,0,18789,127.0.0.0/28,0\n"
 	if diff := cmp.Diff(wantCSV, b.String()); diff != "" {
 		t.Errorf("csv (-want +got):\n%s", diff)
 	}

@@ -58,17 +58,21 @@ var (
 
 // XARF is one gateway as an X-ARF report with the given id (a UUID).
 func (e *Exporter) XARF(o observation.Observation, id string) XARFReport {
+	v := e.judge.Verdict(o)
 	who := cmp.Or(e.Format.Reporter, PlaceholderReporter)
 	contact := XARFContact{Org: who.Org, Contact: who.Contact, Domain: who.Domain}
 	r := XARFReport{XARFVersion: XARFVersion, ReportID: id, Timestamp: o.ObservedAt.UTC().Format(time.RFC3339),
 		Reporter: contact, Sender: contact, SourceIdentifier: o.IP.Unmap().String(), SourcePort: int(o.Port),
 		Category: "vulnerability", Type: "open", EvidenceSource: "vulnerability_scan",
 		Service: TextCell(cmp.Or(o.Product, "openclaw")) + " gateway", ServiceVersion: TextCell(o.Version), ServicePort: int(o.Port),
-		Severity: e.Severity(o), Description: e.description(o), Tags: []string{"tlp:amber", "product:" + tag(o.Product)}}
+		Severity: v.Severity, Description: e.description(o, v), Tags: []string{"tlp:amber", "product:" + tag(o.Product)}}
+	if v.ProbableHoneypot {
+		r.Tags = append(r.Tags, "verdict:probable-honeypot")
+	}
 	if r.Severity == "info" {
 		r.Severity = "informational" // the schema's word
 	}
-	for _, a := range e.vulnerable(o) {
+	for _, a := range e.judge.vulnerable(o) {
 		if cveID.MatchString(a) && !slices.Contains(r.CVEIDs, a) && len(r.CVEIDs) < 10 {
 			r.CVEIDs = append(r.CVEIDs, a)
 		}
@@ -100,7 +104,7 @@ func tag(s string) string {
 func (e *Exporter) WriteXARF(w io.Writer, obs []observation.Observation) error {
 	enc := json.NewEncoder(w)
 	for _, o := range obs {
-		if !o.Detected() {
+		if _, ok := e.Exports(o); !ok {
 			continue
 		}
 		if err := enc.Encode(e.XARF(o, newUUID())); err != nil {

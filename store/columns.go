@@ -34,9 +34,13 @@ var upsertSet = func() string {
 	WHERE observations.outcome = '` + string(observation.Unprobed) + `' OR excluded.outcome <> '` + string(observation.Unprobed) + `'`
 }()
 
-// detectedSQL selects the observations that identified a gateway (observation.Outcome's
-// Detected: the product is set exactly then); the counts and the Grafana views use it.
-const detectedSQL = `o.product <> ''`
+// countedSQL selects the gateways the census counts (observation.Observation.Counts: a
+// product is set, and the host is not a probable honeypot); the counts, and so the Grafana
+// views, use it. honeypotSQL selects the probable honeypots, counted apart (dimHoneypot).
+const (
+	countedSQL  = `o.product <> '' AND NOT o.honeypot`
+	honeypotSQL = `o.product <> '' AND o.honeypot`
+)
 
 // obsValues are o's values for obsColumns.
 func obsValues(runID int64, o *observation.Observation, sqlite bool) []any {

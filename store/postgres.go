@@ -224,17 +224,19 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []obs
 // refers to the observation as o.
 func postgresCounts(filter string) string {
 	return `SELECT o.run_id, 'gw' AS dim, json_build_array(o.product, o.version, o.auth, o.official)::text AS key, COUNT(*) AS n
-		FROM observations o WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
+		FROM observations o WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
 	UNION ALL SELECT o.run_id, 'net', json_build_array(o.country, o.asn)::text, COUNT(*) FROM observations o
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
 	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, unnest(o.flags) AS j(value)
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, unnest(o.miit) AS j(value)
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, unnest(o.advisories) AS j(value)
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'vs', o.version_status, COUNT(*) FROM observations o
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status`
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status
+	UNION ALL SELECT o.run_id, 'hp', o.product, COUNT(*) FROM observations o
+		WHERE ` + honeypotSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product`
 }
 
 // recountPostgres replaces the kept counts of one finished unit.

@@ -335,17 +335,19 @@ func (s *SQLite) upsert(ctx context.Context, tx *sql.Tx, runID int64, obs []obse
 // refers to the observation as o.
 func sqliteCounts(filter string) string {
 	return `SELECT o.run_id, 'gw', json_array(o.product, o.version, o.auth, o.official), COUNT(*) FROM observations o
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product, o.version, o.auth, o.official
 	UNION ALL SELECT o.run_id, 'net', json_array(o.country, o.asn), COUNT(*) FROM observations o
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.country, o.asn
 	UNION ALL SELECT o.run_id, 'flag', j.value, COUNT(*) FROM observations o, json_each(o.flags) j
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'miit', j.value, COUNT(*) FROM observations o, json_each(o.miit) j
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'adv', j.value, COUNT(*) FROM observations o, json_each(o.advisories) j
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, j.value
 	UNION ALL SELECT o.run_id, 'vs', o.version_status, COUNT(*) FROM observations o
-		WHERE ` + detectedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status`
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status
+	UNION ALL SELECT o.run_id, 'hp', o.product, COUNT(*) FROM observations o
+		WHERE ` + honeypotSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product`
 }
 
 // recount replaces the kept counts of one finished unit.

@@ -154,8 +154,12 @@ type Summary struct {
 	Stored, AnswersLost int64
 	// Middleboxes sums the finished units' open ports whose host accepts on every port.
 	Middleboxes int64
-	// Detected counts gateways (observations with a product), per host:port.
+	// Detected counts the gateways that count (observation.Observation.Counts), per host:port;
+	// Honeypots, the probable honeypots, apart: a host is in one or the other, never both.
+	// Every By map counts what Detected counts. Runs counted before honeypots were set apart
+	// keep them inside Detected until their units are counted again.
 	Detected   int64
+	Honeypots  int64
 	ByVersion  map[string]int64 // "" is reported as "unknown"
 	ByAuth     map[string]int64
 	ByProduct  map[string]int64
@@ -358,14 +362,17 @@ func dedupe(obs []observation.Observation) []observation.Observation {
 
 // Counting. A finished unit's counts are kept per unit (unit_counts); a report adds those up
 // and counts live only the observations of units not yet done (and of runs made before units).
-// Both come as rows (run, dim, key, n) of the same five dimensions.
+// Both come as rows (run, dim, key, n) of the same dimensions: every one of them counts the
+// gateways that count (observation.Observation.Counts), but dimHoneypot, which counts the
+// probable honeypots apart.
 const (
-	dimGateway = "gw"   // key: [product, version, auth, official]
-	dimNetwork = "net"  // key: [country, asn]
-	dimFlag    = "flag" // key: a posture flag
-	dimMIIT    = "miit" // key: a MIIT/NVDB violation
-	dimAdv     = "adv"  // key: an advisory id
-	dimVStatus = "vs"   // key: a version status
+	dimGateway  = "gw"   // key: [product, version, auth, official]
+	dimHoneypot = "hp"   // key: the product a probable honeypot copies
+	dimNetwork  = "net"  // key: [country, asn]
+	dimFlag     = "flag" // key: a posture flag
+	dimMIIT     = "miit" // key: a MIIT/NVDB violation
+	dimAdv      = "adv"  // key: an advisory id
+	dimVStatus  = "vs"   // key: a version status
 )
 
 // addDim adds one counting row to a summary.
@@ -382,6 +389,9 @@ func addDim(sm *Summary, dim, key string, n int64) error {
 		return nil
 	case dimVStatus:
 		sm.ByVersionStatus[key] += n
+		return nil
+	case dimHoneypot:
+		sm.Honeypots += n
 		return nil
 	}
 	var k []any

@@ -70,6 +70,10 @@ func TestContract(t *testing.T) {
 					ASN: 4294967295, ASOrg: "Example AS", Country: "DE", ObservedAt: start.Add(3 * time.Second)},
 				{IP: netip.MustParseAddr("127.0.2.3"), Port: 18789, Scheme: "http", Outcome: "not-openclaw", Title: "Welcome to nginx!",
 					Server: "nginx", HTTPStatus: 200, ObservedAt: start.Add(4 * time.Second)},
+				// A look-alike: counted apart (Honeypots), inside no other count.
+				{IP: netip.MustParseAddr("127.0.2.4"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
+					Version: "2026.6.10", Auth: "none", Official: new(bool), Honeypot: true, Flags: []string{"plaintext-http", "probable-honeypot"},
+					Server: "Apache/2.4.58 (Ubuntu)", HTTPStatus: 200, ObservedAt: start.Add(5 * time.Second)},
 			}
 			if err := st.AddObservations(ctx, run.ID, obs[:2]); err != nil {
 				t.Fatal(err)
@@ -107,7 +111,7 @@ func TestContract(t *testing.T) {
 			if s.Status != StatusComplete || s.EndedAt == nil || !s.EndedAt.Equal(end) {
 				t.Errorf("run not finished as recorded: %+v", s.Run)
 			}
-			want := Summary{Detected: 3,
+			want := Summary{Detected: 3, Honeypots: 1,
 				ByVersion:  map[string]int64{"2026.9.6": 1, "unknown": 1, "2026.1.24-3": 1},
 				ByAuth:     map[string]int64{"required": 1, "unknown": 1, "none": 1},
 				ByProduct:  map[string]int64{"openclaw": 2, "clawdbot": 1},
@@ -283,6 +287,9 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 					o.MIIT = []string{"internet-exposure"}
 					o.Country, o.ASN = []string{"DE", "FR", ""}[i%3], uint32(64500+i%2)
 				}
+				if i%9 == 0 { // a probable honeypot: counted apart, in no other count
+					o.Honeypot, o.Flags = true, append(o.Flags, "probable-honeypot")
+				}
 				obs = append(obs, o)
 			}
 			if err := st.AddObservations(ctx, run.ID, obs); err != nil {
@@ -296,8 +303,8 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 				return sums[0]
 			}
 			live := summary()
-			if live.Detected != 14 {
-				t.Fatalf("live count: %d gateways, want 14", live.Detected)
+			if live.Detected != 9 || live.Honeypots != 5 || live.ByFlag["probable-honeypot"] != 0 || live.ByFlag["plaintext-http"] != 9 {
+				t.Fatalf("live count: %d gateways, %d probable honeypots, flags %v; want 9 and 5 apart", live.Detected, live.Honeypots, live.ByFlag)
 			}
 			for u := range int64(2) {
 				if _, err := st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: u, DoneAt: time.Now()}, nil); err != nil {
@@ -318,7 +325,7 @@ func TestKeptCountsEqualLiveCounts(t *testing.T) {
 			if err := st.AddObservations(ctx, run.ID, []observation.Observation{late}); err != nil {
 				t.Fatal(err)
 			}
-			if s := summary(); s.Detected != 15 || s.ByProduct["clawdbot"] != 1 {
+			if s := summary(); s.Detected != 10 || s.Honeypots != 5 || s.ByProduct["clawdbot"] != 1 {
 				t.Errorf("after a late write: %d gateways, by product %v", s.Detected, s.ByProduct)
 			}
 		})

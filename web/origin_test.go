@@ -40,7 +40,7 @@ func TestServeRefusesRebinding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(fakeSource{reporttest.Runs()}, rules, Config{Listen: "127.0.0.1:8080", Hosts: []string{"census.lab.example", "proxy.lab.example:443"}})
+	h := New(fakeSource{runs: reporttest.Runs()}, rules, Config{Listen: "127.0.0.1:8080", Hosts: []string{"census.lab.example", "proxy.lab.example:443"}})
 	for _, c := range []struct {
 		name   string
 		header map[string]string
@@ -75,14 +75,14 @@ func TestServeRefusesRebinding(t *testing.T) {
 		}
 	}
 	// An address picked by the system: the listen address as the listener reports it.
-	wild := New(fakeSource{reporttest.Runs()}, rules, Config{Listen: "[::]:8080"})
+	wild := New(fakeSource{runs: reporttest.Runs()}, rules, Config{Listen: "[::]:8080"})
 	for host, want := range map[string]int{"198.18.0.7:8080": 200, "[::7]:8080": 200, "rebind.attacker.example:8080": 421} {
 		if rw := serveOnce(t, wild, "/healthz", map[string]string{"Host": host}); rw.Code != want {
 			t.Errorf("listening on [::]:8080, Host %s: %d, want %d", host, rw.Code, want)
 		}
 	}
 	// The zero Config is loopback on any port.
-	zero := New(fakeSource{reporttest.Runs()}, rules, Config{})
+	zero := New(fakeSource{runs: reporttest.Runs()}, rules, Config{})
 	for host, want := range map[string]int{"127.0.0.1:40123": 200, "[::1]:40123": 200, "localhost": 200, "rebind.attacker.example:40123": 421, "198.18.0.7:40123": 421} {
 		if rw := serveOnce(t, zero, "/healthz", map[string]string{"Host": host}); rw.Code != want {
 			t.Errorf("zero Config, Host %s: %d, want %d", host, rw.Code, want)
@@ -102,7 +102,7 @@ func TestServeRefusesRebinding(t *testing.T) {
 // case-insensitive).
 func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	rules, _ := fingerprint.LoadRules()
-	h := New(fakeSource{reporttest.Runs()}, rules, Config{Token: "0123456789abcdef-token"})
+	h := New(fakeSource{runs: reporttest.Runs()}, rules, Config{Token: "0123456789abcdef-token"})
 	for auth, want := range map[string]int{"Bearer 0123456789abcdef-token": 200, "bearer 0123456789abcdef-token": 200,
 		"BEARER  0123456789abcdef-token": 200, "Basic 0123456789abcdef-token": 401, "bearer wrong": 401, "Bearer0123456789abcdef-token": 401} {
 		if rw := serveOnce(t, h, "/", map[string]string{"Host": "127.0.0.1:8080", "Authorization": auth}); rw.Code != want {
@@ -155,7 +155,7 @@ func (hostileEnrichment) Observations(_ context.Context, run int64) ([]observati
 // page and the export with their bidi controls (the country unneutralised).
 func TestEnrichmentTextInTheView(t *testing.T) {
 	rules, _ := fingerprint.LoadRules()
-	h := New(hostileEnrichment{fakeSource{reporttest.Runs()}}, rules, Config{})
+	h := New(hostileEnrichment{fakeSource{runs: reporttest.Runs()}}, rules, Config{})
 	for _, path := range []string{"/search?q=127.0.0.0/8", "/runs/3/export.csv"} {
 		rw := serveOnce(t, h, path, map[string]string{"Host": "127.0.0.1"})
 		if rw.Code != 200 || strings.ContainsAny(rw.Body.String(), "\u202a\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\u200e\u200f\ufeff") {

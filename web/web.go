@@ -242,12 +242,21 @@ func (w *Handler) gateways(ctx context.Context, run store.Summary) ([]observatio
 }
 
 type searchPage struct {
-	Query   string
-	Run     store.Summary
-	Runs    []store.Summary
-	Hits    []observation.Observation
-	More    bool
-	Problem string
+	Query string
+	Run   store.Summary
+	Runs  []store.Summary
+	Hits  []hit
+	// Gateways and Honeypots count the hits shown by their verdict: gateways that count, and
+	// probable honeypots, counted apart.
+	Gateways, Honeypots int
+	More                bool
+	Problem             string
+}
+
+// hit is a gateway found by a search, with report's verdict on it.
+type hit struct {
+	observation.Observation
+	Verdict report.Verdict
 }
 
 // query is what a search asks for: an address, a prefix or an AS number.
@@ -323,7 +332,13 @@ func (w *Handler) search(rw http.ResponseWriter, r *http.Request) {
 				page.More = true
 				break
 			}
-			page.Hits = append(page.Hits, o)
+			v := w.ex.Judge().Verdict(o)
+			page.Hits = append(page.Hits, hit{o, v})
+			if v.Counts {
+				page.Gateways++
+			} else if v.ProbableHoneypot {
+				page.Honeypots++
+			}
 		}
 	}
 	w.render(rw, "search", page)

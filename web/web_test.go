@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +17,55 @@ import (
 	"github.com/clawcensus/clawcensus/store"
 )
 
-type fakeSource struct{ runs []store.Summary }
+type fakeSource struct {
+	runs  []store.Summary
+	extra []observation.Observation // run 3's besides reporttest.Observations
+}
 
 func (f fakeSource) Summaries(context.Context) ([]store.Summary, error) { return f.runs, nil }
 func (f fakeSource) Observations(_ context.Context, run int64) ([]observation.Observation, error) {
 	if run != 3 {
 		return nil, nil
 	}
-	return reporttest.Observations(), nil
+	return append(reporttest.Observations(), f.extra...), nil
+}
+
+// TestWebVerdicts: the view shows report's verdict. The look-alike is found by a search, marked
+// a probable honeypot and not counted; the run's honeypots are a number of their own; the
+// export leaves it out, as export does.
+func TestWebVerdicts(t *testing.T) {
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	lookalike := observation.Observation{IP: netip.MustParseAddr("127.0.0.30"), Port: 18789, Scheme: "http", Outcome: observation.OpenClaw,
+		Product: "openclaw", Version: "2026.6.10", Auth: "none", Official: &no, Honeypot: true, Flags: []string{"probable-honeypot"},
+		Evidence: []string{`contradiction: Server header "Apache" present (a real gateway sends none)`}}
+	srv := httptest.NewServer(New(fakeSource{runs: reporttest.Runs(), extra: []observation.Observation{lookalike}}, rules, Config{}))
+	defer srv.Close()
+	get := func(path string) string {
+		t.Helper()
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	if body := get("/"); !strings.Contains(body, `<strong id="detected">22</strong> gateways
+(and <span id="honeypots">1</span> probable honeypots, counted apart)`) {
+		t.Errorf("index: no honeypot count apart\n%s", body)
+	}
+	if body := get("/search?q=127.0.0.0/24"); !strings.Contains(body, `<p id="count">2 gateway(s) and 1 probable honeypot(s), not counted.</p>`) ||
+		strings.Count(body, `<tr class="hit">`) != 3 || strings.Count(body, ">probable honeypot, not counted</span>") != 1 ||
+		!strings.Contains(body, `<td class="verdict">critical</td>`) {
+		t.Errorf("search: the verdicts are not shown\n%s", body)
+	}
+	if body := get("/runs/3/export.csv"); strings.Contains(body, "127.0.0.30") || strings.Count(body, "\n") != 6 {
+		t.Errorf("export: the look-alike is exported\n%s", body)
+	}
 }
 
 func TestWebView(t *testing.T) {
@@ -31,7 +73,7 @@ func TestWebView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(fakeSource{reporttest.Runs()}, rules, Config{}))
+	srv := httptest.NewServer(New(fakeSource{runs: reporttest.Runs()}, rules, Config{}))
 	defer srv.Close()
 	get := func(path string) (int, string, http.Header) {
 		t.Helper()
@@ -78,7 +120,7 @@ func TestWebView(t *testing.T) {
 
 func TestWebToken(t *testing.T) {
 	rules, _ := fingerprint.LoadRules()
-	srv := httptest.NewServer(New(fakeSource{reporttest.Runs()}, rules, Config{Token: "0123456789abcdef-token"}))
+	srv := httptest.NewServer(New(fakeSource{runs: reporttest.Runs()}, rules, Config{Token: "0123456789abcdef-token"}))
 	defer srv.Close()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	status := func(req *http.Request) int {
@@ -132,7 +174,7 @@ func TestRunPageIsItsSeries(t *testing.T) {
 	recheck.StartedAt = recheck.StartedAt.Add(6 * time.Hour)
 	recheck.Detected, recheck.ByAuth = 14, map[string]int64{"none": 14}
 	runs = append(runs, recheck)
-	srv := httptest.NewServer(New(fakeSource{runs}, rules, Config{}))
+	srv := httptest.NewServer(New(fakeSource{runs: runs}, rules, Config{}))
 	defer srv.Close()
 	get := func(path string) string {
 		t.Helper()

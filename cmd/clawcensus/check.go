@@ -62,10 +62,7 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := report.Check(obs, targets, census.PortList(p.Ports), rules, report.NewExporter(rules))
-	if err != nil {
-		return err
-	}
+	res := report.Check(obs, targets, census.PortList(p.Ports), report.NewJudge(rules))
 	if err := res.Write(c.App.Writer, format); err != nil {
 		return fmt.Errorf("stdout: %w", err)
 	}

@@ -17,7 +17,8 @@ func exportCommand() *cli.Command {
 		Description: report.ExportHelp,
 		Flags: []cli.Flag{
 			dbFlag, fingerprintsFlag, dataFlag,
-			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},
+			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run, when it is complete and of the census's series)"},
+			&cli.BoolFlag{Name: "include-honeypots", Usage: "write the probable honeypots too, tagged probable-honeypot"},
 			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country or cidrs"},
 			&cli.StringFlag{Name: "recipients", Usage: "with --by cidrs: FILE of 'prefix,recipient' lines"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"}, forceFlag,
@@ -43,14 +44,12 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	if len(sums) == 0 {
-		return usagef("the store has no runs to export")
-	}
-	chosen, err := report.Choose(sums, c.Int64("run"), true)
+	run, warning, err := report.ChooseExport(sums, c.Int64("run"))
 	if err != nil {
 		return usageError{err}
+	} else if warning != "" {
+		fmt.Fprintln(c.App.ErrWriter, "warning:", warning)
 	}
-	run := chosen[0]
 	obs, err := st.Observations(c.Context, run.ID)
 	if err != nil {
 		return err
@@ -60,7 +59,10 @@ func runExport(c *cli.Context) error {
 		return err
 	}
 	ex := report.NewExporter(rules)
-	ex.Format = format
+	ex.Format, ex.IncludeHoneypots = format, c.Bool("include-honeypots")
+	if _, note := ex.Honeypots(obs); note != "" {
+		fmt.Fprintf(c.App.ErrWriter, "run %d: %s\n", run.ID, note)
+	}
 	if by != "" {
 		doc, err := reportDocument(c, run, sums)
 		if err != nil {

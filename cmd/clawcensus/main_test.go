@@ -702,9 +702,13 @@ func TestMetricsEndpoint(t *testing.T) {
 	if addr == "" {
 		t.Fatal("no metrics address logged")
 	}
-	fmt.Fprintf(stdin, "127.0.0.1:%d\n", l.gateway)
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-		t.Fatal(err)
+	lookalike := serveFixture(t, "../../fingerprint/testdata/negatives/lookalike-server-apache.txtar")
+	fmt.Fprintf(stdin, "127.0.0.1:%d\n127.0.0.1:%d\n", l.gateway, lookalike)
+	out := bufio.NewReader(stdout)
+	for range 2 {
+		if _, err := out.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
 	}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -712,7 +716,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `clawcensus_gateways_detected{run="1"} 1`) {
+	if !strings.Contains(string(body), `clawcensus_gateways_detected{run="1"} 1`) || !strings.Contains(string(body), `clawcensus_probable_honeypots{run="1"} 1`) {
 		t.Errorf("metrics:\n%s", body)
 	}
 }

@@ -30,6 +30,7 @@ func Runs() []store.Summary {
 			ByCountry:  map[string]int64{}, ByASN: map[string]int64{},
 		}
 		if d == 28 {
+			s.Honeypots = 1 // a look-alike, counted apart
 			s.Enrichment = "lab.mmdb (2026-11-01)"
 			s.ByCountry = map[string]int64{"ZZ": 15, "": int64(5 + i)}
 			s.ByASN = map[string]int64{"AS64500": 15, "": int64(5 + i)}
