@@ -41,7 +41,7 @@ func TestCoverage(t *testing.T) {
 		{"targets", "127.0.2.0:18789", true},
 		{"targets", "127.0.2.7:443", true},
 		{"targets", "[::ffff:127.0.2.7]:443", true},
-		{"targets", "127.0.2.7:8080", false}, // not a port of the plan
+		{"targets", "127.0.2.7:8080", false},  // not a port of the plan
 		{"targets", "127.0.2.5:18789", false}, // excluded
 		{"targets", "127.0.2.8:18789", false},
 		{"targets", "127.0.3.11:18789", true}, // from the target file
