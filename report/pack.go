@@ -38,6 +38,8 @@ type Exporter struct {
 	rules      *fingerprint.Rules
 	// Format is what Write writes and who sends it (ParseExportFormat).
 	Format ExportFormat
+	// delta, set by Notify.Select, gives each row its change since an earlier run.
+	delta *delta
 }
 
 // NewExporter reads build dates and advisory severities from the rules.
@@ -77,10 +79,16 @@ func (e *Exporter) vulnerable(o observation.Observation) []string {
 // observation with a product, in the order given.
 func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	c := NewCSV(w)
-	c.Write(ShadowserverHeader)
+	if e.delta == nil {
+		c.Write(ShadowserverHeader)
+	} else {
+		c.Write(append(slices.Clip(ShadowserverHeader), "change"))
+	}
 	for _, o := range obs {
-		if o.Detected() {
+		if o.Detected() && e.delta == nil {
 			c.Write(e.Row(o))
+		} else if o.Detected() {
+			c.Write(append(e.Row(o), e.changeOf(o)))
 		}
 	}
 	c.Flush()
@@ -247,6 +255,10 @@ type Recipient struct {
 	NoAuth     int    `json:"no_auth"`
 	Vulnerable int    `json:"vulnerable_version"`
 	Critical   int    `json:"critical"`
+	// Fixed counts the gateways fixed since an earlier run (export --changes-since), listed
+	// apart in FixedFile.
+	Fixed     int    `json:"fixed,omitempty"`
+	FixedFile string `json:"fixed_file,omitempty"`
 }
 
 // Totals are the gateways in recipients and the recipients they go to (a recipient may
@@ -302,6 +314,15 @@ func (p *Pack) recipientOf(o observation.Observation) (id, name string) {
 	return p.CIDRs[best].Recipient, ""
 }
 
+// RecipientOf names the recipient of one gateway: "file" when the export is one file (By "").
+func (p *Pack) RecipientOf(o observation.Observation) string {
+	if p.By == "" {
+		return "file"
+	}
+	id, _ := p.recipientOf(o)
+	return id
+}
+
 // Write writes the pack into Dir, which must be empty or new: packs are never mixed. Files
 // appear whole (written aside, then renamed). It returns the recipients, most gateways first.
 func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, error) {
@@ -319,7 +340,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	// One file per recipient and address family: IPv4 and IPv6 are separate report types, as
 	// in Shadowserver's feeds (scan_http, scan6_http).
 	type key struct{ id, reportType string }
-	groups := map[key][]observation.Observation{}
+	groups, fixed := map[key][]observation.Observation{}, map[key][]observation.Observation{}
 	names := map[string]string{}
 	for _, o := range obs {
 		if !o.Detected() {
@@ -330,7 +351,11 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		if o.IP.Is6() && !o.IP.Is4In6() {
 			k.reportType = ReportTypeIPv6
 		}
-		groups[k] = append(groups[k], o)
+		if ex.changeOf(o) == ChangeFixed { // a short list of its own; groups keeps the key, so the recipient is listed
+			fixed[k], groups[k] = append(fixed[k], o), groups[k]
+		} else {
+			groups[k] = append(groups[k], o)
+		}
 		names[id] = cmp.Or(names[id], name)
 	}
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
@@ -338,7 +363,18 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	for k, rows := range groups {
 		slices.SortFunc(rows, observation.Compare)
 		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
-			Gateways: len(rows)}
+			Gateways: len(rows), Fixed: len(fixed[k])}
+		if r.Fixed > 0 {
+			r.FixedFile = strings.TrimSuffix(r.File, ".csv") + "-fixed.csv"
+			if _, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return ex.writeFixed(w, fixed[k]) }); err != nil {
+				return nil, err
+			}
+		}
+		if len(rows) == 0 {
+			r.File = ""
+			recips = append(recips, r)
+			continue
+		}
 		for _, o := range rows {
 			if o.Auth == observation.AuthNone {
 				r.NoAuth++
@@ -362,10 +398,11 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	})
 	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
 		c := NewCSV(w)
-		c.Write([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"})
+		c.Write(ex.deltaColumns([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"},
+			"fixed", "fixed_file"))
 		for _, r := range recips {
-			c.Write([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
-				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256})
+			c.Write(ex.deltaColumns([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
+				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256}, fmt.Sprint(r.Fixed), r.FixedFile))
 		}
 		c.Flush()
 		return c.Error()
@@ -387,6 +424,9 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		"tlp":         "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
 		"note":        "advisories are implied by the version, not confirmed by exploitation",
 		"methodology": MethodCard(p.Run, p.Method),
+	}
+	if ex.delta != nil {
+		manifest["changes_since"] = map[string]any{"run": ex.delta.from, "counts": ex.delta.counts}
 	}
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)
