@@ -54,7 +54,7 @@ var severityRank = map[string]int{"info": 0, "low": 1, "medium": 2, "high": 3, "
 type Change struct {
 	Class string
 	// Why says what decided the class, for a person: "authenticated", "gone (no open port)",
-	// "severity rose from high to critical", "outside run B's targets".
+	// "severity rose from high to critical", "outside the later run's targets".
 	Why string
 	// Before and After are A's and B's observations of the ip:port; nil where that run has none.
 	Before, After *observation.Observation
@@ -130,7 +130,7 @@ func (e *Exporter) Classify(in ChangeInput) []Change {
 			case expB && c.SeverityBefore != "":
 				c.Class, c.Why = ChangeRegressed, "exposed again: "+strings.Join(differences(*c.Before, *c.After, e), ", ")
 			case expB && in.SeenBefore[k]:
-				c.Class, c.Why = ChangeRegressed, "exposed again: a gateway in an older run of the series, none in run A"
+				c.Class, c.Why = ChangeRegressed, "exposed again: a gateway in an older run of the series, none in the earlier run"
 			case expB:
 				c.Class = ChangeNew
 			case expA:
@@ -161,11 +161,11 @@ func fixedOrUnchecked(c Change, k netip.AddrPort, in ChangeInput, e *Exporter) (
 		case observation.NotOpenClaw, observation.NotHTTP, observation.Refused:
 			return ChangeFixed, "gone (the port answers: " + string(c.After.Outcome) + ")"
 		}
-		return ChangeUnchecked, "run B could not tell (" + string(c.After.Outcome) + ")"
+		return ChangeUnchecked, "the later run could not tell (" + string(c.After.Outcome) + ")"
 	case in.Covered == nil:
-		return ChangeUnchecked, "not observed by run B, whose targets are not known: " + cmp.Or(in.CoveredWhy, "no coverage given")
+		return ChangeUnchecked, "not observed by the later run, whose targets are not known: " + cmp.Or(in.CoveredWhy, "no coverage given")
 	case !in.Covered(k):
-		return ChangeUnchecked, "outside run B's targets"
+		return ChangeUnchecked, "outside the later run's targets"
 	}
 	return ChangeFixed, "gone (no open port)"
 }
@@ -330,13 +330,14 @@ func (c *Changes) Write(w io.Writer, format string) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"from": run(c.From), "to": run(c.To), "series": c.To.SeriesID(),
+		return enc.Encode(map[string]any{"tlp": "TLP:AMBER", "from": run(c.From), "to": run(c.To), "series": c.To.SeriesID(),
 			"series_label": c.To.SeriesLabel(), "threshold": c.Threshold, "counts": c.Counts(), "note": c.Note, "changes": records})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "changes in series %s\n  from run %d (%s, %s) to run %d (%s, %s)\n", seriesText(c.To),
 		c.From.ID, c.From.StartedAt.UTC().Format(time.RFC3339), c.From.Status, c.To.ID, c.To.StartedAt.UTC().Format(time.RFC3339), c.To.Status)
 	fmt.Fprintf(&b, "  exposed: a gateway of severity %s or above (open access, an advisory on its own surface, a leaked config)\n", c.Threshold)
+	b.WriteString("  TLP:AMBER: per-IP data, share only with the network's owner or its CERT\n")
 	counts := c.Counts()
 	for _, class := range ChangeClasses {
 		fmt.Fprintf(&b, "  %-14s %d\n", class, counts[class])

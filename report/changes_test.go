@@ -67,18 +67,18 @@ func TestClassify(t *testing.T) {
 		{name: "gone inside B's targets", before: obs{gateway("127.0.0.1", none)}, class: ChangeFixed, why: "gone (no open port)", sevA: "high"},
 		{name: "gone: another service answers", before: obs{gateway("127.0.0.1", none)}, after: obs{answer("127.0.0.1", observation.NotOpenClaw)},
 			class: ChangeFixed, why: "gone (the port answers: not-openclaw)", sevA: "high"},
-		{name: "outside B's targets", before: obs{gateway("127.0.1.1", none)}, class: ChangeUnchecked, why: "outside run B's targets", sevA: "high"},
+		{name: "outside B's targets", before: obs{gateway("127.0.1.1", none)}, class: ChangeUnchecked, why: "outside the later run's targets", sevA: "high"},
 		{name: "B's targets unknown", before: obs{gateway("127.0.0.1", none)}, nilCoverage: true, class: ChangeUnchecked,
-			why: "not observed by run B, whose targets are not known: run 2 is stalled", sevA: "high"},
+			why: "not observed by the later run, whose targets are not known: run 2 is stalled", sevA: "high"},
 		{name: "B's probe timed out", before: obs{gateway("127.0.0.1", none)}, after: obs{answer("127.0.0.1", observation.Timeout)},
-			class: ChangeUnchecked, why: "run B could not tell (timeout)", sevA: "high"},
+			class: ChangeUnchecked, why: "the later run could not tell (timeout)", sevA: "high"},
 		{name: "B did not probe it", before: obs{gateway("127.0.0.1", none)}, after: obs{answer("127.0.0.1", observation.Unprobed)},
-			class: ChangeUnchecked, why: "run B could not tell (open-unprobed)", sevA: "high"},
+			class: ChangeUnchecked, why: "the later run could not tell (open-unprobed)", sevA: "high"},
 		{name: "new", after: obs{gateway("127.0.0.1", none)}, class: ChangeNew, sevB: "high"},
 		{name: "new where another service answered", before: obs{answer("127.0.0.1", observation.NotOpenClaw)}, after: obs{gateway("127.0.0.1", none)},
 			class: ChangeNew, sevB: "high"},
 		{name: "absent in A, seen before", after: obs{gateway("127.0.0.1", none)}, seenBefore: true, class: ChangeRegressed,
-			why: "exposed again: a gateway in an older run of the series, none in run A", sevB: "high"},
+			why: "exposed again: a gateway in an older run of the series, none in the earlier run", sevB: "high"},
 		{name: "auth off again", before: obs{gateway("127.0.0.1", req)}, after: obs{gateway("127.0.0.1", none)}, class: ChangeRegressed,
 			why: "exposed again: auth required → none", sevA: "low", sevB: "high"},
 		{name: "vulnerable release again", before: obs{gateway("127.0.0.1", unk)}, after: obs{gateway("127.0.0.1", unk, "CVE-2026-45001")},
@@ -293,7 +293,10 @@ func TestChangesWrite(t *testing.T) {
 	if err := ch.Write(&text, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"changes in series lab\n", "  fixed          1\n", "  new            1\n", "  regressed      0\n", "  note: a note\n",
+	if !strings.Contains(js.String(), `"tlp": "TLP:AMBER"`) {
+		t.Errorf("json is not marked TLP:AMBER:\n%s", js.String())
+	}
+	for _, line := range []string{"changes in series lab\n", "  TLP:AMBER: per-IP data", "  fixed          1\n", "  new            1\n", "  regressed      0\n", "  note: a note\n",
 		"fixed:\n  127.0.0.1:18789          high → low           openclaw 2026.9.6  authenticated\n"} {
 		if !strings.Contains(text.String(), line) {
 			t.Errorf("text lacks %q:\n%s", line, text.String())

@@ -116,4 +116,13 @@ Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), 
 run's report, counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file
 hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most
 specific prefix wins; gateways in none go to 'unassigned'. The README shows the IntelMQ
-Shadowserver parser configuration that reads these files.`
+Shadowserver parser configuration that reads these files.
+
+--changes-since RUN (an earlier run of the same series) exports what changed instead: each
+ip:port exposed (severity medium or above) in either run, classed new, regressed, still-exposed
+or fixed, in a change column (intelmq: extra.change; xarf: change and a change: tag); a pack
+lists each recipient's fixed gateways apart, in <file>-fixed.csv. An ip:port the later run did not
+look at (outside its targets, the run not complete) is unchecked: never called fixed, never
+exported. --mark-sent records what the export tells whom (the recipient, or 'file'), what it said
+and when; --resend-after AGE (7d, 36h) leaves out a finding whose latest notice to the same
+recipient within AGE said the same.`
