@@ -56,7 +56,8 @@ type Change struct {
 	// Why says what decided the class, for a person: "authenticated", "gone (no open port)",
 	// "severity rose from high to critical", "outside the later run's targets".
 	Why string
-	// Before and After are A's and B's observations of the ip:port; nil where that run has none.
+	// Before is A's gateway at the ip:port (nil when A saw none), After B's observation there
+	// (nil when B has none).
 	Before, After *observation.Observation
 	// SeverityBefore and SeverityAfter are the gateway's severity in A and in B; "" where that
 	// run saw no gateway there.
@@ -65,14 +66,13 @@ type Change struct {
 
 // Current is the observation that speaks for the ip:port: B's gateway, else A's (the last
 // sighting of what is gone or unchecked).
-func (c Change) Current() observation.Observation {
-	if c.After != nil && c.After.Detected() {
-		return *c.After
+func (c Change) Current() observation.Observation { return *c.current() }
+
+func (c *Change) current() *observation.Observation {
+	if c.After != nil && c.After.Detected() || c.Before == nil {
+		return c.After
 	}
-	if c.Before != nil {
-		return *c.Before
-	}
-	return *c.After
+	return c.Before
 }
 
 // ChangeInput is what Classify compares: two runs of a series, A before B.
@@ -97,14 +97,22 @@ type ChangeInput struct {
 // neither run are left out: nothing about them changed that a notice would tell.
 func (e *Exporter) Classify(in ChangeInput) []Change {
 	threshold := severityRank[cmp.Or(in.Threshold, NotifyThreshold)]
-	index := func(obs []observation.Observation) map[netip.AddrPort]*observation.Observation {
-		m := make(map[netip.AddrPort]*observation.Observation, len(obs))
-		for i := range obs {
-			m[key(obs[i])] = &obs[i]
+	// Only gateways matter in A; in B, gateways, and what answers where A had one.
+	pairs := map[netip.AddrPort]*Change{}
+	for i := range in.Before {
+		if o := &in.Before[i]; o.Detected() {
+			pairs[key(o)] = &Change{Before: o}
 		}
-		return m
 	}
-	before, after := index(in.Before), index(in.After)
+	for i := range in.After {
+		o := &in.After[i]
+		k := key(o)
+		if c, ok := pairs[k]; ok {
+			c.After = o
+		} else if o.Detected() {
+			pairs[k] = &Change{After: o}
+		}
+	}
 	severity := func(o *observation.Observation) string {
 		if o == nil || !o.Detected() {
 			return ""
@@ -112,44 +120,36 @@ func (e *Exporter) Classify(in ChangeInput) []Change {
 		return e.Severity(*o)
 	}
 	exposed := func(sev string) bool { return sev != "" && severityRank[sev] >= threshold }
-	var out []Change
-	seen := map[netip.AddrPort]bool{}
-	for _, obs := range [][]observation.Observation{in.Before, in.After} {
-		for _, o := range obs {
-			k := key(o)
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			c := Change{Before: before[k], After: after[k], SeverityBefore: severity(before[k]), SeverityAfter: severity(after[k])}
-			switch expA, expB := exposed(c.SeverityBefore), exposed(c.SeverityAfter); {
-			case expA && expB && severityRank[c.SeverityAfter] > severityRank[c.SeverityBefore]:
-				c.Class, c.Why = ChangeRegressed, "severity rose from "+c.SeverityBefore+" to "+c.SeverityAfter
-			case expA && expB:
-				c.Class = ChangeStillExposed
-			case expB && c.SeverityBefore != "":
-				c.Class, c.Why = ChangeRegressed, "exposed again: "+strings.Join(differences(*c.Before, *c.After, e), ", ")
-			case expB && in.SeenBefore[k]:
-				c.Class, c.Why = ChangeRegressed, "exposed again: a gateway in an older run of the series, none in the earlier run"
-			case expB:
-				c.Class = ChangeNew
-			case expA:
-				c.Class, c.Why = fixedOrUnchecked(c, k, in, e)
-			default:
-				continue
-			}
-			out = append(out, c)
+	out := make([]Change, 0, len(pairs))
+	for k, c := range pairs {
+		c.SeverityBefore, c.SeverityAfter = severity(c.Before), severity(c.After)
+		switch expA, expB := exposed(c.SeverityBefore), exposed(c.SeverityAfter); {
+		case expA && expB && severityRank[c.SeverityAfter] > severityRank[c.SeverityBefore]:
+			c.Class, c.Why = ChangeRegressed, "severity rose from "+c.SeverityBefore+" to "+c.SeverityAfter
+		case expA && expB:
+			c.Class = ChangeStillExposed
+		case expB && c.Before != nil:
+			c.Class, c.Why = ChangeRegressed, "exposed again: "+strings.Join(differences(*c.Before, *c.After, e), ", ")
+		case expB && in.SeenBefore[k]:
+			c.Class, c.Why = ChangeRegressed, "exposed again: a gateway in an older run of the series, none in the earlier run"
+		case expB:
+			c.Class = ChangeNew
+		case expA:
+			c.Class, c.Why = fixedOrUnchecked(*c, k, in, e)
+		default:
+			continue
 		}
+		out = append(out, *c)
 	}
 	slices.SortFunc(out, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(slices.Index(ChangeClasses, a.Class), slices.Index(ChangeClasses, b.Class)),
-			observation.Compare(a.Current(), b.Current()))
+			observation.Compare(*a.current(), *b.current()))
 	})
 	return out
 }
 
 // key is an observation's ip:port, an IPv4-mapped address as IPv4.
-func key(o observation.Observation) netip.AddrPort { return netip.AddrPortFrom(o.IP.Unmap(), o.Port) }
+func key(o *observation.Observation) netip.AddrPort { return netip.AddrPortFrom(o.IP.Unmap(), o.Port) }
 
 // fixedOrUnchecked classifies an ip:port exposed in A and not in B.
 func fixedOrUnchecked(c Change, k netip.AddrPort, in ChangeInput, e *Exporter) (class, why string) {

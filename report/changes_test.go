@@ -174,11 +174,14 @@ type changeStore struct {
 	obs  map[int64][]observation.Observation
 	seen []netip.AddrPort
 	sent []store.Notification
-	// asked records the series and run GatewaysSeen was asked about.
+	// asked records the series and run GatewaysSeen was asked about; read, the runs whose
+	// observations were read.
 	asked []string
+	read  []int64
 }
 
 func (s *changeStore) Observations(_ context.Context, run int64) ([]observation.Observation, error) {
+	s.read = append(s.read, run)
 	return s.obs[run], nil
 }
 

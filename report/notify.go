@@ -97,7 +97,7 @@ func (n *Notify) Select(ctx context.Context, st NotifyStore, run store.Summary, 
 	recipient func(observation.Observation) string) ([]observation.Observation, error) {
 	out := slices.DeleteFunc(slices.Clone(obs), func(o observation.Observation) bool { return !o.Detected() })
 	if n.Since != 0 {
-		ch, err := ex.LoadChanges(ctx, st, n.from, run, n.Coverage)
+		ch, err := ex.LoadChanges(ctx, readRun{st, run.ID, obs}, n.from, run, n.Coverage)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func (n *Notify) Select(ctx context.Context, st NotifyStore, run store.Summary, 
 		out = out[:0]
 		for _, c := range ch.Changes {
 			if c.Class != ChangeUnchecked {
-				ex.delta.of[key(c.Current())] = c
+				ex.delta.of[key(c.current())] = c
 				out = append(out, c.Current())
 			}
 		}
@@ -129,11 +129,25 @@ func (n *Notify) Select(ctx context.Context, st NotifyStore, run store.Summary, 
 	}
 	before := len(out)
 	out = slices.DeleteFunc(out, func(o observation.Observation) bool {
-		said, ok := latest[told{recipient(o), key(o)}]
+		said, ok := latest[told{recipient(o), key(&o)}]
 		return ok && said == ex.Fingerprint(o)
 	})
 	n.logf("left out %d findings told to the same recipient within %s and unchanged since", before-len(out), n.ResendAfter)
 	return out, nil
+}
+
+// readRun is a store whose run id has been read already: obs.
+type readRun struct {
+	ChangesStore
+	id  int64
+	obs []observation.Observation
+}
+
+func (r readRun) Observations(ctx context.Context, id int64) ([]observation.Observation, error) {
+	if id == r.id {
+		return r.obs, nil
+	}
+	return r.ChangesStore.Observations(ctx, id)
 }
 
 // Mark records, with MarkSent, a notification per gateway of obs (what Select returned and
@@ -196,7 +210,7 @@ func (e *Exporter) changeOf(o observation.Observation) string {
 	if e.delta == nil {
 		return ""
 	}
-	return e.delta.of[key(o)].Class
+	return e.delta.of[key(&o)].Class
 }
 
 // Fingerprint is what a notification says of a gateway, for telling whether a finding changed
@@ -232,7 +246,7 @@ func (e *Exporter) writeFixed(w io.Writer, obs []observation.Observation) error 
 	c := NewCSV(w)
 	c.Write(FixedHeader)
 	for _, o := range obs {
-		ch := e.delta.of[key(o)]
+		ch := e.delta.of[key(&o)]
 		last := ""
 		if ch.Before != nil {
 			last = ch.Before.ObservedAt.UTC().Format("2006-01-02 15:04:05")

@@ -152,6 +152,9 @@ func TestNotifySelect(t *testing.T) {
 			t.Errorf("log: %q", log.String())
 		}
 	}
+	if diff := cmp.Diff([]int64{1, 1}, st.read); diff != "" {
+		t.Errorf("observations read from the store (-want +got): the export's own run is read once, by the export:\n%s", diff)
+	}
 }
 
 // TestNotifyMark: --mark-sent records one notification per exported gateway, with its
