@@ -3,8 +3,10 @@ package report
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -255,6 +257,9 @@ func TestChangesInEveryFormat(t *testing.T) {
 	var index []string
 	for _, r := range readCSVByHeader(t, filepath.Join(dir, "index.csv")) {
 		index = append(index, strings.Join([]string{r["recipient"], r["file"], r["gateways"], r["fixed"], r["fixed_file"]}, " "))
+		if b, err := os.ReadFile(filepath.Join(dir, r["fixed_file"])); err != nil || fmt.Sprintf("%x", sha256.Sum256(b)) != r["fixed_sha256"] {
+			t.Errorf("index: %s's sha256 %s (%v)", r["fixed_file"], r["fixed_sha256"], err)
+		}
 	}
 	want := []string{"net-a 2026-12-09-scan_openclaw-net-a.csv 1 1 2026-12-09-scan_openclaw-net-a-fixed.csv",
 		"net-b 2026-12-09-scan_openclaw-net-b.csv 1 1 2026-12-09-scan_openclaw-net-b-fixed.csv",

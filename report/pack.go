@@ -79,16 +79,10 @@ func (e *Exporter) vulnerable(o observation.Observation) []string {
 // observation with a product, in the order given.
 func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	c := NewCSV(w)
-	if e.delta == nil {
-		c.Write(ShadowserverHeader)
-	} else {
-		c.Write(append(slices.Clip(ShadowserverHeader), "change"))
-	}
+	c.Write(e.deltaColumns(slices.Clip(ShadowserverHeader), "change"))
 	for _, o := range obs {
-		if o.Detected() && e.delta == nil {
-			c.Write(e.Row(o))
-		} else if o.Detected() {
-			c.Write(append(e.Row(o), e.changeOf(o)))
+		if o.Detected() {
+			c.Write(e.deltaColumns(e.Row(o), e.changeOf(o)))
 		}
 	}
 	c.Flush()
@@ -257,8 +251,9 @@ type Recipient struct {
 	Critical   int    `json:"critical"`
 	// Fixed counts the gateways fixed since an earlier run (export --changes-since), listed
 	// apart in FixedFile.
-	Fixed     int    `json:"fixed,omitempty"`
-	FixedFile string `json:"fixed_file,omitempty"`
+	Fixed       int    `json:"fixed,omitempty"`
+	FixedFile   string `json:"fixed_file,omitempty"`
+	FixedSHA256 string `json:"fixed_sha256,omitempty"`
 }
 
 // Totals are the gateways in recipients and the recipients they go to (a recipient may
@@ -366,9 +361,11 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			Gateways: len(rows), Fixed: len(fixed[k])}
 		if r.Fixed > 0 {
 			r.FixedFile = strings.TrimSuffix(r.File, ".csv") + "-fixed.csv"
-			if _, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return ex.writeFixed(w, fixed[k]) }); err != nil {
+			sum, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return ex.writeFixed(w, fixed[k]) })
+			if err != nil {
 				return nil, err
 			}
+			r.FixedSHA256 = sum
 		}
 		if len(rows) == 0 {
 			r.File = ""
@@ -399,10 +396,10 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
 		c := NewCSV(w)
 		c.Write(ex.deltaColumns([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"},
-			"fixed", "fixed_file"))
+			"fixed", "fixed_file", "fixed_sha256"))
 		for _, r := range recips {
 			c.Write(ex.deltaColumns([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
-				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256}, fmt.Sprint(r.Fixed), r.FixedFile))
+				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256}, fmt.Sprint(r.Fixed), r.FixedFile, r.FixedSHA256))
 		}
 		c.Flush()
 		return c.Error()
