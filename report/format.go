@@ -124,4 +124,13 @@ hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per netwo
 line 'prefix,recipient' is a header); the most specific prefix wins; gateways in none go to
 'unassigned'. A recipient is 1 to 63 lowercase letters, digits and hyphens, not unassigned,
 index, manifest or summary; a prefix may be listed once. The README shows the IntelMQ
-Shadowserver parser configuration that reads these files.`
+Shadowserver parser configuration that reads these files.
+
+--changes-since RUN (an earlier run of the same series) exports what changed instead: each
+ip:port exposed (severity medium or above) in either run, classed new, regressed, still-exposed
+or fixed, in a change column (intelmq: extra.change; xarf: change and a change: tag); a pack
+lists each recipient's fixed gateways apart, in <file>-fixed.csv. An ip:port the later run did not
+look at (outside its targets, the run not complete) is unchecked: never called fixed, never
+exported. --mark-sent records what the export tells whom (the recipient, or 'file'), what it said
+and when; --resend-after AGE (7d, 36h) leaves out a finding whose latest notice to the same
+recipient within AGE said the same.`

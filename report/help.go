@@ -11,7 +11,10 @@ const TrendHelp = "One row per series and UTC day, from that series' last comple
 // so the CLI stays wiring.
 const ReportHelp = "text, json and csv list runs (all of them, or --run N / --last); md and html write one run's\n" +
 	"report (the newest unless --run N) with SVG charts, the trend up to that run and the methodology\n" +
-	"block to publish with the numbers. Reports carry counts only (TLP:CLEAR)."
+	"block to publish with the numbers. Reports carry counts only (TLP:CLEAR).\n" +
+	"--changes A..B (text or json) classes each ip:port exposed in run A or run B of one series: new,\n" +
+	"regressed, still-exposed, fixed, or unchecked where run B did not look (see clawcensus export --help);\n" +
+	"it lists ip:ports: TLP:AMBER."
 
 // CheckHelp is the help text of clawcensus check: kept here, beside the verdict it describes,
 // so the CLI stays wiring.

@@ -58,7 +58,7 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 		ev["source.geolocation.cc"] = cc
 	}
 	extra := map[string]any{"product": o.Product, "version": o.Version, "version_status": o.VersionStatus, "auth": o.Auth,
-		"severity": v.Severity}
+		"severity": v.Severity, "change": e.changeOf(o)}
 	for k, v := range extra {
 		if v != "" {
 			ev["extra."+k] = v

@@ -40,6 +40,8 @@ type Exporter struct {
 	// IncludeHoneypots writes the probable honeypots too, tagged probable-honeypot; by
 	// default they are left out, as they are left out of every count.
 	IncludeHoneypots bool
+	// delta, set by Notify.Select, gives each row its change since an earlier run.
+	delta *delta
 }
 
 // NewExporter reads build dates from the rules, and judges with them (NewJudge).
@@ -97,10 +99,10 @@ func (e *Exporter) Row(o observation.Observation) []string {
 // observation with a product, in the order given.
 func (e *Exporter) WriteCSV(w io.Writer, obs []observation.Observation) error {
 	c := NewCSV(w)
-	c.Write(ShadowserverHeader)
+	c.Write(e.deltaColumns(slices.Clip(ShadowserverHeader), "change"))
 	for _, o := range obs {
 		if _, ok := e.Exports(o); ok {
-			c.Write(e.Row(o))
+			c.Write(e.deltaColumns(e.Row(o), e.changeOf(o)))
 		}
 	}
 	c.Flush()
@@ -251,6 +253,11 @@ type Recipient struct {
 	NoAuth     int    `json:"no_auth"`
 	Vulnerable int    `json:"vulnerable_version"`
 	Critical   int    `json:"critical"`
+	// Fixed counts the gateways fixed since an earlier run (export --changes-since), listed
+	// apart in FixedFile.
+	Fixed       int    `json:"fixed,omitempty"`
+	FixedFile   string `json:"fixed_file,omitempty"`
+	FixedSHA256 string `json:"fixed_sha256,omitempty"`
 }
 
 // Totals are the gateways in recipients and the recipients they go to (a recipient may
@@ -306,6 +313,15 @@ func (p *Pack) recipientOf(o observation.Observation) (id, name string) {
 	return p.CIDRs[best].Recipient, ""
 }
 
+// RecipientOf names the recipient of one gateway: "file" when the export is one file (By "").
+func (p *Pack) RecipientOf(o observation.Observation) string {
+	if p.By == "" {
+		return "file"
+	}
+	id, _ := p.recipientOf(o)
+	return id
+}
+
 // Write writes the pack into Dir, which must be empty or new: packs are never mixed. Files
 // appear whole (written aside, then renamed). It returns the recipients, most gateways first.
 func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, error) {
@@ -323,7 +339,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	// One file per recipient and address family: IPv4 and IPv6 are separate report types, as
 	// in Shadowserver's feeds (scan_http, scan6_http).
 	type key struct{ id, reportType string }
-	groups := map[key][]observation.Observation{}
+	groups, fixed := map[key][]observation.Observation{}, map[key][]observation.Observation{}
 	names := map[string]string{}
 	for _, o := range obs {
 		if _, ok := ex.Exports(o); !ok {
@@ -334,7 +350,11 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		if o.IP.Is6() && !o.IP.Is4In6() {
 			k.reportType = ReportTypeIPv6
 		}
-		groups[k] = append(groups[k], o)
+		if ex.changeOf(o) == ChangeFixed { // a short list of its own; groups keeps the key, so the recipient is listed
+			fixed[k], groups[k] = append(fixed[k], o), groups[k]
+		} else {
+			groups[k] = append(groups[k], o)
+		}
 		names[id] = cmp.Or(names[id], name)
 	}
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
@@ -342,7 +362,20 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	for k, rows := range groups {
 		slices.SortFunc(rows, observation.Compare)
 		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
-			Gateways: len(rows)}
+			Gateways: len(rows), Fixed: len(fixed[k])}
+		if r.Fixed > 0 {
+			r.FixedFile = strings.TrimSuffix(r.File, ".csv") + "-fixed.csv"
+			sum, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return ex.writeFixed(w, fixed[k]) })
+			if err != nil {
+				return nil, err
+			}
+			r.FixedSHA256 = sum
+		}
+		if len(rows) == 0 {
+			r.File = ""
+			recips = append(recips, r)
+			continue
+		}
 		for _, o := range rows {
 			if o.Auth == observation.AuthNone {
 				r.NoAuth++
@@ -366,10 +399,11 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	})
 	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
 		c := NewCSV(w)
-		c.Write([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"})
+		c.Write(ex.deltaColumns([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"},
+			"fixed", "fixed_file", "fixed_sha256"))
 		for _, r := range recips {
-			c.Write([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
-				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256})
+			c.Write(ex.deltaColumns([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
+				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256}, fmt.Sprint(r.Fixed), r.FixedFile, r.FixedSHA256))
 		}
 		c.Flush()
 		return c.Error()
@@ -393,6 +427,9 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		"note":               "advisories are implied by the version, not confirmed by exploitation",
 		"probable_honeypots": map[string]any{"found": honeypots, "included": ex.IncludeHoneypots && honeypots > 0, "note": honeypotNote},
 		"methodology":        MethodCard(p.Run, p.Method),
+	}
+	if ex.delta != nil {
+		manifest["changes_since"] = map[string]any{"run": ex.delta.from, "counts": ex.delta.counts}
 	}
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)

@@ -48,6 +48,9 @@ type XARFReport struct {
 	Severity         string      `json:"severity"`
 	Description      string      `json:"description"`
 	Tags             []string    `json:"tags"`
+	// Change is the gateway's change since an earlier run (export --changes-since), also a
+	// change: tag; the core schema allows more properties.
+	Change string `json:"change,omitempty"`
 }
 
 var (
@@ -82,6 +85,9 @@ func (e *Exporter) XARF(o observation.Observation, id string) XARFReport {
 	}
 	if o.Auth != "" {
 		r.Tags = append(r.Tags, "auth:"+tag(o.Auth))
+	}
+	if r.Change = e.changeOf(o); r.Change != "" {
+		r.Tags = append(r.Tags, "change:"+r.Change)
 	}
 	for _, f := range o.Flags {
 		if len(r.Tags) < 20 {

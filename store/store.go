@@ -216,6 +216,14 @@ type Store interface {
 	Summaries(ctx context.Context) ([]Summary, error)
 	// Observations returns one run's observations in the order they were stored.
 	Observations(ctx context.Context, runID int64) ([]observation.Observation, error)
+	// GatewaysSeen lists, once each, the ip:ports where a run of series older than run before
+	// (a smaller id) identified a gateway: what a later run's changes call seen before.
+	GatewaysSeen(ctx context.Context, series string, before int64) ([]netip.AddrPort, error)
+	// MarkSent records notifications. One is kept per run, recipient and ip:port: marking one
+	// again keeps the later (its time and fingerprint), so marking twice never counts twice.
+	MarkSent(ctx context.Context, ns []Notification) error
+	// Notifications lists the notifications sent at or after since, oldest first.
+	Notifications(ctx context.Context, since time.Time) ([]Notification, error)
 	// Lock takes an exclusive lock named by key across processes (a plan being started by
 	// several shards at once) and returns its release.
 	Lock(ctx context.Context, key string) (unlock func(), err error)

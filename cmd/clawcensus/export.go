@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/report"
 )
 
@@ -24,6 +25,9 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"}, forceFlag,
 			&cli.StringFlag{Name: "format", Value: report.FormatShadowserver, Usage: "shadowserver (CSV), intelmq or xarf (JSON lines)"},
 			&cli.StringFlag{Name: "reporter", Usage: "ORG,EMAIL[,DOMAIN]: who notifies (IntelMQ feed.provider, X-ARF reporter)"},
+			&cli.Int64Flag{Name: "changes-since", Usage: "RUN: what changed since that run of the series (new, regressed, still-exposed, fixed), in a change column"},
+			&cli.StringFlag{Name: "resend-after", Usage: "AGE (7d, 36h): leave out findings told to the same recipient within AGE and unchanged since"},
+			&cli.BoolFlag{Name: "mark-sent", Usage: "record in the store what this export tells whom, and when (for --resend-after)"},
 		},
 		Action: runExport,
 	})
@@ -50,6 +54,11 @@ func runExport(c *cli.Context) error {
 	} else if warning != "" {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", warning)
 	}
+	notify := report.Notify{Since: c.Int64("changes-since"), ResendAfter: c.String("resend-after"), MarkSent: c.Bool("mark-sent"),
+		DB: c.String("db"), Coverage: census.Coverage, Now: time.Now(), Log: c.App.ErrWriter}
+	if err := notify.Check(sums, run); err != nil {
+		return usageError{err}
+	}
 	obs, err := st.Observations(c.Context, run.ID)
 	if err != nil {
 		return err
@@ -63,13 +72,16 @@ func runExport(c *cli.Context) error {
 	if _, note := ex.Honeypots(obs); note != "" {
 		fmt.Fprintf(c.App.ErrWriter, "run %d: %s\n", run.ID, note)
 	}
+	pack := &report.Pack{Dir: c.String("output"), By: by, CIDRs: cidrs, Run: run, ToolVersion: version, Generated: time.Now(), Method: methodologyOf(run)}
+	if obs, err = notify.Select(c.Context, st, run, obs, ex, pack.RecipientOf); err != nil {
+		return err
+	}
 	if by != "" {
 		doc, err := reportDocument(c, run, sums)
 		if err != nil {
 			return err
 		}
-		pack := &report.Pack{Dir: c.String("output"), By: by, CIDRs: cidrs, Run: run, ToolVersion: version,
-			Generated: time.Now(), Summary: doc.WriteMarkdown, Method: methodologyOf(run)}
+		pack.Summary = doc.WriteMarkdown
 		recips, err := pack.Write(obs, ex)
 		if err != nil {
 			return usageError{fmt.Errorf("-o %s: %w", pack.Dir, err)}
@@ -77,7 +89,7 @@ func runExport(c *cli.Context) error {
 		gateways, recipients := report.Totals(recips)
 		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients (%d files) in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
 			run.ID, gateways, recipients, len(recips), pack.Dir)
-		return nil
+		return notify.Mark(c.Context, run, obs, ex, pack.RecipientOf)
 	}
 	err = withOutput(c, func(w io.Writer) error { return ex.Write(w, obs) })
 	if err != nil {
@@ -87,5 +99,5 @@ func runExport(c *cli.Context) error {
 	if run.Enrichment != "" {
 		fmt.Fprintf(c.App.ErrWriter, "asn and geo from: %s\n", run.Enrichment)
 	}
-	return nil
+	return notify.Mark(c.Context, run, obs, ex, pack.RecipientOf)
 }

@@ -26,6 +26,7 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, csv, md or html"},
 			&cli.Int64Flag{Name: "run", Usage: "only run N"},
 			&cli.BoolFlag{Name: "last", Usage: "only the newest run"},
+			&cli.StringFlag{Name: "changes", Usage: "A..B: what changed from run A to run B of one series (text or json)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of stdout"}, forceFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -41,6 +42,21 @@ func reportCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
+			if c.IsSet("changes") { // each ip:port's class of change from run A to run B, with counts
+				a, b, err := report.ParseRunPair(c.String("changes"), sums)
+				if err != nil || c.IsSet("run") || c.Bool("last") || (format != "text" && format != "json") {
+					return usagef("%v", cmp.Or(err, errors.New("--changes A..B goes without --run or --last, with --format text or json")))
+				}
+				rules, err := loadRules(c)
+				if err != nil {
+					return err
+				}
+				ch, err := report.NewExporter(rules).LoadChanges(c.Context, st, a, b, census.Coverage)
+				if err != nil {
+					return err
+				}
+				return withOutput(c, func(w io.Writer) error { return ch.Write(w, format) })
+			}
 			chosen, err := report.Choose(sums, c.Int64("run"), c.Bool("last") || format == "md" || format == "html")
 			if err != nil || ((format == "md" || format == "html") && len(chosen) == 0) {
 				return usagef("%s store: %v", st.Backend(), cmp.Or(err, errors.New("no runs to report: run clawcensus scan first")))
