@@ -89,7 +89,7 @@ var ErrLive = errors.New("live workers hold its units")
 // that are not done. It returns the run and the units it enqueued.
 func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64, queueName func(run int64) string) (*store.Run, []int64, error) {
 	// The authorization record is stored with the run and shown in every report.
-	if err := CheckText("authorization", info.Authorization, 4096); err != nil {
+	if err := CheckText("authorization", info.Authorization, MaxAuthorization); err != nil {
 		return nil, nil, err
 	}
 	key := p.Key()
