@@ -304,3 +304,31 @@ func TestAuthorizationFromAFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeat: plan --follow plans again after each wait until the planner asks no more or
+// fails, and stops cleanly when told to.
+func TestRepeat(t *testing.T) {
+	var calls int
+	waits := []time.Duration{time.Millisecond, time.Millisecond, 0}
+	err := Repeat(context.Background(), func() (time.Duration, error) {
+		calls++
+		return waits[calls-1], nil
+	})
+	if err != nil || calls != 3 {
+		t.Errorf("Repeat: %d calls, %v; want 3, nil", calls, err)
+	}
+	boom := fmt.Errorf("boom")
+	if err := Repeat(context.Background(), func() (time.Duration, error) { return time.Hour, boom }); err != boom {
+		t.Errorf("a failure ends it: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	err = Repeat(ctx, func() (time.Duration, error) {
+		calls++
+		cancel()
+		return time.Hour, nil
+	})
+	if err != nil || calls != 1 {
+		t.Errorf("stopped while waiting: %d calls, %v", calls, err)
+	}
+}
