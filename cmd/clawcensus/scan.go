@@ -43,9 +43,8 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 		seed := c.Int64("seed")
 		cfg.Seed = &seed
 	}
-	// @FILE is read once, here: the run stores the text.
-	if auth, err := census.ReadAuthorization(c.String("authorization")); err != nil || c.Set("authorization", auth) != nil {
-		return nil, nil, usageError{fmt.Errorf("--authorization: %w", err)}
+	if _, err := census.ReadAuthorization(c.String("authorization")); err != nil {
+		return nil, nil, usageError{fmt.Errorf("--authorization: %w", err)} // checked before a run exists
 	}
 	var err error
 	if c.IsSet("series") {
