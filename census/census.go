@@ -53,7 +53,10 @@ func (c *Census) Close() error { return c.st.Close() }
 
 // RunInfo describes a run beyond its plan: what the report shows about it.
 type RunInfo struct {
-	ToolVersion   string
+	ToolVersion string
+	// Authorization is the run's authorization record, or @FILE to read it from (see
+	// ReadAuthorization): read when the run is stored, so a recurring plan takes the file's
+	// text of the day.
 	Authorization string
 	// Targets is the human-readable target description.
 	Targets string
@@ -89,9 +92,11 @@ var ErrLive = errors.New("live workers hold its units")
 // that are not done. It returns the run and the units it enqueued.
 func (c *Census) Start(ctx context.Context, p *Plan, info RunInfo, shard *uint64, queueName func(run int64) string) (*store.Run, []int64, error) {
 	// The authorization record is stored with the run and shown in every report.
-	if err := CheckText("authorization", info.Authorization, 4096); err != nil {
+	auth, err := ReadAuthorization(info.Authorization)
+	if err != nil {
 		return nil, nil, err
 	}
+	info.Authorization = auth
 	key := p.Key()
 	if shard != nil {
 		if *shard >= p.Shards {

@@ -21,7 +21,7 @@ func (p *Plan) WriteDryRun(out io.Writer, shard *uint64, confirmLarge bool) erro
 	if shard != nil {
 		probes, units, part = p.ShardProbes[*shard], int64(len(p.ShardUnits(*shard))), fmt.Sprintf("%d/%d", *shard, p.Shards)
 	}
-	eta := time.Duration(float64(probes) / float64(p.Rate) * float64(time.Second))
+	eta := p.Projected(shard)
 	excludedBy := "nothing"
 	if len(p.ExcludedBy) > 0 {
 		excludedBy = strings.Join(p.ExcludedBy, "; ")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,34 +17,47 @@ import (
 // planCommand stores a plan and queues its units for workers; it sends nothing itself.
 func planCommand() *cli.Command {
 	return command(&cli.Command{
-		Name:      "plan",
-		Usage:     "store a census plan and queue its work units for workers; prints {\"run\": N}",
-		ArgsUsage: scanCommand().ArgsUsage,
-		Flags:     flagsOf(forPlan),
+		Name:        "plan",
+		Usage:       "store a census plan and queue its work units for workers; prints {\"run\": N}",
+		ArgsUsage:   scanCommand().ArgsUsage,
+		Flags:       flagsOf(forPlan),
+		Description: census.PlanHelp,
 		Action: func(c *cli.Context) error {
-			p, shard, err := newPlan(c)
-			if err != nil {
-				return err
-			}
-			if c.Bool("dry-run") {
-				return printDryRun(c, p, shard)
-			}
-			if p.CandidatesStdin {
-				return usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
-			}
-			info := runInfo(c)
-			cen, err := openCensus(c)
-			if err != nil {
-				return err
-			}
-			defer cen.Close()
-			run, units, err := cen.Start(c.Context, p, info, shard, census.Shared)
-			if err != nil {
-				return err
-			}
-			return json.NewEncoder(c.App.Writer).Encode(map[string]int64{"run": run.ID, "units": int64(len(units))})
+			return census.Repeat(c.Context, func() (time.Duration, error) { return planOnce(c) })
 		},
 	})
+}
+
+// planOnce stores the plan the flags describe (with --every: the series' next run, when due)
+// and says when to plan again (--follow) or 0.
+func planOnce(c *cli.Context) (time.Duration, error) {
+	p, shard, err := newPlan(c)
+	if err != nil {
+		return 0, err
+	}
+	rec := census.Recurrence{Every: c.Duration("every"), MaxOverlap: c.Duration("max-overlap"), Force: c.Bool("force"), Follow: c.Bool("follow")}
+	if err := rec.Check(p, shard != nil, c.String("series")); err != nil {
+		return 0, usageError{err}
+	}
+	if c.Bool("dry-run") {
+		return 0, printDryRun(c, p, shard)
+	}
+	if p.CandidatesStdin {
+		return 0, usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
+	}
+	cen, err := openCensus(c)
+	if err != nil {
+		return 0, err
+	}
+	defer cen.Close()
+	next, err := cen.StartNext(c.Context, p, runInfo(c), shard, rec)
+	if err == nil && rec.Every > 0 {
+		fmt.Fprintln(c.App.ErrWriter, "clawcensus:", next)
+	}
+	if err == nil && next.Run != nil {
+		err = json.NewEncoder(c.App.Writer).Encode(map[string]int64{"run": next.Run.ID, "units": int64(len(next.Units))})
+	}
+	return next.Wait, err
 }
 
 // workerCommand leases units of planned runs until none is left (or, with --follow, forever).

@@ -43,6 +43,9 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 		seed := c.Int64("seed")
 		cfg.Seed = &seed
 	}
+	if _, err := census.ReadAuthorization(c.String("authorization")); err != nil {
+		return nil, nil, usageError{fmt.Errorf("--authorization: %w", err)} // checked before a run exists
+	}
 	var err error
 	if c.IsSet("series") {
 		if err := census.CheckSeriesName(c.String("series")); err != nil {
