@@ -67,17 +67,21 @@ type ExportFormat struct {
 	Now      time.Time // IntelMQ's time.observation
 }
 
+// Ext is the file name extension of the format's files: csv, or jsonl for JSON lines.
+func (f ExportFormat) Ext() string {
+	if f.Name == FormatIntelMQ || f.Name == FormatXARF {
+		return "jsonl"
+	}
+	return "csv"
+}
+
 // ParseExportFormat reads --format (one of Formats, "" the default) and --reporter
-// (ParseReporter); pack says the gateways go to a pack (--by), whose files are Shadowserver
-// CSV only.
-func ParseExportFormat(format, reporter string, pack bool, now time.Time) (ExportFormat, error) {
+// (ParseReporter). A pack (--by) writes its recipients' files in any of them.
+func ParseExportFormat(format, reporter string, now time.Time) (ExportFormat, error) {
 	switch format {
 	case "", FormatShadowserver:
 		format = FormatShadowserver
 	case FormatIntelMQ, FormatXARF:
-		if pack {
-			return ExportFormat{}, fmt.Errorf("--format %s writes one file: a pack (--by) is Shadowserver CSV", format)
-		}
 	default:
 		return ExportFormat{}, fmt.Errorf("--format %q: want %s", TextCell(format), strings.Join(Formats, ", "))
 	}
