@@ -37,3 +37,39 @@ func Contacts(ctx context.Context, st store.Store, id int64) (*contacts.DB, stor
 	})
 	return db, v, err
 }
+
+// ContactVersionsAt opens the store dsn names (store.Open when paths are given, to import them
+// as a new version with ImportContacts; store.OpenReadOnly otherwise) and lists its contacts
+// versions, oldest first.
+func ContactVersionsAt(ctx context.Context, dsn string, cfg contacts.Config, paths ...string) ([]store.ContactVersion, error) {
+	open := store.OpenReadOnly
+	if len(paths) > 0 {
+		open = store.Open
+	}
+	st, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if len(paths) > 0 {
+		if _, err := ImportContacts(ctx, st, cfg, paths...); err != nil {
+			return nil, err
+		}
+	}
+	return st.ContactVersions(ctx)
+}
+
+// LookupContact answers q, an IP address or an AS (contacts.DB.Lookup), from contacts version
+// id (0: the newest) of the store dsn names, opened for reading.
+func LookupContact(ctx context.Context, dsn string, id int64, q string) (contacts.Result, error) {
+	st, err := store.OpenReadOnly(ctx, dsn)
+	if err != nil {
+		return contacts.Result{}, err
+	}
+	defer st.Close()
+	db, _, err := Contacts(ctx, st, id)
+	if err != nil {
+		return contacts.Result{}, err
+	}
+	return db.Lookup(q)
+}

@@ -93,7 +93,9 @@ func TestContactsThroughTheStore(t *testing.T) {
 // (CLAWCENSUS_BENCH_MB megabytes uncompressed, 100 unless set; gzipped on disk first, as the
 // RIRs publish it) into a SQLite store (Postgres too with TEST_DATABASE_URL), reads the newest
 // version back, and reports the peak heap in use during the import and store, during the read
-// back, the stored size and the throughput. Not run in CI:
+// back, the stored size and the throughput. On 2 EPYC cores, 1024 MB (35 MB gzipped): SQLite
+// 14 s, peak heap 195 MB, 57 MB stored, read back in 1.4-1.8 s at 145-150 MB; Postgres 22 s,
+// 215 MB, read back in 2.1 s at 169 MB. Not run in CI:
 // CLAWCENSUS_BENCH_MB=1024 go test -run - -bench ImportContactsIntoStore -benchtime 1x ./census/
 func BenchmarkImportContactsIntoStore(b *testing.B) {
 	mb := int64(100)

@@ -31,12 +31,15 @@ import (
 	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
-// Help describes the files import reads, for the CLI.
+// Help describes the contacts commands, for the CLI.
 const Help = "import reads each FILE by its name: *.csv is the CERT's own table\n" +
 	"(network_or_asn,contact,name[,tlp][,format]; it wins over RIR data), a name holding\n" +
 	"delegated- is an RIR's delegated-*-extended-latest statistics (registry and country for\n" +
 	"blocks with no contact), anything else an RPSL split dump (ripe.db.inetnum.gz, apnic.db.irt.gz,\n" +
-	"…; gzip or plain). lookup prints the contact for an IP or AS and the objects that gave it."
+	"…; gzip or plain), and stores what they give as a new contacts version in the store (--db):\n" +
+	"all at once or nothing (Ctrl-C leaves no version). list shows the versions and their files;\n" +
+	"lookup prints the contact for an IP or AS and the objects that gave it, from the newest\n" +
+	"version or --contacts-version N; export --by contact reads the same."
 
 // Source is one imported file.
 type Source struct {

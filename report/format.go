@@ -113,11 +113,16 @@ v4 reports (one a line, category vulnerability, type open or cve); --reporter OR
 names the sender (without it, a placeholder on the .invalid domain).
 Per-IP data is TLP:AMBER: share it only with the network's owner or its CERT.
 
-With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:
-YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from
---recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as
-Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the
-run's report, counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file
-hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per network; the most
-specific prefix wins; gateways in none go to 'unassigned'. The README shows the IntelMQ
+With --by asn|country|cidrs|contact and -o DIR (new or empty), export writes a notification
+pack: YYYY-MM-DD-scan_openclaw-<recipient>.csv (.jsonl for intelmq and xarf) per recipient
+(as64500, de, a name from --recipients, or a contact's address made a name) for IPv4 and
+YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as Shadowserver keeps the families apart;
+index.csv (files and counts, TLP:AMBER), summary.md (the run's report, counts only, TLP:CLEAR)
+and manifest.json (run, tool version, data sets, file hashes). --recipients FILE for --by
+cidrs: one 'prefix,recipient' line per network; the most specific prefix wins; gateways in none
+go to 'unassigned'. --by contact reads the newest contacts version in the store (clawcensus
+contacts import; --contacts-version N for another) and adds a cover letter per contact
+(YYYY-MM-DD-cover-<recipient>.md and .txt: what was found, when, how, the fix per host, TLP,
+how to opt out); gateways with no contact go to YYYY-MM-DD-no-contact.csv, by registry and
+country. The CSV's last column, tlp, is AMBER in every row. The README shows the IntelMQ
 Shadowserver parser configuration that reads these files.`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/clawcensus/clawcensus/census"
 	"github.com/clawcensus/clawcensus/report"
 )
 
@@ -18,7 +19,7 @@ func exportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run)"},
-			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country or cidrs"},
+			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country, cidrs or contact (the contacts in the store)"}, contactsVersionFlag,
 			&cli.StringFlag{Name: "recipients", Usage: "with --by cidrs: FILE of 'prefix,recipient' lines"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"}, forceFlag,
 			&cli.StringFlag{Name: "format", Value: report.FormatShadowserver, Usage: "shadowserver (CSV), intelmq or xarf (JSON lines)"},
@@ -34,9 +35,11 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	format, err := report.ParseExportFormat(c.String("format"), c.String("reporter"), by != "", time.Now())
+	format, err := report.ParseExportFormat(c.String("format"), c.String("reporter"), time.Now())
 	if err != nil {
 		return usageError{err}
+	} else if c.IsSet("contacts-version") && by != "contact" {
+		return usagef("--contacts-version goes with --by contact")
 	}
 	st, sums, err := openRuns(c)
 	if err != nil {
@@ -61,6 +64,11 @@ func runExport(c *cli.Context) error {
 	}
 	ex := report.NewExporter(rules)
 	ex.Format = format
+	if by == "contact" {
+		if ex.Contacts, _, err = census.Contacts(c.Context, st, c.Int64("contacts-version")); err != nil {
+			return usageError{err} // no contacts, not that version, or a damaged one: import again
+		}
+	}
 	if by != "" {
 		doc, err := reportDocument(c, run, sums)
 		if err != nil {
