@@ -5,7 +5,8 @@
 // dump is gigabytes, and only the keys resolution needs are kept.
 //
 // It does not scan, fingerprint or store observations, and makes no network lookups (no
-// whois, no RDAP). Its result is a DB that Save writes to a file and Load reads back.
+// whois, no RDAP). Its result is a DB, which Encode writes in a compact compiled form (the
+// store keeps each import as a version of it) and Decode reads back.
 package contacts
 
 import (
@@ -26,14 +27,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
-// Help describes the files import reads, for the CLI.
+// Help describes the contacts commands, for the CLI.
 const Help = "import reads each FILE by its name: *.csv is the CERT's own table\n" +
 	"(network_or_asn,contact,name[,tlp][,format]; it wins over RIR data), a name holding\n" +
 	"delegated- is an RIR's delegated-*-extended-latest statistics (registry and country for\n" +
 	"blocks with no contact), anything else an RPSL split dump (ripe.db.inetnum.gz, apnic.db.irt.gz,\n" +
-	"…; gzip or plain). lookup prints the contact for an IP or AS and the objects that gave it."
+	"…; gzip or plain), and stores what they give as a new contacts version in the store (--db):\n" +
+	"all at once or nothing (Ctrl-C leaves no version). list shows the versions and their files;\n" +
+	"lookup prints the contact for an IP or AS and the objects that gave it, from the newest\n" +
+	"version or --contacts-version N; export --by contact reads the same."
 
 // Source is one imported file.
 type Source struct {
@@ -41,10 +47,21 @@ type Source struct {
 	Kind     string // rpsl, delegated or cert-csv
 	SHA256   string // of the file as read (compressed, if it was)
 	Registry string // from the name (ripe.db.… is ripe), for RPSL dumps
+	Size     int64  // bytes read (compressed, if it was)
 	Objects  int    // objects, lines or rows used
 }
 
-// DB holds the imported data. Build one with Import; its fields are exported for Save.
+// Config says what Import reports while it reads; its zero value reports nothing.
+type Config struct {
+	// Progress receives, per file, a line every ProgressEvery while the file is read (bytes
+	// read of its size, the rate) and one when it is done. Nil: no lines.
+	Progress io.Writer
+	// ProgressEvery is the time between progress lines. Zero means 2 seconds; a negative value
+	// writes a line after every read (tests).
+	ProgressEvery time.Duration
+}
+
+// DB holds the imported data. Build one with Import, or Decode one Encode wrote.
 type DB struct {
 	ImportID string // sha256 over the sources' hashes: the same files give the same id
 	Imported time.Time
@@ -80,14 +97,17 @@ type CertEntry struct {
 }
 
 // Import reads files (see Help) into a new DB. An error names the file and, where it can,
-// the line.
-func Import(ctx context.Context, paths ...string) (*DB, error) {
+// the line. A cancelled ctx stops it within one read.
+func Import(ctx context.Context, cfg Config, paths ...string) (*DB, error) {
+	if cfg.ProgressEvery == 0 {
+		cfg.ProgressEvery = 2 * time.Second
+	}
 	db := newDB()
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := db.importFile(ctx, p); err != nil {
+		if err := db.importFile(ctx, cfg, p); err != nil {
 			return nil, fmt.Errorf("import %s: %w", p, err)
 		}
 	}
@@ -95,14 +115,20 @@ func Import(ctx context.Context, paths ...string) (*DB, error) {
 	return db, nil
 }
 
-func (db *DB) importFile(ctx context.Context, path string) error {
+func (db *DB) importFile(ctx context.Context, cfg Config, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	name := filepath.Base(path)
+	m := &meter{r: f, name: textsafe.Clean(name, 200), w: cfg.Progress, every: cfg.ProgressEvery, start: time.Now()}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		m.size = fi.Size()
+	}
+	m.last = m.start
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(f, h), 256<<10)
+	br := bufio.NewReaderSize(io.TeeReader(m, h), 256<<10)
 	var r io.Reader = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		gz, err := gzip.NewReader(br)
@@ -113,7 +139,6 @@ func (db *DB) importFile(ctx context.Context, path string) error {
 	}
 	cr := &ctxReader{ctx: ctx, r: r}
 	r = cr
-	name := filepath.Base(path)
 	src := Source{Name: name}
 	if len(db.Sources) >= 1<<16-1 || len(db.Text) > 1<<32-1<<20 {
 		return errors.New("too many files")
@@ -145,8 +170,9 @@ func (db *DB) importFile(ctx context.Context, path string) error {
 	if _, err := io.Copy(io.Discard, br); err != nil { // hash what the parser did not need
 		return err
 	}
-	src.SHA256 = hex.EncodeToString(h.Sum(nil))
+	src.SHA256, src.Size = hex.EncodeToString(h.Sum(nil)), m.n
 	db.Sources = append(db.Sources, src)
+	m.done(src.Objects)
 	return nil
 }
 

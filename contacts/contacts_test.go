@@ -6,8 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +27,7 @@ func importFixtures(t *testing.T, names ...string) *DB {
 	for _, n := range names {
 		paths = append(paths, filepath.Join("testdata", n))
 	}
-	db, err := Import(context.Background(), paths...)
+	db, err := Import(context.Background(), Config{}, paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +105,10 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// TestGzipSaveLoad: a gzip dump reads as the plain one, the source's sha256 is the file's,
-// the import id depends on the files alone, and a saved file answers as the DB it came from.
-func TestGzipSaveLoad(t *testing.T) {
+// TestGzipEncodeDecode: a gzip dump reads as the plain one, the source's sha256 and size are
+// the file's, the import id depends on the files alone, the progress lines name the file and
+// its size, and the compiled form answers as the DB it came from.
+func TestGzipEncodeDecode(t *testing.T) {
 	dir := t.TempDir()
 	plain, err := os.ReadFile("testdata/ripe.db.role")
 	if err != nil {
@@ -121,50 +124,111 @@ func TestGzipSaveLoad(t *testing.T) {
 			paths = append(paths, filepath.Join("testdata", n))
 		}
 	}
-	db, err := Import(context.Background(), append(paths, gzPath)...)
+	var progress bytes.Buffer
+	db, err := Import(context.Background(), Config{Progress: &progress, ProgressEvery: -1}, append(paths, gzPath)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gzBytes, _ := os.ReadFile(gzPath)
 	sum := sha256.Sum256(gzBytes)
 	last := db.Sources[len(db.Sources)-1]
-	if last.SHA256 != hex.EncodeToString(sum[:]) || last.Kind != "rpsl" || last.Objects != 3 {
+	if last.SHA256 != hex.EncodeToString(sum[:]) || last.Kind != "rpsl" || last.Objects != 3 || last.Size != int64(len(gzBytes)) {
 		t.Errorf("source %+v", last)
 	}
-	again, err := Import(context.Background(), append([]string{gzPath}, paths...)...)
+	for _, want := range []string{"contacts: ripe.db.role.gz: 0.0 MiB of 0.0 MiB (100%), ", "contacts: ripe.db.role.gz: 0.0 MiB read in ", "), 3 used\n",
+		"contacts: cert-contacts.csv: 0.0 MiB read in "} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
+	}
+	again, err := Import(context.Background(), Config{}, append([]string{gzPath}, paths...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.ImportID != db.ImportID || db.ImportID == importFixtures(t, fixtures...).ImportID {
 		t.Errorf("import ids %s %s: same files must give the same id, others another", db.ImportID, again.ImportID)
 	}
-	file := filepath.Join(dir, "contacts.bin")
-	if err := db.Save(file); err != nil {
+	var enc bytes.Buffer
+	if err := db.Encode(&enc); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := Load(file)
+	var enc2 bytes.Buffer
+	if err := db.Encode(&enc2); err != nil || !bytes.Equal(enc.Bytes(), enc2.Bytes()) {
+		t.Errorf("two encodings of one DB differ (%v)", err)
+	}
+	decoded, err := Decode(bytes.NewReader(enc.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"198.18.1.130", "198.18.2.5", "198.19.0.9", "::1:5", "AS64500", "as64512"} {
+	if decoded.ImportID != db.ImportID || !decoded.Imported.Equal(db.Imported) || decoded.Summary() != db.Summary() ||
+		!cmp.Equal(decoded.Sources, db.Sources) {
+		t.Errorf("decoded %s %v %q %+v, want %s %v %q %+v", decoded.ImportID, decoded.Imported, decoded.Summary(), decoded.Sources,
+			db.ImportID, db.Imported, db.Summary(), db.Sources)
+	}
+	for _, q := range []string{"198.18.1.130", "198.18.2.5", "198.19.0.9", "::1:5", "AS64500", "as64512", "64501"} {
 		want, _ := db.Lookup(q)
-		got, err := loaded.Lookup(q)
+		got, err := decoded.Lookup(q)
 		if err != nil || want.Contact == "" && want.Registry == "" {
 			t.Fatalf("%s: %v %+v", q, err, want)
 		}
 		if d := cmp.Diff(want, got); d != "" {
-			t.Errorf("%s after Save/Load (-want +got)\n%s", q, d)
+			t.Errorf("%s after Encode/Decode (-want +got)\n%s", q, d)
 		}
 	}
-	var sum1 bytes.Buffer
-	if err := loaded.WriteSummary(&sum1); err != nil || !strings.Contains(sum1.String(), "import "+db.ImportID) || !strings.Contains(sum1.String(), last.SHA256) {
-		t.Errorf("summary %v:\n%s", err, sum1.String())
+}
+
+// TestDecodeRefuses: data cut short, of another version or that would make a lookup panic or
+// loop is refused.
+func TestDecodeRefuses(t *testing.T) {
+	db := importFixtures(t, fixtures...)
+	encode := func(db *DB) []byte {
+		var b bytes.Buffer
+		if err := db.Encode(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
 	}
-	if err := os.WriteFile(file, []byte("something else"), 0o600); err != nil {
-		t.Fatal(err)
+	whole := encode(db)
+	loop := *db
+	loop.Net4 = slices.Clone(db.Net4)
+	loop.Net4[0].Parent = 0
+	badSrc := *db
+	badSrc.Cert = slices.Clone(db.Cert)
+	badSrc.Cert[0].Src = 99
+	for name, data := range map[string][]byte{
+		"empty":          nil,
+		"other version":  append([]byte("clawcensus-contacts 1\n"), whole[len(encodingMagic):]...),
+		"cut short":      whole[:len(whole)-10],
+		"header only":    whole[:len(encodingMagic)+40],
+		"a span loops":   encode(&loop),
+		"unknown source": encode(&badSrc),
+	} {
+		if _, err := Decode(bytes.NewReader(data)); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
 	}
-	if _, err := Load(file); err == nil || !strings.Contains(err.Error(), "not a contacts file") {
-		t.Errorf("Load of another file: %v", err)
+}
+
+// TestFor: a host's contact comes from the CERT's table by address, then by AS, then RIR data
+// by address, then by AS; registry and country from the address.
+func TestFor(t *testing.T) {
+	db := importFixtures(t, fixtures...)
+	for _, tc := range []struct {
+		ip                            string
+		asn                           uint32
+		contact, source, registry, cc string
+	}{
+		{"198.18.2.5", 64501, "noc@cont.example", "cert-csv", "", ""},             // CERT by address wins over CERT by AS
+		{"198.18.0.5", 64501, "asn@cert.example", "cert-csv", "ripe", "DE"},       // CERT by AS wins over RIR data
+		{"198.18.0.5", 64500, "abuse@wide.example", "rpsl", "ripe", "DE"},         // RIR by address before the aut-num
+		{"198.19.100.1", 64500, "abuse@société.example", "rpsl", "ripencc", "SE"}, // no contact by address: the aut-num's
+		{"198.19.100.1", 0, "", "delegated", "ripencc", "SE"},
+		{"127.0.3.0", 64999, "", "", "", ""},
+	} {
+		got := db.For(netip.MustParseAddr(tc.ip), tc.asn)
+		if got.Contact != tc.contact || got.Source != tc.source || got.Registry != tc.registry || got.Country != tc.cc || got.Query != tc.ip {
+			t.Errorf("For(%s, %d) = %+v, want %s %s %s %s", tc.ip, tc.asn, got, tc.contact, tc.source, tc.registry, tc.cc)
+		}
 	}
 }
 
@@ -210,18 +274,18 @@ func TestBadFiles(t *testing.T) {
 			if err := os.WriteFile(path, tc.body, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Import(context.Background(), path)
+			_, err := Import(context.Background(), Config{}, path)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
 				t.Errorf("got %v, want an error naming %s and saying %q", err, tc.name, tc.want)
 			}
 		})
 	}
-	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "missing.gz")); err == nil {
+	if _, err := Import(context.Background(), Config{}, filepath.Join(t.TempDir(), "missing.gz")); err == nil {
 		t.Error("a missing file imported")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Import(ctx, "testdata/ripe.db.role"); err == nil {
+	if _, err := Import(ctx, Config{}, "testdata/ripe.db.role"); err == nil {
 		t.Error("a cancelled import went on")
 	}
 }

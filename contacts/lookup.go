@@ -100,6 +100,23 @@ func (db *DB) Lookup(q string) (Result, error) {
 	return res, nil
 }
 
+// For answers for one host at a, in AS asn (0: not known): the CERT's table by address, then
+// by AS; then RIR data by address, then the AS's aut-num; registry and country come from the
+// address's answer when it has them. It is Lookup for a host a census found, never an error.
+func (db *DB) For(a netip.Addr, asn uint32) Result {
+	byAddr, _ := db.Lookup(a.Unmap().String())
+	if byAddr.Source == "cert-csv" || asn == 0 {
+		return byAddr
+	}
+	byAS, _ := db.Lookup(fmt.Sprintf("AS%d", asn))
+	if byAS.Source != "cert-csv" && (byAddr.Contact != "" || byAS.Contact == "") {
+		return byAddr
+	}
+	byAS.Query = byAddr.Query
+	byAS.Registry, byAS.Country = cmp.Or(byAddr.Registry, byAS.Registry), cmp.Or(byAddr.Country, byAS.Country)
+	return byAS
+}
+
 func trimCC(cc [2]byte) []byte {
 	if cc == [2]byte{} {
 		return nil

@@ -67,17 +67,21 @@ type ExportFormat struct {
 	Now      time.Time // IntelMQ's time.observation
 }
 
+// Ext is the file name extension of the format's files: csv, or jsonl for JSON lines.
+func (f ExportFormat) Ext() string {
+	if f.Name == FormatIntelMQ || f.Name == FormatXARF {
+		return "jsonl"
+	}
+	return "csv"
+}
+
 // ParseExportFormat reads --format (one of Formats, "" the default) and --reporter
-// (ParseReporter); pack says the gateways go to a pack (--by), whose files are Shadowserver
-// CSV only.
-func ParseExportFormat(format, reporter string, pack bool, now time.Time) (ExportFormat, error) {
+// (ParseReporter). A pack (--by) writes its recipients' files in any of them.
+func ParseExportFormat(format, reporter string, now time.Time) (ExportFormat, error) {
 	switch format {
 	case "", FormatShadowserver:
 		format = FormatShadowserver
 	case FormatIntelMQ, FormatXARF:
-		if pack {
-			return ExportFormat{}, fmt.Errorf("--format %s writes one file: a pack (--by) is Shadowserver CSV", format)
-		}
 	default:
 		return ExportFormat{}, fmt.Errorf("--format %q: want %s", TextCell(format), strings.Join(Formats, ", "))
 	}
@@ -115,15 +119,20 @@ Without --run, export takes the newest run only when it is complete and of the c
 like a gateway but contradict a real one) are left out, as they are of every count;
 --include-honeypots writes them too, tagged probable-honeypot, severity info.
 
-With --by asn|country|cidrs and -o DIR (new or empty), export writes a notification pack:
-YYYY-MM-DD-scan_openclaw-<recipient>.csv per recipient (as64500, de, or a name from
---recipients) for IPv4 and YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as
-Shadowserver keeps the families apart; index.csv (files and counts, TLP:AMBER), summary.md (the
-run's report, counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file
-hashes). --recipients FILE for --by cidrs: one 'prefix,recipient' line per network (a first
-line 'prefix,recipient' is a header); the most specific prefix wins; gateways in none go to
-'unassigned'. A recipient is 1 to 63 lowercase letters, digits and hyphens, not unassigned,
-index, manifest or summary; a prefix may be listed once. The README shows the IntelMQ
+With --by asn|country|cidrs|contact and -o DIR (new or empty), export writes a notification
+pack: YYYY-MM-DD-scan_openclaw-<recipient>.csv (.jsonl for intelmq and xarf) per recipient
+(as64500, de, a name from --recipients, or a contact's address made a name) for IPv4 and
+YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as Shadowserver keeps the families apart;
+index.csv (files and counts, TLP:AMBER), summary.md (the run's report, counts only, TLP:CLEAR)
+and manifest.json (run, tool version, data sets, file hashes). --recipients FILE for --by
+cidrs: one 'prefix,recipient' line per network (a first line 'prefix,recipient' is a header);
+the most specific prefix wins; gateways in none go to 'unassigned'. A recipient is 1 to 63
+lowercase letters, digits and hyphens, not unassigned, index, manifest or summary; a prefix may
+be listed once. --by contact reads the newest contacts version in the store (clawcensus
+contacts import; --contacts-version N for another) and adds a cover letter per contact
+(YYYY-MM-DD-cover-<recipient>.md and .txt: what was found, when, how, the fix per host, TLP,
+how to opt out); gateways with no contact go to YYYY-MM-DD-no-contact.csv, by registry and
+country. The CSV's last column, tlp, is AMBER in every row. The README shows the IntelMQ
 Shadowserver parser configuration that reads these files.
 
 --changes-since RUN (an earlier run of the same series) exports what changed instead: each

@@ -284,7 +284,7 @@ func TestIntelMQEventsFollowTheHarmonization(t *testing.T) {
 	}
 	ex := NewExporter(rules)
 	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-	if ex.Format, err = ParseExportFormat(FormatIntelMQ, "CERT Lab,cert@lab.example", false, now); err != nil {
+	if ex.Format, err = ParseExportFormat(FormatIntelMQ, "CERT Lab,cert@lab.example", now); err != nil {
 		t.Fatal(err)
 	}
 	obs := formatCases(t, rules)
@@ -338,7 +338,7 @@ func TestXARFReportsFollowTheSchema(t *testing.T) {
 	for i, reporter := range []string{"", "CERT Lab,cert@lab.example", "CERT Lab,cert@mail.lab.example,lab.example"} {
 		ex := NewExporter(rules)
 		ex.IncludeHoneypots = i == 2 // a honeypot's report validates too
-		if ex.Format, err = ParseExportFormat(FormatXARF, reporter, false, time.Time{}); err != nil {
+		if ex.Format, err = ParseExportFormat(FormatXARF, reporter, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		obs := formatCases(t, rules)
@@ -368,28 +368,28 @@ func TestXARFReportsFollowTheSchema(t *testing.T) {
 func TestParseExportFormat(t *testing.T) {
 	tests := []struct {
 		format, reporter string
-		pack             bool
 		wantErr          string
 		want             Reporter
+		ext              string
 	}{
-		{"", "", false, "", PlaceholderReporter},
-		{"shadowserver", "", true, "", PlaceholderReporter},
-		{"xarf", "CERT Lab, cert@lab.example", false, "", Reporter{"CERT Lab", "cert@lab.example", "lab.example"}},
-		{"intelmq", "", true, "a pack (--by) is Shadowserver CSV", Reporter{}},
-		{"csv", "", false, "want shadowserver, intelmq, xarf", Reporter{}},
-		{"xarf", "CERT Lab", false, "want ORG,EMAIL[,DOMAIN]", Reporter{}},
-		{"xarf", "CERT Lab,Lab <cert@lab.example>", false, "not a bare e-mail", Reporter{}},
-		{"xarf", "CERT Lab,cert@lab.example,bad domain", false, "not a host name", Reporter{}},
+		{"", "", "", PlaceholderReporter, "csv"},
+		{"shadowserver", "", "", PlaceholderReporter, "csv"},
+		{"xarf", "CERT Lab, cert@lab.example", "", Reporter{"CERT Lab", "cert@lab.example", "lab.example"}, "jsonl"},
+		{"intelmq", "", "", PlaceholderReporter, "jsonl"},
+		{"csv", "", "want shadowserver, intelmq, xarf", Reporter{}, ""},
+		{"xarf", "CERT Lab", "want ORG,EMAIL[,DOMAIN]", Reporter{}, ""},
+		{"xarf", "CERT Lab,Lab <cert@lab.example>", "not a bare e-mail", Reporter{}, ""},
+		{"xarf", "CERT Lab,cert@lab.example,bad domain", "not a host name", Reporter{}, ""},
 	}
 	for _, tt := range tests {
-		f, err := ParseExportFormat(tt.format, tt.reporter, tt.pack, time.Time{})
+		f, err := ParseExportFormat(tt.format, tt.reporter, time.Time{})
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%q %q: err %v, want %q", tt.format, tt.reporter, err, tt.wantErr)
 			}
 			continue
 		}
-		if err != nil || f.Reporter != tt.want || !slices.Contains(Formats, f.Name) {
+		if err != nil || f.Reporter != tt.want || !slices.Contains(Formats, f.Name) || f.Ext() != tt.ext {
 			t.Errorf("%q %q: %v, %+v; want %+v", tt.format, tt.reporter, err, f, tt.want)
 		}
 	}

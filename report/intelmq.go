@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/clawcensus/clawcensus/observation"
 )
 
@@ -57,6 +59,11 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 	if cc := strings.ToUpper(o.Country); countryCode.MatchString(cc) {
 		ev["source.geolocation.cc"] = cc
 	}
+	if e.Contacts != nil {
+		if c := asciiAddress(contactAddress(e.Contacts.For(o.IP, o.ASN))); c != "" {
+			ev["source.abuse_contact"] = c
+		}
+	}
 	extra := map[string]any{"product": o.Product, "version": o.Version, "version_status": o.VersionStatus, "auth": o.Auth,
 		"severity": v.Severity, "change": e.changeOf(o)}
 	for k, v := range extra {
@@ -78,6 +85,23 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 	}
 	return ev
 }
+
+// asciiAddress is an address as mail tools take it: the domain of an internationalised one in
+// its ASCII form (IDNA), "" when that still leaves a character outside printable ASCII.
+func asciiAddress(a string) string {
+	local, domain, ok := strings.Cut(a, "@")
+	if ok {
+		if ace, err := idna.Lookup.ToASCII(domain); err == nil {
+			a = local + "@" + ace
+		}
+	}
+	if !printableASCII.MatchString(a) {
+		return ""
+	}
+	return a
+}
+
+var printableASCII = regexp.MustCompile(`^[!-~]+$`)
 
 // description is the event's one line for a person: what, where, how bad.
 func (e *Exporter) description(o observation.Observation, v Verdict) string {

@@ -227,7 +227,7 @@ func TestChangesInEveryFormat(t *testing.T) {
 	if err := n.Check(runs, runs[1]); err != nil {
 		t.Fatal(err)
 	}
-	obs, err := n.Select(context.Background(), st, runs[1], st.obs[2], ex, pack.RecipientOf)
+	obs, err := n.Select(context.Background(), st, runs[1], st.obs[2], ex, pack.RecipientOf(ex))
 	if err != nil {
 		t.Fatal(err)
 	}

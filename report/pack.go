@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clawcensus/clawcensus/contacts"
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/internal/atomicfile"
 	"github.com/clawcensus/clawcensus/observation"
@@ -24,12 +26,13 @@ import (
 )
 
 // ShadowserverHeader follows Shadowserver's scan_http_vulnerable report (consumers key on the
-// header), then clawcensus's own columns.
+// header), then clawcensus's own columns. The last, tlp, is AMBER in every row: the marking
+// travels inside the file, where a CSV reader keeps it (a comment line would break many).
 var ShadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "port", "hostname", "tag", "asn", "geo",
 	"region", "city", "naics", "hostname_source", "sector", "http", "http_code", "http_reason", "content_type",
 	"connection", "www_authenticate", "set_cookie", "server", "content_length", "transfer_encoding", "http_date",
 	"version", "build_date", "detail", "build_branch",
-	"product", "auth", "official", "advisories", "miit_violations", "evidence", "as_name", "version_status"}
+	"product", "auth", "official", "advisories", "miit_violations", "evidence", "as_name", "version_status", "tlp"}
 
 // Exporter writes gateways as Shadowserver-style rows.
 type Exporter struct {
@@ -42,6 +45,9 @@ type Exporter struct {
 	IncludeHoneypots bool
 	// delta, set by Notify.Select, gives each row its change since an earlier run.
 	delta *delta
+	// Contacts says who to tell about each gateway: a pack --by contact groups by it, and
+	// IntelMQ events carry it as source.abuse_contact. Nil: no contacts.
+	Contacts *contacts.DB
 }
 
 // NewExporter reads build dates from the rules, and judges with them (NewJudge).
@@ -91,7 +97,7 @@ func (e *Exporter) Row(o observation.Observation) []string {
 		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
 		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
-		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus,
+		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus, "AMBER",
 	}
 }
 
@@ -245,8 +251,10 @@ const (
 // Recipient is one file of a pack.
 type Recipient struct {
 	ID         string `json:"recipient"`
-	Name       string `json:"name,omitempty"` // the AS name, when the enrichment data gave one
-	ReportType string `json:"report_type"`    // scan_openclaw (IPv4) or scan6_openclaw (IPv6)
+	Name       string `json:"name,omitempty"`    // the AS name, when the enrichment data gave one; the CERT table's name of a contact
+	Contact    string `json:"contact,omitempty"` // --by contact: the address the file goes to
+	Cover      string `json:"cover,omitempty"`   // --by contact: the cover letter (.md; .txt beside it)
+	ReportType string `json:"report_type"`       // scan_openclaw (IPv4) or scan6_openclaw (IPv6); no_contact for the list of gateways without one
 	File       string `json:"file"`
 	SHA256     string `json:"sha256"`
 	Gateways   int    `json:"gateways"`
@@ -260,6 +268,25 @@ type Recipient struct {
 	FixedSHA256 string `json:"fixed_sha256,omitempty"`
 }
 
+// tally counts rows into r.
+func (r *Recipient) tally(rows []observation.Observation, ex *Exporter) {
+	for _, o := range rows {
+		r.Gateways++
+		if o.Auth == observation.AuthNone {
+			r.NoAuth++
+		}
+		if len(o.Advisories) > 0 {
+			r.Vulnerable++
+		}
+		if ex.judge.Verdict(o).Severity == SeverityCritical {
+			r.Critical++
+		}
+	}
+}
+
+// packKey is one file of a pack: a recipient and a report type (an address family).
+type packKey struct{ id, reportType string }
+
 // Totals are the gateways in recipients and the recipients they go to (a recipient may
 // have a file per address family).
 func Totals(recipients []Recipient) (gateways, ids int) {
@@ -271,11 +298,12 @@ func Totals(recipients []Recipient) (gateways, ids int) {
 	return gateways, len(seen)
 }
 
-// Pack is what a CERT sends: one CSV per recipient (TLP:AMBER), an index, the aggregate summary
-// (TLP:CLEAR) and a manifest of the data behind it.
+// Pack is what a CERT sends: one file per recipient (TLP:AMBER, in the exporter's format), an
+// index, the aggregate summary (TLP:CLEAR) and a manifest of the data behind it; --by contact
+// adds a cover letter per contact and the list of gateways with none (contactpack.go).
 type Pack struct {
 	Dir         string
-	By          string // asn, country or cidrs
+	By          string // one of PackBys
 	CIDRs       []CIDRRecipient
 	Run         store.Summary
 	ToolVersion string
@@ -286,20 +314,26 @@ type Pack struct {
 	Method Methodology
 }
 
-// recipientOf names the recipient of one gateway; "" when a cidrs pack has no line for it.
-func (p *Pack) recipientOf(o observation.Observation) (id, name string) {
+// PackBys are the ways a pack splits gateways among recipients (--by).
+var PackBys = []string{"asn", "country", "cidrs", "contact"}
+
+// recipientOf names the recipient of one gateway: Unassigned when a cidrs pack has no line for
+// it, "" when a contact pack knows no contact.
+func (p *Pack) recipientOf(o observation.Observation, ex *Exporter) (id, name, contact string) {
 	switch p.By {
+	case "contact":
+		return contactRecipient(ex.Contacts.For(o.IP, o.ASN))
 	case "asn":
 		if o.ASN == 0 {
-			return "as-unknown", ""
+			return "as-unknown", "", ""
 		}
-		return fmt.Sprintf("as%d", o.ASN), TextCell(o.ASOrg)
+		return fmt.Sprintf("as%d", o.ASN), TextCell(o.ASOrg), ""
 	case "country":
 		c := strings.ToLower(o.Country)
 		if len(c) != 2 || c[0] < 'a' || c[0] > 'z' || c[1] < 'a' || c[1] > 'z' {
-			return "country-unknown", ""
+			return "country-unknown", "", ""
 		}
-		return c, ""
+		return c, "", ""
 	}
 	best := -1
 	for i, r := range p.CIDRs {
@@ -308,25 +342,32 @@ func (p *Pack) recipientOf(o observation.Observation) (id, name string) {
 		}
 	}
 	if best < 0 {
-		return Unassigned, ""
+		return Unassigned, "", ""
 	}
-	return p.CIDRs[best].Recipient, ""
+	return p.CIDRs[best].Recipient, "", ""
 }
 
-// RecipientOf names the recipient of one gateway: "file" when the export is one file (By "").
-func (p *Pack) RecipientOf(o observation.Observation) string {
-	if p.By == "" {
-		return "file"
+// RecipientOf names the recipient of each gateway as ex sees it (with its contacts): "file"
+// when the export is one file (By "").
+func (p *Pack) RecipientOf(ex *Exporter) func(observation.Observation) string {
+	return func(o observation.Observation) string {
+		if p.By == "" {
+			return "file"
+		}
+		id, _, _ := p.recipientOf(o, ex)
+		return id
 	}
-	id, _ := p.recipientOf(o)
-	return id
 }
 
 // Write writes the pack into Dir, which must be empty or new: packs are never mixed. Files
-// appear whole (written aside, then renamed). It returns the recipients, most gateways first.
+// appear whole (written aside, then renamed). It returns the recipients, most gateways first
+// (a contact pack's list of gateways without a contact last).
 func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, error) {
-	if p.By != "asn" && p.By != "country" && p.By != "cidrs" {
-		return nil, fmt.Errorf("by %q: want asn, country or cidrs", p.By)
+	switch {
+	case !slices.Contains(PackBys, p.By):
+		return nil, fmt.Errorf("by %q: want %s", p.By, strings.Join(PackBys, ", "))
+	case p.By == "contact" && ex.Contacts == nil:
+		return nil, errors.New("a pack by contact needs contacts (clawcensus contacts import)")
 	}
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return nil, err
@@ -338,15 +379,22 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	}
 	// One file per recipient and address family: IPv4 and IPv6 are separate report types, as
 	// in Shadowserver's feeds (scan_http, scan6_http).
-	type key struct{ id, reportType string }
-	groups, fixed := map[key][]observation.Observation{}, map[key][]observation.Observation{}
-	names := map[string]string{}
+	groups, fixed := map[packKey][]observation.Observation{}, map[packKey][]observation.Observation{}
+	names, contactOf := map[string]string{}, map[string]string{}
+	var none []observation.Observation // a contact pack's gateways without a contact
 	for _, o := range obs {
 		if _, ok := ex.Exports(o); !ok {
 			continue
 		}
-		id, name := p.recipientOf(o)
-		k := key{id, ReportTypeIPv4}
+		id, name, contact := p.recipientOf(o, ex)
+		if p.By == "contact" && contact == "" {
+			if ex.changeOf(o) != ChangeFixed { // nobody to tell that it is fixed
+				none = append(none, o)
+			}
+			continue
+		}
+		contactOf[id] = contact
+		k := packKey{id, ReportTypeIPv4}
 		if o.IP.Is6() && !o.IP.Is4In6() {
 			k.reportType = ReportTypeIPv6
 		}
@@ -361,10 +409,10 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	var recips []Recipient
 	for k, rows := range groups {
 		slices.SortFunc(rows, observation.Compare)
-		r := Recipient{ID: k.id, Name: names[k.id], ReportType: k.reportType, File: fmt.Sprintf("%s-%s-%s.csv", day, k.reportType, k.id),
-			Gateways: len(rows), Fixed: len(fixed[k])}
+		r := Recipient{ID: k.id, Name: names[k.id], Contact: contactOf[k.id], ReportType: k.reportType,
+			File: fmt.Sprintf("%s-%s-%s.%s", day, k.reportType, k.id, ex.Format.Ext()), Fixed: len(fixed[k])}
 		if r.Fixed > 0 {
-			r.FixedFile = strings.TrimSuffix(r.File, ".csv") + "-fixed.csv"
+			r.FixedFile = strings.TrimSuffix(r.File, "."+ex.Format.Ext()) + "-fixed.csv"
 			sum, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return ex.writeFixed(w, fixed[k]) })
 			if err != nil {
 				return nil, err
@@ -376,18 +424,8 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			recips = append(recips, r)
 			continue
 		}
-		for _, o := range rows {
-			if o.Auth == observation.AuthNone {
-				r.NoAuth++
-			}
-			if len(o.Advisories) > 0 {
-				r.Vulnerable++
-			}
-			if ex.judge.Verdict(o).Severity == SeverityCritical {
-				r.Critical++
-			}
-		}
-		sum, err := p.writeFile(r.File, func(w io.Writer) error { return ex.WriteCSV(w, rows) })
+		r.tally(rows, ex)
+		sum, err := p.writeFile(r.File, func(w io.Writer) error { return ex.Write(w, rows) })
 		if err != nil {
 			return nil, err
 		}
@@ -397,13 +435,20 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	slices.SortFunc(recips, func(a, b Recipient) int {
 		return cmp.Or(cmp.Compare(b.Gateways, a.Gateways), cmp.Compare(a.ID, b.ID), cmp.Compare(a.ReportType, b.ReportType))
 	})
+	var extra map[string]any // what a contact pack adds to the manifest
+	if p.By == "contact" {
+		var err error
+		if recips, extra, err = p.writeContacts(recips, groups, none, ex); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
 		c := NewCSV(w)
-		c.Write(ex.deltaColumns([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256"},
-			"fixed", "fixed_file", "fixed_sha256"))
+		c.Write(ex.deltaColumns([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256",
+			"contact", "cover"}, "fixed", "fixed_file", "fixed_sha256"))
 		for _, r := range recips {
 			c.Write(ex.deltaColumns([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
-				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256}, fmt.Sprint(r.Fixed), r.FixedFile, r.FixedSHA256))
+				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256, r.Contact, r.Cover}, fmt.Sprint(r.Fixed), r.FixedFile, r.FixedSHA256))
 		}
 		c.Flush()
 		return c.Error()
@@ -426,11 +471,12 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		"tlp":                "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
 		"note":               "advisories are implied by the version, not confirmed by exploitation",
 		"probable_honeypots": map[string]any{"found": honeypots, "included": ex.IncludeHoneypots && honeypots > 0, "note": honeypotNote},
-		"methodology":        MethodCard(p.Run, p.Method),
+		"methodology":        MethodCard(p.Run, p.Method), "format": ex.Format.Name,
 	}
 	if ex.delta != nil {
 		manifest["changes_since"] = map[string]any{"run": ex.delta.from, "counts": ex.delta.counts}
 	}
+	maps.Copy(manifest, extra)
 	if _, err := p.writeFile("manifest.json", func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -452,12 +498,13 @@ func (p *Pack) writeFile(name string, write func(io.Writer) error) (string, erro
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// PackRecipients checks how a pack is asked for (--by asn|country|cidrs, -o DIR, --recipients
-// FILE) and reads the recipients file of --by cidrs. by "" is a single CSV, not a pack.
+// PackRecipients checks how a pack is asked for (--by asn|country|cidrs|contact, -o DIR,
+// --recipients FILE) and reads the recipients file of --by cidrs. by "" is a single file, not
+// a pack.
 func PackRecipients(by, dir, recipients string) ([]CIDRRecipient, error) {
 	switch {
-	case by != "" && by != "asn" && by != "country" && by != "cidrs":
-		return nil, fmt.Errorf("--by %q: want asn, country or cidrs", by)
+	case by != "" && !slices.Contains(PackBys, by):
+		return nil, fmt.Errorf("--by %q: want %s", by, strings.Join(PackBys, ", "))
 	case by != "" && dir == "":
 		return nil, fmt.Errorf("--by %s writes a directory of files: give -o DIR", by)
 	case by == "cidrs" && recipients == "":

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -224,6 +225,15 @@ type Store interface {
 	MarkSent(ctx context.Context, ns []Notification) error
 	// Notifications lists the notifications sent at or after since, oldest first.
 	Notifications(ctx context.Context, since time.Time) ([]Notification, error)
+	// AddContacts stores a new contacts version, v, with the data write writes, in one
+	// transaction, and sets v.ID and v.Bytes: a version is there whole or not at all (an
+	// error from write, or ctx cancelled, leaves none).
+	AddContacts(ctx context.Context, v *ContactVersion, write func(io.Writer) error) error
+	// ContactVersions lists the contacts versions with their sources, oldest first.
+	ContactVersions(ctx context.Context) ([]ContactVersion, error)
+	// ReadContacts streams the data of contacts version id (0: the newest) to read, a piece
+	// at a time, and returns the version; ErrNoContacts when there is none.
+	ReadContacts(ctx context.Context, id int64, read func(io.Reader) error) (ContactVersion, error)
 	// Lock takes an exclusive lock named by key across processes (a plan being started by
 	// several shards at once) and returns its release.
 	Lock(ctx context.Context, key string) (unlock func(), err error)

@@ -20,7 +20,7 @@ func exportCommand() *cli.Command {
 			dbFlag, fingerprintsFlag, dataFlag,
 			&cli.Int64Flag{Name: "run", Usage: "run id (default: the newest run, when it is complete and of the census's series)"},
 			&cli.BoolFlag{Name: "include-honeypots", Usage: "write the probable honeypots too, tagged probable-honeypot"},
-			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country or cidrs"},
+			&cli.StringFlag{Name: "by", Usage: "write a pack per recipient: asn, country, cidrs or contact (the contacts in the store)"}, contactsVersionFlag,
 			&cli.StringFlag{Name: "recipients", Usage: "with --by cidrs: FILE of 'prefix,recipient' lines"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "FILE for one CSV; DIR (new or empty) for a pack"}, forceFlag,
 			&cli.StringFlag{Name: "format", Value: report.FormatShadowserver, Usage: "shadowserver (CSV), intelmq or xarf (JSON lines)"},
@@ -39,9 +39,11 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	format, err := report.ParseExportFormat(c.String("format"), c.String("reporter"), by != "", time.Now())
+	format, err := report.ParseExportFormat(c.String("format"), c.String("reporter"), time.Now())
 	if err != nil {
 		return usageError{err}
+	} else if c.IsSet("contacts-version") && by != "contact" {
+		return usagef("--contacts-version goes with --by contact")
 	}
 	st, sums, err := openRuns(c)
 	if err != nil {
@@ -72,8 +74,13 @@ func runExport(c *cli.Context) error {
 	if _, note := ex.Honeypots(obs); note != "" {
 		fmt.Fprintf(c.App.ErrWriter, "run %d: %s\n", run.ID, note)
 	}
+	if by == "contact" {
+		if ex.Contacts, _, err = census.Contacts(c.Context, st, c.Int64("contacts-version")); err != nil {
+			return usageError{err} // no contacts, not that version, or a damaged one: import again
+		}
+	}
 	pack := &report.Pack{Dir: c.String("output"), By: by, CIDRs: cidrs, Run: run, ToolVersion: version, Generated: time.Now(), Method: methodologyOf(run)}
-	if obs, err = notify.Select(c.Context, st, run, obs, ex, pack.RecipientOf); err != nil {
+	if obs, err = notify.Select(c.Context, st, run, obs, ex, pack.RecipientOf(ex)); err != nil {
 		return err
 	}
 	if by != "" {
@@ -89,7 +96,7 @@ func runExport(c *cli.Context) error {
 		gateways, recipients := report.Totals(recips)
 		fmt.Fprintf(c.App.ErrWriter, "exported run %d: %d gateways to %d recipients (%d files) in %s (index.csv, manifest.json; recipient files TLP:AMBER, summary.md TLP:CLEAR)\n",
 			run.ID, gateways, recipients, len(recips), pack.Dir)
-		return notify.Mark(c.Context, run, obs, ex, pack.RecipientOf)
+		return notify.Mark(c.Context, run, obs, ex, pack.RecipientOf(ex))
 	}
 	err = withOutput(c, func(w io.Writer) error { return ex.Write(w, obs) })
 	if err != nil {
@@ -99,5 +106,5 @@ func runExport(c *cli.Context) error {
 	if run.Enrichment != "" {
 		fmt.Fprintf(c.App.ErrWriter, "asn and geo from: %s\n", run.Enrichment)
 	}
-	return notify.Mark(c.Context, run, obs, ex, pack.RecipientOf)
+	return notify.Mark(c.Context, run, obs, ex, pack.RecipientOf(ex))
 }

@@ -329,9 +329,13 @@ func TestRefusalsAndUsageErrors(t *testing.T) {
 		{"report --run and --last", []string{"report", "--db", db, "--run", "1", "--last"}, 2, "not both"},
 		{"export --by without -o", []string{"export", "--db", db, "--by", "asn"}, 2, "give -o DIR"},
 		{"export --by cidrs without recipients", []string{"export", "--db", db, "--by", "cidrs", "-o", dir}, 2, "needs --recipients"},
-		{"export --by nonsense", []string{"export", "--db", db, "--by", "planet", "-o", dir}, 2, "want asn, country or cidrs"},
+		{"export --by nonsense", []string{"export", "--db", db, "--by", "planet", "-o", dir}, 2, "want asn, country, cidrs, contact"},
 		{"export --format nonsense", []string{"export", "--db", db, "--format", "stix"}, 2, "want shadowserver, intelmq, xarf"},
-		{"export --format xarf with --by", []string{"export", "--db", db, "--format", "xarf", "--by", "asn", "-o", dir}, 2, "a pack (--by) is Shadowserver CSV"},
+		{"export --contacts-version without --by contact", []string{"export", "--db", db, "--by", "asn", "-o", dir, "--contacts-version", "1"}, 2, "goes with --by contact"},
+		{"contacts lookup on a missing store", []string{"contacts", "lookup", "--db", missing, "127.0.0.1"}, 2, "no store at"},
+		{"contacts list on a missing store", []string{"contacts", "list", "--db", missing}, 2, "no store at"},
+		{"contacts lookup with no import", []string{"contacts", "lookup", "--db", empty, "127.0.0.1"}, 2, "no contacts in the store"},
+		{"contacts list with an argument", []string{"contacts", "list", "--db", empty, "x"}, 2, "contacts list takes none"},
 		// Issue 19 item 1: a CR or LF in a value that reaches a header, a file name, the store
 		// or a terminal (a trailing CR in --contact failed every probe of a complete run).
 		{"contact with a CR", []string{"scan", "--lab", "--dry-run", "--db", db, "--contact", "https://example.org/scan\r", "127.0.0.1"}, 2, "--contact \"https://example.org/scan\\r\": character U+000D"},

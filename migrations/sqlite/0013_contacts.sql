@@ -1,0 +1,31 @@
+-- Abuse contacts (clawcensus contacts import), versioned: each import is a new version, and
+-- lookups and exports read the newest unless told another. A version is the files it was read
+-- from and the compiled lookup data (package contacts' encoding), stored in pieces so that
+-- neither writing nor reading holds it twice. One transaction writes a version: an import
+-- cancelled or failed half way leaves none.
+CREATE TABLE contact_versions (
+    id          INTEGER PRIMARY KEY,
+    imported_at TEXT    NOT NULL,
+    import_id   TEXT    NOT NULL,
+    summary     TEXT    NOT NULL DEFAULT '',
+    data_bytes  INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE contact_sources (
+    version_id INTEGER NOT NULL REFERENCES contact_versions (id),
+    seq        INTEGER NOT NULL,
+    name       TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    registry   TEXT    NOT NULL DEFAULT '',
+    sha256     TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    objects    INTEGER NOT NULL,
+    PRIMARY KEY (version_id, seq)
+);
+
+CREATE TABLE contact_data (
+    version_id INTEGER NOT NULL REFERENCES contact_versions (id),
+    seq        INTEGER NOT NULL,
+    data       BLOB    NOT NULL,
+    PRIMARY KEY (version_id, seq)
+);
