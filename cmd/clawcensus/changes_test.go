@@ -171,6 +171,38 @@ func TestChangesSinceAcceptance(t *testing.T) {
 		t.Errorf("pack of changes per recipient (-want +got):\n%s", diff)
 	}
 
+	// The same per abuse contact (export --by contact): the CERT's own table gives each network
+	// a mailbox; each contact's file holds its new and still-exposed gateways, its fixed list
+	// the ones it fixed.
+	table := filepath.Join(dir, "our-contacts.csv")
+	if err := os.WriteFile(table, []byte("network_or_asn,contact,name\n127.0.21.0/29,abuse@net-a.lab.example,Net A\n"+
+		"127.0.21.8/29,abuse@net-b.lab.example,Net B\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := runCLI(t, "", "contacts", "import", "--db", db, table); res.code != 0 {
+		t.Fatalf("contacts import: exit %d\n%s", res.code, res.stderr)
+	}
+	byContact := filepath.Join(dir, "by-contact")
+	if res := runCLI(t, "", "export", "--db", db, "--changes-since", "1", "--by", "contact", "-o", byContact); res.code != 0 {
+		t.Fatalf("export --changes-since --by contact: exit %d\n%s", res.code, res.stderr)
+	}
+	got = map[string][]string{}
+	for _, row := range csvColumns(t, filepath.Join(byContact, "index.csv"), "contact", "file", "fixed_file") {
+		f := strings.Fields(row) // contact, file, and the fixed list when there is one
+		got[f[0]] = csvColumns(t, filepath.Join(byContact, f[1]), "ip", "change")
+		if len(f) == 3 {
+			got[f[0]+" fixed"] = csvColumns(t, filepath.Join(byContact, f[2]), "ip", "change")
+		}
+	}
+	want = map[string][]string{
+		"abuse@net-a.lab.example":       want["net-a.csv"],
+		"abuse@net-a.lab.example fixed": {"127.0.21.1 fixed", "127.0.21.2 fixed", "127.0.21.3 fixed"},
+		"abuse@net-b.lab.example":       want["net-b.csv"],
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes per contact (-want +got):\n%s", diff)
+	}
+
 	// Told already, unchanged: left out within the age; a single file is another recipient.
 	res = runCLI(t, "", "export", "--db", db, "--changes-since", "1", "--by", "cidrs", "--recipients", recipients,
 		"-o", filepath.Join(dir, "again"), "--resend-after", "7d")
