@@ -762,7 +762,7 @@ func TestConnectSweepEndsAtItsDeadline(t *testing.T) {
 // TestReservedIPv6 holds the built-in blocklist to the reserved IPv6 space (written as bytes:
 // the suite names no address outside its own test space): documentation, ULA, link-local,
 // site-local, multicast, 6to4 and Teredo relays, NAT64 and SIIT forms of IPv4, benchmarking,
-// the unallocated space outside 2000::/3; and to letting global unicast through.
+// the space IANA has not allocated for global unicast; and to letting global unicast through.
 func TestReservedIPv6(t *testing.T) {
 	bl := NewBlocklist(false)
 	for _, c := range []struct {
@@ -770,8 +770,8 @@ func TestReservedIPv6(t *testing.T) {
 		addr    [16]byte
 		blocked bool
 	}{
-		{"documentation 2001:db8::/32", [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}, true},
-		{"documentation 3fff::/20", [16]byte{0x3f, 0xff, 0x0f, 0xff, 15: 1}, true},
+		{"documentation (RFC 3849)", [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}, true},
+		{"documentation (RFC 9637)", [16]byte{0x3f, 0xff, 0x0f, 0xff, 15: 1}, true},
 		{"ULA", [16]byte{0xfd, 0x12, 15: 1}, true},
 		{"link-local", [16]byte{0xfe, 0x80, 15: 1}, true},
 		{"site-local (deprecated)", [16]byte{0xfe, 0xc0, 15: 1}, true},
@@ -782,7 +782,7 @@ func TestReservedIPv6(t *testing.T) {
 		{"SIIT IPv4-translated", [16]byte{8: 0xff, 9: 0xff, 12: 0xc6, 13: 0x12, 15: 1}, true},
 		{"benchmarking (the IPv6 testbed's; --lab lifts it)", [16]byte{0x20, 0x01, 0x00, 0x02, 15: 1}, true},
 		{"dummy prefix", [16]byte{0x01, 0x00, 7: 1, 15: 1}, true},
-		{"unallocated 4000::/2", [16]byte{0x40, 15: 1}, true},
+		{"unallocated, above global unicast", [16]byte{0x40, 15: 1}, true},
 		{"unallocated, above ULA", [16]byte{0xe0, 15: 1}, true},
 		{"global unicast", [16]byte{0x2a, 0x00, 0x14, 0x50, 15: 1}, false},
 		{"global unicast beside the IETF block", [16]byte{0x20, 0x01, 0x40, 15: 1}, false},
