@@ -11,18 +11,21 @@ import (
 // TrendRow is one day of one series; scripts depend on these keys.
 type TrendRow struct {
 	// Series is the run's series (store.Run.SeriesID); SeriesLabel, as a person reads it.
-	Series       string `json:"series"`
-	SeriesLabel  string `json:"series_label"`
-	Day          string `json:"day"`
-	Run          int64  `json:"run"`
-	Reachable    int64  `json:"reachable"`
-	AuthRequired int64  `json:"auth_required"`
-	NoAuth       int64  `json:"no_auth"`
-	AuthUnknown  int64  `json:"auth_unknown"`
-	Vulnerable   int64  `json:"vulnerable_version"`
-	Unofficial   int64  `json:"unofficial"`
-	Ports        string `json:"ports"`
-	Targets      string `json:"targets"`
+	Series      string `json:"series"`
+	SeriesLabel string `json:"series_label"`
+	Day         string `json:"day"`
+	Run         int64  `json:"run"`
+	Reachable   int64  `json:"reachable"`
+	// ReachableIPv4 and ReachableIPv6 split Reachable by address family.
+	ReachableIPv4 int64  `json:"reachable_ipv4"`
+	ReachableIPv6 int64  `json:"reachable_ipv6"`
+	AuthRequired  int64  `json:"auth_required"`
+	NoAuth        int64  `json:"no_auth"`
+	AuthUnknown   int64  `json:"auth_unknown"`
+	Vulnerable    int64  `json:"vulnerable_version"`
+	Unofficial    int64  `json:"unofficial"`
+	Ports         string `json:"ports"`
+	Targets       string `json:"targets"`
 }
 
 // Trend keeps, per series, each UTC day's last complete run (sums come oldest first): an
@@ -40,6 +43,7 @@ func Trend(sums []store.Summary) []TrendRow {
 		r := TrendRow{
 			Series: id, SeriesLabel: s.SeriesLabel(),
 			Day: s.StartedAt.UTC().Format("2006-01-02"), Run: s.ID, Reachable: s.Detected,
+			ReachableIPv4: s.ByFamily["ipv4"], ReachableIPv6: s.ByFamily["ipv6"],
 			AuthRequired: s.ByAuth["required"], NoAuth: s.ByAuth["none"], AuthUnknown: s.ByAuth["unknown"],
 			Vulnerable: s.ByMIIT["known-advisories"], Unofficial: s.ByOfficial["false"], Ports: s.Ports, Targets: s.Targets,
 		}
@@ -81,10 +85,11 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 		return enc.Encode(map[string]any{"days": rows})
 	case "csv":
 		cw := NewCSV(w)
-		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets"})
+		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets",
+			"reachable_ipv4", "reachable_ipv6"})
 		for _, r := range rows {
 			cw.Write([]string{r.Series, r.SeriesLabel, r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),
-				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets})
+				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets, fmt.Sprint(r.ReachableIPv4), fmt.Sprint(r.ReachableIPv6)})
 		}
 		cw.Flush()
 		return cw.Error()
@@ -102,9 +107,9 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 			if r.Series != r.SeriesLabel {
 				fmt.Fprintf(w, " (%s)", TextCell(truncate(r.Series, 60)))
 			}
-			fmt.Fprintf(w, "\n%-10s %5s %9s %9s %7s %9s %10s %10s  %s\n", "DAY", "RUN", "REACHABLE", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "PORTS / TARGETS")
+			fmt.Fprintf(w, "\n%-10s %5s %9s %7s %7s %9s %7s %9s %10s %10s  %s\n", "DAY", "RUN", "REACHABLE", "IPV4", "IPV6", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "PORTS / TARGETS")
 		}
-		fmt.Fprintf(w, "%-10s %5d %9d %9d %7d %9d %10d %10d  %s / %s\n", r.Day, r.Run, r.Reachable, r.AuthRequired,
+		fmt.Fprintf(w, "%-10s %5d %9d %7d %7d %9d %7d %9d %10d %10d  %s / %s\n", r.Day, r.Run, r.Reachable, r.ReachableIPv4, r.ReachableIPv6, r.AuthRequired,
 			r.NoAuth, r.AuthUnknown, r.Vulnerable, r.Unofficial, r.Ports, TextCell(truncate(r.Targets, 40)))
 	}
 	return nil
