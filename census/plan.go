@@ -438,6 +438,7 @@ func (p *Plan) count(dryRun bool) error {
 	}
 	if sc, _ := scanner.ParseScope(p.Scope); sc.Set() {
 		// Every target must lie inside the scope: refused now, before a run exists.
+		sp.Progress = nil // said once, by the count
 		return sp.EachRange(func(r scanner.Range) error {
 			if a, out := sc.Outside(r); out {
 				err := fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, p.Scope)
