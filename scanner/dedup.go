@@ -23,8 +23,9 @@ import (
 //  2. Ascending: the second pass emits each range minus what came before, and what came
 //     before is one number per family (the highest address so far): O(1) memory, the input
 //     order kept, the same ranges as union gives.
-//  3. Not ascending, at most unionLimit ranges: union, in memory, in input order (as before).
-//  4. Not ascending and longer: an external merge sort. Runs of unionLimit spans are sorted
+//  3. Not ascending, at most Plan.MemoryRanges ranges: union, in memory, in input order (as
+//     before).
+//  4. Not ascending and longer: an external merge sort. Runs of MemoryRanges spans are sorted
 //     and spilled to a temporary directory, then merged, and the merged stream (ascending)
 //     goes through 2. The walk then follows address order, not the file's: the order of a
 //     list this long and this shuffled carries no meaning, and the permutation mixes each
@@ -33,9 +34,8 @@ import (
 // A plan reading stdin ("-") cannot read it twice: it gets union (census stores stdin targets
 // in the plan, at most 100,000 lines).
 
-// unionLimit is the most ranges kept in memory to make a shuffled target list a set; longer
-// ones are sorted on disk. Variable for tests.
-var unionLimit = 1 << 19
+// DefaultMemoryRanges is Plan.MemoryRanges unless set: 524,288 ranges, 20-32 MB.
+const DefaultMemoryRanges = 1 << 19
 
 // ascending makes an ascending stream of ranges a set, with one number per family.
 type ascending struct {
@@ -83,7 +83,7 @@ func (a *ascending) fresh(r Range) (Range, bool) {
 // readSet reads the targets of specs with tr and passes on each part of them no earlier target
 // covered, once (see the comment at the top of this file).
 // emit gets the fresh parts of one target at a time.
-func readSet(tr *TargetReader, specs []string, emit func([]Range) error) error {
+func readSet(tr *TargetReader, specs []string, limit int, emit func([]Range) error) error {
 	twice := !slices.Contains(specs, "-") && slices.ContainsFunc(specs, func(s string) bool { return strings.HasPrefix(s, "@") })
 	if twice {
 		var order ascending
@@ -107,8 +107,8 @@ func readSet(tr *TargetReader, specs []string, emit func([]Range) error) error {
 				}
 				return nil
 			})
-		case n > unionLimit:
-			return sortedSet(tr, specs, emit)
+		case n > limit:
+			return sortedSet(tr, specs, limit, emit)
 		}
 	}
 	var u union
@@ -138,15 +138,15 @@ func (s fspan) less(t fspan) bool {
 	return s.last.less(t.last)
 }
 
-// sortedSet is readSet's external merge sort: runs of unionLimit spans sorted and spilled,
+// sortedSet is readSet's external merge sort: runs of limit spans sorted and spilled,
 // merged, made a set in address order.
-func sortedSet(tr *TargetReader, specs []string, emit func([]Range) error) (err error) {
+func sortedSet(tr *TargetReader, specs []string, limit int, emit func([]Range) error) (err error) {
 	dir, err := os.MkdirTemp("", "clawcensus-targets-")
 	if err != nil {
 		return fmt.Errorf("sort targets: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	buf := make([]fspan, 0, unionLimit)
+	buf := make([]fspan, 0, limit)
 	var runs []string
 	spill := func() error {
 		slices.SortFunc(buf, func(a, b fspan) int {

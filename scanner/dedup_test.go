@@ -102,9 +102,7 @@ func TestEveryWayOfReadingIsTheSameSet(t *testing.T) {
 		{"literal targets", literal, 37},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			defer func(l int) { unionLimit = l }(unionLimit)
-			unionLimit = c.limit
-			plan := &Plan{Specs: c.specs, Blocklist: NewBlocklist(true), Seed: 3}
+			plan := &Plan{Specs: c.specs, Blocklist: NewBlocklist(true), Seed: 3, MemoryRanges: c.limit}
 			tot, err := plan.Count()
 			if err != nil {
 				t.Fatal(err)

@@ -66,7 +66,7 @@ func writeHitlist(b *testing.B, path string, n int, sorted bool) uint64 {
 
 // BenchmarkHitlist plans a census of an xz hitlist of CLAWCENSUS_BENCH_LINES addresses (1M
 // unless set) with comments and bad lines, published in ascending order or shuffled (more
-// than unionLimit ranges: sorted on disk), and reports the peak heap in use while it reads
+// than DefaultMemoryRanges ranges: sorted on disk), and reports the peak heap in use while it reads
 // (sampled every 10 ms), the lines read per second, and checks what was counted and skipped.
 // Not run in CI: go test -run - -bench Hitlist -benchtime 1x ./scanner/
 func BenchmarkHitlist(b *testing.B) {

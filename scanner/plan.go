@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +76,9 @@ type Plan struct {
 	Aliased *Aliased
 	// Progress, when set, hears how far the reading of a target file got (TargetReader).
 	Progress func(file string, lines uint64)
+	// MemoryRanges is the most target ranges of a shuffled target file made a set in memory;
+	// longer ones are sorted on disk (see readSet). Zero means DefaultMemoryRanges.
+	MemoryRanges int
 }
 
 // Totals describes a plan after exclusions.
@@ -250,7 +254,7 @@ func (p *Plan) chunksCounted(fn func(*chunk) error, t *Totals) error {
 		add = func(r Range) { picks.split(r, c.add) }
 	}
 	tr := &TargetReader{Stdin: p.Stdin, Progress: p.Progress}
-	err := readSet(tr, p.Specs, func(fresh []Range) error {
+	err := readSet(tr, p.Specs, cmp.Or(p.MemoryRanges, DefaultMemoryRanges), func(fresh []Range) error {
 		// What an earlier target covered is not a target again (and not excluded again).
 		for _, f := range fresh {
 			kept, removed := bl.SubtractCounted(f)
