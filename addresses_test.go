@@ -11,8 +11,9 @@ import (
 )
 
 // testAddressSpace is where the suite may aim: loopback, the 198.18.0.0/15 namespace range the
-// lab scripts build (IPv4-mapped forms included), and ::/104, the unassigned block around ::1
-// that the address normaliser keeps IPv6 (never routed). A whole address space ("0.0.0.0/0",
+// lab scripts build (IPv4-mapped forms included), ::/104, the unassigned block around ::1
+// that the address normaliser keeps IPv6 (never routed), and 2001:2::/48, the IPv6
+// benchmarking block (RFC 5180) the IPv6 testbed builds in namespaces of its own. A whole address space ("0.0.0.0/0",
 // "::/0") and its two ends may appear as a spec for dry runs and counts: that is the only way
 // to test the refusal of an Internet-scale run, which is never sent.
 var testAddressSpace = []netip.Prefix{
@@ -22,6 +23,7 @@ var testAddressSpace = []netip.Prefix{
 	netip.MustParsePrefix("::ffff:198.18.0.0/111"),
 	netip.MustParsePrefix("::127.0.0.0/104"),
 	netip.MustParsePrefix("::/104"),
+	netip.MustParsePrefix("2001:2::/48"),
 }
 
 var addressToken = regexp.MustCompile(`[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(/[0-9]{1,3})?`)

@@ -32,6 +32,16 @@ func (p *Plan) WriteDryRun(out io.Writer, shard *uint64, confirmLarge bool) erro
 	for _, x := range p.Excluded {
 		fmt.Fprintf(w, "  %d addresses: %s\n", x.Addresses, x.Source)
 	}
+	if p.Aliased != nil {
+		fmt.Fprintf(w, "aliased prefixes: %d hold %d target addresses, probed as one address each (%s)\n",
+			p.AliasedPrefixes, p.AliasedAddresses, p.Aliased.Path)
+	}
+	if p.SkippedLines > 0 {
+		fmt.Fprintf(w, "skipped: %d lines of target files are not targets\n", p.SkippedLines)
+		for _, s := range p.Skipped {
+			fmt.Fprintf(w, "  %s\n", s)
+		}
+	}
 	switch _, large := p.Large(shard); {
 	case !large:
 		fmt.Fprintf(w, "--confirm-large: not needed (under %d probes)\n", LargeScan)

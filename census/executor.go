@@ -20,6 +20,8 @@ type executor struct {
 	fp    *fingerprint.Fingerprinter
 	en    *enrich.Enricher
 	scope scanner.Scope
+	// aliased are the plan's aliased prefixes (nil without a list).
+	aliased *scanner.Aliased
 	// concurrency is the plan's, within the open-files limit.
 	concurrency int
 }
@@ -71,6 +73,9 @@ func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*exec
 		return nil, err
 	}
 	if ex.bl, err = p.Blocklist(); err != nil {
+		return nil, err
+	}
+	if ex.aliased, err = p.AliasedSet(); err != nil {
 		return nil, err
 	}
 	if !p.candidates() {

@@ -22,7 +22,8 @@ type feed func(ctx context.Context, open chan<- scanner.Open) error
 // pipeline is the one pipeline of a census unit and of a check; they differ only in where
 // results go. feed finds open ports, up to the plan's concurrency are fingerprinted at once,
 // and every open port yields exactly one observation on results: fingerprinted; a middlebox
-// stored unprobed unless the plan probes middleboxes; unprobed when ctx ended before its turn.
+// stored unprobed unless the plan probes middleboxes; unprobed when ctx ended before its turn;
+// except that in a unit an aliased /64 yields one for all its open addresses (aliasCheck).
 // With keep (a unit: what it saw is stored) hosts being fingerprinted when ctx ends finish, each
 // bounded by its HTTP deadline; without (a check) they stop at once. It closes results, and the
 // caller must read them all.
@@ -50,8 +51,10 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 		var fg errgroup.Group
 		fg.SetLimit(ex.concurrency)
 		probeCtx := gctx
+		var ac *aliasCheck
 		if keep {
 			probeCtx = context.WithoutCancel(gctx)
+			ac = ex.newAliasCheck()
 		}
 		for op := range open {
 			stats.Open.Add(1)
@@ -60,7 +63,11 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 				continue
 			}
 			fg.Go(func() error {
-				emit(ex.probe(probeCtx, op))
+				if o, ok := ex.probe(probeCtx, op, ac); ok {
+					emit(o)
+				} else {
+					stats.AliasDuplicates.Add(1)
+				}
 				return nil
 			})
 		}
@@ -125,9 +132,27 @@ func lostAnswers(st scanner.Stats) uint64 { return st.Lost + st.Late }
 const middleboxEvidence = "middlebox: the host also completed handshakes on both control ports (it accepts on every port)"
 
 // probe fingerprints one open port and places its address in its network; a middlebox is
-// stored as one, unprobed, unless the plan probes middleboxes.
-func (ex *executor) probe(ctx context.Context, op scanner.Open) observation.Observation {
-	var o observation.Observation
+// stored as one, unprobed, unless the plan probes middleboxes. An address in one of the
+// plan's aliased prefixes is marked with it; without a list, ac (nil: no check) checks an
+// IPv6 address's /64 while the address is fingerprinted, and a later open address of an
+// aliased /64 is not observed again (ok false).
+func (ex *executor) probe(ctx context.Context, op scanner.Open, ac *aliasCheck) (o observation.Observation, ok bool) {
+	if p, in := ex.aliased.Lookup(op.Addr()); in {
+		defer func() { o.Aliased = p.String() }()
+	} else if ac != nil && op.Addr().Is6() {
+		p64, v, first := ac.start(op.AddrPort)
+		if !first && v.wait(ctx) {
+			return o, false
+		}
+		if first {
+			go ac.run(ctx, op.AddrPort, v)
+			defer func() {
+				if v.wait(ctx) {
+					o.Aliased = p64.String()
+				}
+			}()
+		}
+	}
 	switch {
 	case op.Middlebox && !ex.plan.ProbeMiddleboxes:
 		o = observation.Observation{IP: op.Addr(), Port: op.Port(), Outcome: observation.Middlebox,
@@ -140,7 +165,7 @@ func (ex *executor) probe(ctx context.Context, op scanner.Open) observation.Obse
 	}
 	n := ex.en.Lookup(o.IP)
 	o.ASN, o.ASOrg, o.Country = n.ASN, n.ASOrg, n.Country
-	return o
+	return o, true
 }
 
 // runUnit runs one unit through the pipeline and keeps what it sees (see sink).
@@ -160,6 +185,7 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 		return readCandidates(ctx, ex, w.cfg.Stdin, &w.cfg.Stats.Read, open)
 	}
 	var before scanner.Stats
+	dups := w.cfg.Stats.AliasDuplicates.Load()
 	if ex.sw != nil {
 		before = ex.sw.Stats()
 		find = ex.sweepUnits([]int64{a.Unit}, w.cfg.Stats)
@@ -175,7 +201,7 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	if ex.sw != nil {
 		after := ex.sw.Stats()
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
-			OpenPorts: int64(after.Open - before.Open), Stored: sk.count,
+			OpenPorts: int64(after.Open-before.Open) - (w.cfg.Stats.AliasDuplicates.Load() - dups), Stored: sk.count,
 			AnswersLost: int64(lostAnswers(after) - lostAnswers(before)), Middleboxes: int64(after.Middleboxes - before.Middleboxes),
 			Worker: w.cfg.ID}
 	} else {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -57,6 +58,9 @@ type Plan struct {
 	Excludes []Source `json:"excludes,omitempty"`
 	OptOuts  []Source `json:"optouts,omitempty"`
 	Scope    string   `json:"scope,omitempty"`
+	// Aliased is a file of aliased prefixes (TUM's aliased-prefixes.txt.xz): the targets in
+	// each are probed as one address per prefix and port (scanner.Aliased).
+	Aliased *Source `json:"aliased,omitempty"`
 
 	Rate        int           `json:"rate"`
 	Method      string        `json:"method"`
@@ -85,6 +89,13 @@ type Plan struct {
 	ExcludedBy  []string `json:"excluded_by,omitempty"`
 	// Excluded counts the addresses each list removed.
 	Excluded []scanner.Exclusion `json:"excluded,omitempty"`
+	// SkippedLines counts the lines of target files that are not targets (Skipped names the
+	// first few, when this process planned it); AliasedPrefixes counts the aliased prefixes
+	// holding targets, AliasedAddresses the target addresses inside them.
+	SkippedLines     uint64   `json:"skipped_lines,omitempty"`
+	Skipped          []string `json:"-"`
+	AliasedPrefixes  uint64   `json:"aliased_prefixes,omitempty"`
+	AliasedAddresses uint64   `json:"aliased_addresses,omitempty"`
 	// OutsideScope names a target outside the scope (only a dry run keeps such a plan).
 	OutsideScope string `json:"-"`
 
@@ -93,6 +104,7 @@ type Plan struct {
 	rules      *fingerprint.Rules
 	enrichment string
 	method     string
+	aliased    *scanner.Aliased
 }
 
 // PlanConfig is a plan as a user asks for it. Zero values mean the documented defaults.
@@ -115,6 +127,9 @@ type PlanConfig struct {
 	OptOuts  []string
 	// Scope: comma-separated CIDRs; every target must lie inside, and every probe is checked.
 	Scope string
+	// Aliased is a file of aliased prefixes (see Plan.Aliased); empty means none: a run still
+	// finds aliased /64s itself (see aliasCheck).
+	Aliased string
 	// Rate is probes per second per worker; zero means scanner.DefaultRate.
 	Rate int
 	// Method is auto, syn or connect; empty means auto.
@@ -199,6 +214,13 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 	if p.OptOuts, err = sources(cfg.OptOuts, "opt-out register"); err != nil {
 		return nil, err
 	}
+	if cfg.Aliased != "" {
+		l, err := sources([]string{cfg.Aliased}, "aliased prefixes")
+		if err != nil {
+			return nil, err
+		}
+		p.Aliased = &l[0]
+	}
 	for name, src := range map[string]struct {
 		path string
 		dst  **Source
@@ -233,11 +255,12 @@ func NewPlan(cfg PlanConfig) (*Plan, error) {
 	for _, spec := range cfg.Targets {
 		switch {
 		case spec == "-":
-			lines, err := readStdinTargets(cfg.Stdin)
+			lines, st, err := readStdinTargets(cfg.Stdin)
 			if err != nil {
 				return nil, err
 			}
 			p.Targets = append(p.Targets, lines...)
+			p.SkippedLines, p.Skipped = st.Skipped, st.Examples
 		case strings.HasPrefix(spec, "@"):
 			l, err := sources([]string{spec[1:]}, "target file")
 			if err != nil {
@@ -385,12 +408,22 @@ func (p *Plan) count(dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: 0, Count: 1}}
+	aliased, err := p.AliasedSet()
+	if err != nil {
+		return err
+	}
+	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: 0, Count: 1},
+		Aliased: aliased, Progress: func(file string, lines uint64) { slog.Info("reading targets", "file", file, "lines", lines) }}
 	t, err := sp.Count()
+	p.SkippedLines, p.Skipped = p.SkippedLines+t.Read.Skipped, append(p.Skipped, t.Read.Examples...)
+	if p.SkippedLines > 0 {
+		slog.Warn("target lines skipped: not a target", "lines", p.SkippedLines, "first", strings.Join(p.Skipped, "; "))
+	}
 	if err != nil {
 		return err
 	}
 	p.Addresses, p.Probes, p.ExcludedBy, p.Excluded = t.Addresses, t.Probes, t.ExcludedBy, t.Excluded
+	p.AliasedPrefixes, p.AliasedAddresses = t.AliasedPrefixes, t.AliasedAddresses
 	if p.Shards > p.Probes {
 		return fmt.Errorf("%d shards of %d probes: some shards would have nothing to probe; at most %d", p.Shards, p.Probes, p.Probes)
 	}
@@ -405,6 +438,7 @@ func (p *Plan) count(dryRun bool) error {
 	}
 	if sc, _ := scanner.ParseScope(p.Scope); sc.Set() {
 		// Every target must lie inside the scope: refused now, before a run exists.
+		sp.Progress = nil // said once, by the count
 		return sp.EachRange(func(r scanner.Range) error {
 			if a, out := sc.Outside(r); out {
 				err := fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, p.Scope)
@@ -458,6 +492,26 @@ func (p *Plan) CheckScope(scope string) error {
 	})
 }
 
+// AliasedSet loads the plan's aliased prefixes (nil without a file), checked against their
+// recorded hash, once per process.
+func (p *Plan) AliasedSet() (*scanner.Aliased, error) {
+	if p.Aliased == nil || p.aliased != nil {
+		return p.aliased, nil
+	}
+	if err := p.Aliased.verify(); err != nil {
+		return nil, err
+	}
+	set, st, err := scanner.LoadAliased(p.Aliased.Path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Skipped > 0 {
+		slog.Warn("aliased prefixes: lines skipped", "file", p.Aliased.Path, "lines", st.Skipped, "first", strings.Join(st.Examples, "; "))
+	}
+	p.aliased = set
+	return set, nil
+}
+
 // specs are the targets as scanner.ReadTargets takes them.
 func (p *Plan) specs() []string {
 	out := slices.Clone(p.Targets)
@@ -497,7 +551,7 @@ func (p *Plan) Files() []Source {
 	all = append(all, p.TargetFiles...)
 	all = append(all, p.Excludes...)
 	all = append(all, p.OptOuts...)
-	for _, s := range []*Source{p.Candidates, p.CountryDB, p.ASNDB} {
+	for _, s := range []*Source{p.Candidates, p.CountryDB, p.ASNDB, p.Aliased} {
 		if s != nil {
 			all = append(all, *s)
 		}
@@ -595,8 +649,9 @@ func (p *Plan) Key() string {
 		Probes, Addresses uint64
 		CandidatesStdin   bool
 		PlanVersion       int
+		Aliased           *Source `json:",omitempty"`
 	}{p.Targets, p.TargetFiles, p.Candidates, p.Ports, p.Seed, p.Shards, p.UnitSize, p.Lab, p.Excludes, p.OptOuts,
-		p.Scope, p.Probes, p.Addresses, p.CandidatesStdin, p.Version})
+		p.Scope, p.Probes, p.Addresses, p.CandidatesStdin, p.Version, p.Aliased})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
@@ -614,7 +669,10 @@ func (p *Plan) SeriesKey() string {
 		}
 		return out
 	}
-	var candidates string
+	var candidates, aliasedHash string
+	if p.Aliased != nil {
+		aliasedHash = p.Aliased.SHA256
+	}
 	switch {
 	case p.Candidates != nil:
 		candidates = p.Candidates.SHA256
@@ -630,8 +688,9 @@ func (p *Plan) SeriesKey() string {
 		Lab               bool
 		Excludes, OptOuts []string
 		Scope             string
+		Aliased           string `json:",omitempty"`
 	}{sorted(p.Targets), sorted(hashes(p.TargetFiles)), candidates, p.CandidatesStdin, sorted(p.Ports), p.Lab,
-		sorted(hashes(p.Excludes)), sorted(hashes(p.OptOuts)), p.Scope})
+		sorted(hashes(p.Excludes)), sorted(hashes(p.OptOuts)), p.Scope, aliasedHash})
 	sum := sha256.Sum256(b)
 	return "scope:" + hex.EncodeToString(sum[:12])
 }
@@ -712,7 +771,11 @@ func (p *Plan) window(unit int64, bl *scanner.Blocklist) (*scanner.Plan, error) 
 	if k >= p.unitsOf(shard) {
 		return nil, fmt.Errorf("unit %d: the plan has no such unit", unit)
 	}
-	return &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed,
+	aliased, err := p.AliasedSet()
+	if err != nil {
+		return nil, err
+	}
+	return &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Aliased: aliased,
 		Shard: scanner.Shard{Index: shard, Count: p.Shards}, Skip: k * p.UnitSize, Limit: p.UnitSize}, nil
 }
 
@@ -774,17 +837,18 @@ func hashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func readStdinTargets(r io.Reader) ([]string, error) {
+func readStdinTargets(r io.Reader) ([]string, scanner.ReadStats, error) {
 	if r == nil {
-		return nil, errors.New("targets from stdin, but no stdin")
+		return nil, scanner.ReadStats{}, errors.New("targets from stdin, but no stdin")
 	}
 	var out []string
-	err := scanner.ReadTargets([]string{"-"}, r, func(rg scanner.Range) error {
+	tr := scanner.TargetReader{Stdin: r}
+	err := tr.Read([]string{"-"}, func(rg scanner.Range) error {
 		if len(out) == maxStdinTargets {
 			return fmt.Errorf("more than %d targets on stdin: write them to a file and give @FILE", maxStdinTargets)
 		}
 		out = append(out, rg.String())
 		return nil
 	})
-	return out, err
+	return out, tr.Stats, err
 }

@@ -1,13 +1,17 @@
 package census
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ulikunitz/xz"
 )
 
 // TestPlanPinsFiles: a plan names its target file by absolute path and content hash, so a
@@ -116,5 +120,82 @@ func TestSeriesKey(t *testing.T) {
 	}
 	if err := CheckSeriesName("eu daily / 18789"); err != nil {
 		t.Errorf("a plain name refused: %v", err)
+	}
+}
+
+// TestIPv6PlanLikeIPv4: a plan of an xz hitlist (IPv6 and IPv4, a bad line) with shards, an
+// exclude file, an opt-out register and an aliased-prefixes file counts, cuts and excludes
+// IPv6 as it does IPv4: every address left is walked once across the shards' units, the
+// exclusions and the skipped line are counted, the aliased /64 is one target, and the aliased
+// file is pinned like every other (a changed one is refused).
+func TestIPv6PlanLikeIPv4(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("# hitlist\n2001:2:0:1::/120\n2001:2:0:2::1\n127.0.4.0/30\nnot-an-address\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "2001:2:0:a::%x\n", i+1)
+	}
+	hitlist, exclude, optout, aliased := filepath.Join(dir, "hitlist.txt.xz"), filepath.Join(dir, "exclude.txt"),
+		filepath.Join(dir, "optout.csv"), filepath.Join(dir, "aliased.txt")
+	var x bytes.Buffer
+	xw, _ := xz.NewWriter(&x)
+	xw.Write([]byte(b.String()))
+	xw.Close()
+	os.WriteFile(hitlist, x.Bytes(), 0o600)
+	os.WriteFile(exclude, []byte("2001:2:0:1::80/121\n"), 0o600)
+	os.WriteFile(optout, []byte("network,requested_by,requested_at,verification,reason\n2001:2:0:2::/64,noc,2026-11-02,whois,\n"), 0o600)
+	os.WriteFile(aliased, []byte("2001:2:0:a::/64\n"), 0o600)
+	seed := int64(3)
+	p, err := NewPlan(PlanConfig{Targets: []string{"@" + hitlist}, Ports: []uint16{9, 10}, Seed: &seed, Shards: 2, UnitSize: 16,
+		Lab: true, Excludes: []string{exclude}, OptOuts: []string{optout}, Aliased: aliased, Scope: "2001:2::/48,127.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 256 - 128 excluded + 0 (opted out) + 4 IPv4 + 1 for the aliased /64's 50.
+	if p.Addresses != 133 || p.Probes != 266 || p.ShardProbes[0]+p.ShardProbes[1] != 266 || p.SkippedLines != 1 ||
+		p.AliasedPrefixes != 1 || p.AliasedAddresses != 50 || len(p.Excluded) != 2 {
+		t.Errorf("plan: %d addresses, %d probes (shards %v), %d skipped, %d aliased prefixes of %d, excluded %v",
+			p.Addresses, p.Probes, p.ShardProbes, p.SkippedLines, p.AliasedPrefixes, p.AliasedAddresses, p.Excluded)
+	}
+	var dry bytes.Buffer
+	p.WriteDryRun(&dry, nil, false)
+	for _, want := range []string{"aliased prefixes: 1 hold 50 target addresses", "skipped: 1 lines", "hitlist.txt.xz:5: "} {
+		if !strings.Contains(dry.String(), want) {
+			t.Errorf("dry run lacks %q:\n%s", want, dry.String())
+		}
+	}
+	stored, err := ParsePlan(p.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl, err := stored.Blocklist()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[netip.AddrPort]int{}
+	for _, u := range stored.AllUnits() {
+		win, err := stored.window(u, bl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := win.Walk(context.Background(), func(ap netip.AddrPort) error { seen[ap]++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inAliased := 0
+	for ap, n := range seen {
+		if n != 1 {
+			t.Errorf("%s walked %d times", ap, n)
+		}
+		if netip.MustParsePrefix("2001:2:0:a::/64").Contains(ap.Addr()) {
+			inAliased++
+		}
+	}
+	if len(seen) != 266 || inAliased != 2 {
+		t.Errorf("the units walk %d probes, %d in the aliased /64; want 266, 2 (one address, two ports)", len(seen), inAliased)
+	}
+	os.WriteFile(aliased, []byte("2001:2:0:b::/64\n"), 0o600)
+	if err := stored.Verify(); !errors.Is(err, ErrChanged) {
+		t.Errorf("a changed aliased file: %v, want ErrChanged", err)
 	}
 }

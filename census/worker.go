@@ -71,6 +71,8 @@ type Stats struct {
 	// Lost counts answers the sweep could not keep (scanner.Stats Lost and Late): the census
 	// may have missed as many open ports.
 	Lost atomic.Int64
+	// AliasDuplicates counts open addresses of an aliased /64 not observed again (aliasCheck).
+	AliasDuplicates atomic.Int64
 	// outcomes counts fingerprinted observations by outcome (observation.Outcomes order).
 	outcomes [8]atomic.Int64
 }

@@ -46,6 +46,7 @@ var Columns = []Column{
 	{"asn", "int", "asn", "", "the autonomous system, from the local databases given to `scan` (`--asn-db`)", func(o *Observation) any { return &o.ASN }},
 	{"as_org", "text", "as_org", "", "its name, from the same database", func(o *Observation) any { return &o.ASOrg }},
 	{"country", "text", "country", "", "the country, from the local database given to `scan` (`--country-db`)", func(o *Observation) any { return &o.Country }},
+	{"aliased", "text", "aliased", "", "the aliased prefix the address stands for: every address of it answers (one host or middlebox), so it is probed and counted once (`scan --aliased`, or a /64 the run found aliased); `\"\"` otherwise", func(o *Observation) any { return &o.Aliased }},
 	{"observed_at", "time", "observed_at", "timestamp", "RFC 3339 time of the observation", func(o *Observation) any { return &o.ObservedAt }},
 	{"facts", "text", "", "", "(stored, not printed) what the verdict was read from, to redo it: `clawcensus reanalyze`", func(o *Observation) any { return &o.Facts }},
 	{"unit", "int", "", "", "(stored, not printed) the work unit whose window holds the host:port", func(o *Observation) any { return &o.Unit }},

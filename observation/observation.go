@@ -93,9 +93,12 @@ type Observation struct {
 	HTTPStatus int
 	TLS        string // protocol version and certificate subject, for https
 	// ASN, ASOrg and Country come from the run's enrichment databases (empty without them).
-	ASN        uint32
-	ASOrg      string
-	Country    string
+	ASN     uint32
+	ASOrg   string
+	Country string
+	// Aliased is the aliased prefix the address stands for (every address of it answers: one
+	// host or middlebox, observed once), from the run's list or found by the run; "" otherwise.
+	Aliased    string
 	ObservedAt time.Time
 	// Facts are what the fingerprinter read from a gateway's responses (bounded, versioned JSON:
 	// fingerprint.Facts), so that its verdict can be redone with a newer knowledge base; empty

@@ -81,6 +81,7 @@ type Record struct {
 	ASN      uint32   `json:"asn,omitempty"`
 	ASOrg    string   `json:"as_org,omitempty"`
 	Country  string   `json:"country,omitempty"`
+	Aliased  string   `json:"aliased,omitempty"`
 
 	observed time.Time
 	obs      observation.Observation
@@ -96,7 +97,7 @@ func toRecord(o observation.Observation) Record {
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
 		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt, obs: o,
-		ASN: o.ASN, ASOrg: TextCell(o.ASOrg), Country: TextCell(o.Country),
+		ASN: o.ASN, ASOrg: TextCell(o.ASOrg), Country: TextCell(o.Country), Aliased: o.Aliased,
 	}
 	if o.Detected() {
 		r.Outcome = o.Product

@@ -54,6 +54,12 @@ type RunRecord struct {
 	ByAdvisory map[string]int64 `json:"by_advisory"`
 	ByCountry  map[string]int64 `json:"by_country"`
 	ByASN      map[string]int64 `json:"by_asn"`
+	// ByFamily counts gateways by address family (ipv4, ipv6; together: detected);
+	// AliasedPrefixes, the aliased prefixes that answered, each once; AliasedGateways, those
+	// with a gateway.
+	ByFamily        map[string]int64 `json:"by_family"`
+	AliasedPrefixes int64            `json:"aliased_prefixes"`
+	AliasedGateways int64            `json:"aliased_gateways"`
 	// ByVersionStatus counts gateways by what the knowledge base knew of their version;
 	// Knowledge names that knowledge base.
 	ByVersionStatus map[string]int64 `json:"by_version_status"`
@@ -99,6 +105,7 @@ func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) M
 			ByVersion: s.ByVersion, ByAuth: s.ByAuth, ByProduct: s.ByProduct, ByOfficial: s.ByOfficial,
 			ByFlag: s.ByFlag, ByMIIT: s.ByMIIT, ByAdvisory: s.ByAdvisory, ByCountry: cleanKeys(s.ByCountry), ByASN: cleanKeys(s.ByASN), Enrichment: TextCell(s.Enrichment),
 			ByVersionStatus: s.ByVersionStatus, Knowledge: KnowledgeOf(s), Warning: s.Warning,
+			ByFamily: s.ByFamily, AliasedPrefixes: s.AliasedPrefixes, AliasedGateways: s.AliasedGateways,
 			Authorization: s.Note,
 			Targets:       s.Targets, Series: s.SeriesID(), SeriesLabel: s.SeriesLabel(),
 			TargetCount: s.TargetCount, Ports: s.Ports, Rate: s.Rate, Seed: s.Seed, Shard: s.Shard, Method: s.Method,
@@ -145,6 +152,10 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 		if s.Honeypots > 0 {
 			fmt.Fprintf(w, "  probable honeypots (answer like a gateway, contradict a real one; in no count here): %d\n", s.Honeypots)
 		}
+		writeCounts(w, "by address family", s.ByFamily, nil)
+		if s.AliasedPrefixes > 0 {
+			fmt.Fprintf(w, "  aliased prefixes answered: %d (each once: every address of one answers), %d with a gateway\n", s.AliasedPrefixes, s.AliasedGateways)
+		}
 		writeCounts(w, "by product", s.ByProduct, nil)
 		writeCounts(w, "by version", s.ByVersion, fingerprint.CompareVersions)
 		writeCounts(w, "by auth", s.ByAuth, nil)
@@ -183,7 +194,8 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 
 var reportCSVHeader = []string{"run", "started_at", "ended_at", "status", "targets", "ports", "method", "probes_sent",
 	"open_ports", "detected", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "units_done", "units_total",
-	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label", "retries", "knowledge_base", "probable_honeypots"}
+	"stored", "answers_lost", "middleboxes", "newer_than_knowledge_base", "series", "series_label", "retries", "knowledge_base",
+	"detected_ipv4", "detected_ipv6", "aliased_prefixes", "probable_honeypots"}
 
 // seriesText is a run's series for a line of text: the label, and the key when it differs.
 func seriesText(s store.Summary) string {
@@ -215,7 +227,7 @@ func writeRunsCSV(w io.Writer, sums []store.Summary, card func(store.Summary) Me
 			fmt.Sprint(s.ByAuth["none"]), fmt.Sprint(s.ByAuth["unknown"]), fmt.Sprint(s.ByMIIT["known-advisories"]),
 			fmt.Sprint(s.ByOfficial["false"]), fmt.Sprint(s.UnitsDone), fmt.Sprint(s.UnitsTotal), fmt.Sprint(s.Stored),
 			fmt.Sprint(s.AnswersLost), fmt.Sprint(s.Middleboxes), fmt.Sprint(s.ByVersionStatus[observation.VersionNewer]), s.SeriesID(), s.SeriesLabel(), fmt.Sprint(m.Retries), m.Knowledge,
-			fmt.Sprint(s.Honeypots)})
+			fmt.Sprint(s.ByFamily["ipv4"]), fmt.Sprint(s.ByFamily["ipv6"]), fmt.Sprint(s.AliasedPrefixes), fmt.Sprint(s.Honeypots)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -16,6 +16,9 @@ type TrendRow struct {
 	Day         string `json:"day"`
 	Run         int64  `json:"run"`
 	Reachable   int64  `json:"reachable"`
+	// ReachableIPv4 and ReachableIPv6 split Reachable by address family.
+	ReachableIPv4 int64 `json:"reachable_ipv4"`
+	ReachableIPv6 int64 `json:"reachable_ipv6"`
 	// Honeypots counts the probable honeypots, apart from (never inside) reachable.
 	Honeypots    int64  `json:"probable_honeypots"`
 	AuthRequired int64  `json:"auth_required"`
@@ -42,6 +45,7 @@ func Trend(sums []store.Summary) []TrendRow {
 		r := TrendRow{
 			Series: id, SeriesLabel: s.SeriesLabel(),
 			Day: s.StartedAt.UTC().Format("2006-01-02"), Run: s.ID, Reachable: s.Detected, Honeypots: s.Honeypots,
+			ReachableIPv4: s.ByFamily["ipv4"], ReachableIPv6: s.ByFamily["ipv6"],
 			AuthRequired: s.ByAuth["required"], NoAuth: s.ByAuth["none"], AuthUnknown: s.ByAuth["unknown"],
 			Vulnerable: s.ByMIIT["known-advisories"], Unofficial: s.ByOfficial["false"], Ports: s.Ports, Targets: s.Targets,
 		}
@@ -83,10 +87,11 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 		return enc.Encode(map[string]any{"days": rows})
 	case "csv":
 		cw := NewCSV(w)
-		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets", "probable_honeypots"})
+		cw.Write([]string{"series", "series_label", "day", "run", "reachable", "auth_required", "no_auth", "auth_unknown", "vulnerable_version", "unofficial", "ports", "targets",
+			"reachable_ipv4", "reachable_ipv6", "probable_honeypots"})
 		for _, r := range rows {
 			cw.Write([]string{r.Series, r.SeriesLabel, r.Day, fmt.Sprint(r.Run), fmt.Sprint(r.Reachable), fmt.Sprint(r.AuthRequired), fmt.Sprint(r.NoAuth),
-				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets, fmt.Sprint(r.Honeypots)})
+				fmt.Sprint(r.AuthUnknown), fmt.Sprint(r.Vulnerable), fmt.Sprint(r.Unofficial), r.Ports, r.Targets, fmt.Sprint(r.ReachableIPv4), fmt.Sprint(r.ReachableIPv6), fmt.Sprint(r.Honeypots)})
 		}
 		cw.Flush()
 		return cw.Error()
@@ -104,9 +109,9 @@ func WriteTrend(w io.Writer, format string, rows []TrendRow) error {
 			if r.Series != r.SeriesLabel {
 				fmt.Fprintf(w, " (%s)", TextCell(truncate(r.Series, 60)))
 			}
-			fmt.Fprintf(w, "\n%-10s %5s %9s %9s %7s %9s %10s %10s %9s  %s\n", "DAY", "RUN", "REACHABLE", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "HONEYPOTS", "PORTS / TARGETS")
+			fmt.Fprintf(w, "\n%-10s %5s %9s %7s %7s %9s %7s %9s %10s %10s %9s  %s\n", "DAY", "RUN", "REACHABLE", "IPV4", "IPV6", "AUTH-REQ", "NO-AUTH", "AUTH-UNKN", "VULNERABLE", "UNOFFICIAL", "HONEYPOTS", "PORTS / TARGETS")
 		}
-		fmt.Fprintf(w, "%-10s %5d %9d %9d %7d %9d %10d %10d %9d  %s / %s\n", r.Day, r.Run, r.Reachable, r.AuthRequired,
+		fmt.Fprintf(w, "%-10s %5d %9d %7d %7d %9d %7d %9d %10d %10d %9d  %s / %s\n", r.Day, r.Run, r.Reachable, r.ReachableIPv4, r.ReachableIPv6, r.AuthRequired,
 			r.NoAuth, r.AuthUnknown, r.Vulnerable, r.Unofficial, r.Honeypots, r.Ports, TextCell(truncate(r.Targets, 40)))
 	}
 	return nil

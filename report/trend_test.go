@@ -96,6 +96,9 @@ func TestTrendPerSeries(t *testing.T) {
 
 	// Named: the user says a /24 and a /23 are one series.
 	named := []store.Summary{sum(1, day(24, 1), "127.0.0.0/24", "lab", 20), sum(2, day(25, 1), "127.0.0.0/23", "lab", 30), sum(3, day(25, 2), "127.0.0.0/28", "", 5)}
+	for i := range named { // IPv4 and IPv6 apart in the csv, together in reachable
+		named[i].ByFamily = map[string]int64{"ipv4": named[i].Detected - 2, "ipv6": 2}
+	}
 	in, ok := InSeries(named, "lab")
 	if !ok || len(in) != 2 {
 		t.Fatalf("InSeries(lab) = %d runs", len(in))
@@ -112,10 +115,10 @@ func TestTrendPerSeries(t *testing.T) {
 	if err := WriteTrend(&b, "csv", Trend(named)); err != nil {
 		t.Fatal(err)
 	}
-	wantCSV := "series,series_label,day,run,reachable,auth_required,no_auth,auth_unknown,vulnerable_version,unofficial,ports,targets,probable_honeypots\n" +
-		"lab,lab,2026-11-24,1,20,0,20,0,0,0,18789,127.0.0.0/24,0\n" +
-		"lab,lab,2026-11-25,2,30,0,30,0,0,0,18789,127.0.0.0/23,2\n" +
-		"targets:127.0.0.0/28 ports:18789,\"targets 127.0.0.0/28, ports 18789\",2026-11-25,3,5,0,5,0,0,0,18789,127.0.0.0/28,0\n"
+	wantCSV := "series,series_label,day,run,reachable,auth_required,no_auth,auth_unknown,vulnerable_version,unofficial,ports,targets,reachable_ipv4,reachable_ipv6,probable_honeypots\n" +
+		"lab,lab,2026-11-24,1,20,0,20,0,0,0,18789,127.0.0.0/24,18,2,0\n" +
+		"lab,lab,2026-11-25,2,30,0,30,0,0,0,18789,127.0.0.0/23,28,2,2\n" +
+		"targets:127.0.0.0/28 ports:18789,\"targets 127.0.0.0/28, ports 18789\",2026-11-25,3,5,0,5,0,0,0,18789,127.0.0.0/28,3,2,0\n"
 	if diff := cmp.Diff(wantCSV, b.String()); diff != "" {
 		t.Errorf("csv (-want +got):\n%s", diff)
 	}

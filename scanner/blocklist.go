@@ -3,20 +3,27 @@ package scanner
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"sort"
 )
 
 // Reserved lists the special-purpose ranges (IANA IPv4 and IPv6 special-purpose registries)
-// that are never swept outside lab mode.
+// that are never swept outside lab mode. For IPv6 that is every address outside 2000::/3, the
+// one block IANA allocates for global unicast (the rest is reserved by the IETF, or ULA,
+// link-local, site-local, multicast), and within 2000::/3: the IETF protocol assignments
+// 2001::/23 (Teredo relays 2001::/32, benchmarking 2001:2::/48, ORCHID), documentation
+// 2001:db8::/32 and 3fff::/20, and 6to4 2002::/16. The IPv4-embedding forms are IPv4 (see
+// normalizeAddr) or in blocks listed here (NAT64 64:ff9b::/96, SIIT ::ffff:0:0:0/96, 6to4,
+// Teredo). Specific blocks inside the wide ones stay listed: a refusal names the list, and
+// the list says why.
 var Reserved = []string{
 	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
 	"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
 	"198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-	"::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
+	"::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64",
 	"2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10",
-	"ff00::/8",
+	"fec0::/10", "ff00::/8",
+	"::/3", "4000::/2", "8000::/1", // outside 2000::/3: not allocated for global unicast
 }
 
 // Blocklist is a set of address ranges that is never probed. Each entry remembers where it
@@ -127,7 +134,7 @@ func (b *Blocklist) family(is4 bool) ([]blockEntry, []u128) {
 // AddFile adds every target in a file (addresses, CIDRs or ranges, one a line) to b.
 // IPv6 prefixes of any length are accepted here.
 func (b *Blocklist) AddFile(path string) error {
-	f, err := os.Open(path)
+	f, err := openList(path)
 	if err != nil {
 		return fmt.Errorf("exclude file: %w", err)
 	}

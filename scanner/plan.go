@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,14 @@ type Plan struct {
 	// zero, stops after that many: together they select one window of the sequence (a work
 	// unit of a census).
 	Skip, Limit uint64
+	// Aliased, when set, collapses the targets inside each aliased prefix into one address
+	// (see aliasedPicks), walked after the other targets.
+	Aliased *Aliased
+	// Progress, when set, hears how far the reading of a target file got (TargetReader).
+	Progress func(file string, lines uint64)
+	// MemoryRanges is the most target ranges of a shuffled target file made a set in memory;
+	// longer ones are sorted on disk (see readSet). Zero means DefaultMemoryRanges.
+	MemoryRanges int
 }
 
 // Totals describes a plan after exclusions.
@@ -83,6 +92,11 @@ type Totals struct {
 	// ChunkProbes are the probes of each chunk of the permutation, all shards: what
 	// ShardProbes divides among shards.
 	ChunkProbes []uint64
+	// Read counts the lines of target files read and skipped.
+	Read ReadStats
+	// AliasedPrefixes counts the aliased prefixes that hold targets, and AliasedAddresses the
+	// target addresses inside them (after exclusions): Addresses counts one per prefix.
+	AliasedPrefixes, AliasedAddresses uint64
 }
 
 func (p *Plan) blocklist() *Blocklist {
@@ -115,7 +129,7 @@ func (p *Plan) Count() (Totals, error) {
 		t.ChunkProbes = append(t.ChunkProbes, c.total*uint64(len(p.ports())))
 		t.Probes += shardShare(c.total*uint64(len(p.ports())), p.shard())
 		return nil
-	}, &t.ExcludedBy, &t.Excluded)
+	}, &t)
 	t.Addresses = addrs
 	if err == nil && addrs == 0 {
 		err = noTargets(t.ExcludedBy)
@@ -144,12 +158,12 @@ func shardShare(n uint64, sh Shard) uint64 {
 func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 	ports := p.ports()
 	sh := p.shard()
-	var excludedBy []string
+	var t Totals
 	var seen uint64
 	skip := p.Skip
 	left := p.Limit
 	errLimit := errors.New("limit reached")
-	err := p.chunks(func(c *chunk) error {
+	err := p.chunksCounted(func(c *chunk) error {
 		seen += c.total
 		n := c.total * uint64(len(ports))
 		share := shardShare(n, sh)
@@ -176,28 +190,29 @@ func (p *Plan) Walk(ctx context.Context, fn func(netip.AddrPort) error) error {
 			}
 		}
 		return nil
-	}, &excludedBy)
+	}, &t)
 	if errors.Is(err, errLimit) {
 		return nil
 	}
 	if err == nil && seen == 0 {
-		return noTargets(excludedBy)
+		return noTargets(t.ExcludedBy)
 	}
 	return err
 }
 
-// EachRange calls fn for every target range left after the blocklist, in input order. It
+// EachRange calls fn for every target range left after the blocklist, in walk order (see
+// readSet; aliased picks last). It
 // consumes Stdin when a spec is "-".
 func (p *Plan) EachRange(fn func(Range) error) error {
-	var excludedBy []string
-	return p.chunks(func(c *chunk) error {
+	var t Totals
+	return p.chunksCounted(func(c *chunk) error {
 		for _, r := range c.ranges {
 			if err := fn(r); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, &excludedBy)
+	}, &t)
 }
 
 // chunk is up to ChunkRanges ranges with running totals, indexable by address number.
@@ -218,37 +233,53 @@ func (c *chunk) addr(i uint64) netip.Addr {
 	return c.ranges[k].Addr(i - c.starts[k])
 }
 
-func (p *Plan) chunks(fn func(*chunk) error, excludedBy *[]string) error {
-	var counted []Exclusion
-	return p.chunksCounted(fn, excludedBy, &counted)
-}
-
-func (p *Plan) chunksCounted(fn func(*chunk) error, excludedBy *[]string, excluded *[]Exclusion) error {
+// chunksCounted reads the targets as a set (readSet), removes what the blocklist covers,
+// collapses aliased prefixes, and passes the result on in chunks; t gets what was excluded,
+// skipped and collapsed.
+func (p *Plan) chunksCounted(fn func(*chunk) error, t *Totals) error {
 	bl := p.blocklist()
 	c := &chunk{}
-	var seen union
-	err := ReadTargets(p.Specs, p.Stdin, func(r Range) error {
+	full := func() error {
+		if len(c.ranges) < ChunkRanges {
+			return nil
+		}
+		err := fn(c)
+		c = &chunk{}
+		return err
+	}
+	add := func(r Range) { c.add(r) }
+	var picks *aliasedPicks
+	if p.Aliased != nil {
+		picks = newAliasedPicks(p.Aliased, p.Seed)
+		add = func(r Range) { picks.split(r, c.add) }
+	}
+	tr := &TargetReader{Stdin: p.Stdin, Progress: p.Progress}
+	err := readSet(tr, p.Specs, cmp.Or(p.MemoryRanges, DefaultMemoryRanges), func(fresh []Range) error {
 		// What an earlier target covered is not a target again (and not excluded again).
-		for _, fresh := range seen.add(r) {
-			kept, removed := bl.SubtractCounted(fresh)
+		for _, f := range fresh {
+			kept, removed := bl.SubtractCounted(f)
 			for _, x := range removed {
-				*excludedBy = appendUnique(*excludedBy, x.Source)
-				*excluded = addExclusion(*excluded, x.Source, x.Addresses)
+				t.ExcludedBy = appendUnique(t.ExcludedBy, x.Source)
+				t.Excluded = addExclusion(t.Excluded, x.Source, x.Addresses)
 			}
 			for _, k := range kept {
-				c.add(k)
+				add(k)
 			}
 		}
-		if len(c.ranges) >= ChunkRanges {
-			if err := fn(c); err != nil {
-				return err
-			}
-			c = &chunk{}
-		}
-		return nil
+		return full()
 	})
+	t.Read = tr.Stats
 	if err != nil {
 		return err
+	}
+	if picks != nil {
+		t.AliasedPrefixes, t.AliasedAddresses = uint64(len(picks.best)), picks.addresses
+		for _, r := range picks.picks() {
+			c.add(r)
+			if err := full(); err != nil {
+				return err
+			}
+		}
 	}
 	if c.total > 0 {
 		return fn(c)

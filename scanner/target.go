@@ -1,13 +1,11 @@
 package scanner
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
 	"net/netip"
-	"os"
 	"strings"
 )
 
@@ -99,22 +97,68 @@ func parseAddr(s string) (netip.Addr, error) {
 	return normalizeAddr(a)
 }
 
-// ReadTargets streams the targets named by specs to fn, in order. A spec is a target,
-// "@FILE" (one target per line; blank lines and #-comments are skipped) or "-" for stdin.
-// Files are read line by line, never whole.
+// ReadTargets streams the targets named by specs to fn, in order (see TargetReader). A
+// literal spec that is not a target is an error; a line of a file or of stdin that is not
+// one is skipped.
 func ReadTargets(specs []string, stdin io.Reader, fn func(Range) error) error {
+	tr := TargetReader{Stdin: stdin}
+	return tr.Read(specs, fn)
+}
+
+// TargetReader reads target specs. A spec is a target (IP, CIDR, a-b range; several joined by
+// commas), "@FILE" or "-" for stdin: one target a line, blank lines and #-comments skipped,
+// plain, gzip or xz (see openList), read line by line, never whole. A line that is not a
+// target (or is longer than MaxLine) is skipped and counted in Stats with its file and line:
+// a hitlist of millions of lines is read as published, never refused for a bad line. A file
+// that cannot be read to its end (truncated, damaged) is an error: a census must not cover
+// part of a list without saying so.
+type TargetReader struct {
+	// Stdin is read when a spec is "-".
+	Stdin io.Reader
+	// Progress, when set, is called every ProgressLines lines of a file, and at its end.
+	Progress func(file string, lines uint64)
+	// Stats counts what was read and skipped so far.
+	Stats ReadStats
+}
+
+// ProgressLines is how often TargetReader.Progress is called.
+const ProgressLines = 1 << 20
+
+// ReadStats counts the lines of target files (and stdin) read and skipped.
+type ReadStats struct {
+	Lines   uint64 `json:"lines"`
+	Skipped uint64 `json:"skipped"`
+	// Examples are the first few skipped lines, "file:line: why".
+	Examples []string `json:"examples,omitempty"`
+}
+
+// maxExamples is how many skipped lines ReadStats names.
+const maxExamples = 5
+
+func (st *ReadStats) skip(name string, line uint64, err error) {
+	st.Skipped++
+	if len(st.Examples) < maxExamples {
+		st.Examples = append(st.Examples, fmt.Sprintf("%s:%d: %v", name, line, err))
+	}
+}
+
+// Read streams the targets of specs to fn, in order, stopping at fn's first error.
+func (tr *TargetReader) Read(specs []string, fn func(Range) error) error {
 	for _, spec := range specs {
 		switch {
 		case spec == "-":
-			if err := readTargetLines("stdin", stdin, fn); err != nil {
+			if tr.Stdin == nil {
+				return errors.New("targets from stdin, but no stdin")
+			}
+			if err := tr.readLines("stdin", tr.Stdin, fn); err != nil {
 				return err
 			}
 		case strings.HasPrefix(spec, "@"):
-			f, err := os.Open(spec[1:])
+			f, err := openList(spec[1:])
 			if err != nil {
 				return fmt.Errorf("target file: %w", err)
 			}
-			err = readTargetLines(spec[1:], f, fn)
+			err = tr.readLines(spec[1:], f, fn)
 			f.Close()
 			if err != nil {
 				return err
@@ -134,35 +178,63 @@ func ReadTargets(specs []string, stdin io.Reader, fn func(Range) error) error {
 	return nil
 }
 
-func readTargetLines(name string, r io.Reader, fn func(Range) error) error {
-	return eachLine(name, r, func(text string) error {
-		t, err := ParseTarget(text)
+func (tr *TargetReader) readLines(name string, r io.Reader, fn func(Range) error) error {
+	lr := newLineReader(name, r)
+	for {
+		text, long, err := lr.next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			return err
 		}
-		return fn(t)
-	})
-}
-
-// eachLine calls fn with every non-blank line of r, stripped of #-comments and white space.
-// An error from parsing a line is returned with the file name and line number.
-func eachLine(name string, r io.Reader, fn func(text string) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<16)
-	for line := 1; sc.Scan(); line++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		text = strings.TrimSpace(text)
+		tr.Stats.Lines++
+		if tr.Progress != nil && lr.line%ProgressLines == 0 {
+			tr.Progress(name, lr.line)
+		}
+		text, err = entry(text, long)
+		if err != nil {
+			tr.Stats.skip(name, lr.line, err)
+			continue
+		}
 		if text == "" {
 			continue
 		}
-		if err := fn(text); err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+		t, err := ParseTarget(text)
+		if err != nil {
+			tr.Stats.skip(name, lr.line, err)
+			continue
+		}
+		if err := fn(t); err != nil {
+			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
+	if tr.Progress != nil && lr.line%ProgressLines != 0 {
+		tr.Progress(name, lr.line)
 	}
 	return nil
+}
+
+// eachLine calls fn with every entry of r (a line stripped of its #-comment and white space;
+// blank ones left out). A line fn refuses, or one longer than MaxLine, is an error naming the
+// file and line: for lists where a skipped line would be a hole (exclusions).
+func eachLine(name string, r io.Reader, fn func(text string) error) error {
+	lr := newLineReader(name, r)
+	for {
+		text, long, err := lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if text, err = entry(text, long); err == nil && text != "" {
+			err = fn(text)
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, lr.line, err)
+		}
+	}
 }
 
 // Prefixes returns the fewest CIDR prefixes that exactly cover r.

@@ -72,10 +72,16 @@ func TestReadTargetsFileAndStdin(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// A bad line of a file is skipped and named; a bad literal is an error.
 	writeFile(t, file, "127.0.2.1\nnot-a-target\n")
-	err = ReadTargets([]string{"@" + file}, nil, func(Range) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "targets.txt:2") {
-		t.Errorf("err = %v, want one naming targets.txt:2", err)
+	tr := TargetReader{}
+	n := 0
+	err = tr.Read([]string{"@" + file}, func(Range) error { n++; return nil })
+	if err != nil || n != 1 || tr.Stats.Skipped != 1 || !strings.Contains(tr.Stats.Examples[0], "targets.txt:2") {
+		t.Errorf("read %d targets, stats %+v, err %v; want 1, one line skipped naming targets.txt:2", n, tr.Stats, err)
+	}
+	if err := ReadTargets([]string{"not-a-target"}, nil, func(Range) error { return nil }); err == nil {
+		t.Error("a literal that is not a target was accepted")
 	}
 }
 
@@ -749,6 +755,46 @@ func TestConnectSweepEndsAtItsDeadline(t *testing.T) {
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) || done == nil {
 			t.Fatalf("the sweep returned %v with the context not yet done (%v)", err, done)
+		}
+	}
+}
+
+// TestReservedIPv6 holds the built-in blocklist to the reserved IPv6 space (written as bytes:
+// the suite names no address outside its own test space): documentation, ULA, link-local,
+// site-local, multicast, 6to4 and Teredo relays, NAT64 and SIIT forms of IPv4, benchmarking,
+// the space IANA has not allocated for global unicast; and to letting global unicast through.
+func TestReservedIPv6(t *testing.T) {
+	bl := NewBlocklist(false)
+	for _, c := range []struct {
+		name    string
+		addr    [16]byte
+		blocked bool
+	}{
+		{"documentation (RFC 3849)", [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}, true},
+		{"documentation (RFC 9637)", [16]byte{0x3f, 0xff, 0x0f, 0xff, 15: 1}, true},
+		{"ULA", [16]byte{0xfd, 0x12, 15: 1}, true},
+		{"link-local", [16]byte{0xfe, 0x80, 15: 1}, true},
+		{"site-local (deprecated)", [16]byte{0xfe, 0xc0, 15: 1}, true},
+		{"multicast", [16]byte{0xff, 0x02, 15: 1}, true},
+		{"6to4", [16]byte{0x20, 0x02, 0xc6, 0x12, 15: 1}, true},
+		{"Teredo", [16]byte{0x20, 0x01, 0x00, 0x00, 0x41, 15: 1}, true},
+		{"NAT64 well-known prefix", [16]byte{0x00, 0x64, 0xff, 0x9b, 12: 0xc6, 13: 0x12, 15: 1}, true},
+		{"SIIT IPv4-translated", [16]byte{8: 0xff, 9: 0xff, 12: 0xc6, 13: 0x12, 15: 1}, true},
+		{"benchmarking (the IPv6 testbed's; --lab lifts it)", [16]byte{0x20, 0x01, 0x00, 0x02, 15: 1}, true},
+		{"dummy prefix", [16]byte{0x01, 0x00, 7: 1, 15: 1}, true},
+		{"unallocated, above global unicast", [16]byte{0x40, 15: 1}, true},
+		{"unallocated, above ULA", [16]byte{0xe0, 15: 1}, true},
+		{"global unicast", [16]byte{0x2a, 0x00, 0x14, 0x50, 15: 1}, false},
+		{"global unicast beside the IETF block", [16]byte{0x20, 0x01, 0x40, 15: 1}, false},
+	} {
+		a := netip.AddrFrom16(c.addr)
+		if _, blocked := bl.Lookup(a); blocked != c.blocked {
+			t.Errorf("%s: blocked %v, want %v", c.name, blocked, c.blocked)
+		}
+		if c.blocked {
+			if _, blocked := NewBlocklist(true).Lookup(a); blocked {
+				t.Errorf("%s: blocked in lab mode", c.name)
+			}
 		}
 	}
 }

@@ -25,7 +25,7 @@ func TestEveryColumnRoundTrips(t *testing.T) {
 		Channel: "beta", Commit: "0123456789ab", Auth: observation.AuthNone, Official: &yes, Honeypot: true,
 		Advisories: []string{"CVE-2026-32034"}, Flags: []string{"tls"}, Evidence: []string{"rule x"}, MIIT: []string{"internet-exposure"},
 		Title: "OpenClaw Control", Server: "nginx", HTTPStatus: 200, TLS: "TLS1.3", ASN: 4294967295, ASOrg: "Example AS",
-		Country: "DE", ObservedAt: at, Unit: 7}
+		Country: "DE", Aliased: "127.0.9.0/24", ObservedAt: at, Unit: 7}
 	v := reflect.ValueOf(o)
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {

@@ -236,7 +236,9 @@ func postgresCounts(filter string) string {
 	UNION ALL SELECT o.run_id, 'vs', o.version_status, COUNT(*) FROM observations o
 		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status
 	UNION ALL SELECT o.run_id, 'hp', o.product, COUNT(*) FROM observations o
-		WHERE ` + honeypotSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product`
+		WHERE ` + honeypotSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product
+	UNION ALL SELECT o.run_id, 'fam', CASE WHEN family(o.ip) = 6 THEN 'ipv6' ELSE 'ipv4' END, COUNT(*) FROM observations o
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, CASE WHEN family(o.ip) = 6 THEN 'ipv6' ELSE 'ipv4' END`
 }
 
 // recountPostgres replaces the kept counts of one finished unit.
@@ -467,6 +469,16 @@ func (p *Postgres) Summaries(ctx context.Context) ([]Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("count runs: %w", err)
 		}
+	}
+	rows, _ := p.pool.Query(ctx, aliasedCounts)
+	var id, prefixes, gateways int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &prefixes, &gateways}, func() error {
+		if i, ok := index[id]; ok {
+			out[i].AliasedPrefixes, out[i].AliasedGateways = prefixes, gateways
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count aliased prefixes: %w", err)
 	}
 	return out, nil
 }

@@ -347,7 +347,9 @@ func sqliteCounts(filter string) string {
 	UNION ALL SELECT o.run_id, 'vs', o.version_status, COUNT(*) FROM observations o
 		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.version_status
 	UNION ALL SELECT o.run_id, 'hp', o.product, COUNT(*) FROM observations o
-		WHERE ` + honeypotSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product`
+		WHERE ` + honeypotSQL + ` AND ` + filter + ` GROUP BY o.run_id, o.product
+	UNION ALL SELECT o.run_id, 'fam', CASE WHEN instr(o.ip, ':') > 0 THEN 'ipv6' ELSE 'ipv4' END, COUNT(*) FROM observations o
+		WHERE ` + countedSQL + ` AND ` + filter + ` GROUP BY o.run_id, CASE WHEN instr(o.ip, ':') > 0 THEN 'ipv6' ELSE 'ipv4' END`
 }
 
 // recount replaces the kept counts of one finished unit.
@@ -558,6 +560,18 @@ func (s *SQLite) counts(ctx context.Context, out []Summary) error {
 		return nil
 	}
 	if err := s.each(ctx, `SELECT run_id, dim, key, SUM(n) FROM unit_counts GROUP BY run_id, dim, key`, add); err != nil {
+		return err
+	}
+	if err := s.each(ctx, aliasedCounts, func(rows *sql.Rows) error {
+		var id, prefixes, gateways int64
+		if err := rows.Scan(&id, &prefixes, &gateways); err != nil {
+			return err
+		}
+		if sm := index[id]; sm != nil {
+			sm.AliasedPrefixes, sm.AliasedGateways = prefixes, gateways
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	live := liveRuns(out)

@@ -173,13 +173,26 @@ type Summary struct {
 	ByVersionStatus map[string]int64
 	ByCountry       map[string]int64 // "" when no country database was given
 	ByASN           map[string]int64 // "AS64500"; "" when unknown
+	// ByFamily counts gateways by address family: "ipv4", "ipv6".
+	ByFamily map[string]int64
+	// AliasedPrefixes counts the aliased prefixes that answered (observation.Aliased, each
+	// counted once however many ports and units saw it); AliasedGateways, those of them where
+	// a gateway was detected.
+	AliasedPrefixes, AliasedGateways int64
 }
 
 func newSummary(r Run) Summary {
 	return Summary{Run: r, ByVersion: map[string]int64{}, ByAuth: map[string]int64{}, ByProduct: map[string]int64{},
 		ByOfficial: map[string]int64{}, ByFlag: map[string]int64{}, ByMIIT: map[string]int64{},
-		ByAdvisory: map[string]int64{}, ByCountry: map[string]int64{}, ByASN: map[string]int64{}, ByVersionStatus: map[string]int64{}}
+		ByAdvisory: map[string]int64{}, ByCountry: map[string]int64{}, ByASN: map[string]int64{}, ByVersionStatus: map[string]int64{},
+		ByFamily: map[string]int64{}}
 }
+
+// aliasedCounts counts, per run, the aliased prefixes that answered and those where a gateway
+// was detected: distinct across units and ports, read through the partial index of migration
+// 0019 (only aliased observations).
+const aliasedCounts = `SELECT run_id, COUNT(DISTINCT aliased), COUNT(DISTINCT CASE WHEN product <> '' THEN aliased END)
+	FROM observations WHERE aliased <> '' GROUP BY run_id`
 
 // Store is the contract both backends keep; one test suite runs against each.
 type Store interface {
@@ -391,6 +404,7 @@ const (
 	dimMIIT     = "miit" // key: a MIIT/NVDB violation
 	dimAdv      = "adv"  // key: an advisory id
 	dimVStatus  = "vs"   // key: a version status
+	dimFamily   = "fam"  // key: ipv4 or ipv6
 )
 
 // addDim adds one counting row to a summary.
@@ -410,6 +424,9 @@ func addDim(sm *Summary, dim, key string, n int64) error {
 		return nil
 	case dimHoneypot:
 		sm.Honeypots += n
+		return nil
+	case dimFamily:
+		sm.ByFamily[key] += n
 		return nil
 	}
 	var k []any

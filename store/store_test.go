@@ -67,9 +67,9 @@ func TestContract(t *testing.T) {
 					HTTPStatus: 200, ObservedAt: start.Add(2 * time.Second)},
 				{IP: netip.MustParseAddr("::1"), Port: 443, Scheme: "https", Outcome: "openclaw", Product: "clawdbot",
 					Version: "2026.1.24-3", Auth: "none", HTTPStatus: 200, TLS: "TLS1.3; subject gw.example.ts.net",
-					ASN: 4294967295, ASOrg: "Example AS", Country: "DE", ObservedAt: start.Add(3 * time.Second)},
+					ASN: 4294967295, ASOrg: "Example AS", Country: "DE", Aliased: "::/104", ObservedAt: start.Add(3 * time.Second)},
 				{IP: netip.MustParseAddr("127.0.2.3"), Port: 18789, Scheme: "http", Outcome: "not-openclaw", Title: "Welcome to nginx!",
-					Server: "nginx", HTTPStatus: 200, ObservedAt: start.Add(4 * time.Second)},
+					Server: "nginx", HTTPStatus: 200, Aliased: "127.0.2.0/24", ObservedAt: start.Add(4 * time.Second)},
 				// A look-alike: counted apart (Honeypots), inside no other count.
 				{IP: netip.MustParseAddr("127.0.2.4"), Port: 18789, Scheme: "http", Outcome: "openclaw", Product: "openclaw",
 					Version: "2026.6.10", Auth: "none", Official: new(bool), Honeypot: true, Flags: []string{"plaintext-http", "probable-honeypot"},
@@ -120,7 +120,10 @@ func TestContract(t *testing.T) {
 				ByMIIT:     map[string]int64{"internet-exposure": 1},
 				ByAdvisory: map[string]int64{"CVE-2026-32034": 1}, ByVersionStatus: map[string]int64{"": 3},
 				ByCountry: map[string]int64{"DE": 1, "": 2},
-				ByASN:     map[string]int64{"AS4294967295": 1, "": 2}}
+				ByASN:     map[string]int64{"AS4294967295": 1, "": 2},
+				// IPv4 and IPv6 apart (and together in Detected); two aliased prefixes answered,
+				// one of them with a gateway.
+				ByFamily: map[string]int64{"ipv4": 2, "ipv6": 1}, AliasedPrefixes: 2, AliasedGateways: 1}
 			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Summary{}, "Run")); diff != "" {
 				t.Errorf("counts (-want +got):\n%s", diff)
 			}

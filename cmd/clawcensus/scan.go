@@ -31,7 +31,7 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 		return nil, nil, err
 	}
 	cfg := census.PlanConfig{Targets: c.Args().Slice(), Stdin: c.App.Reader, Candidates: c.String("candidates"),
-		Lab: c.Bool("lab"), Excludes: c.StringSlice("exclude"), OptOuts: c.StringSlice("optout"), Scope: c.String("scope"),
+		Lab: c.Bool("lab"), Excludes: c.StringSlice("exclude"), OptOuts: c.StringSlice("optout"), Scope: c.String("scope"), Aliased: c.String("aliased"),
 		Rate: c.Int("rate"), Method: c.String("scan-type"), Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
 		FirstByte: c.Duration("first-byte-timeout"), ProbeMiddleboxes: c.Bool("probe-middleboxes"), Concurrency: c.Int("concurrency"),
 		Contact: c.String("contact"), ActiveProbe: c.StringSlice("active-probe"), WebSocket: c.Bool("websocket"),

@@ -2,8 +2,9 @@
 // a fixture folder (real gateways, recorded by deploy/lab/record-fixture.sh, and negatives)
 // is replayed on its own loopback address, and one more address keeps the port closed.
 //
-// It only ever binds loopback (127.0.0.0/8) or the benchmarking block 198.18.0.0/15 that the
-// namespace testbed (deploy/lab/netns-lab.sh) uses; it refuses any other address.
+// It only ever binds loopback (127.0.0.0/8) or the benchmarking blocks 198.18.0.0/15 and
+// 2001:2::/48 that the namespace testbeds (deploy/lab/netns-lab.sh, deploy/testbed/testbed.sh,
+// deploy/testbed/testbed6.sh) use; it refuses any other address.
 package main
 
 import (
@@ -37,11 +38,27 @@ func main() {
 	everyPort := flag.Int("everyport", 0, "testbed mode: silent hosts that accept on every port (testbed.sh sends their other ports to this one)")
 	seed := flag.Uint64("seed", 1, "testbed mode: which addresses are open")
 	truth := flag.String("truth", "testbed-truth.tsv", "testbed mode: where to write the open hosts and their roles")
+	block6 := flag.String("block6", "", "IPv6 testbed mode: seeded hosts of this 2001:2::/48 block, a /64 each")
+	aliased6 := flag.String("aliased6", "2001:2:0:a::/64", "IPv6 testbed mode: the aliased /64 (one gateway answers for all of it)")
+	closed := flag.Int("closed", 1000, "IPv6 testbed mode: closed addresses in the hitlist")
+	inAliased := flag.Int("inaliased", 100, "IPv6 testbed mode: addresses of the aliased /64 in the hitlist")
+	hitlist := flag.String("hitlist", "testbed-hitlist.txt", "IPv6 testbed mode: where to write the hitlist")
+	aliasedList := flag.String("aliased-list", "testbed-aliased.txt", "IPv6 testbed mode: where to write the aliased-prefixes file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if *block != "" {
+	if *block6 != "" {
+		b, berr := netip.ParsePrefix(*block6)
+		a, aerr := netip.ParsePrefix(*aliased6)
+		dirList := strings.Split(*dirs, ",")
+		if berr != nil || aerr != nil || len(dirList) != 2 {
+			fmt.Fprintln(os.Stderr, "clawlab: -block6 and -aliased6 take prefixes, -fixtures GATEWAYS,NEGATIVES")
+			os.Exit(2)
+		}
+		err = runTestbed6(ctx, testbed6Config{block: b, aliased: a, n: *hosts, gateways: *gateways, closed: *closed, inAliased: *inAliased,
+			seed: *seed, port: *port, truth: *truth, hitlist: *hitlist, list: *aliasedList}, dirList[0], dirList[1])
+	} else if *block != "" {
 		p, perr := netip.ParsePrefix(*block)
 		if perr != nil {
 			fmt.Fprintln(os.Stderr, "clawlab: -block:", perr)

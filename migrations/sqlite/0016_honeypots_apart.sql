@@ -6,7 +6,7 @@ SELECT DISTINCT o.run_id, o.unit FROM observations o
 JOIN units u ON u.run_id = o.run_id AND u.unit = o.unit
 WHERE o.product <> '' AND o.honeypot;
 
-DELETE FROM unit_counts WHERE EXISTS
+DELETE FROM unit_counts WHERE dim IN ('gw', 'net', 'flag', 'miit', 'adv', 'vs', 'hp') AND EXISTS
     (SELECT 1 FROM hp_units h WHERE h.run_id = unit_counts.run_id AND h.unit = unit_counts.unit);
 
 INSERT INTO unit_counts (run_id, unit, dim, key, n)
