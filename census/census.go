@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawcensus/clawcensus/store"
@@ -28,6 +29,11 @@ import (
 type Census struct {
 	st store.Store
 	q  queue
+	// dsn names the store as Open was given it: a worker's default spool lives beside it.
+	dsn string
+	// plans are the runs' plans as this process read them (runPlan).
+	mu    sync.Mutex
+	plans map[int64]*Plan
 }
 
 // Open opens the store named by dsn (see store.Open: the one place a DSN is read, "" being
@@ -42,7 +48,7 @@ func Open(ctx context.Context, dsn string) (*Census, error) {
 		st.Close()
 		return nil, err
 	}
-	return &Census{st: st, q: q}, nil
+	return &Census{st: st, q: q, dsn: dsn}, nil
 }
 
 // Store is the census's store, for reports.

@@ -1,6 +1,7 @@
 package census
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
@@ -93,6 +94,11 @@ type Plan struct {
 	rules      *fingerprint.Rules
 	enrichment string
 	method     string
+	// What this process read of the plan's files, each checked against its hash as it was read
+	// (load), kept for every unit: the target files' text and the blocklist.
+	loaded     bool
+	targetText []byte
+	bl         *scanner.Blocklist
 }
 
 // PlanConfig is a plan as a user asks for it. Zero values mean the documented defaults.
@@ -385,7 +391,8 @@ func (p *Plan) count(dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: 0, Count: 1}}
+	specs, stdin := p.specs()
+	sp := &scanner.Plan{Specs: specs, Stdin: stdin, Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: 0, Count: 1}}
 	t, err := sp.Count()
 	if err != nil {
 		return err
@@ -449,7 +456,8 @@ func (p *Plan) CheckScope(scope string) error {
 	if err != nil {
 		return err
 	}
-	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
+	specs, stdin := p.specs()
+	sp := &scanner.Plan{Specs: specs, Stdin: stdin, Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
 	return sp.EachRange(func(r scanner.Range) error {
 		if a, out := sc.Outside(r); out {
 			return fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, scope)
@@ -458,18 +466,77 @@ func (p *Plan) CheckScope(scope string) error {
 	})
 }
 
-// specs are the targets as scanner.ReadTargets takes them.
-func (p *Plan) specs() []string {
+// specs are the targets as scanner.ReadTargets takes them: the target files by name, or once
+// loaded, their text kept, read from stdin (only a plan's own stdin targets were ever "-", and
+// they are stored as literal targets).
+func (p *Plan) specs() ([]string, io.Reader) {
 	out := slices.Clone(p.Targets)
+	if p.loaded && len(p.TargetFiles) > 0 {
+		return append(out, "-"), bytes.NewReader(p.targetText)
+	}
 	for _, f := range p.TargetFiles {
 		out = append(out, "@"+f.Path)
 	}
-	return out
+	return out, nil
+}
+
+// load reads every file the plan depends on once, each checked against its recorded hash as
+// it is read, and keeps what it read: the target files' text and the blocklist, for every
+// unit of the run; the candidates and enrichment databases, whose readers open them, are
+// checked; the knowledge base is loaded (Rules). A worker works exactly what was planned, or
+// refuses (ErrChanged), and a file changed mid-run changes nothing of the run.
+func (p *Plan) load() error {
+	if p.loaded {
+		return nil
+	}
+	var text bytes.Buffer
+	for _, s := range p.TargetFiles {
+		b, err := s.read()
+		if err != nil {
+			return err
+		}
+		text.Write(b)
+		text.WriteByte('\n')
+	}
+	bl := scanner.NewBlocklist(p.Lab)
+	for _, s := range p.Excludes {
+		b, err := s.read()
+		if err != nil {
+			return err
+		}
+		if err := bl.AddList(s.Path, bytes.NewReader(b)); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.OptOuts {
+		b, err := s.read()
+		if err != nil {
+			return err
+		}
+		if err := bl.AddOptOutList(s.Path, bytes.NewReader(b)); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*Source{p.Candidates, p.CountryDB, p.ASNDB} {
+		if s != nil {
+			if err := s.verify(); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := p.Rules(); err != nil {
+		return err
+	}
+	p.loaded, p.targetText, p.bl = true, text.Bytes(), bl
+	return nil
 }
 
 // Blocklist builds the plan's blocklist: reserved ranges (unless Lab), exclude files and
-// opt-out registers, each checked against its recorded hash.
+// opt-out registers, each checked against its recorded hash (once loaded, the one kept).
 func (p *Plan) Blocklist() (*scanner.Blocklist, error) {
+	if p.loaded {
+		return p.bl, nil
+	}
 	bl := scanner.NewBlocklist(p.Lab)
 	for _, s := range p.Excludes {
 		if err := s.verify(); err != nil {
@@ -573,10 +640,24 @@ func (s Source) verify() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
 	}
+	return s.check(sum)
+}
+
+func (s Source) check(sum string) error {
 	if sum != s.SHA256 {
-		return fmt.Errorf("%s: %w (sha256 %s, planned with %s)", s.Path, ErrChanged, sum[:12], s.SHA256[:12])
+		return fmt.Errorf("%s: %w (sha256 %.12s, planned with %.12s)", s.Path, ErrChanged, sum, s.SHA256)
 	}
 	return nil
+}
+
+// read reads the file whole and checks what it read against the recorded hash.
+func (s Source) read() ([]byte, error) {
+	b, err := os.ReadFile(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
+	}
+	sum := sha256.Sum256(b)
+	return b, s.check(hex.EncodeToString(sum[:]))
 }
 
 // Key identifies what the plan covers, and how it is cut: the targets, ports, seed,
@@ -712,7 +793,8 @@ func (p *Plan) window(unit int64, bl *scanner.Blocklist) (*scanner.Plan, error) 
 	if k >= p.unitsOf(shard) {
 		return nil, fmt.Errorf("unit %d: the plan has no such unit", unit)
 	}
-	return &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed,
+	specs, stdin := p.specs()
+	return &scanner.Plan{Specs: specs, Stdin: stdin, Blocklist: bl, Ports: p.Ports, Seed: p.Seed,
 		Shard: scanner.Shard{Index: shard, Count: p.Shards}, Skip: k * p.UnitSize, Limit: p.UnitSize}, nil
 }
 
