@@ -40,7 +40,8 @@ func Reorder(args []string, takesValue func(name string) bool) []string {
 }
 
 // Quote returns s as one word of a POSIX shell: unchanged when it holds only characters no
-// shell reads specially, else in single quotes (a single quote inside as '\”).
+// shell reads specially, else in single quotes (a single quote inside ends the quoting, is
+// escaped with a backslash, and quoting starts again).
 func Quote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:,+@%=", r))
