@@ -262,14 +262,26 @@ func (c *Census) findRun(ctx context.Context, id int64) (store.Summary, error) {
 	return runs[i], nil
 }
 
-// PortList writes ports as the run records them: "18789,8443".
+// PortList writes ports as the run records and prints them: a run of three or more
+// consecutive ports as a range, "1-1024,8443,18789-18791" (--ports 1-65535 is "1-65535", not
+// 382 KB of numbers).
 func PortList(ports []uint16) string {
 	var b []byte
-	for i, p := range ports {
-		if i > 0 {
+	for i := 0; i < len(ports); {
+		j := i
+		for j+1 < len(ports) && uint32(ports[j+1]) == uint32(ports[j])+1 {
+			j++
+		}
+		if len(b) > 0 {
 			b = append(b, ',')
 		}
-		b = fmt.Append(b, p)
+		if j-i < 2 { // two in a row print as two
+			j = i
+		}
+		if b = fmt.Append(b, ports[i]); j > i {
+			b = fmt.Appendf(b, "-%d", ports[j])
+		}
+		i = j + 1
 	}
 	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -343,5 +345,26 @@ func TestPlanFilesReadOnce(t *testing.T) {
 	fresh, _ := ParsePlan(p.Marshal())
 	if err := fresh.load(); !errors.Is(err, ErrChanged) {
 		t.Errorf("changed files loaded: %v", err)
+	}
+}
+
+// TestPortList: port sets print and are stored as ranges, and read back as the same set.
+func TestPortList(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"1-65535", "1-65535"},
+		{"18789,8443", "8443,18789"},
+		{"80,81", "80,81"},
+		{"80-82,443,8000-8100,65535", "80-82,443,8000-8100,65535"},
+		{"1,3,5-7,9", "1,3,5-7,9"},
+	} {
+		ports, err := scanner.ParsePorts(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := PortList(ports)
+		back, err := scanner.ParsePorts(got)
+		if got != tc.want || err != nil || !slices.Equal(back, ports) {
+			t.Errorf("PortList(%s) = %q, want %q (read back: %v)", tc.in, got, tc.want, err)
+		}
 	}
 }
