@@ -29,7 +29,7 @@ func planCommand() *cli.Command {
 				return printDryRun(c, p, shard)
 			}
 			if p.CandidatesStdin {
-				return usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
+				return usagef("candidates from stdin can only be scanned here (%s): workers cannot read this stdin", hint(c, "scan", "--candidates", "-"))
 			}
 			info := runInfo(c)
 			cen, err := openCensus(c)
@@ -87,10 +87,7 @@ func workerCommand() *cli.Command {
 			if ferr := out.Flush(); ferr != nil && err == nil {
 				err = fmt.Errorf("stdout: %w", ferr)
 			}
-			if err != nil && c.Context.Err() != nil {
-				return nil // stopped by a signal: the units in hand stay unfinished for others
-			}
-			return err
+			return err // stopped by a signal: interrupted, as scan (exit 1), its units back in the queue
 		},
 	})
 }

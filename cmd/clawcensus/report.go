@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -43,7 +42,7 @@ func reportCommand() *cli.Command {
 			defer st.Close()
 			chosen, err := report.Choose(sums, c.Int64("run"), c.Bool("last") || format == "md" || format == "html")
 			if err != nil || ((format == "md" || format == "html") && len(chosen) == 0) {
-				return usagef("%s store: %v", st.Backend(), cmp.Or(err, errors.New("no runs to report: run clawcensus scan first")))
+				return usagef("%s store: %v", st.Backend(), cmp.Or(err, fmt.Errorf("no runs to report: run %s first", hint(c, "scan", "TARGET..."))))
 			}
 			return withOutput(c, func(w io.Writer) error {
 				switch format {
@@ -61,7 +60,8 @@ func reportCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return report.WriteRuns(w, format, chosen, st.Backend(), methodologyOf, rules)
+				src := report.Source{Backend: st.Backend(), Command: func(words ...string) string { return hint(c, words...) }}
+				return report.WriteRuns(w, format, chosen, src, methodologyOf, rules)
 			})
 		},
 	})

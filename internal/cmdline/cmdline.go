@@ -1,7 +1,8 @@
 // Package cmdline handles command lines as people type and paste them: flags given after the
 // targets (as zmap, nmap and nuclei take them), and commands printed for a person to paste,
-// quoted for a POSIX shell. It knows no command of its own: callers say which flags take a
-// value and which words make a command.
+// quoted for a POSIX shell, that reach the same store and knowledge base (--db, --data,
+// --fingerprints). It reads the commands and flags of the caller's urfave/cli app; it runs
+// nothing.
 package cmdline
 
 import "strings"
