@@ -181,3 +181,41 @@ func TestWorkerSaysWhatItDoes(t *testing.T) {
 		t.Errorf("said it waits %d times, want once:\n%s", n, log)
 	}
 }
+
+// TestEmptyDBIsTheDefaultStore: plan --db= stores the run and queues its units in the one
+// default store (issue 14 made --db one resolved handle for the store and the queue), where a
+// worker --db= works them; its spool is that store's (clawcensus.db-spool), not clawcensus-spool.
+func TestEmptyDBIsTheDefaultStore(t *testing.T) {
+	l := startLab(t)
+	dir := t.TempDir()
+	in := func(args ...string) result {
+		t.Helper()
+		cmd := exec.Command(cliBinary, args...)
+		cmd.Dir, cmd.Env = dir, testEnv()
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{out.String(), errb.String(), code}
+	}
+	if res := in("plan", "--db=", "--lab", "--scan-type", "connect", "--ports", fmt.Sprint(l.gateway), "127.0.0.1"); res.code != 0 {
+		t.Fatalf("plan --db=: exit %d\n%s", res.code, res.stderr)
+	}
+	if res := in("worker", "--db=", "--quiet"); res.code != 0 || !strings.Contains(res.stderr, "units_done=1") {
+		t.Fatalf("worker --db=: exit %d\n%s", res.code, res.stderr)
+	}
+	if r := lastRun(t, filepath.Join(dir, store.DefaultPath)); r.Status != "complete" || r.Detected != 1 {
+		t.Errorf("the default store's run: %+v", r)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Contains(strings.Join(names, " "), "clawcensus-spool") {
+		t.Errorf("a spool in the working directory: %v", names)
+	}
+}
