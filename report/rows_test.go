@@ -111,7 +111,7 @@ func TestTableStreamsAndExplainsUnknownAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	long := netip.MustParseAddr("fd00:1234:5678:9abc:def0:1234:5678:9abc")
+	mapped := netip.MustParseAddr("::ffff:127.0.0.1")
 	for i, a := range []string{"127.0.0.10:18789", "[::1]:18789", "127.0.0.9:18790"} {
 		ap := netip.MustParseAddrPort(a)
 		auth := "required"
@@ -124,7 +124,7 @@ func TestTableStreamsAndExplainsUnknownAuth(t *testing.T) {
 			t.Fatalf("after %d rows the table shows %d lines:\n%s", i+1, lines, b.String())
 		}
 	}
-	w.Write(observation.Observation{IP: long, Port: 443, Outcome: observation.OpenClaw, Product: "openclaw",
+	w.Write(observation.Observation{IP: mapped, Port: 443, Outcome: observation.OpenClaw, Product: "openclaw",
 		VersionCandidates: []string{"2026.2.2", "2026.2.2-3"}, Auth: "none", ObservedAt: at})
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestTableStreamsAndExplainsUnknownAuth(t *testing.T) {
 		"127.0.0.10                18789 openclaw  2026.9.6       required  unknown  0   plaintext-http,no-…",
 		"::1                       18789 openclaw  2026.9.6       required  unknown  0   plaintext-http,no-…",
 		"127.0.0.9                 18790 openclaw  2026.9.6       unknown   unknown  0   plaintext-http,no-…",
-		"fd00:1234:5678:9abc:def0… 443   openclaw  2026.2.2…2026… none      unknown  0   ",
+		"::ffff:127.0.0.1          443   openclaw  2026.2.2…2026… none      unknown  0   ",
 	}
 	if diff := cmp.Diff(want, lines[:5]); diff != "" {
 		t.Errorf("table (-want +got):\n%s", diff)
