@@ -27,8 +27,8 @@ type executor struct {
 func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.run = run
 	if w.ex != nil && w.ex.run == run {
+		w.run = run
 		return w.ex, nil
 	}
 	p, err := w.c.runPlan(ctx, run)
@@ -38,6 +38,7 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	if err := p.CheckScope(w.cfg.Scope); err != nil {
 		return nil, fmt.Errorf("run %d %w: %w", run, ErrRefused, err)
 	}
+	w.run = run
 	w.closeExecutorLocked()
 	rate := p.Rate
 	if w.cfg.Rate > 0 && w.cfg.Rate < rate {

@@ -99,6 +99,10 @@ func TestScopeRefusalReleasesUnits(t *testing.T) {
 	if n := strings.Count(logs.String(), "run refused"); n != 1 {
 		t.Errorf("the refusal was said %d times, want once:\n%s", n, logs)
 	}
+	// It never beat on the run: no one may take it for a live worker holding a unit.
+	if ws, err := c.Store().Workers(ctx, run.ID); err != nil || len(ws) != 0 {
+		t.Errorf("the refusing worker is among the run's workers: %+v, %v", ws, err)
+	}
 	// Every unit waits for another worker, none of its attempts spent.
 	rows, err := c.Store().Handle().(*sql.DB).QueryContext(ctx, `SELECT state, attempt FROM river_job ORDER BY id`)
 	if err != nil {

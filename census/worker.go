@@ -340,6 +340,15 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 	if after, ok := w.release(a); ok {
 		return released{after}
 	}
+	if _, err := w.executor(ctx, a.Run); errors.Is(err, ErrRefused) && w.cfg.Run == 0 {
+		// Refused before a beat names this worker on the run: it never held one of its units.
+		w.mu.Lock()
+		w.refused[a.Run], w.released[a] = err, true
+		w.mu.Unlock()
+		slog.Warn("run refused: its units go back to the queue for other workers, their attempts unspent", "run", a.Run,
+			"worker", w.cfg.ID, "err", err)
+		return released{}
+	}
 	w.busy.Store(true)
 	w.mu.Lock()
 	w.run, w.held = a.Run, a.Unit
@@ -352,14 +361,6 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 		w.busy.Store(false)
 	}()
 	err := w.runUnit(ctx, a)
-	if errors.Is(err, ErrRefused) && w.cfg.Run == 0 {
-		w.mu.Lock()
-		w.refused[a.Run], w.released[a] = err, true
-		w.mu.Unlock()
-		slog.Warn("run refused: its units go back to the queue for other workers, their attempts unspent", "run", a.Run,
-			"worker", w.cfg.ID, "err", err)
-		return released{}
-	}
 	if err != nil && ctx.Err() == nil && w.cfg.Run != 0 {
 		// A local scan fails at once: its user is waiting, and River's backoff would hide why.
 		w.failWith(fmt.Errorf("unit %d: %w", a.Unit, err))
