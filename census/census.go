@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawcensus/clawcensus/store"
@@ -28,6 +29,11 @@ import (
 type Census struct {
 	st store.Store
 	q  queue
+	// dsn names the store as Open was given it: a worker's default spool lives beside it.
+	dsn string
+	// plans are the runs' plans as this process read them (runPlan).
+	mu    sync.Mutex
+	plans map[int64]*Plan
 }
 
 // Open opens the store named by dsn (see store.Open: the one place a DSN is read, "" being
@@ -42,7 +48,7 @@ func Open(ctx context.Context, dsn string) (*Census, error) {
 		st.Close()
 		return nil, err
 	}
-	return &Census{st: st, q: q}, nil
+	return &Census{st: st, q: q, dsn: dsn}, nil
 }
 
 // Store is the census's store, for reports.
@@ -261,14 +267,26 @@ func (c *Census) findRun(ctx context.Context, id int64) (store.Summary, error) {
 	return runs[i], nil
 }
 
-// PortList writes ports as the run records them: "18789,8443".
+// PortList writes ports as the run records and prints them: a run of three or more
+// consecutive ports as a range, "1-1024,8443,18789-18791" (--ports 1-65535 is "1-65535", not
+// 382 KB of numbers).
 func PortList(ports []uint16) string {
 	var b []byte
-	for i, p := range ports {
-		if i > 0 {
+	for i := 0; i < len(ports); {
+		j := i
+		for j+1 < len(ports) && uint32(ports[j+1]) == uint32(ports[j])+1 {
+			j++
+		}
+		if len(b) > 0 {
 			b = append(b, ',')
 		}
-		b = fmt.Append(b, p)
+		if j-i < 2 { // two in a row print as two
+			j = i
+		}
+		if b = fmt.Append(b, ports[i]); j > i {
+			b = fmt.Appendf(b, "-%d", ports[j])
+		}
+		i = j + 1
 	}
 	return string(b)
 }

@@ -365,7 +365,7 @@ func TestEmptyDSNIsTheDefaultStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	n, err := w.q.unfinished(ctx, QueueShared, run.ID)
+	n, err := w.q.unfinished(ctx, QueueShared, run.ID, nil)
 	if err != nil || n != len(units) || n == 0 {
 		t.Errorf("a worker on clawcensus.db sees %d of the run's %d units (%v)", n, len(units), err)
 	}
@@ -397,7 +397,7 @@ func TestRunAndUnitsInOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.q.unfinished(ctx, QueueShared, run.ID); err != nil || n != len(units) {
+	if n, err := c.q.unfinished(ctx, QueueShared, run.ID, nil); err != nil || n != len(units) {
 		t.Errorf("%d of %d units wait after Start (%v)", n, len(units), err)
 	}
 }

@@ -43,7 +43,7 @@ func Coverage(plan string) (func(netip.AddrPort) bool, error) {
 		}
 	}
 	var ranges []scanner.Range
-	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
+	sp := &scanner.Plan{Specs: p.specs(), Open: p.open(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
 	if err := sp.EachRange(func(r scanner.Range) error { ranges = append(ranges, r); return nil }); err != nil {
 		return nil, err
 	}

@@ -29,22 +29,19 @@ type executor struct {
 func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.run = run
 	if w.ex != nil && w.ex.run == run {
+		w.run = run
 		return w.ex, nil
 	}
-	w.closeExecutorLocked()
-	r, err := w.c.findRun(ctx, run)
+	p, err := w.c.runPlan(ctx, run)
 	if err != nil {
 		return nil, err
 	}
-	p, err := ParsePlan(r.Plan)
-	if err != nil {
-		return nil, fmt.Errorf("run %d: %w", run, err)
-	}
 	if err := p.CheckScope(w.cfg.Scope); err != nil {
-		return nil, fmt.Errorf("run %d: %w", run, err)
+		return nil, fmt.Errorf("run %d %w: %w", run, ErrRefused, err)
 	}
+	w.run = run
+	w.closeExecutorLocked()
 	rate := p.Rate
 	if w.cfg.Rate > 0 && w.cfg.Rate < rate {
 		rate = w.cfg.Rate
@@ -59,12 +56,38 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	return ex, nil
 }
 
+// runPlan is run's stored plan as this process read it the first time, its files checked and
+// kept (Plan.load): a worker reads them once per run, however many units it works.
+func (c *Census) runPlan(ctx context.Context, run int64) (*Plan, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.plans[run]; ok {
+		return p, nil
+	}
+	r, err := c.findRun(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParsePlan(r.Plan)
+	if err == nil {
+		err = p.load()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %d: %w", run, err)
+	}
+	if c.plans == nil {
+		c.plans = map[int64]*Plan{}
+	}
+	c.plans[run] = p
+	return p, nil
+}
+
 // newExecutor opens what working plan p needs: the sweeper (none for candidates), the
 // fingerprinter and the enrichment databases.
 func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*executor, error) {
 	// Every worker works exactly what was planned (targets, lists, candidates, databases), or
-	// refuses.
-	if err := p.Verify(); err != nil {
+	// refuses; what it read is kept for the run's every unit.
+	if err := p.load(); err != nil {
 		return nil, err
 	}
 	ex := &executor{plan: p, concurrency: concurrency(p.Concurrency)}

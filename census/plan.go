@@ -1,6 +1,7 @@
 package census
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
@@ -105,6 +106,11 @@ type Plan struct {
 	enrichment string
 	method     string
 	aliased    *scanner.Aliased
+	// What this process read of the plan's files, each checked against its hash as it was read
+	// (load), kept for every unit: a private copy of each target file, and the blocklist.
+	loaded bool
+	kept   map[string]*io.SectionReader
+	bl     *scanner.Blocklist
 }
 
 // PlanConfig is a plan as a user asks for it. Zero values mean the documented defaults.
@@ -413,7 +419,7 @@ func (p *Plan) count(dryRun bool) error {
 		return err
 	}
 	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: 0, Count: 1},
-		Aliased: aliased, Progress: func(file string, lines uint64) { slog.Info("reading targets", "file", file, "lines", lines) }}
+		Aliased: aliased, Open: p.open(), Progress: func(file string, lines uint64) { slog.Info("reading targets", "file", file, "lines", lines) }}
 	t, err := sp.Count()
 	p.SkippedLines, p.Skipped = p.SkippedLines+t.Read.Skipped, append(p.Skipped, t.Read.Examples...)
 	if p.SkippedLines > 0 {
@@ -483,7 +489,7 @@ func (p *Plan) CheckScope(scope string) error {
 	if err != nil {
 		return err
 	}
-	sp := &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
+	sp := &scanner.Plan{Specs: p.specs(), Open: p.open(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed}
 	return sp.EachRange(func(r scanner.Range) error {
 		if a, out := sc.Outside(r); out {
 			return fmt.Errorf("target %s: %s lies outside the authorized scope %s", r, a, scope)
@@ -521,9 +527,77 @@ func (p *Plan) specs() []string {
 	return out
 }
 
+// open is how the scanner opens the plan's target files: once loaded, the private copies
+// checked against their hashes (nil before: the files themselves).
+func (p *Plan) open() func(string) (io.ReadCloser, error) {
+	if !p.loaded {
+		return nil
+	}
+	return func(path string) (io.ReadCloser, error) {
+		r, ok := p.kept[path]
+		if !ok {
+			return nil, fmt.Errorf("%s: not a target file of the plan", path)
+		}
+		return io.NopCloser(io.NewSectionReader(r, 0, r.Size())), nil
+	}
+}
+
+// load reads every file the plan depends on once, each checked against its recorded hash as
+// it is read, and keeps what it read: the target files' text and the blocklist, for every
+// unit of the run; the candidates and enrichment databases, whose readers open them, are
+// checked; the knowledge base is loaded (Rules). A worker works exactly what was planned, or
+// refuses (ErrChanged), and a file changed mid-run changes nothing of the run.
+func (p *Plan) load() error {
+	if p.loaded {
+		return nil
+	}
+	kept := map[string]*io.SectionReader{}
+	for _, s := range p.TargetFiles {
+		r, err := s.keep()
+		if err != nil {
+			return err
+		}
+		kept[s.Path] = r
+	}
+	bl := scanner.NewBlocklist(p.Lab)
+	for _, s := range p.Excludes {
+		b, err := s.read()
+		if err != nil {
+			return err
+		}
+		if err := bl.AddList(s.Path, bytes.NewReader(b)); err != nil {
+			return err
+		}
+	}
+	for _, s := range p.OptOuts {
+		b, err := s.read()
+		if err != nil {
+			return err
+		}
+		if err := bl.AddOptOutList(s.Path, bytes.NewReader(b)); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*Source{p.Candidates, p.CountryDB, p.ASNDB} {
+		if s != nil {
+			if err := s.verify(); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := p.Rules(); err != nil {
+		return err
+	}
+	p.loaded, p.kept, p.bl = true, kept, bl
+	return nil
+}
+
 // Blocklist builds the plan's blocklist: reserved ranges (unless Lab), exclude files and
-// opt-out registers, each checked against its recorded hash.
+// opt-out registers, each checked against its recorded hash (once loaded, the one kept).
 func (p *Plan) Blocklist() (*scanner.Blocklist, error) {
+	if p.loaded {
+		return p.bl, nil
+	}
 	bl := scanner.NewBlocklist(p.Lab)
 	for _, s := range p.Excludes {
 		if err := s.verify(); err != nil {
@@ -627,10 +701,52 @@ func (s Source) verify() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
 	}
+	return s.check(sum)
+}
+
+func (s Source) check(sum string) error {
 	if sum != s.SHA256 {
-		return fmt.Errorf("%s: %w (sha256 %s, planned with %s)", s.Path, ErrChanged, sum[:12], s.SHA256[:12])
+		return fmt.Errorf("%s: %w (sha256 %.12s, planned with %.12s)", s.Path, ErrChanged, sum, s.SHA256)
 	}
 	return nil
+}
+
+// keep copies the file aside, checking what it copied against the recorded hash: a target
+// file may be a hitlist of millions of lines, read twice per walk (scanner's readSet), so the
+// copy is a temporary file, unlinked at once (it lives while the process holds it), not memory.
+func (s Source) keep() (*io.SectionReader, error) {
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
+	}
+	defer f.Close()
+	tmp, err := os.CreateTemp("", "clawcensus-targets-*")
+	if err != nil {
+		return nil, fmt.Errorf("a copy of %s: %w", s.Path, err)
+	}
+	os.Remove(tmp.Name())
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), f)
+	if err != nil {
+		err = fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
+	} else {
+		err = s.check(hex.EncodeToString(h.Sum(nil)))
+	}
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	return io.NewSectionReader(tmp, 0, n), nil
+}
+
+// read reads the file whole and checks what it read against the recorded hash.
+func (s Source) read() ([]byte, error) {
+	b, err := os.ReadFile(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (%w)", s.Path, ErrChanged, err)
+	}
+	sum := sha256.Sum256(b)
+	return b, s.check(hex.EncodeToString(sum[:]))
 }
 
 // Key identifies what the plan covers, and how it is cut: the targets, ports, seed,
@@ -775,7 +891,7 @@ func (p *Plan) window(unit int64, bl *scanner.Blocklist) (*scanner.Plan, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Aliased: aliased,
+	return &scanner.Plan{Specs: p.specs(), Blocklist: bl, Ports: p.Ports, Seed: p.Seed, Aliased: aliased, Open: p.open(),
 		Shard: scanner.Shard{Index: shard, Count: p.Shards}, Skip: k * p.UnitSize, Limit: p.UnitSize}, nil
 }
 

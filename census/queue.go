@@ -66,9 +66,17 @@ type queue interface {
 	// enqueueTx is enqueue within tx, a transaction of the store's (see store.Store's Handle).
 	enqueueTx(ctx context.Context, tx any, run int64, units []int64, queueName string) error
 	// unfinished counts the jobs in queueName (of run, when not zero) that wait for a worker
-	// or run; a running job whose cancellation was asked (a retired one) does not count.
-	unfinished(ctx context.Context, queueName string, run int64) (int, error)
+	// or run; a running job whose cancellation was asked (a retired one) does not count, nor
+	// does a job of a run skip names (nil: none).
+	unfinished(ctx context.Context, queueName string, run int64, skip func(run int64) bool) (int, error)
 }
+
+// released is what a unit's work returns to hand the unit back to the queue without spending
+// one of its attempts (River: JobSnooze), for another worker to take at once or, when after is
+// set, once after has passed.
+type released struct{ after time.Duration }
+
+func (r released) Error() string { return fmt.Sprintf("unit released for %s", r.after) }
 
 // leaseConfig is how long a worker may hold a unit before River gives it to another.
 type leaseConfig struct {
@@ -216,23 +224,31 @@ func (q *riverQueue[TTx]) each(ctx context.Context, run int64, fn func(*rivertyp
 	}
 }
 
-func (q *riverQueue[TTx]) unfinished(ctx context.Context, queueName string, run int64) (int, error) {
+func (q *riverQueue[TTx]) unfinished(ctx context.Context, queueName string, run int64, skip func(int64) bool) (int, error) {
 	params := river.NewJobListParams().Kinds(unitArgs{}.Kind()).Queues(queueName).States(unfinished...).First(1000)
 	if run != 0 {
 		params = params.TagsAny(runTag(run))
 	}
-	res, err := q.producer.JobList(ctx, params)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, j := range res.Jobs {
-		if j.State == rivertype.JobStateRunning && strings.Contains(string(j.Metadata), "cancel_attempted_at") {
-			continue
+	for {
+		res, err := q.producer.JobList(ctx, params)
+		if err != nil {
+			return 0, err
 		}
-		n++
+		for _, j := range res.Jobs {
+			var a unitArgs
+			if j.State == rivertype.JobStateRunning && strings.Contains(string(j.Metadata), "cancel_attempted_at") ||
+				skip != nil && decodeArgs(j.EncodedArgs, &a) == nil && skip(a.Run) {
+				continue
+			}
+			n++
+		}
+		// Whether any unit is left is what matters: more pages only past skipped ones.
+		if n > 0 || len(res.Jobs) < 1000 {
+			return n, nil
+		}
+		params = params.After(res.LastCursor)
 	}
-	return n, nil
 }
 
 func (q *riverQueue[TTx]) retire(ctx context.Context, run int64) error {
@@ -253,7 +269,11 @@ func (q *riverQueue[TTx]) retire(ctx context.Context, run int64) error {
 func (q *riverQueue[TTx]) work(ctx context.Context, queueName string, cfg leaseConfig, fn func(context.Context, unitArgs) error) (*workers, error) {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, river.WorkFunc(func(ctx context.Context, job *river.Job[unitArgs]) error {
-		return fn(ctx, job.Args)
+		err := fn(ctx, job.Args)
+		if r, ok := err.(released); ok {
+			return river.JobSnooze(r.after) // back to the queue, the attempt not counted
+		}
+		return err
 	}))
 	poll := cfg.PollInterval
 	if poll == 0 {

@@ -106,7 +106,8 @@ func TestShardCountIsBounded(t *testing.T) {
 	}
 	var sum uint64
 	for i := range p.Shards {
-		sp := &scanner.Plan{Specs: p.specs(), Blocklist: scanner.NewBlocklist(true), Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: i, Count: p.Shards}}
+		specs := p.specs()
+		sp := &scanner.Plan{Specs: specs, Blocklist: scanner.NewBlocklist(true), Ports: p.Ports, Seed: p.Seed, Shard: scanner.Shard{Index: i, Count: p.Shards}}
 		var walked uint64
 		if err := sp.Walk(context.Background(), func(netip.AddrPort) error { walked++; return nil }); err != nil {
 			t.Fatal(err)

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -39,7 +41,7 @@ type WorkerConfig struct {
 	Rate int
 	// Lease is how long a unit may take before River hands it to another worker; zero means 20m.
 	Lease time.Duration
-	// Spool is the directory of the local spool; empty means DefaultSpool.
+	// Spool is the directory of the local spool; empty means SpoolDir of the store.
 	Spool string
 	// TTL is how long this worker's heartbeat keeps it live (it beats every fifth of that): a
 	// dead worker's run shows stalled, and can be resumed, that long after its last beat. Zero
@@ -122,16 +124,18 @@ func (c *Census) warnUniform(ctx context.Context, s *Stats, run int64) {
 	}
 }
 
-// DefaultLease is how long a unit may take before it is handed to another worker, and
-// DefaultSpool the spool directory when none is named.
-const (
-	DefaultLease = 20 * time.Minute
-	DefaultSpool = "clawcensus-spool"
-)
+// DefaultLease is how long a unit may take before it is handed to another worker.
+const DefaultLease = 20 * time.Minute
+
+// ErrRefused means a worker refused a run: its targets leave the worker's own scope. The run's
+// units went back to the queue for other workers, their attempts unspent.
+var ErrRefused = errors.New("refused")
 
 // Work leases units and runs them until none is left (or, with Follow, until ctx is done).
-// It returns ctx's error when interrupted, an error when a unit was discarded after its
-// attempts or the spool failed, nil when the work is done.
+// It returns ErrInterrupted (wrapped, with the cause) when ctx ended first; ErrRefused
+// (wrapped) when the only units left are of runs outside its scope; another error when a unit
+// was discarded after its attempts or the spool failed; nil when the work is done. A worker of
+// the shared queue (Run zero) says when it waits and, when it stops, what it did.
 func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 	if err := CheckText("worker id", cfg.ID, 200); err != nil {
 		return err
@@ -152,7 +156,10 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		cfg.TTL = store.WorkerTTL
 	}
 	if cfg.Spool == "" {
-		cfg.Spool = DefaultSpool
+		var err error
+		if cfg.Spool, err = SpoolDir(c.dsn); err != nil {
+			return err
+		}
 	}
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
@@ -165,7 +172,8 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		return err
 	}
 	defer sp.close()
-	w := &worker{c: c, cfg: cfg, spool: sp, started: time.Now().UTC(), fail: make(chan error, 1), held: -1}
+	w := &worker{c: c, cfg: cfg, spool: sp, started: time.Now().UTC(), fail: make(chan error, 1), held: -1,
+		refused: map[int64]error{}, released: map[unitArgs]bool{}}
 	defer w.closeExecutor()
 	// What a dead worker on this machine left in the spool is stored before anything else.
 	if err := sp.replayOrphans(ctx, c.st); err != nil {
@@ -200,7 +208,32 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 		w.mu.Unlock()
 		c.warnUniform(stopCtx, cfg.Stats, run)
 	}
+	if ctx.Err() != nil {
+		workErr = fmt.Errorf("worker %s %w (%v); %d observations kept, units not done go back to the queue", cfg.ID, ErrInterrupted,
+			context.Cause(ctx), cfg.Stats.Fingerprinted.Load())
+	} else if workErr == nil {
+		workErr = w.refusal()
+	}
+	if cfg.Run == 0 {
+		st := cfg.Stats
+		slog.Info("worker stopped", "worker", cfg.ID, "units_done", st.UnitsDone.Load(), "probes_sent", st.Sent.Load(),
+			"open_ports", st.Open.Load(), "gateways", st.Detected.Load(), "spooled", st.Spooled.Load())
+	}
 	return workErr
+}
+
+// refusal is the error of a worker that stopped with only refused runs' units left, or nil.
+func (w *worker) refusal() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, run := range slices.Sorted(maps.Keys(w.refused)) {
+		errs = append(errs, w.refused[run])
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: its units wait for a worker whose --scope holds them", errors.Join(errs...))
 }
 
 type worker struct {
@@ -214,6 +247,10 @@ type worker struct {
 	ex   *executor
 	run  int64 // the run of the unit in hand, or the last one
 	held int64 // the unit in hand, or -1
+	// refused holds the runs outside this worker's scope (why, ErrRefused), released the
+	// units it handed back already: a unit it meets again waits a little for other workers.
+	refused  map[int64]error
+	released map[unitArgs]bool
 	// busy is set while a unit runs.
 	busy atomic.Bool
 }
@@ -222,7 +259,7 @@ type worker struct {
 func (w *worker) wait(ctx context.Context, ws *workers) error {
 	t := time.NewTicker(max(w.cfg.PollInterval, 200*time.Millisecond))
 	defer t.Stop()
-	idle := 0
+	idle, quiet, announced := 0, 0, false
 	discarded := ws.discarded
 	for {
 		select {
@@ -239,11 +276,18 @@ func (w *worker) wait(ctx context.Context, ws *workers) error {
 				return fmt.Errorf("unit %d of run %d failed %d times and was given up", a.Unit, a.Run, unitMaxAttempts)
 			}
 		case <-t.C:
+			// Said once per wait: two quiet looks (River fetches at least once between them).
+			if quiet++; w.busy.Load() {
+				quiet, announced = 0, false
+			} else if quiet >= 2 && !announced && w.cfg.Run == 0 {
+				announced = true
+				slog.Info("worker waiting for units", "worker", w.cfg.ID, "queue", w.cfg.Queue, "follow", w.cfg.Follow)
+			}
 			if w.cfg.Follow || w.busy.Load() {
 				idle = 0
 				continue
 			}
-			n, err := w.c.q.unfinished(ctx, w.cfg.Queue, w.cfg.Run)
+			n, err := w.c.q.unfinished(ctx, w.cfg.Queue, w.cfg.Run, w.isRefused)
 			if err != nil {
 				slog.Warn("job queue unreachable; working on", "err", err)
 				continue
@@ -297,6 +341,18 @@ func (w *worker) beat(ctx context.Context, stopped bool) {
 // durable as it comes (store, or spool while the store is away), and mark the unit done in
 // the same transaction as its last batch, after the spool is replayed.
 func (w *worker) unit(ctx context.Context, a unitArgs) error {
+	if after, ok := w.release(a); ok {
+		return released{after}
+	}
+	if _, err := w.executor(ctx, a.Run); errors.Is(err, ErrRefused) && w.cfg.Run == 0 {
+		// Refused before a beat names this worker on the run: it never held one of its units.
+		w.mu.Lock()
+		w.refused[a.Run], w.released[a] = err, true
+		w.mu.Unlock()
+		slog.Warn("run refused: its units go back to the queue for other workers, their attempts unspent", "run", a.Run,
+			"worker", w.cfg.ID, "err", err)
+		return released{}
+	}
 	w.busy.Store(true)
 	w.mu.Lock()
 	w.run, w.held = a.Run, a.Unit
@@ -316,6 +372,33 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 	return err
 }
 
+// releaseAgain is how long a unit of a refused run waits for other workers when this worker
+// meets it again (the first time it goes back at once); within River's scheduler interval, so
+// the unit stays available.
+const releaseAgain = 3 * time.Second
+
+// release reports whether unit a is of a run this worker refused, and how long the unit then
+// waits before any worker may take it.
+func (w *worker) release(a unitArgs) (time.Duration, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.refused[a.Run]; !ok {
+		return 0, false
+	}
+	if w.released[a] {
+		return releaseAgain, true
+	}
+	w.released[a] = true
+	return 0, true
+}
+
+func (w *worker) isRefused(run int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.refused[run]
+	return ok
+}
+
 func (w *worker) failWith(err error) {
 	select {
 	case w.fail <- err:
@@ -327,13 +410,18 @@ func (w *worker) failWith(err error) {
 func decodeArgs(b []byte, a *unitArgs) error { return json.Unmarshal(b, a) }
 
 // OwnFiles are the files a worker still writes once it gives up root: the spool directory
-// (empty: DefaultSpool; made now when mkdir is set, while root may) and a SQLite store's files
-// (dsn as store.Open reads it). Privilege dropping hands them to the unprivileged user.
+// (empty: SpoolDir of dsn; made now when mkdir is set, while root may) and a SQLite store's
+// files (dsn as store.Open reads it). Privilege dropping hands them to the unprivileged user.
 func OwnFiles(spool, dsn string, mkdir bool) ([]string, error) {
-	spool = cmp.Or(spool, DefaultSpool)
+	if spool == "" {
+		var err error
+		if spool, err = SpoolDir(dsn); err != nil {
+			return nil, err
+		}
+	}
 	if mkdir {
 		if err := os.MkdirAll(spool, 0o700); err != nil {
-			return nil, fmt.Errorf("spool %s: %w", spool, err)
+			return nil, spoolAccess(spool, err)
 		}
 	}
 	own := []string{spool}

@@ -62,7 +62,7 @@ func TestEnrichmentTextIsNeutralised(t *testing.T) {
 	}
 	for _, format := range []string{"text", "json", "csv"} {
 		outputs["runs "+format] = func(w *strings.Builder) error {
-			return WriteRuns(w, format, runs[2:], "sqlite", func(store.Summary) Methodology { return Methodology{} }, rules)
+			return WriteRuns(w, format, runs[2:], Source{Backend: "sqlite"}, func(store.Summary) Methodology { return Methodology{} }, rules)
 		}
 	}
 	outputs["records"] = func(w *strings.Builder) error {

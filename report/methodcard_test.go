@@ -23,7 +23,7 @@ func TestMethodCardEverywhere(t *testing.T) {
 	}
 	for _, format := range []string{"text", "json", "csv"} {
 		var b strings.Builder
-		if err := WriteRuns(&b, format, runs, "sqlite", method, nil); err != nil {
+		if err := WriteRuns(&b, format, runs, Source{Backend: "sqlite"}, method, nil); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()

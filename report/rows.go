@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +19,8 @@ type RowWriter struct {
 	BeforeRow func()
 }
 
-// Write prints o when it is a gateway (with all: any HTTP service); the table holds its rows
-// back until Flush.
+// Write prints o when it is a gateway (with all: any HTTP service), at once; the table adds
+// its note at Flush.
 func (w *RowWriter) Write(o observation.Observation) error {
 	if !o.Detected() && !(w.all && o.HTTPStatus != 0) {
 		return nil
@@ -84,7 +83,6 @@ type Record struct {
 	Aliased  string   `json:"aliased,omitempty"`
 
 	observed time.Time
-	obs      observation.Observation
 }
 
 // toRecord maps an observation to the contract: a detected gateway's outcome is its product
@@ -96,7 +94,7 @@ func toRecord(o observation.Observation) Record {
 		IP: o.IP.String(), Port: int(o.Port), Scheme: o.Scheme, Product: o.Product, Version: o.Version, VersionStatus: o.VersionStatus, Official: o.Official,
 		Advisories: nonNil(o.Advisories), Evidence: nonNil(o.Evidence), ObservedAt: o.ObservedAt.Format(time.RFC3339),
 		Outcome: string(o.Outcome), Channel: o.Channel, Commit: o.Commit, Honeypot: o.Honeypot, Flags: o.Flags, MIIT: o.MIIT,
-		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt, obs: o,
+		Status: o.HTTPStatus, Title: o.Title, Server: o.Server, TLS: o.TLS, observed: o.ObservedAt,
 		ASN: o.ASN, ASOrg: TextCell(o.ASOrg), Country: TextCell(o.Country), Aliased: o.Aliased,
 	}
 	if o.Detected() {
@@ -154,45 +152,78 @@ func (c *csvWriter) writeRecord(rec Record) error {
 	return c.w.Error()
 }
 
-const tableFormat = "%-39s %-5s %-9s %-22s %-9s %-8s %-10s %s\n"
+// tableColumns are the table's headings and widths: with one space between, a row fits 100
+// columns; a longer cell is cut, its last rune an ellipsis. FLAGS takes the rest.
+var tableColumns = []struct {
+	name  string
+	width int
+}{{"IP", 25}, {"PORT", 5}, {"PRODUCT", 9}, {"VERSION", 14}, {"AUTH", 9}, {"OFFICIAL", 8}, {"ADV", 3}, {"FLAGS", 19}}
 
-// tableWriter is for people: it keeps the rows and prints them sorted by address when the
-// run ends, with a note on what an unknown auth means.
+// TableWidth is the most columns a table row takes.
+const TableWidth = 100
+
+// tableWriter is for people: a row per gateway as it is found (fixed columns, so rows printed
+// apart line up), and when the run ends a note on what an unknown auth means.
 type tableWriter struct {
-	w    io.Writer
-	rows []Record
+	w       io.Writer
+	started bool
+	unknown int
 }
 
 func (t *tableWriter) writeRecord(rec Record) error {
-	t.rows = append(t.rows, rec)
-	return nil
+	if err := t.header(); err != nil {
+		return err
+	}
+	if rec.AuthText() == "unknown" {
+		t.unknown++
+	}
+	return t.writeRow(rec)
 }
 
-// Flush prints the table; only the table format holds rows back.
+func (t *tableWriter) header() error {
+	if t.started {
+		return nil
+	}
+	t.started = true
+	names := make([]string, len(tableColumns))
+	for i, c := range tableColumns {
+		names[i] = c.name
+	}
+	return t.line(names)
+}
+
+// line prints one row of cells, each cut or padded to its column's width.
+func (t *tableWriter) line(cells []string) error {
+	var b strings.Builder
+	for i, c := range tableColumns {
+		cell := []rune(cells[i])
+		if len(cell) > c.width {
+			cell = append(cell[:c.width-1], '…')
+		}
+		b.WriteString(string(cell))
+		if i < len(tableColumns)-1 {
+			b.WriteString(strings.Repeat(" ", c.width-len(cell)+1))
+		}
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// Flush ends the table: its header when no row came, and the note on unknown auth; only the
+// table format has anything to add at the end.
 func (w *RowWriter) Flush() error {
 	t, ok := w.format.(*tableWriter)
 	if !ok {
 		return nil
 	}
-	slices.SortFunc(t.rows, func(a, b Record) int {
-		return observation.Compare(a.obs, b.obs)
-	})
-	if _, err := fmt.Fprintf(t.w, tableFormat, "IP", "PORT", "PRODUCT", "VERSION", "AUTH", "OFFICIAL", "ADVISORIES", "FLAGS"); err != nil {
+	if err := t.header(); err != nil {
 		return err
 	}
-	unknown := 0
-	for _, rec := range t.rows {
-		if err := t.writeRow(rec); err != nil {
-			return err
-		}
-		if rec.AuthText() == "unknown" {
-			unknown++
-		}
-	}
-	t.rows = nil
-	if unknown > 0 {
+	if t.unknown > 0 {
 		_, err := fmt.Fprintf(t.w, "auth unknown for %d gateways: their passive answers are the same with and without a token on these releases;\n"+
-			"  --active-probe invoke (opt-in: one POST /tools/invoke with body {}, refused by validation before any tool runs) tells them apart\n", unknown)
+			"  --active-probe invoke (opt-in: one POST /tools/invoke with body {}, refused by validation before any tool runs) tells them apart\n", t.unknown)
+		t.unknown = 0
 		return err
 	}
 	return nil
@@ -209,9 +240,8 @@ func (t *tableWriter) writeRow(rec Record) error {
 	if ver == "" {
 		ver = "?"
 	}
-	_, err := fmt.Fprintf(t.w, tableFormat, rec.IP, fmt.Sprint(rec.Port), TextCell(product), TextCell(ver), TextCell(orDash(rec.AuthText())),
-		observation.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), TextCell(strings.Join(rec.Flags, ",")))
-	return err
+	return t.line([]string{rec.IP, fmt.Sprint(rec.Port), TextCell(product), TextCell(ver), TextCell(orDash(rec.AuthText())),
+		observation.OfficialText(rec.Official), fmt.Sprint(len(rec.Advisories)), TextCell(strings.Join(rec.Flags, ","))})
 }
 
 func orDash(s string) string {

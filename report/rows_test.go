@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/clawcensus/clawcensus/observation"
 )
@@ -97,36 +100,50 @@ func TestReadmeKeysMatchTheRecord(t *testing.T) {
 	}
 }
 
-// TestTableSortsAndExplainsUnknownAuth: the table comes out by address, then port, and says
-// why some gateways' auth is unknown and which opt-in probe tells.
-func TestTableSortsAndExplainsUnknownAuth(t *testing.T) {
+// TestTableStreamsAndExplainsUnknownAuth: the table prints each row as it comes (a scan's
+// first gateway shows at once, not when the scan ends), in fixed columns that fit 100, long
+// cells cut with an ellipsis, and at the end says why some gateways' auth is unknown and which
+// opt-in probe tells.
+func TestTableStreamsAndExplainsUnknownAuth(t *testing.T) {
 	var b strings.Builder
 	w, err := NewRowWriter(&b, "table", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	for _, a := range []string{"127.0.0.10:18789", "::1:18789", "127.0.0.9:18790", "127.0.0.9:18789"} {
-		ap := netip.MustParseAddrPort(strings.Replace(a, "::1:", "[::1]:", 1))
+	mapped := netip.MustParseAddr("::ffff:127.0.0.1")
+	for i, a := range []string{"127.0.0.10:18789", "[::1]:18789", "127.0.0.9:18790"} {
+		ap := netip.MustParseAddrPort(a)
 		auth := "required"
 		if ap.Port() == 18790 {
 			auth = "unknown"
 		}
-		w.Write(observation.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6", Auth: auth, ObservedAt: at})
+		w.Write(observation.Observation{IP: ap.Addr(), Port: ap.Port(), Outcome: observation.OpenClaw, Product: "openclaw", Version: "2026.9.6",
+			Auth: auth, Flags: []string{"plaintext-http", "no-auth-on-loopback-proxy"}, ObservedAt: at})
+		if lines := strings.Count(b.String(), "\n"); lines != i+2 {
+			t.Fatalf("after %d rows the table shows %d lines:\n%s", i+1, lines, b.String())
+		}
 	}
-	if b.Len() != 0 {
-		t.Errorf("the table printed before the run ended: %q", b.String())
-	}
+	w.Write(observation.Observation{IP: mapped, Port: 443, Outcome: observation.OpenClaw, Product: "openclaw",
+		VersionCandidates: []string{"2026.2.2", "2026.2.2-3"}, Auth: "none", ObservedAt: at})
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, line := range strings.Split(b.String(), "\n")[1:5] {
-		f := strings.Fields(line)
-		order = append(order, f[0]+" "+f[1])
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{
+		"IP                        PORT  PRODUCT   VERSION        AUTH      OFFICIAL ADV FLAGS",
+		"127.0.0.10                18789 openclaw  2026.9.6       required  unknown  0   plaintext-http,no-…",
+		"::1                       18789 openclaw  2026.9.6       required  unknown  0   plaintext-http,no-…",
+		"127.0.0.9                 18790 openclaw  2026.9.6       unknown   unknown  0   plaintext-http,no-…",
+		"::ffff:127.0.0.1          443   openclaw  2026.2.2…2026… none      unknown  0   ",
 	}
-	if want := []string{"127.0.0.9 18789", "127.0.0.9 18790", "127.0.0.10 18789", "::1 18789"}; !slices.Equal(order, want) {
-		t.Errorf("rows %v, want %v", order, want)
+	if diff := cmp.Diff(want, lines[:5]); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+	for _, l := range lines[:5] {
+		if n := utf8.RuneCountInString(l); n > TableWidth {
+			t.Errorf("%d columns, more than %d: %q", n, TableWidth, l)
+		}
 	}
 	if !strings.Contains(b.String(), "auth unknown for 1 gateways") || !strings.Contains(b.String(), "--active-probe invoke") {
 		t.Errorf("no note on unknown auth:\n%s", b.String())

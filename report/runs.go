@@ -11,19 +11,34 @@ import (
 	"time"
 
 	"github.com/clawcensus/clawcensus/fingerprint"
+	"github.com/clawcensus/clawcensus/internal/cmdline"
 	"github.com/clawcensus/clawcensus/observation"
 	"github.com/clawcensus/clawcensus/store"
 )
 
-// WriteRuns lists runs with their counts as text, json or csv; backend names the store for
-// the text's "no runs yet".
+// Source is the store a report reads: its backend's name, and Command, which writes a
+// clawcensus command to paste that reaches the same store (nil: the words as they are).
+type Source struct {
+	Backend string
+	Command func(words ...string) string
+}
+
+func (s Source) command(words ...string) string {
+	if s.Command == nil {
+		return cmdline.Join(append([]string{"clawcensus"}, words...)...)
+	}
+	return s.Command(words...)
+}
+
+// WriteRuns lists runs with their counts as text, json or csv; src names the store for the
+// text's "no runs yet" and the commands it suggests.
 //
 // Each run carries its method card (MethodCard of method's answer): in text, a few lines and
 // the definitions once; in json, a methodology object; in csv, its knowledge base and retries.
 //
 // rules tell the advisories on the gateway's own surface from the others (plugins, local paths,
 // the apps): text lists the former and counts the latter; nil lists them all.
-func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string, method func(store.Summary) Methodology, rules *fingerprint.Rules) error {
+func WriteRuns(w io.Writer, format string, sums []store.Summary, src Source, method func(store.Summary) Methodology, rules *fingerprint.Rules) error {
 	card := func(s store.Summary) Methodology { return MethodCard(s, method(s)) }
 	switch format {
 	case "json":
@@ -31,7 +46,7 @@ func WriteRuns(w io.Writer, format string, sums []store.Summary, backend string,
 	case "csv":
 		return writeRunsCSV(w, sums, card)
 	case "text":
-		return writeRunsText(w, sums, backend, card, rules)
+		return writeRunsText(w, sums, src, card, rules)
 	}
 	return fmt.Errorf("--format %q: want text, json or csv", format)
 }
@@ -124,9 +139,9 @@ func writeRunsJSON(w io.Writer, sums []store.Summary, card func(store.Summary) M
 	return enc.Encode(map[string]any{"runs": runs})
 }
 
-func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(store.Summary) Methodology, rules *fingerprint.Rules) error {
+func writeRunsText(w io.Writer, sums []store.Summary, src Source, card func(store.Summary) Methodology, rules *fingerprint.Rules) error {
 	if len(sums) == 0 {
-		_, err := fmt.Fprintf(w, "no runs in the %s store yet: run clawcensus scan first\n", backend)
+		_, err := fmt.Fprintf(w, "no runs in the %s store yet: run %s first\n", src.Backend, src.command("scan", "TARGET..."))
 		return err
 	}
 	for _, s := range sums {
@@ -180,7 +195,8 @@ func writeRunsText(w io.Writer, sums []store.Summary, backend string, card func(
 			"ip:port", TextCell(m.Series), m.Window, TextCell(m.Method), m.Rate, m.Retries, TextCell(cmp.Or(strings.Join(m.Exclusions, "; "), "none")),
 			TextCell(m.Knowledge))
 		if n := s.ByVersionStatus[observation.VersionNewer]; n > 0 {
-			fmt.Fprintf(w, "  %d gateways run a release newer than the knowledge base (official unknown): run clawcensus fingerprints update, then clawcensus reanalyze --run %d\n", n, s.ID)
+			fmt.Fprintf(w, "  %d gateways run a release newer than the knowledge base (official unknown): run %s, then %s\n", n,
+				src.command("fingerprints", "update"), src.command("reanalyze", "--run", fmt.Sprint(s.ID)))
 		}
 		if s.Enrichment != "" {
 			writeCounts(w, "by country", s.ByCountry, nil)

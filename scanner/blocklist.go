@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"slices"
 	"sort"
@@ -139,8 +140,13 @@ func (b *Blocklist) AddFile(path string) error {
 		return fmt.Errorf("exclude file: %w", err)
 	}
 	defer f.Close()
+	return b.AddList(path, f)
+}
+
+// AddList is AddFile of what r holds, read as the file path (named in sources and errors).
+func (b *Blocklist) AddList(path string, r io.Reader) error {
 	defer b.index()
-	return eachLine(path, f, func(text string) error { return b.addNetwork(text, "exclude file "+path) })
+	return eachLine(path, r, func(text string) error { return b.addNetwork(text, "exclude file "+path) })
 }
 
 // Len is the number of entries.

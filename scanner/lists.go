@@ -32,8 +32,14 @@ var (
 )
 
 // openList opens a list file, plain, gzip or xz.
-func openList(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
+func openList(path string) (io.ReadCloser, error) { return openListWith(path, nil) }
+
+// openListWith is openList reading the file through open (nil: os.Open).
+func openListWith(path string, open func(string) (io.ReadCloser, error)) (io.ReadCloser, error) {
+	if open == nil {
+		open = func(name string) (io.ReadCloser, error) { return os.Open(name) }
+	}
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,13 @@ func (b *Blocklist) AddOptOutFile(path string) error {
 		return fmt.Errorf("opt-out register: %w", err)
 	}
 	defer f.Close()
+	return b.AddOptOutList(path, f)
+}
+
+// AddOptOutList is AddOptOutFile of what in holds, read as the register path.
+func (b *Blocklist) AddOptOutList(path string, in io.Reader) error {
 	defer b.index()
-	r := csv.NewReader(f)
+	r := csv.NewReader(in)
 	r.Comment = '#'
 	header, err := r.Read()
 	if err != nil {

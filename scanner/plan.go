@@ -59,6 +59,8 @@ type Plan struct {
 	Specs []string
 	// Stdin is read when a spec is "-".
 	Stdin io.Reader
+	// Open opens the file of an "@FILE" spec (TargetReader.Open); nil means os.Open.
+	Open func(path string) (io.ReadCloser, error)
 	// Blocklist removes addresses; nil means the built-in reserved ranges.
 	Blocklist *Blocklist
 	// Ports are visited for every address. Empty means DefaultPorts.
@@ -253,7 +255,7 @@ func (p *Plan) chunksCounted(fn func(*chunk) error, t *Totals) error {
 		picks = newAliasedPicks(p.Aliased, p.Seed)
 		add = func(r Range) { picks.split(r, c.add) }
 	}
-	tr := &TargetReader{Stdin: p.Stdin, Progress: p.Progress}
+	tr := &TargetReader{Stdin: p.Stdin, Open: p.Open, Progress: p.Progress}
 	err := readSet(tr, p.Specs, cmp.Or(p.MemoryRanges, DefaultMemoryRanges), func(fresh []Range) error {
 		// What an earlier target covered is not a target again (and not excluded again).
 		for _, f := range fresh {

@@ -115,6 +115,9 @@ func ReadTargets(specs []string, stdin io.Reader, fn func(Range) error) error {
 type TargetReader struct {
 	// Stdin is read when a spec is "-".
 	Stdin io.Reader
+	// Open opens the file of an "@FILE" spec; nil means os.Open. A census worker reads the
+	// plan's target files through it from the copies it checked against their hashes.
+	Open func(path string) (io.ReadCloser, error)
 	// Progress, when set, is called every ProgressLines lines of a file, and at its end.
 	Progress func(file string, lines uint64)
 	// Stats counts what was read and skipped so far.
@@ -154,7 +157,7 @@ func (tr *TargetReader) Read(specs []string, fn func(Range) error) error {
 				return err
 			}
 		case strings.HasPrefix(spec, "@"):
-			f, err := openList(spec[1:])
+			f, err := openListWith(spec[1:], tr.Open)
 			if err != nil {
 				return fmt.Errorf("target file: %w", err)
 			}

@@ -21,18 +21,27 @@ var obsColumns = append([]string{"run_id"}, observation.ColumnNames()...)
 // obsSelect are the columns an observation is read from, in observation.Columns' order.
 var obsSelect = strings.Join(observation.ColumnNames(), ", ")
 
-// upsertSet is what a later result of the same run and host:port replaces, on both backends:
-// every column, unless the later one is an unprobed mark and the stored one a result.
-var upsertSet = func() string {
+// upsertSet is what a later write of the same run and host:port replaces, on both backends:
+// every column, when the stored row is an unprobed mark and the new one a result, or when both
+// are of a kind and the new one was observed no earlier. So an unprobed mark never replaces a
+// result, and a late replay (a dead worker's spool) never replaces a newer observation.
+func upsertSet(sqlite bool) string {
 	var set []string
 	for _, c := range observation.ColumnNames() {
 		if c != "ip" && c != "port" {
 			set = append(set, c+" = excluded."+c)
 		}
 	}
+	// SQLite keeps times as RFC 3339 text, which does not sort as time (".5Z" < "Z").
+	newer := `excluded.observed_at >= observations.observed_at`
+	if sqlite {
+		newer = `julianday(excluded.observed_at) >= julianday(observations.observed_at)`
+	}
+	unprobed := `'` + string(observation.Unprobed) + `'`
 	return `ON CONFLICT (run_id, ip, port) DO UPDATE SET ` + strings.Join(set, ", ") + `
-	WHERE observations.outcome = '` + string(observation.Unprobed) + `' OR excluded.outcome <> '` + string(observation.Unprobed) + `'`
-}()
+	WHERE (observations.outcome = ` + unprobed + ` AND excluded.outcome <> ` + unprobed + `)
+	OR ((observations.outcome = ` + unprobed + `) = (excluded.outcome = ` + unprobed + `) AND ` + newer + `)`
+}
 
 // countedSQL selects the gateways the census counts (observation.Observation.Counts: a
 // product is set, and the host is not a probable honeypot); the counts, and so the Grafana

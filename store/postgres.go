@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,9 +175,25 @@ func (p *Postgres) Handle() any { return p.pool }
 
 // AddObservations implements Store: COPY into a per-connection staging table, then one upsert.
 func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error {
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+	return p.write(ctx, func(tx pgx.Tx) error {
 		return p.upsert(ctx, tx, runID, obs)
 	})
+}
+
+// write runs fn in a transaction on a connection of the pool. A transaction that fails takes
+// with it the staging table it may have made (upsert), so its connection makes it again: once
+// marked as made while rolled back, every later write on that connection failed (42P01).
+func (p *Postgres) write(ctx context.Context, fn func(pgx.Tx) error) error {
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if err := pgx.BeginFunc(ctx, conn, fn); err != nil {
+		p.staged.Delete(conn.Conn())
+		return err
+	}
+	return nil
 }
 
 func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []observation.Observation) error {
@@ -185,6 +202,17 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []obs
 		return nil
 	}
 	known := obs
+	// One host:port belongs to one unit: writers of the same rows (a unit's worker, a dead
+	// worker's spool replayed, a second lease of the unit) meet first on the unit's lock, taken
+	// in unit order, so their row locks can never wait on each other in a cycle (see CompleteUnit).
+	units := batchUnits(obs)
+	slices.Sort(units)
+	for _, u := range units {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(format('clawcensus unit %s/%s', $1::bigint, $2::bigint), 0))`,
+			runID, u); err != nil {
+			return fmt.Errorf("add observations: %w", err)
+		}
+	}
 	// The staging table lives as long as its connection; it is made once per connection.
 	if _, made := p.staged.Load(tx.Conn()); !made {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS observations_in
@@ -201,12 +229,11 @@ func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []obs
 	cols := strings.Join(obsColumns, ", ")
 	_, err := tx.Exec(ctx, `INSERT INTO observations (`+cols+`)
 		SELECT `+cols+` FROM observations_in ORDER BY id
-		`+upsertSet)
+		`+upsertSet(false))
 	if err != nil {
 		return fmt.Errorf("add observations: %w", err)
 	}
 	// A late write to a finished unit (a dead worker's spool, replayed) keeps its counts exact.
-	units := batchUnits(obs)
 	rows, _ := tx.Query(ctx, `SELECT unit FROM units WHERE run_id = $1 AND unit = ANY($2)`, runID, units)
 	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
@@ -263,9 +290,23 @@ func copyRows(runID int64, obs []observation.Observation) pgx.CopyFromSource {
 }
 
 // CompleteUnit implements Store.
+//
+// Lock order, one for every transaction, so that workers finishing units, replaying spools and
+// beating at once never deadlock: the run's row first (CompleteUnit alone, FOR NO KEY UPDATE),
+// then the units' advisory locks (upsert, in unit order), then rows. Rows that refer to the run
+// (observations, units, workers) take a KEY SHARE lock on it through their foreign key, which
+// FOR NO KEY UPDATE does not wait for. Taking FOR UPDATE after those inserts instead, as
+// CompleteUnit once did, made two workers finishing units at once each wait for the other's
+// KEY SHARE: deadlock 40P01 on the runs row.
 func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []observation.Observation) (bool, error) {
 	var complete bool
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+	err := p.write(ctx, func(tx pgx.Tx) error {
+		// The run row is locked first (the lock order), so two workers finishing the last units see each other.
+		var total int64
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT units_total, status FROM runs WHERE id = $1 FOR NO KEY UPDATE`, u.RunID).Scan(&total, &status); err != nil {
+			return err
+		}
 		if err := p.upsert(ctx, tx, u.RunID, obs); err != nil {
 			return err
 		}
@@ -279,12 +320,7 @@ func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []observation.O
 		if err := recountPostgres(ctx, tx, u.RunID, u.Unit); err != nil {
 			return err
 		}
-		// The run row is locked first, so two workers finishing the last units see each other.
-		var total, done int64
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT units_total, status FROM runs WHERE id = $1 FOR UPDATE`, u.RunID).Scan(&total, &status); err != nil {
-			return err
-		}
+		var done int64
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM units WHERE run_id = $1`, u.RunID).Scan(&done); err != nil {
 			return err
 		}

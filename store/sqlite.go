@@ -286,7 +286,7 @@ func (s *SQLite) Handle() any { return s.db }
 
 // sqliteUpsert keeps one row per run and host:port (see Store.AddObservations).
 var sqliteUpsert = `INSERT INTO observations (` + strings.Join(obsColumns, ", ") + `)
-		VALUES (?` + strings.Repeat(", ?", len(obsColumns)-1) + `) ` + upsertSet
+		VALUES (?` + strings.Repeat(", ?", len(obsColumns)-1) + `) ` + upsertSet(true)
 
 // AddObservations implements Store.
 func (s *SQLite) AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error {

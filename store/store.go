@@ -267,6 +267,10 @@ const DefaultPath = "clawcensus.db"
 // ErrNewerSchema means the store was written by a newer clawcensus: nothing is read or written.
 var ErrNewerSchema = errors.New("this store was written by a newer clawcensus")
 
+// ErrOlderSchema means a store opened for reading was written by an older clawcensus: clawcensus
+// migrate brings it up to date.
+var ErrOlderSchema = errors.New("older schema")
+
 // Open opens (and migrates) the store named by dsn: a postgres:// or postgresql:// URL or a
 // key=value connection string for Postgres; otherwise a SQLite file path, taken literally
 // unless it starts with "file:" (a SQLite URI). An empty dsn means DefaultPath. A store of a
@@ -309,7 +313,7 @@ func checkSchema(current, known int, readOnly bool) error {
 	case current > known:
 		return fmt.Errorf("%w (schema %d; this one knows %d): upgrade clawcensus", ErrNewerSchema, current, known)
 	case readOnly && current < known:
-		return fmt.Errorf("%w: the store is at schema %d, this clawcensus reads %d: run clawcensus migrate first", ErrUnavailable, current, known)
+		return fmt.Errorf("%w: %w: the store is at schema %d, this clawcensus reads %d", ErrUnavailable, ErrOlderSchema, current, known)
 	}
 	return nil
 }

@@ -92,7 +92,7 @@ var flags = []flag{
 	{&cli.Int64Flag{Name: "resume", Usage: "continue an unfinished run with its stored plan: its unfinished units, here (--rate may lower its rate)"}, forScan, 0},
 	{&cli.DurationFlag{Name: "heartbeat-ttl", Value: store.WorkerTTL, Usage: "how long this process counts as live after its last heartbeat (it beats every fifth of that): once it has passed, a dead worker's run shows stalled and can be resumed"}, forScan | forWorker, 0},
 	{&cli.DurationFlag{Name: "lease", Value: census.DefaultLease, Usage: "how long a work unit may take before it is handed to another worker"}, forScan | forWorker, 0},
-	{&cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Value: census.DefaultSpool, Usage: "directory where observations wait while the database is away"}, forScan | forWorker, 0},
+	{&cli.StringFlag{Name: "spool", EnvVars: []string{"CLAWCENSUS_SPOOL"}, Usage: "directory where observations wait while the database is away (default: beside a SQLite store, DB-spool; for Postgres under $XDG_STATE_HOME or ~/.local/state/clawcensus/spool)"}, forScan | forWorker, 0},
 	{fingerprintsFlag, forPlan | forScan | forCheck | forReports, 0},
 	{dataFlag, forPlan | forScan | forCheck | forReports, 0},
 	{&cli.BoolFlag{Name: "force", Usage: "reanalyze: use a knowledge base older than the one the run's verdicts come from"}, forReanalyze, 0},

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/clawcensus/clawcensus/census"
+	"github.com/clawcensus/clawcensus/internal/cmdline"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -49,7 +50,7 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, cmdline.FlagsAnywhere(app.Commands, args))
 	if err == nil {
 		return exitOK
 	}
@@ -107,12 +108,27 @@ func openCensus(c *cli.Context) (*census.Census, error) {
 	return cen, nil
 }
 
-// openRuns opens --db for reading (it creates and migrates nothing) and lists its runs,
-// oldest first. The caller closes the store.
-func openRuns(c *cli.Context) (store.Store, []store.Summary, error) {
+// hint is a command to paste that reaches this process's store and knowledge base.
+func hint(c *cli.Context, words ...string) string { return cmdline.Hint(c, store.Redact, words...) }
+
+// openReadOnly opens --db for reading: it creates and migrates nothing, and a store of an older
+// schema says the command that migrates it.
+func openReadOnly(c *cli.Context) (store.Store, error) {
 	st, err := store.OpenReadOnly(c.Context, c.String("db"))
+	switch {
+	case errors.Is(err, store.ErrOlderSchema):
+		return nil, usagef("%w: run %s first", err, hint(c, "migrate"))
+	case err != nil:
+		return nil, usageError{err}
+	}
+	return st, nil
+}
+
+// openRuns opens --db for reading and lists its runs, oldest first. The caller closes the store.
+func openRuns(c *cli.Context) (store.Store, []store.Summary, error) {
+	st, err := openReadOnly(c)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return nil, nil, err
 	}
 	sums, err := st.Summaries(c.Context)
 	if err != nil {

@@ -43,7 +43,7 @@ func planOnce(c *cli.Context) (time.Duration, error) {
 		return 0, printDryRun(c, p, shard)
 	}
 	if p.CandidatesStdin {
-		return 0, usagef("candidates from stdin can only be scanned here (clawcensus scan --candidates -): workers cannot read this stdin")
+		return 0, usagef("candidates from stdin can only be scanned here (%s): workers cannot read this stdin", hint(c, "scan", "--candidates", "-"))
 	}
 	cen, err := openCensus(c)
 	if err != nil {
@@ -101,10 +101,7 @@ func workerCommand() *cli.Command {
 			if ferr := out.Flush(); ferr != nil && err == nil {
 				err = fmt.Errorf("stdout: %w", ferr)
 			}
-			if err != nil && c.Context.Err() != nil {
-				return nil // stopped by a signal: the units in hand stay unfinished for others
-			}
-			return err
+			return err // stopped by a signal: interrupted, as scan (exit 1), its units back in the queue
 		},
 	})
 }

@@ -17,24 +17,6 @@ import (
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer a test may read while a process writes into it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var static struct {
 	once sync.Once
 	bin  string

@@ -59,7 +59,7 @@ func reportCommand() *cli.Command {
 			}
 			chosen, err := report.Choose(sums, c.Int64("run"), c.Bool("last") || format == "md" || format == "html")
 			if err != nil || ((format == "md" || format == "html") && len(chosen) == 0) {
-				return usagef("%s store: %v", st.Backend(), cmp.Or(err, errors.New("no runs to report: run clawcensus scan first")))
+				return usagef("%s store: %v", st.Backend(), cmp.Or(err, fmt.Errorf("no runs to report: run %s first", hint(c, "scan", "TARGET..."))))
 			}
 			return withOutput(c, func(w io.Writer) error {
 				switch format {
@@ -77,7 +77,8 @@ func reportCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return report.WriteRuns(w, format, chosen, st.Backend(), methodologyOf, rules)
+				src := report.Source{Backend: st.Backend(), Command: func(words ...string) string { return hint(c, words...) }}
+				return report.WriteRuns(w, format, chosen, src, methodologyOf, rules)
 			})
 		},
 	})

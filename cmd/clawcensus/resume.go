@@ -19,7 +19,7 @@ func resumeCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			id, err := strconv.ParseInt(c.Args().First(), 10, 64)
 			if c.NArg() != 1 || err != nil || id <= 0 {
-				return usagef("give one RUN id (clawcensus report lists them), not %q", c.Args().Slice())
+				return usagef("give one RUN id (%s lists them), not %q", hint(c, "report"), c.Args().Slice())
 			}
 			cen, err := openCensus(c)
 			if err != nil {

@@ -169,7 +169,7 @@ func runScan(c *cli.Context) error {
 	flushErr := out.Flush() // the table, sorted; the run's status does not depend on stdout
 	switch {
 	case errors.Is(err, census.ErrInterrupted):
-		return fmt.Errorf("%w; continue with: clawcensus scan --resume %d", err, run)
+		return fmt.Errorf("%w; continue with: %s", err, hint(c, "scan", "--resume", fmt.Sprint(run)))
 	case errors.Is(err, census.ErrNotResumable) || errors.Is(err, scanner.ErrNoTargets):
 		return usageError{err} // as a sweep whose targets are all excluded
 	case err != nil:

@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/clawcensus/clawcensus/store"
 	"github.com/clawcensus/clawcensus/web"
 )
 
@@ -29,9 +28,9 @@ func runServe(c *cli.Context) error {
 	if err := web.CheckListen(c.String("listen"), c.String("token"), c.StringSlice("host")); err != nil {
 		return usageError{err}
 	}
-	st, err := store.OpenReadOnly(c.Context, c.String("db"))
+	st, err := openReadOnly(c)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	defer st.Close()
 	rules, err := loadRules(c)

@@ -29,7 +29,7 @@ func trendCommand() *cli.Command {
 			if c.IsSet("series") {
 				in, ok := report.InSeries(sums, c.String("series"))
 				if !ok {
-					return usagef("--series %q: no run is in that series (clawcensus trend lists every series)", c.String("series"))
+					return usagef("--series %q: no run is in that series (%s lists every series)", c.String("series"), hint(c, "trend"))
 				}
 				sums = in
 			}

@@ -44,12 +44,21 @@ func TestUpdateThenReanalyze(t *testing.T) {
 		!strings.Contains(res.stdout, `"official":null`) {
 		t.Fatalf("scan of a release newer than the knowledge base: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
+	if rep := runCLI(t, "", "report", "--db", db, "--data", data); !strings.Contains(rep.stdout, "run clawcensus fingerprints update --data "+data+", then") {
+		t.Errorf("the report does not advise updating this knowledge base:\n%s", rep.stdout)
+	}
 	reg := registrytest.New(t)
 	reg.Publish("openclaw", v, registrytest.Release(t, v))
 	if up := runCLI(t, "", "fingerprints", "update", "--registry", reg.URL, "--data", data); up.code != 0 || !strings.Contains(up.stdout, "openclaw "+v) {
 		t.Fatalf("fingerprints update: exit %d\n%s\n%s", up.code, up.stdout, up.stderr)
 	}
-	if re := runCLI(t, "", "reanalyze", "--db", db, "--data", data, "--run", "1"); re.code != 0 || !strings.Contains(re.stdout, "1 verdicts changed") {
+	// The report's advice, pasted as printed: it names this store and this knowledge base.
+	rep := runCLI(t, "", "report", "--db", db, "--data", data)
+	line := hinted(t, rep.stdout, ", then ", "")
+	if want := "clawcensus reanalyze --run 1 --db " + db + " --data " + data; line != want {
+		t.Errorf("report advises %q, want %q", line, want)
+	}
+	if re := paste(t, line); re.code != 0 || !strings.Contains(re.stdout, "1 verdicts changed") {
 		t.Fatalf("reanalyze: exit %d\n%s\n%s", re.code, re.stdout, re.stderr)
 	}
 	runs := reportRuns(t, db)
