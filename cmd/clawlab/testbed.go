@@ -43,22 +43,9 @@ func runTestbed(ctx context.Context, cfg testbedConfig, gatewayDir, negativeDir 
 	if cfg.n <= 0 || cfg.n > size-2 || assigned > cfg.n || min(cfg.gateways, cfg.host, cfg.silent, cfg.slow, cfg.reset, cfg.everyPort) < 0 {
 		return fmt.Errorf("-hosts %d: the roles (%d) out of range for %s", cfg.n, assigned, cfg.block)
 	}
-	gws, err := fixture.Load(gatewayDir)
+	gws, nginx, err := testbedFixtures(gatewayDir, negativeDir)
 	if err != nil {
 		return err
-	}
-	negs, err := fixture.Load(negativeDir)
-	if err != nil {
-		return err
-	}
-	var nginx *fixture.Fixture
-	for _, f := range negs {
-		if f.Name == "nginx-default" {
-			nginx = f
-		}
-	}
-	if nginx == nil || len(gws) == 0 {
-		return fmt.Errorf("need gateway fixtures and nginx-default")
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15))
 	base := cfg.block.Masked().Addr().As4()
@@ -268,4 +255,25 @@ var hostileKinds = []struct {
 			}
 		}
 	}},
+}
+
+// testbedFixtures are the real-gateway replays and the plain page (nginx-default) a testbed
+// serves.
+func testbedFixtures(gatewayDir, negativeDir string) (gws []*fixture.Fixture, nginx *fixture.Fixture, err error) {
+	if gws, err = fixture.Load(gatewayDir); err != nil {
+		return nil, nil, err
+	}
+	negs, err := fixture.Load(negativeDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range negs {
+		if f.Name == "nginx-default" {
+			nginx = f
+		}
+	}
+	if nginx == nil || len(gws) == 0 {
+		return nil, nil, fmt.Errorf("need gateway fixtures and nginx-default")
+	}
+	return gws, nginx, nil
 }

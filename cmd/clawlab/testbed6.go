@@ -11,8 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"time"
-
-	"github.com/clawcensus/clawcensus/fingerprint/fixture"
 )
 
 // testbed6Config is the IPv6 testbed's population (deploy/testbed/testbed6.sh): n seeded
@@ -43,22 +41,9 @@ func runTestbed6(ctx context.Context, cfg testbed6Config, gatewayDir, negativeDi
 	if cfg.block.Bits() > 56 || cfg.aliased.Bits() != 64 || cfg.n <= 0 || cfg.gateways > cfg.n {
 		return fmt.Errorf("-block6 %s (/56 or wider), -aliased6 %s (a /64), -hosts %d, -gateways %d", cfg.block, cfg.aliased, cfg.n, cfg.gateways)
 	}
-	gws, err := fixture.Load(gatewayDir)
+	gws, nginx, err := testbedFixtures(gatewayDir, negativeDir)
 	if err != nil {
 		return err
-	}
-	negs, err := fixture.Load(negativeDir)
-	if err != nil {
-		return err
-	}
-	var nginx *fixture.Fixture
-	for _, f := range negs {
-		if f.Name == "nginx-default" {
-			nginx = f
-		}
-	}
-	if nginx == nil || len(gws) == 0 {
-		return fmt.Errorf("need gateway fixtures and nginx-default")
 	}
 	rng := rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15))
 	base := cfg.block.Masked().Addr().As16()
