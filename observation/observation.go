@@ -111,6 +111,19 @@ type Observation struct {
 // AddrPort is the observation's host:port.
 func (o *Observation) AddrPort() netip.AddrPort { return netip.AddrPortFrom(o.IP, o.Port) }
 
+// Key is the ip:port o stands for from run to run: its own, or for an aliased prefix (every
+// address of it answers; the one probed is chosen by the run's seed) the prefix's first
+// address, so two runs that probed different addresses of one aliased prefix speak of one thing.
+func (o *Observation) Key() netip.AddrPort { return KeyOf(o.IP, o.Port, o.Aliased) }
+
+// KeyOf is Observation.Key of an observation of ip:port with aliased prefix aliased ("" none).
+func KeyOf(ip netip.Addr, port uint16, aliased string) netip.AddrPort {
+	if p, err := netip.ParsePrefix(aliased); err == nil && p.Contains(ip) {
+		return netip.AddrPortFrom(p.Masked().Addr().Unmap(), port)
+	}
+	return netip.AddrPortFrom(ip.Unmap(), port)
+}
+
 // Detected reports whether o identified a gateway (see Outcome.Detected).
 func (o *Observation) Detected() bool { return o.Outcome.Detected() }
 

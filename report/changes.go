@@ -101,12 +101,12 @@ func (e *Exporter) Classify(in ChangeInput) []Change {
 	pairs := map[netip.AddrPort]*Change{}
 	for i := range in.Before {
 		if o := &in.Before[i]; o.Counts() {
-			pairs[key(o)] = &Change{Before: o}
+			pairs[o.Key()] = &Change{Before: o}
 		}
 	}
 	for i := range in.After {
 		o := &in.After[i]
-		k := key(o)
+		k := o.Key()
 		if c, ok := pairs[k]; ok {
 			c.After = o
 		} else if o.Counts() {
@@ -147,9 +147,6 @@ func (e *Exporter) Classify(in ChangeInput) []Change {
 	})
 	return out
 }
-
-// key is an observation's ip:port, an IPv4-mapped address as IPv4.
-func key(o *observation.Observation) netip.AddrPort { return netip.AddrPortFrom(o.IP.Unmap(), o.Port) }
 
 // fixedOrUnchecked classifies an ip:port exposed in A and not in B.
 func fixedOrUnchecked(c Change, k netip.AddrPort, in ChangeInput, e *Exporter) (class, why string) {

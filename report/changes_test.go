@@ -30,6 +30,13 @@ func gateway(ip, auth string, adv ...string) observation.Observation {
 		ObservedAt: time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)}
 }
 
+// aliasedGateway is gateway(ip, none) standing for the aliased prefix.
+func aliasedGateway(ip, prefix string) observation.Observation {
+	o := gateway(ip, observation.AuthNone)
+	o.Aliased = prefix
+	return o
+}
+
 func answer(ip string, outcome observation.Outcome) observation.Observation {
 	return observation.Observation{IP: netip.MustParseAddr(ip), Port: 18789, Outcome: outcome}
 }
@@ -52,6 +59,8 @@ func TestClassify(t *testing.T) {
 	}{
 		{name: "open in both", before: obs{gateway("127.0.0.1", none)}, after: obs{gateway("127.0.0.1", none)},
 			class: ChangeStillExposed, sevA: "high", sevB: "high"},
+		{name: "an aliased prefix, another address probed", before: obs{aliasedGateway("127.0.0.9", "127.0.0.8/29")},
+			after: obs{aliasedGateway("127.0.0.13", "127.0.0.8/29")}, class: ChangeStillExposed, sevA: "high", sevB: "high"},
 		{name: "severity fell, still exposed", before: obs{gateway("127.0.0.1", none, "CVE-2026-45001")}, after: obs{gateway("127.0.0.1", none)},
 			class: ChangeStillExposed, sevA: "critical", sevB: "high"},
 		{name: "auth on, still a vulnerable release", before: obs{gateway("127.0.0.1", none, "CVE-2026-45001")},

@@ -28,7 +28,10 @@ type Notify struct {
 	ResendAfter string
 	// MarkSent records, in the store DB names, what the export tells whom (--mark-sent).
 	MarkSent bool
-	DB       string
+	// Honeypots is set when the export includes the probable honeypots (--include-honeypots):
+	// refused with Since, whose changes are about gateways that count.
+	Honeypots bool
+	DB        string
 	// Coverage reads a run's stored plan back into its targets (census.Coverage).
 	Coverage func(plan string) (func(netip.AddrPort) bool, error)
 	// Now is when the export is made; Log gets a line on what was changed, left out, recorded
@@ -73,6 +76,9 @@ func (n *Notify) Check(sums []store.Summary, run store.Summary) error {
 	if n.Since == 0 {
 		return nil
 	}
+	if n.Honeypots {
+		return errors.New("--include-honeypots with --changes-since: what changed is told about gateways that count, never about probable honeypots")
+	}
 	from, _, err := ChangeRuns(sums, n.Since, run.ID)
 	if err != nil {
 		return fmt.Errorf("--changes-since %d: %w", n.Since, err)
@@ -105,7 +111,7 @@ func (n *Notify) Select(ctx context.Context, st NotifyStore, run store.Summary, 
 		out = out[:0]
 		for _, c := range ch.Changes {
 			if c.Class != ChangeUnchecked {
-				ex.delta.of[key(c.current())] = c
+				ex.delta.of[c.current().Key()] = c
 				out = append(out, c.Current())
 			}
 		}
@@ -129,7 +135,7 @@ func (n *Notify) Select(ctx context.Context, st NotifyStore, run store.Summary, 
 	}
 	before := len(out)
 	out = slices.DeleteFunc(out, func(o observation.Observation) bool {
-		said, ok := latest[told{recipient(o), key(&o)}]
+		said, ok := latest[told{recipient(o), o.Key()}]
 		return ok && said == ex.Fingerprint(o)
 	})
 	n.logf("left out %d findings told to the same recipient within %s and unchanged since", before-len(out), n.ResendAfter)
@@ -160,9 +166,14 @@ func (n *Notify) Mark(ctx context.Context, run store.Summary, obs []observation.
 	ns := make([]store.Notification, 0, len(obs))
 	who := map[string]bool{}
 	for _, o := range obs {
-		ns = append(ns, store.Notification{RunID: run.ID, Recipient: recipient(o), IP: o.IP.Unmap(), Port: o.Port,
+		to := recipient(o)
+		if to == "" { // a gateway with no contact was told to nobody
+			continue
+		}
+		k := o.Key()
+		ns = append(ns, store.Notification{RunID: run.ID, Recipient: to, IP: k.Addr(), Port: k.Port(),
 			Fingerprint: ex.Fingerprint(o), SentAt: n.Now})
-		who[recipient(o)] = true
+		who[to] = true
 	}
 	st, err := store.Open(ctx, n.DB)
 	if err != nil {
@@ -210,7 +221,7 @@ func (e *Exporter) changeOf(o observation.Observation) string {
 	if e.delta == nil {
 		return ""
 	}
-	return e.delta.of[key(&o)].Class
+	return e.delta.of[o.Key()].Class
 }
 
 // Fingerprint is what a notification says of a gateway, for telling whether a finding changed
@@ -246,7 +257,7 @@ func (e *Exporter) writeFixed(w io.Writer, obs []observation.Observation) error 
 	c := NewCSV(w)
 	c.Write(FixedHeader)
 	for _, o := range obs {
-		ch := e.delta.of[key(&o)]
+		ch := e.delta.of[o.Key()]
 		last := ""
 		if ch.Before != nil {
 			last = ch.Before.ObservedAt.UTC().Format("2006-01-02 15:04:05")

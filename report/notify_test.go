@@ -49,6 +49,8 @@ func TestNotifyCheck(t *testing.T) {
 		{Notify{Since: 3}, "--changes-since 3: runs cannot be compared: run 3 is compared with itself"},
 		{Notify{Since: 4}, "--changes-since 4: runs cannot be compared: run 4: no such run"},
 		{Notify{ResendAfter: "a week"}, `--resend-after "a week": want a positive age`},
+		{Notify{Since: 1, Honeypots: true}, "--include-honeypots with --changes-since"},
+		{Notify{Honeypots: true}, ""},
 	} {
 		err := c.n.Check(sums, sums[2])
 		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want))) {

@@ -79,13 +79,17 @@ func (e *Exporter) Honeypots(obs []observation.Observation) (n int, note string)
 			n++
 		}
 	}
+	return n, e.honeypotNote(n)
+}
+
+func (e *Exporter) honeypotNote(n int) string {
 	switch {
 	case n == 0:
-		return 0, ""
+		return ""
 	case e.IncludeHoneypots:
-		return n, fmt.Sprintf("%d probable honeypots included, tagged probable-honeypot", n)
+		return fmt.Sprintf("%d probable honeypots included, tagged probable-honeypot", n)
 	}
-	return n, fmt.Sprintf("%d probable honeypots left out (answer like a gateway, contradict a real one; --include-honeypots puts them in)", n)
+	return fmt.Sprintf("%d probable honeypots left out (answer like a gateway, contradict a real one; --include-honeypots puts them in)", n)
 }
 
 // Row is one gateway's row under ShadowserverHeader.
@@ -462,7 +466,9 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			return nil, err
 		}
 	}
-	honeypots, honeypotNote := ex.Honeypots(obs)
+	// The run's own count: obs may be a selection (--changes-since, --resend-after).
+	honeypots := int(p.Run.Honeypots)
+	honeypotNote := ex.honeypotNote(honeypots)
 	manifest := map[string]any{
 		"run": p.Run.ID, "run_started_at": p.Run.StartedAt.UTC().Format(time.RFC3339), "run_status": p.Run.Status,
 		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,

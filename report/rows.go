@@ -153,11 +153,12 @@ func (c *csvWriter) writeRecord(rec Record) error {
 }
 
 // tableColumns are the table's headings and widths: with one space between, a row fits 100
-// columns; a longer cell is cut, its last rune an ellipsis. FLAGS takes the rest.
+// columns; a longer cell is cut, its last rune an ellipsis, but never an address: IP holds the
+// longest IPv6 text (39). FLAGS takes the rest.
 var tableColumns = []struct {
 	name  string
 	width int
-}{{"IP", 25}, {"PORT", 5}, {"PRODUCT", 9}, {"VERSION", 14}, {"AUTH", 9}, {"OFFICIAL", 8}, {"ADV", 3}, {"FLAGS", 19}}
+}{{"IP", 39}, {"PORT", 5}, {"PRODUCT", 8}, {"VERSION", 12}, {"AUTH", 8}, {"OFFICIAL", 8}, {"ADV", 3}, {"FLAGS", 10}}
 
 // TableWidth is the most columns a table row takes.
 const TableWidth = 100

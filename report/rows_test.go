@@ -112,7 +112,7 @@ func TestTableStreamsAndExplainsUnknownAuth(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	mapped := netip.MustParseAddr("::ffff:127.0.0.1")
-	for i, a := range []string{"127.0.0.10:18789", "[::1]:18789", "127.0.0.9:18790"} {
+	for i, a := range []string{"127.0.0.10:18789", "[2001:2:0:aaaa:bbbb:cccc:dddd:eeee]:18789", "127.0.0.9:18790"} {
 		ap := netip.MustParseAddrPort(a)
 		auth := "required"
 		if ap.Port() == 18790 {
@@ -131,11 +131,11 @@ func TestTableStreamsAndExplainsUnknownAuth(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	want := []string{
-		"IP                        PORT  PRODUCT   VERSION        AUTH      OFFICIAL ADV FLAGS",
-		"127.0.0.10                18789 openclaw  2026.9.6       required  unknown  0   plaintext-http,no-…",
-		"::1                       18789 openclaw  2026.9.6       required  unknown  0   plaintext-http,no-…",
-		"127.0.0.9                 18790 openclaw  2026.9.6       unknown   unknown  0   plaintext-http,no-…",
-		"::ffff:127.0.0.1          443   openclaw  2026.2.2…2026… none      unknown  0   ",
+		"IP                                      PORT  PRODUCT  VERSION      AUTH     OFFICIAL ADV FLAGS",
+		"127.0.0.10                              18789 openclaw 2026.9.6     required unknown  0   plaintext…",
+		"2001:2:0:aaaa:bbbb:cccc:dddd:eeee       18789 openclaw 2026.9.6     required unknown  0   plaintext…",
+		"127.0.0.9                               18790 openclaw 2026.9.6     unknown  unknown  0   plaintext…",
+		"::ffff:127.0.0.1                        443   openclaw 2026.2.2…20… none     unknown  0   ",
 	}
 	if diff := cmp.Diff(want, lines[:5]); diff != "" {
 		t.Errorf("table (-want +got):\n%s", diff)

@@ -122,7 +122,8 @@ func TestExportsLeaveHoneypotsOut(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "pack")
 		ex := NewExporter(rules)
 		ex.IncludeHoneypots = include
-		p := &Pack{Dir: dir, By: "asn", Run: store.Summary{Run: store.Run{ID: 3, StartedAt: time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)}}}
+		p := &Pack{Dir: dir, By: "asn", Run: store.Summary{Run: store.Run{ID: 3, StartedAt: time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)},
+			Honeypots: 1}}
 		recips, err := p.Write(obs, ex)
 		if err != nil {
 			t.Fatal(err)

@@ -43,7 +43,10 @@ func TestGrafanaViews(t *testing.T) {
 		switch i {
 		case 1:
 			obs = append(obs, observation.Observation{IP: netip.MustParseAddr("127.0.0.40"), Port: 18789, Outcome: observation.OpenClaw, Product: "clawdbot",
-				Version: "2026.1.24-3", Auth: "unknown", MIIT: []string{"internet-exposure"}, ObservedAt: run.StartedAt})
+				Version: "2026.1.24-3", Auth: "unknown", MIIT: []string{"internet-exposure"}, ObservedAt: run.StartedAt},
+				// A look-alike: in no view, not even the per-gateway one.
+				observation.Observation{IP: netip.MustParseAddr("127.0.0.41"), Port: 18789, Outcome: observation.OpenClaw, Product: "openclaw",
+					Version: "2026.9.6", Auth: "none", Honeypot: true, Flags: []string{"probable-honeypot"}, ObservedAt: run.StartedAt})
 		case 2:
 			obs = obs[:1] // the re-check of the /28 finds one
 		}
@@ -92,6 +95,11 @@ func TestGrafanaViews(t *testing.T) {
 	}
 	if err := st.pool.QueryRow(ctx, `SELECT gateways FROM clawcensus_advisories WHERE run_id = $1 AND advisory = 'CVE-2026-45001'`, sums[1].ID).Scan(&advisories); err != nil || advisories != 1 {
 		t.Errorf("advisories view: %d (%v)", advisories, err)
+	}
+	var listed int64
+	if err := st.pool.QueryRow(ctx, `SELECT COUNT(*) FROM clawcensus_gateways WHERE run_id = $1`, sums[1].ID).Scan(&listed); err != nil ||
+		listed != sums[1].Detected || sums[1].Honeypots != 1 {
+		t.Errorf("gateways view: %d rows (%v), summary %d gateways and %d probable honeypots", listed, err, sums[1].Detected, sums[1].Honeypots)
 	}
 
 	b, err := os.ReadFile("../deploy/grafana/clawcensus.json")

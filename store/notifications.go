@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clawcensus/clawcensus/observation"
 )
 
 // Notification is one finding told to one recipient: what export --mark-sent records per
@@ -123,18 +125,18 @@ func (s *SQLite) Notifications(ctx context.Context, since time.Time) ([]Notifica
 // GatewaysSeen implements Store.
 func (s *SQLite) GatewaysSeen(ctx context.Context, series string, before int64) ([]netip.AddrPort, error) {
 	var out []netip.AddrPort
-	err := s.query(ctx, `SELECT DISTINCT o.ip, o.port FROM observations o JOIN runs r ON r.id = o.run_id
+	err := s.query(ctx, `SELECT DISTINCT o.ip, o.port, o.aliased FROM observations o JOIN runs r ON r.id = o.run_id
 		WHERE r.series = ? AND r.id < ? AND `+countedSQL, []any{series, before}, func(rows *sql.Rows) error {
-		var ip string
+		var ip, aliased string
 		var port int64
-		if err := rows.Scan(&ip, &port); err != nil {
+		if err := rows.Scan(&ip, &port, &aliased); err != nil {
 			return err
 		}
 		a, err := netip.ParseAddr(ip)
 		if err != nil {
 			return err
 		}
-		out = append(out, netip.AddrPortFrom(a, uint16(port)))
+		out = append(out, observation.KeyOf(a, uint16(port), aliased))
 		return nil
 	})
 	if err != nil {
@@ -195,13 +197,14 @@ func (p *Postgres) Notifications(ctx context.Context, since time.Time) ([]Notifi
 
 // GatewaysSeen implements Store.
 func (p *Postgres) GatewaysSeen(ctx context.Context, series string, before int64) ([]netip.AddrPort, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT DISTINCT o.ip, o.port FROM observations o JOIN runs r ON r.id = o.run_id
+	rows, _ := p.pool.Query(ctx, `SELECT DISTINCT o.ip, o.port, o.aliased FROM observations o JOIN runs r ON r.id = o.run_id
 		WHERE r.series = $1 AND r.id < $2 AND `+countedSQL, series, before)
 	var out []netip.AddrPort
 	var ip netip.Addr
 	var port int32
-	_, err := pgx.ForEachRow(rows, []any{&ip, &port}, func() error {
-		out = append(out, netip.AddrPortFrom(ip, uint16(port)))
+	var aliased string
+	_, err := pgx.ForEachRow(rows, []any{&ip, &port, &aliased}, func() error {
+		out = append(out, observation.KeyOf(ip, uint16(port), aliased))
 		return nil
 	})
 	if err != nil {

@@ -189,10 +189,10 @@ func newSummary(r Run) Summary {
 }
 
 // aliasedCounts counts, per run, the aliased prefixes that answered and those where a gateway
-// was detected: distinct across units and ports, read through the partial index of migration
+// that counts (not a probable honeypot) was detected: distinct across units and ports, read through the partial index of migration
 // 0019 (only aliased observations).
-const aliasedCounts = `SELECT run_id, COUNT(DISTINCT aliased), COUNT(DISTINCT CASE WHEN product <> '' THEN aliased END)
-	FROM observations WHERE aliased <> '' GROUP BY run_id`
+const aliasedCounts = `SELECT o.run_id, COUNT(DISTINCT o.aliased), COUNT(DISTINCT CASE WHEN ` + countedSQL + ` THEN o.aliased END)
+	FROM observations o WHERE o.aliased <> '' GROUP BY o.run_id`
 
 // Store is the contract both backends keep; one test suite runs against each.
 type Store interface {
@@ -230,8 +230,9 @@ type Store interface {
 	Summaries(ctx context.Context) ([]Summary, error)
 	// Observations returns one run's observations in the order they were stored.
 	Observations(ctx context.Context, runID int64) ([]observation.Observation, error)
-	// GatewaysSeen lists, once each, the ip:ports where a run of series older than run before
-	// (a smaller id) identified a gateway: what a later run's changes call seen before.
+	// GatewaysSeen lists the ip:ports (observation.Observation.Key: an aliased prefix as one)
+	// where a run of series older than run before (a smaller id) identified a gateway that
+	// counts: what a later run's changes call seen before.
 	GatewaysSeen(ctx context.Context, series string, before int64) ([]netip.AddrPort, error)
 	// MarkSent records notifications. One is kept per run, recipient and ip:port: marking one
 	// again keeps the later (its time and fingerprint), so marking twice never counts twice.

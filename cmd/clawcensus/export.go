@@ -56,7 +56,7 @@ func runExport(c *cli.Context) error {
 	} else if warning != "" {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", warning)
 	}
-	notify := report.Notify{Since: c.Int64("changes-since"), ResendAfter: c.String("resend-after"), MarkSent: c.Bool("mark-sent"),
+	notify := report.Notify{Since: c.Int64("changes-since"), ResendAfter: c.String("resend-after"), MarkSent: c.Bool("mark-sent"), Honeypots: c.Bool("include-honeypots"),
 		DB: c.String("db"), Coverage: census.Coverage, Now: time.Now(), Log: c.App.ErrWriter}
 	if err := notify.Check(sums, run); err != nil {
 		return usageError{err}

@@ -33,3 +33,8 @@ SELECT c.run_id, c.unit, c.dim, c.key, c.n FROM (
     FROM observations o JOIN hp_units h USING (run_id, unit) WHERE o.product <> '' AND o.honeypot
     GROUP BY o.run_id, o.unit, o.product
 ) AS c;
+
+-- Grafana's per-gateway view lists the gateways that count, as every count does.
+CREATE OR REPLACE VIEW clawcensus_gateways AS
+SELECT run_id, ip, port, scheme, product, version, auth, official, advisories, flags, miit, asn, as_org, country, observed_at
+FROM observations WHERE product <> '' AND NOT honeypot;
