@@ -88,7 +88,10 @@ func (n Next) String() string {
 	if n.Retries > 0 {
 		proj += fmt.Sprintf(", up to %s with --retries %d", Human(n.Projected*time.Duration(1+n.Retries)), n.Retries)
 	}
-	if n.Run == nil {
+	switch {
+	case n.Run == nil && n.Projected == 0: // decided before the plan was read (Due)
+		return "not planned: " + n.Why
+	case n.Run == nil:
 		return fmt.Sprintf("not planned: %s; a run takes %s", n.Why, proj)
 	}
 	return fmt.Sprintf("planned run %d (%d units): projected duration %s; %s", n.Run.ID, len(n.Units), proj, n.Why)
@@ -113,12 +116,28 @@ func (c *Census) StartNext(ctx context.Context, p *Plan, info RunInfo, shard *ui
 		return next, err
 	}
 	defer unlock()
-	runs, err := c.st.Runs(ctx)
+	decided, due, err := c.Due(ctx, info.Series, rec)
 	if err != nil {
 		return next, err
 	}
+	decided.Projected, decided.Retries = next.Projected, next.Retries
+	if due {
+		decided.Run, decided.Units, err = c.Start(ctx, p, info, nil, Shared)
+	}
+	return decided, err
+}
+
+// Due says whether the next run of series is due (see Recurrence) by its newest run, without a
+// plan: a timer that asks often reads no target list while a run works. StartNext decides
+// again, under the series' lock.
+func (c *Census) Due(ctx context.Context, series string, rec Recurrence) (Next, bool, error) {
+	var next Next
+	runs, err := c.st.Runs(ctx)
+	if err != nil {
+		return next, false, err
+	}
 	for i := range runs {
-		if runs[i].SeriesID() == info.Series {
+		if runs[i].SeriesID() == series {
 			next.Previous = &runs[i]
 		}
 	}
@@ -127,10 +146,7 @@ func (c *Census) StartNext(ctx context.Context, p *Plan, info RunInfo, shard *ui
 	if rec.Follow {
 		next.Wait = max(wait, time.Second)
 	}
-	if due {
-		next.Run, next.Units, err = c.Start(ctx, p, info, nil, Shared)
-	}
-	return next, err
+	return next, due, nil
 }
 
 // Repeat calls once until it fails or asks for no wait, waiting as it asks between calls (plan

@@ -31,11 +31,16 @@ func planCommand() *cli.Command {
 // planOnce stores the plan the flags describe (with --every: the series' next run, when due)
 // and says when to plan again (--follow) or 0.
 func planOnce(c *cli.Context) (time.Duration, error) {
+	rec := census.Recurrence{Every: c.Duration("every"), MaxOverlap: c.Duration("max-overlap"), Force: c.Bool("force"), Follow: c.Bool("follow")}
+	if rec.Every > 0 && c.String("series") != "" && !c.Bool("dry-run") { // nothing due: no target list read
+		if next, due, err := dueNext(c, rec); err != nil || !due {
+			return next.Wait, err
+		}
+	}
 	p, shard, err := newPlan(c)
 	if err != nil {
 		return 0, err
 	}
-	rec := census.Recurrence{Every: c.Duration("every"), MaxOverlap: c.Duration("max-overlap"), Force: c.Bool("force"), Follow: c.Bool("follow")}
 	if err := rec.Check(p, shard != nil, c.String("series")); err != nil {
 		return 0, usageError{err}
 	}
@@ -58,6 +63,20 @@ func planOnce(c *cli.Context) (time.Duration, error) {
 		err = json.NewEncoder(c.App.Writer).Encode(map[string]int64{"run": next.Run.ID, "units": int64(len(next.Units))})
 	}
 	return next.Wait, err
+}
+
+// dueNext says whether the series' next run is due, and when it is not, why.
+func dueNext(c *cli.Context, rec census.Recurrence) (census.Next, bool, error) {
+	cen, err := openCensus(c)
+	if err != nil {
+		return census.Next{}, false, err
+	}
+	defer cen.Close()
+	next, due, err := cen.Due(c.Context, c.String("series"), rec)
+	if err == nil && !due {
+		fmt.Fprintln(c.App.ErrWriter, "clawcensus:", next)
+	}
+	return next, due, err
 }
 
 // workerCommand leases units of planned runs until none is left (or, with --follow, forever).

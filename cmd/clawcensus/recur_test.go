@@ -34,6 +34,11 @@ func TestPlanEvery(t *testing.T) {
 		!strings.Contains(again.stderr, `not planned: run 1 of series "lab" started`) || !strings.Contains(again.stderr, "(planned, 0 of 1 units done") {
 		t.Errorf("asked again: exit %d\n%s%s", again.code, again.stdout, again.stderr)
 	}
+	// Nothing due: the targets are not read (a timer asking hourly about a hitlist reads none).
+	unread := plan("--every", "24h", "--series", "lab", "--authorization", "@"+auth, "@"+filepath.Join(dir, "not-there.txt"))
+	if unread.code != 0 || !strings.Contains(unread.stderr, `not planned: run 1 of series "lab" started`) {
+		t.Errorf("asked again, a target file gone: exit %d\n%s", unread.code, unread.stderr)
+	}
 	// 65,536 probes at 10/s: 1h49m14s.
 	short := plan("--every", "1h", "--series", "big", "--rate", "10", "127.0.0.0/16")
 	if short.code != exitUsage || !strings.Contains(short.stderr, "--every 1h0m0s is shorter than one run: 1h49m14s") ||
