@@ -145,21 +145,6 @@ func (s *SQLite) GatewaysSeen(ctx context.Context, series string, before int64) 
 	return out, nil
 }
 
-// query runs a query and calls scan for every row.
-func (s *SQLite) query(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // MarkSent implements Store.
 func (p *Postgres) MarkSent(ctx context.Context, ns []Notification) error {
 	ns = latestNotifications(ns)

@@ -399,7 +399,7 @@ func (s *SQLite) CompleteUnit(ctx context.Context, u Unit, obs []observation.Obs
 // DoneUnits implements Store.
 func (s *SQLite) DoneUnits(ctx context.Context, runID int64) ([]int64, error) {
 	var out []int64
-	err := s.eachArgs(ctx, `SELECT unit FROM units WHERE run_id = ? ORDER BY unit`, []any{runID}, func(rows *sql.Rows) error {
+	err := s.query(ctx, `SELECT unit FROM units WHERE run_id = ? ORDER BY unit`, []any{runID}, func(rows *sql.Rows) error {
 		var u int64
 		if err := rows.Scan(&u); err != nil {
 			return err
@@ -452,7 +452,7 @@ func (s *SQLite) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 
 func (s *SQLite) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
 	var out []Worker
-	err := s.eachArgs(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms FROM workers `+where+` ORDER BY started_at, id`,
+	err := s.query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms FROM workers `+where+` ORDER BY started_at, id`,
 		args, func(rows *sql.Rows) error {
 			var w Worker
 			var started, beat string
@@ -579,23 +579,30 @@ func (s *SQLite) counts(ctx context.Context, out []Summary) error {
 		return nil
 	}
 	ids, _ := json.Marshal(live)
-	return s.eachArgs(ctx, sqliteCounts(sqliteLive), []any{string(ids)}, add)
+	if err := s.query(ctx, sqliteCounts(sqliteLive), []any{string(ids)}, add); err != nil {
+		return fmt.Errorf("count runs: %w", err)
+	}
+	return nil
 }
 
-// each runs query and calls scan for every row.
+// each runs a counting query and calls scan for every row.
 func (s *SQLite) each(ctx context.Context, query string, scan func(*sql.Rows) error) error {
-	return s.eachArgs(ctx, query, nil, scan)
+	if err := s.query(ctx, query, nil, scan); err != nil {
+		return fmt.Errorf("count runs: %w", err)
+	}
+	return nil
 }
 
-func (s *SQLite) eachArgs(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+// query runs query with args and calls scan for every row.
+func (s *SQLite) query(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("count runs: %w", err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := scan(rows); err != nil {
-			return fmt.Errorf("count runs: %w", err)
+			return err
 		}
 	}
 	return rows.Err()

@@ -59,7 +59,7 @@ func (s *SQLite) ContactVersions(ctx context.Context) ([]ContactVersion, error) 
 func (s *SQLite) contactVersions(ctx context.Context, clause string, args ...any) ([]ContactVersion, error) {
 	var out []ContactVersion
 	index := map[int64]int{}
-	err := sqliteRows(ctx, s.db, `SELECT id, imported_at, import_id, summary, data_bytes FROM contact_versions `+clause, args, func(rows *sql.Rows) error {
+	err := s.query(ctx, `SELECT id, imported_at, import_id, summary, data_bytes FROM contact_versions `+clause, args, func(rows *sql.Rows) error {
 		var v ContactVersion
 		var at string
 		if err := rows.Scan(&v.ID, &at, &v.ImportID, &v.Summary, &v.Bytes); err != nil {
@@ -71,9 +71,12 @@ func (s *SQLite) contactVersions(ctx context.Context, clause string, args ...any
 		return nil
 	})
 	if err != nil || len(out) == 0 {
+		if err != nil {
+			err = fmt.Errorf("contacts: %w", err)
+		}
 		return out, err
 	}
-	err = sqliteRows(ctx, s.db, `SELECT version_id, name, kind, registry, sha256, size, objects FROM contact_sources ORDER BY version_id, seq`, nil,
+	err = s.query(ctx, `SELECT version_id, name, kind, registry, sha256, size, objects FROM contact_sources ORDER BY version_id, seq`, nil,
 		func(rows *sql.Rows) error {
 			var id int64
 			var src ContactSource
@@ -85,21 +88,10 @@ func (s *SQLite) contactVersions(ctx context.Context, clause string, args ...any
 			}
 			return nil
 		})
-	return out, err
-}
-
-func sqliteRows(ctx context.Context, db *sql.DB, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("contacts: %w", err)
+		return nil, fmt.Errorf("contacts: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return fmt.Errorf("contacts: %w", err)
-		}
-	}
-	return rows.Err()
+	return out, nil
 }
 
 // ReadContacts implements Store.
