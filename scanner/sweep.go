@@ -29,7 +29,8 @@ const (
 // Config configures a Sweeper. Zero values mean the documented defaults.
 type Config struct {
 	// Rate is the probe budget per second across all targets. Zero means DefaultRate.
-	// In CONNECT mode it also bounds the connections in flight.
+	// In CONNECT mode it also bounds the connections in flight. SetRate changes the rate
+	// while the Sweeper sweeps (a census shares one budget among its workers).
 	Rate int
 	// Method is MethodSYN, MethodConnect or MethodAuto. Empty means MethodAuto: SYN when the
 	// process may open raw sockets (CAP_NET_RAW), CONNECT otherwise.
@@ -114,6 +115,11 @@ type Sweeper struct {
 	ctlSeed maphash.Seed // picks control ports
 	// controls and middleboxes: see Stats.
 	controls, middleboxes atomic.Uint64
+	// rate is the probes per second now (Config.Rate until SetRate); pace and limit are the
+	// pacers of the sweep under way, which SetRate changes too.
+	rate  atomic.Int64
+	pace  *pacer
+	limit *rate.Limiter
 
 	mu       sync.Mutex
 	found    map[netip.AddrPort]bool     // open ports reported in this sweep
@@ -160,6 +166,7 @@ func New(cfg Config) (*Sweeper, error) {
 	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: map[netip.AddrPort]struct{}{},
 		wake: make(chan struct{}, 1), dialer: net.Dialer{Timeout: cfg.Timeout}, ctlSeed: maphash.MakeSeed(),
 		verdicts: map[netip.AddrPort]*verdict{}, controlOf: map[netip.AddrPort]*verdict{}, controlWake: make(chan struct{}, 1)}
+	s.rate.Store(int64(cfg.Rate))
 	method := strings.ToLower(cfg.Method)
 	switch method {
 	case "", MethodAuto, MethodSYN:
@@ -233,11 +240,15 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- Open) error
 		s.syn.attach(nil)
 		s.lost.Add(s.syn.drops())
 	} else {
-		err = s.sweepConnect(ctx, plan, newLimiter(s.cfg.Rate))
+		s.mu.Lock()
+		lim := newLimiter(s.Rate())
+		s.limit = lim
+		s.mu.Unlock()
+		err = s.sweepConnect(ctx, plan, lim)
 	}
 	// Answers after this are late: counted, not reported. What was found goes out first.
 	s.mu.Lock()
-	s.active = false
+	s.active, s.pace, s.limit = false, nil, nil
 	s.mu.Unlock()
 	close(ended)
 	<-delivered
@@ -291,7 +302,10 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 // not Go, is what each probe costs most, and the parts share one pacer.
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
-	p := newPacer(s.cfg.Rate)
+	s.mu.Lock()
+	p := newPacer(s.Rate())
+	s.pace = p
+	s.mu.Unlock()
 	ctl, cctx := errgroup.WithContext(ctx)
 	passesDone := make(chan struct{})
 	ctl.Go(func() error { return s.sendControls(cctx, p, passesDone) })
@@ -577,35 +591,4 @@ func (s *Sweeper) Close() error {
 		s.syn.close()
 	}
 	return nil
-}
-
-// newLimiter paces CONNECT probes: its bucket holds 2 ms of budget, enough to make up for a
-// sleeping sender's timer slack, never a burst a network would notice.
-func newLimiter(pps int) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(pps), max(1, pps/500))
-}
-
-// pacer schedules SYN probes on an absolute timeline: probe n is due at start + n/rate, so
-// oversleeping is made up at once and the average rate is exact from 1 pps to millions.
-type pacer struct {
-	start    time.Time
-	interval float64 // nanoseconds per probe
-	n        atomic.Uint64
-	now      func() time.Time
-}
-
-// pacerSlack is how far ahead of its time a probe may be built into a batch: below it the
-// sender does not sleep (a sleep costs more than it saves), above it the batch goes and the
-// sender sleeps.
-const pacerSlack = 200 * time.Microsecond
-
-func newPacer(pps int) *pacer {
-	return &pacer{start: time.Now(), interval: 1e9 / float64(pps), now: time.Now}
-}
-
-// next counts a probe and returns how long until it is due (negative when late).
-func (p *pacer) next() time.Duration {
-	n := p.n.Add(1) - 1
-	due := p.start.Add(time.Duration(float64(n) * p.interval))
-	return due.Sub(p.now())
 }

@@ -1,0 +1,103 @@
+package scanner
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Pacing. A sweep's probes are paced evenly at the Sweeper's rate, which may change while it
+// sweeps (SetRate): a census shares one rate budget among its workers, and a worker's share
+// changes as workers join and leave. The rate is the packet rate of this Sweeper alone; what
+// the share is, is decided above.
+
+// SetRate changes the probes per second of this Sweeper, also of a sweep under way: the next
+// probe keeps to the new rate (a probe already waiting for its turn keeps its time). The
+// connections a CONNECT sweep keeps in flight stay bounded by Config.Rate.
+func (s *Sweeper) SetRate(pps int) error {
+	if pps < 1 {
+		return fmt.Errorf("rate %d: must be positive", pps)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate.Store(int64(pps))
+	if s.pace != nil {
+		s.pace.setRate(pps)
+	}
+	if s.limit != nil {
+		s.limit.SetLimit(rate.Limit(pps))
+		s.limit.SetBurst(limiterBurst(pps))
+	}
+	return nil
+}
+
+// Rate is the probes per second now: Config.Rate, or what SetRate set last.
+func (s *Sweeper) Rate() int { return int(s.rate.Load()) }
+
+// newLimiter paces CONNECT probes: its bucket holds 2 ms of budget, enough to make up for a
+// sleeping sender's timer slack, never a burst a network would notice.
+func newLimiter(pps int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(pps), limiterBurst(pps))
+}
+
+func limiterBurst(pps int) int { return max(1, pps/500) }
+
+// pacer schedules SYN probes on an absolute timeline: probe n is due at start + (n-base)/rate,
+// so oversleeping is made up at once and the average rate is exact from 1 pps to millions. A
+// sender later than pacerMaxLag (idle between passes, descheduled) is not made up beyond it:
+// budget left unused is not spent later in a burst. A new rate starts a new timeline where the
+// old one stands.
+type pacer struct {
+	mu       sync.Mutex
+	start    time.Time // when probe base is due
+	base, n  uint64
+	interval float64 // nanoseconds per probe
+	now      func() time.Time
+}
+
+// pacerSlack is how far ahead of its time a probe may be built into a batch: below it the
+// sender does not sleep (a sleep costs more than it saves), above it the batch goes and the
+// sender sleeps.
+const pacerSlack = 200 * time.Microsecond
+
+// pacerMaxLag is how far behind its timeline a sender may catch up at once: a few timer slacks
+// and a short descheduling, never seconds of unused budget (2 s between retry passes would
+// otherwise leave as one burst).
+const pacerMaxLag = 20 * time.Millisecond
+
+func newPacer(pps int) *pacer {
+	return &pacer{start: time.Now(), interval: 1e9 / float64(pps), now: time.Now}
+}
+
+// due is when probe n is due on the current timeline.
+func (p *pacer) due(n uint64) time.Time {
+	return p.start.Add(time.Duration(float64(n-p.base) * p.interval))
+}
+
+// next counts a probe and returns how long until it is due (negative when late).
+func (p *pacer) next() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	due := p.due(p.n)
+	if now.Sub(due) > pacerMaxLag {
+		p.start, p.base = now.Add(-pacerMaxLag), p.n
+		due = p.start
+	}
+	p.n++
+	return due.Sub(now)
+}
+
+// setRate continues the timeline at pps from the next probe's time.
+func (p *pacer) setRate(pps int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	p.start, p.base = p.due(p.n), p.n
+	if now.Sub(p.start) > pacerMaxLag {
+		p.start = now.Add(-pacerMaxLag)
+	}
+	p.interval = 1e9 / float64(pps)
+}
