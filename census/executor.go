@@ -11,7 +11,8 @@ import (
 )
 
 // executor holds what one run's units share in this process: the plan, the packet engine,
-// the fingerprinter and the enrichment databases.
+// the fingerprinter and the enrichment databases, the one bound on hosts fingerprinted at
+// once, and the worker's share of the run's rate.
 type executor struct {
 	run   int64
 	plan  *Plan
@@ -20,18 +21,32 @@ type executor struct {
 	fp    *fingerprint.Fingerprinter
 	en    *enrich.Enricher
 	scope scanner.Scope
-	// concurrency is the plan's, within the open-files limit.
+	// concurrency is the plan's, within the open-files limit; probing holds a slot each, for
+	// every unit of the run in hand here.
 	concurrency int
+	probing     chan struct{}
+	// budget is this worker's share of the run's rate (a sweep's executor in a worker);
+	// stopBudget ends its refreshing. users counts the units in hand that use the executor.
+	budget     *budget
+	stopBudget context.CancelFunc
+	users      int
 }
 
-func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
+// acquire returns the executor of run, opened for the first of its units in hand; release it
+// when the unit is done. The executors of other runs that no unit uses any more are closed.
+func (w *worker) acquire(ctx context.Context, run int64) (*executor, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.run = run
-	if w.ex != nil && w.ex.run == run {
-		return w.ex, nil
+	if ex := w.execs[run]; ex != nil {
+		ex.users++
+		return ex, nil
 	}
-	w.closeExecutorLocked()
+	for r, ex := range w.execs {
+		if ex.users == 0 {
+			ex.close()
+			delete(w.execs, r)
+		}
+	}
 	r, err := w.c.findRun(ctx, run)
 	if err != nil {
 		return nil, err
@@ -51,10 +66,25 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
-	ex.run = run
-	w.ex = ex
-	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", rate, "method", ex.method())
+	ex.run, ex.users = run, 1
+	if ex.sw != nil {
+		if w.cfg.onSweeper != nil {
+			w.cfg.onSweeper(ex.sw)
+		}
+		ex.budget = newBudget(w.c.st, ex.sw, run, p.Rate, w.cfg.Rate, w.cfg.ID, func(ctx context.Context) { w.beat(ctx, false) })
+		var bctx context.Context
+		bctx, ex.stopBudget = context.WithCancel(context.WithoutCancel(ctx))
+		go ex.budget.follow(bctx)
+	}
+	w.execs[run] = ex
+	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", p.Rate, "rate_cap", rate, "method", ex.method())
 	return ex, nil
+}
+
+func (w *worker) release(ex *executor) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ex.users--
 }
 
 // newExecutor opens what working plan p needs: the sweeper (none for candidates), the
@@ -66,6 +96,7 @@ func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*exec
 		return nil, err
 	}
 	ex := &executor{plan: p, concurrency: concurrency(p.Concurrency)}
+	ex.probing = make(chan struct{}, ex.concurrency)
 	var err error
 	if ex.scope, err = scanner.ParseScope(p.Scope); err != nil {
 		return nil, err
@@ -122,6 +153,9 @@ func (ex *executor) method() string {
 }
 
 func (ex *executor) close() {
+	if ex.stopBudget != nil {
+		ex.stopBudget()
+	}
 	if ex.sw != nil {
 		ex.sw.Close()
 	}
@@ -133,15 +167,11 @@ func (ex *executor) close() {
 	}
 }
 
-func (w *worker) closeExecutor() {
+func (w *worker) closeExecutors() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.closeExecutorLocked()
-}
-
-func (w *worker) closeExecutorLocked() {
-	if w.ex != nil {
-		w.ex.close()
-		w.ex = nil
+	for r, ex := range w.execs {
+		ex.close()
+		delete(w.execs, r)
 	}
 }

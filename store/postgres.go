@@ -174,9 +174,24 @@ func (p *Postgres) Handle() any { return p.pool }
 
 // AddObservations implements Store: COPY into a per-connection staging table, then one upsert.
 func (p *Postgres) AddObservations(ctx context.Context, runID int64, obs []observation.Observation) error {
-	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+	return p.staging(ctx, func(tx pgx.Tx) error {
 		return p.upsert(ctx, tx, runID, obs)
 	})
+}
+
+// staging runs fn, which may make its connection's staging table, in a transaction. A
+// transaction that fails (a deadlock, say) takes the table's making with it: the connection
+// makes it again next time, instead of failing on a table it no longer has.
+func (p *Postgres) staging(ctx context.Context, fn func(pgx.Tx) error) error {
+	var conn *pgx.Conn
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		conn = tx.Conn()
+		return fn(tx)
+	})
+	if err != nil && conn != nil {
+		p.staged.Delete(conn)
+	}
+	return err
 }
 
 func (p *Postgres) upsert(ctx context.Context, tx pgx.Tx, runID int64, obs []observation.Observation) error {
@@ -261,7 +276,7 @@ func copyRows(runID int64, obs []observation.Observation) pgx.CopyFromSource {
 // CompleteUnit implements Store.
 func (p *Postgres) CompleteUnit(ctx context.Context, u Unit, obs []observation.Observation) (bool, error) {
 	var complete bool
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+	err := p.staging(ctx, func(tx pgx.Tx) error {
 		if err := p.upsert(ctx, tx, u.RunID, obs); err != nil {
 			return err
 		}

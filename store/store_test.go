@@ -624,3 +624,30 @@ func TestLiveProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestStagingTableAfterARollback: a transaction that made its connection's staging table and
+// then failed (a deadlock, a run that is not there) took the table with it, and every later
+// batch on that connection failed with `relation "observations_in" does not exist`, its unit
+// waiting to complete for ever. Now the connection makes it again.
+func TestStagingTableAfterARollback(t *testing.T) {
+	u, err := url.Parse(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "1") // one connection: the same one each time
+	u.RawQuery = q.Encode()
+	st := openTest(t, u.String())
+	ctx := context.Background()
+	run := &Run{StartedAt: time.Now().UTC(), Targets: "127.0.2.0/24", Ports: "18789", Rate: 1, Shard: "0/1", UnitsTotal: 1}
+	if err := st.StartRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	o := observation.Observation{IP: netip.MustParseAddr("127.0.2.1"), Port: 18789, Outcome: observation.NotOpenClaw, ObservedAt: time.Now()}
+	if err := st.AddObservations(ctx, run.ID+1, []observation.Observation{o}); err == nil {
+		t.Fatal("observations of a run that is not there were stored")
+	}
+	if err := st.AddObservations(ctx, run.ID, []observation.Observation{o}); err != nil {
+		t.Fatalf("the next batch on the connection: %v", err)
+	}
+}
