@@ -25,17 +25,17 @@ import (
 //   - a worker that starts sweeping says so first (a heartbeat), under a lock that orders
 //     such starts; when other workers sweep already it waits joinWait, twice their refresh
 //     period, so that they have lowered their shares before it sends;
-//   - a worker that stops sweeping says so only once its sweep has ended, and after
-//     sweepGrace, so that the next unit of a pipelined worker keeps the share it had;
+//   - a worker that stops sweeping says so only once its sweep has ended, and sweepGrace
+//     later, so that the next unit of a pipelined worker, fetched meanwhile, keeps the share;
 //   - a worker that dies keeps its share until its heartbeat's TTL has passed (the others
 //     send less meanwhile, never more);
 //   - a worker that cannot read the store keeps the share it last had.
 //
 // A rate below the number of sweeping workers gives each worker 1 probe per second.
 const (
-	shareEvery = time.Second
+	shareEvery = 500 * time.Millisecond
 	joinWait   = 2 * shareEvery
-	sweepGrace = 3 * time.Second
+	sweepGrace = time.Second
 )
 
 // fairShare is the share of rate of a worker whose cap is mine, among workers whose caps are
@@ -76,8 +76,9 @@ type budget struct {
 	id        string
 	st        store.Store
 	sw        *scanner.Sweeper
-	// beat writes this worker's heartbeats now (it reads sweeping()).
+	// beat writes this worker's heartbeats now (it reads isSweeping); ctx is the budget's life.
 	beat func(ctx context.Context)
+	ctx  context.Context
 
 	mu        sync.Mutex
 	sweeping  bool      // as this worker's heartbeat says
@@ -86,11 +87,15 @@ type budget struct {
 	share     int
 }
 
-func newBudget(st store.Store, sw *scanner.Sweeper, run int64, rate, cap int, id string, beat func(context.Context)) *budget {
+// newBudget is this worker's budget of run, whose plan's rate is rate, for sweeper sw; cap is
+// the worker's --rate. It follows the run's workers until ctx ends.
+func newBudget(ctx context.Context, st store.Store, sw *scanner.Sweeper, run int64, rate, cap int, id string, beat func(context.Context)) *budget {
 	if cap < 0 || cap >= rate {
 		cap = 0 // it does not lower the plan's rate
 	}
-	return &budget{run: run, rate: int64(rate), cap: cap, id: id, st: st, sw: sw, beat: beat, share: sw.Rate()}
+	b := &budget{run: run, rate: int64(rate), cap: cap, id: id, st: st, sw: sw, beat: beat, ctx: ctx, share: sw.Rate()}
+	go b.follow()
+	return b
 }
 
 // isSweeping reports what this worker's heartbeat says of it.
@@ -143,6 +148,20 @@ func (b *budget) leave() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.active, b.idleSince = false, time.Now()
+	time.AfterFunc(sweepGrace, b.release)
+}
+
+// release gives the share up when no sweep has begun since the last one ended sweepGrace ago.
+func (b *budget) release() {
+	b.mu.Lock()
+	idle := b.sweeping && !b.active && time.Since(b.idleSince) >= sweepGrace
+	if idle {
+		b.sweeping = false
+	}
+	b.mu.Unlock()
+	if idle && b.ctx.Err() == nil {
+		b.beat(b.ctx)
+	}
 }
 
 // refresh reads the run's workers, hands this worker's share to its sweeper, and returns
@@ -173,9 +192,9 @@ func (b *budget) refresh(ctx context.Context) (int, error) {
 	return len(caps) - 1, nil
 }
 
-// follow refreshes the share every shareEvery until ctx ends, and gives it up sweepGrace after
-// the last sweep ended.
-func (b *budget) follow(ctx context.Context) {
+// follow refreshes the share every shareEvery until the budget's context ends.
+func (b *budget) follow() {
+	ctx := b.ctx
 	t := time.NewTicker(shareEvery)
 	defer t.Stop()
 	for {
@@ -183,15 +202,6 @@ func (b *budget) follow(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		b.mu.Lock()
-		release := b.sweeping && !b.active && time.Since(b.idleSince) >= sweepGrace
-		if release {
-			b.sweeping = false
-		}
-		b.mu.Unlock()
-		if release {
-			b.beat(ctx)
 		}
 		if _, err := b.refresh(ctx); err != nil && ctx.Err() == nil {
 			slog.Debug("rate budget: the store could not be read; the share stays", "run", b.run, "rate", b.sw.Rate(), "err", err)

@@ -80,7 +80,9 @@ func TestBudgetFollowsTheWorkers(t *testing.T) {
 		}
 	}
 	var b *budget
-	b = newBudget(st, sw, run.ID, 3000, 0, "me", func(ctx context.Context) {
+	bctx, stop := context.WithCancel(ctx)
+	defer stop()
+	b = newBudget(bctx, st, sw, run.ID, 3000, 0, "me", func(ctx context.Context) {
 		if err := st.Heartbeat(ctx, store.Worker{ID: "me", RunID: run.ID, StartedAt: run.StartedAt, HeartbeatAt: time.Now().UTC(),
 			Unit: 0, Sweeping: b.isSweeping()}); err != nil {
 			t.Error(err)

@@ -71,10 +71,9 @@ func (w *worker) acquire(ctx context.Context, run int64) (*executor, error) {
 		if w.cfg.onSweeper != nil {
 			w.cfg.onSweeper(ex.sw)
 		}
-		ex.budget = newBudget(w.c.st, ex.sw, run, p.Rate, w.cfg.Rate, w.cfg.ID, func(ctx context.Context) { w.beat(ctx, false) })
 		var bctx context.Context
 		bctx, ex.stopBudget = context.WithCancel(context.WithoutCancel(ctx))
-		go ex.budget.follow(bctx)
+		ex.budget = newBudget(bctx, w.c.st, ex.sw, run, p.Rate, w.cfg.Rate, w.cfg.ID, func(ctx context.Context) { w.beat(ctx, false) })
 	}
 	w.execs[run] = ex
 	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", p.Rate, "rate_cap", rate, "method", ex.method())

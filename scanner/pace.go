@@ -1,11 +1,10 @@
 package scanner
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Pacing. A sweep's probes are paced evenly at the Sweeper's rate, which may change while it
@@ -26,25 +25,13 @@ func (s *Sweeper) SetRate(pps int) error {
 	if s.pace != nil {
 		s.pace.setRate(pps)
 	}
-	if s.limit != nil {
-		s.limit.SetLimit(rate.Limit(pps))
-		s.limit.SetBurst(limiterBurst(pps))
-	}
 	return nil
 }
 
 // Rate is the probes per second now: Config.Rate, or what SetRate set last.
 func (s *Sweeper) Rate() int { return int(s.rate.Load()) }
 
-// newLimiter paces CONNECT probes: its bucket holds 2 ms of budget, enough to make up for a
-// sleeping sender's timer slack, never a burst a network would notice.
-func newLimiter(pps int) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(pps), limiterBurst(pps))
-}
-
-func limiterBurst(pps int) int { return max(1, pps/500) }
-
-// pacer schedules SYN probes on an absolute timeline: probe n is due at start + (n-base)/rate,
+// pacer schedules probes (SYN and CONNECT) on an absolute timeline: probe n is due at start + (n-base)/rate,
 // so oversleeping is made up at once and the average rate is exact from 1 pps to millions. A
 // sender later than pacerMaxLag (idle between passes, descheduled) is not made up beyond it:
 // budget left unused is not spent later in a burst. A new rate starts a new timeline where the
@@ -88,6 +75,19 @@ func (p *pacer) next() time.Duration {
 	}
 	p.n++
 	return due.Sub(now)
+}
+
+// wait waits for the next probe's turn: errUnpaced, at once, when the turn would come after
+// ctx's deadline; ctx's error when ctx ends first.
+func (p *pacer) wait(ctx context.Context) error {
+	d := p.next()
+	if d <= pacerSlack {
+		return ctx.Err()
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return errUnpaced
+	}
+	return sleepCtx(ctx, d)
 }
 
 // setRate continues the timeline at pps from the next probe's time.

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 )
 
 // Methods of sweeping.
@@ -115,11 +114,10 @@ type Sweeper struct {
 	ctlSeed maphash.Seed // picks control ports
 	// controls and middleboxes: see Stats.
 	controls, middleboxes atomic.Uint64
-	// rate is the probes per second now (Config.Rate until SetRate); pace and limit are the
-	// pacers of the sweep under way, which SetRate changes too.
-	rate  atomic.Int64
-	pace  *pacer
-	limit *rate.Limiter
+	// rate is the probes per second now (Config.Rate until SetRate); pace is the pacer of the
+	// sweep under way, which SetRate changes too.
+	rate atomic.Int64
+	pace *pacer
 
 	mu       sync.Mutex
 	found    map[netip.AddrPort]bool     // open ports reported in this sweep
@@ -241,14 +239,14 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- Open) error
 		s.lost.Add(s.syn.drops())
 	} else {
 		s.mu.Lock()
-		lim := newLimiter(s.Rate())
-		s.limit = lim
+		p := newPacer(s.Rate())
+		s.pace = p
 		s.mu.Unlock()
-		err = s.sweepConnect(ctx, plan, lim)
+		err = s.sweepConnect(ctx, plan, p)
 	}
 	// Answers after this are late: counted, not reported. What was found goes out first.
 	s.mu.Lock()
-	s.active, s.pace, s.limit = false, nil, nil
+	s.active, s.pace = false, nil
 	s.mu.Unlock()
 	close(ended)
 	<-delivered
@@ -508,7 +506,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Limiter) error {
+// sweepConnect dials the plan's probes, each first try paced in the walk itself: a probe
+// waits for its turn before its goroutine starts, so no turn is taken ahead and a new rate
+// (SetRate) holds from the next probe on. Retries and control probes wait for their turns in
+// their probe's goroutine. The pacer is the SYN sweep's: its absolute timeline makes up a
+// sender's short lateness (a descheduled walk), never more than pacerMaxLag.
+func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, p *pacer) error {
 	inflight := make(chan struct{}, s.cfg.Rate)
 	var wg sync.WaitGroup
 	// A probe that could not be paced (ctx done, or its deadline nearer than its turn) was
@@ -523,11 +526,16 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		if p.wait(ctx) != nil {
+			<-inflight
+			unpaced.Store(true)
+			return errUnpaced
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-inflight; wg.Done() }()
 			for try := 0; try <= s.cfg.Retries; try++ {
-				if limiter.Wait(ctx) != nil {
+				if try > 0 && p.wait(ctx) != nil {
 					unpaced.Store(true)
 					return
 				}
@@ -538,7 +546,7 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 				c, err := s.dialer.DialContext(ctx, "tcp", ap.String())
 				if err == nil {
 					c.Close()
-					s.report(Open{AddrPort: ap, Middlebox: s.connectControls(ctx, limiter, ap)})
+					s.report(Open{AddrPort: ap, Middlebox: s.connectControls(ctx, p, ap)})
 					return
 				}
 				if errors.Is(err, syscall.ECONNREFUSED) {
@@ -549,8 +557,11 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		return nil
 	})
 	wg.Wait()
+	if errors.Is(err, errUnpaced) {
+		err = nil
+	}
 	if err == nil && unpaced.Load() {
-		// The limiter refuses a probe whose turn would come after the context's deadline, so
+		// The pacer refuses a probe whose turn would come after the context's deadline, so
 		// the deadline is near (the in-flight probes' turns, a second at most). Waiting for it
 		// ends the sweep as the deadline does: the caller sees the context done and its cause
 		// (--max-runtime: an interrupted run), not a failure that raced it.
@@ -563,6 +574,9 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 	}
 	return err
 }
+
+// errUnpaced stops a CONNECT walk whose next probe could not be paced.
+var errUnpaced = errors.New("a probe could not be paced")
 
 // report passes a newly open host:port on, once, without waiting for the consumer. Retries
 // and duplicate SYN-ACKs are dropped.
