@@ -26,7 +26,11 @@ func handOverEvery(timeout time.Duration) time.Duration {
 // handOver hands the running units of queueName held by workers that stopped beating to other
 // workers, and returns how many it handed over. self is the worker looking (never judged);
 // timeout judges a holder that never beat on its unit's run (it died between lease and beat).
-func (c *Census) handOver(ctx context.Context, queueName, self string, timeout time.Duration) (int, error) {
+// reached is how long the looker's own heartbeats have reached the store without a failure: a
+// holder is judged only once it has had two of its heartbeats' time to beat in that while, so
+// that after the store was away for everyone, the first to reach it again takes nothing from
+// workers that are alive.
+func (c *Census) handOver(ctx context.Context, queueName, self string, timeout, reached time.Duration) (int, error) {
 	unlock, err := c.st.Lock(ctx, "hand over units of "+queueName)
 	if err != nil {
 		return 0, err
@@ -61,9 +65,9 @@ func (c *Census) handOver(ctx context.Context, queueName, self string, timeout t
 			w.Stopped, w.HeartbeatAt = false, j.AttemptedAt
 		}
 		switch {
-		case beat && !w.HandOver(now):
+		case beat && (!w.HandOver(now) || reached < 2*w.Lifetime()/5):
 			continue
-		case !beat && now.Sub(j.AttemptedAt) < cmp.Or(timeout, store.HeartbeatTimeout):
+		case !beat && (now.Sub(j.AttemptedAt) < cmp.Or(timeout, store.HeartbeatTimeout) || reached < 2*store.WorkerTTL/5):
 			// Not a beat since it took the unit: judged by this worker's timeout.
 			continue
 		case j.Args.Handovers >= unitMaxAttempts:

@@ -131,3 +131,53 @@ func TestHeartbeatTimeoutNeedsTwoBeats(t *testing.T) {
 		t.Fatal("a 5s heartbeat timeout with a beat every 3s was accepted")
 	}
 }
+
+// TestHandOverOnlyWhatItCouldSee: a unit whose worker's last heartbeat is older than its
+// timeout is handed over only by a worker that has itself reached the store for two of the
+// holder's heartbeats: after the store was away for everyone, the first worker back takes
+// nothing from workers that are alive and about to beat again.
+func TestHandOverOnlyWhatItCouldSee(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seed := int64(3)
+	p, err := NewPlan(PlanConfig{Targets: []string{"127.0.1.0/28"}, Ports: []uint16{9}, Seed: &seed, Lab: true, Scope: "127.0.0.0/8",
+		Method: "connect", UnitSize: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Start(ctx, p, RunInfo{}, nil, Shared); err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	var beat time.Time // the holder's last beat before the store went away
+	holder, err := c.q.work(ctx, QueueShared, leaseConfig{ID: "holder", PollInterval: 50 * time.Millisecond},
+		func(_ context.Context, a unitArgs) error {
+			beat = time.Now().UTC()
+			if err := c.st.Heartbeat(ctx, store.Worker{ID: "holder", RunID: a.Run, StartedAt: beat, HeartbeatAt: beat, Unit: a.Unit,
+				TTL: time.Second, Timeout: time.Second}); err != nil {
+				t.Error(err)
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(release); holder.stop(ctx); holder.done() }()
+	<-held
+	waitFor(func() bool { return time.Since(beat) > 1200*time.Millisecond }) // its timeout has passed
+	for _, tc := range []struct {
+		reached time.Duration
+		want    int
+	}{{0, 0}, {300 * time.Millisecond, 0}, {time.Second, 1}} {
+		n, err := c.handOver(ctx, QueueShared, "looker", time.Second, tc.reached)
+		if err != nil || n != tc.want {
+			t.Errorf("reaching the store for %s: %d handed over (%v), want %d", tc.reached, n, err, tc.want)
+		}
+	}
+}

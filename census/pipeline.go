@@ -310,7 +310,10 @@ func (s *sink) flush(ctx context.Context) error {
 }
 
 func (s *sink) toSpool() error {
-	if err := s.w.spool.append(s.run, s.batch); err != nil {
+	s.w.spoolMu.Lock()
+	err := s.w.spool.append(s.run, s.batch)
+	s.w.spoolMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("spool %s: %w (observations of run %d could be kept nowhere)", s.w.spool.path, err, s.run)
 	}
 	s.w.cfg.Stats.Spooled.Add(int64(len(s.batch)))
@@ -330,7 +333,9 @@ func (s *sink) emit() {
 func (s *sink) complete(ctx context.Context) error {
 	backoff := 250 * time.Millisecond
 	for {
+		s.w.spoolMu.Lock()
 		err := s.w.spool.replay(ctx, s.w.c.st)
+		s.w.spoolMu.Unlock()
 		if err == nil {
 			s.unit.DoneAt = time.Now().UTC()
 			if _, err = s.w.c.st.CompleteUnit(ctx, s.unit, s.batch); err == nil {

@@ -175,6 +175,13 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 	if cfg.Emit == nil {
 		cfg.Emit = func(observation.Observation) {}
 	}
+	// The units in hand emit from their own goroutines; Emit is called from one at a time.
+	emit, emitting := cfg.Emit, &sync.Mutex{}
+	cfg.Emit = func(o observation.Observation) {
+		emitting.Lock()
+		defer emitting.Unlock()
+		emit(o)
+	}
 	sp, err := openSpool(cfg.Spool, cfg.ID)
 	if err != nil {
 		return err
@@ -224,6 +231,8 @@ type worker struct {
 	c       *Census
 	cfg     WorkerConfig
 	spool   *spool
+	// spoolMu orders the units in hand's use of the spool.
+	spoolMu sync.Mutex
 	started time.Time
 	host    string
 	fail    chan error
@@ -238,6 +247,9 @@ type worker struct {
 	run   int64 // the run of the last unit taken
 	// busy counts the units in hand.
 	busy atomic.Int32
+	// beating is since when this worker's heartbeats and looks for units to hand over have
+	// reached the store without a failure (nil: the last one failed).
+	beating atomic.Pointer[time.Time]
 }
 
 // heldUnit is a unit in hand: what it has sent and found so far (its heartbeat's progress),
@@ -272,7 +284,13 @@ func (w *worker) wait(ctx context.Context, ws *workers) error {
 		case <-t.C:
 			if time.Now().After(nextLook) {
 				nextLook = time.Now().Add(handOverEvery(w.cfg.HeartbeatTimeout))
-				if _, err := w.c.handOver(ctx, w.cfg.Queue, w.cfg.ID, w.cfg.HeartbeatTimeout); err != nil && ctx.Err() == nil {
+				var reached time.Duration
+				if since := w.beating.Load(); since != nil {
+					reached = time.Since(*since)
+				}
+				_, err := w.c.handOver(ctx, w.cfg.Queue, w.cfg.ID, w.cfg.HeartbeatTimeout, reached)
+				w.reached(err)
+				if err != nil && ctx.Err() == nil {
 					slog.Warn("units of workers that stopped beating could not be handed over", "err", err)
 				}
 			}
@@ -316,9 +334,25 @@ func (w *worker) heartbeats(ctx context.Context) {
 // on): the unit in hand, whether it sweeps the run, and what its units have done so far.
 func (w *worker) beat(ctx context.Context, stopped bool) {
 	for _, row := range w.rows(stopped) {
-		if err := w.c.st.Heartbeat(ctx, row); err != nil {
+		err := w.c.st.Heartbeat(ctx, row)
+		w.reached(err)
+		if err != nil {
 			slog.Debug("heartbeat failed", "err", err)
+			return
 		}
+	}
+}
+
+// reached notes whether the store was reached (err nil): beating is the start of the last
+// unbroken stretch of reaching it.
+func (w *worker) reached(err error) {
+	if err != nil {
+		w.beating.Store(nil)
+		return
+	}
+	if w.beating.Load() == nil {
+		now := time.Now()
+		w.beating.CompareAndSwap(nil, &now)
 	}
 }
 
