@@ -228,9 +228,9 @@ func (c *Census) Work(ctx context.Context, cfg WorkerConfig) error {
 }
 
 type worker struct {
-	c       *Census
-	cfg     WorkerConfig
-	spool   *spool
+	c     *Census
+	cfg   WorkerConfig
+	spool *spool
 	// spoolMu orders the units in hand's use of the spool.
 	spoolMu sync.Mutex
 	started time.Time
