@@ -203,6 +203,9 @@ func (b *budget) follow() {
 			return
 		case <-t.C:
 		}
+		if !b.isSweeping() {
+			continue // join reads the shares afresh
+		}
 		if _, err := b.refresh(ctx); err != nil && ctx.Err() == nil {
 			slog.Debug("rate budget: the store could not be read; the share stays", "run", b.run, "rate", b.sw.Rate(), "err", err)
 		}
