@@ -181,3 +181,45 @@ func TestHandOverOnlyWhatItCouldSee(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseIsAboutProgress: a unit that keeps sending may take longer than the lease (how long
+// a unit takes depends on its worker's share of the rate; before, River cut it at the lease);
+// a unit that makes no progress for the lease (every host it waits on silent) is given up.
+func TestLeaseIsAboutProgress(t *testing.T) {
+	ctx := context.Background()
+	port := freePort(t)
+	_, release := hangingListeners(t, 3, port)
+	defer release()
+	for _, tc := range []struct {
+		name    string
+		targets string
+		want    error
+	}{
+		{"sending for four leases", "127.3.16.0/21", nil}, // 2,048 probes at 1,000/s
+		{"waiting on silent hosts", "127.0.1.0/30", errNoProgress},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			seed := int64(4)
+			p, err := NewPlan(PlanConfig{Targets: []string{tc.targets}, Ports: []uint16{uint16(port)}, Seed: &seed, Lab: true,
+				Scope: "127.0.0.0/8", Rate: 1000, Method: "connect", Timeout: time.Second, HTTPTimeout: 3 * time.Second,
+				FirstByte: 3 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, _, err := c.Start(ctx, p, RunInfo{}, nil, Local(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Work(ctx, WorkerConfig{Queue: LocalQueue(run.ID, 0), Run: run.ID, Spool: filepath.Join(t.TempDir(), "spool"),
+				PollInterval: 50 * time.Millisecond, Lease: 500 * time.Millisecond})
+			if !errors.Is(err, tc.want) && (tc.want != nil || err != nil) {
+				t.Errorf("work: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

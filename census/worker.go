@@ -41,8 +41,9 @@ type WorkerConfig struct {
 	Rate int
 	// Lease is how long a unit in hand may go without progress (no probe sent, no host
 	// fingerprinted, nothing stored) before this worker gives it up, for River to retry; zero
-	// means DefaultLease. How long a unit takes depends on the worker's share of the rate, so
-	// it has no deadline of its own.
+	// means DefaultLease. It must exceed the plan's HTTP timeout: the last hosts of a unit may
+	// keep it waiting that long. How long a unit takes depends on the worker's share of the
+	// rate, so it has no deadline of its own.
 	Lease time.Duration
 	// HeartbeatTimeout is how long this worker may go without a heartbeat before its units are
 	// handed to other workers (it says so in its heartbeats, and judges by it a worker that
@@ -412,11 +413,12 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 		w.mu.Unlock()
 		w.busy.Add(-1)
 	}()
-	ctx, stop := context.WithCancelCause(ctx)
+	uctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	go w.watch(ctx, stop)
-	err := w.runUnit(ctx, a, h)
-	if cause := context.Cause(ctx); errors.Is(cause, errNoProgress) {
+	go w.watch(uctx, stop)
+	err := w.runUnit(uctx, a, h)
+	if cause := context.Cause(uctx); errors.Is(cause, errNoProgress) {
+		// What it saw is kept; the unit stays unfinished, for River to retry.
 		err = fmt.Errorf("unit %d of run %d: %w", a.Unit, a.Run, cause)
 		slog.Warn("unit given up: no progress", "run", a.Run, "unit", a.Unit, "lease", w.cfg.Lease)
 	}
