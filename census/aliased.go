@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 )
 
 // AliasProbes is K: a run without an aliased-prefix list marks a /64 aliased when an open IPv6
@@ -27,12 +26,12 @@ const AliasProbes = 16
 // aliasCheck finds the aliased /64s among one unit's open IPv6 addresses (one check per /64
 // and port), so that each is observed once: the first open address of it stands for the
 // /64, the others of the unit are dropped (counted in Stats.AliasDuplicates). Its probes go
-// only where the plan's scope and blocklist allow, paced at the plan's rate; one that may not
-// be sent leaves the /64 unmarked.
+// only where the plan's scope and blocklist allow, within the worker's share of the run's rate
+// (executor.paceAside); one that may not be sent leaves the /64 unmarked.
 type aliasCheck struct {
 	allowed func(netip.Addr) bool
 	timeout time.Duration
-	limiter *rate.Limiter
+	pace    func(context.Context) error
 	seed    maphash.Seed
 
 	mu     sync.Mutex
@@ -56,7 +55,7 @@ func (ex *executor) newAliasCheck() *aliasCheck {
 			return !blocked && ex.scope.Allows(a)
 		},
 		timeout: ex.plan.Timeout,
-		limiter: rate.NewLimiter(rate.Limit(ex.plan.Rate), AliasProbes),
+		pace:    ex.paceAside,
 		seed:    maphash.MakeSeed(),
 		checks:  map[aliasKey]*aliasVerdict{},
 	}
@@ -142,7 +141,7 @@ func (ac *aliasCheck) addresses(ap netip.AddrPort) []netip.AddrPort {
 }
 
 func (ac *aliasCheck) connects(ctx context.Context, ap netip.AddrPort) bool {
-	if ac.limiter.Wait(ctx) != nil {
+	if ac.pace(ctx) != nil {
 		return false
 	}
 	d := net.Dialer{Timeout: ac.timeout}

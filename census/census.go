@@ -1,10 +1,11 @@
 // Package census runs the census: one stored plan, cut into work units, executed by any number
 // of worker processes that may fail. It owns the plan and its defaults (plan.go), a run worked
 // here and a run resumed (local.go), the units and their leases on River, on the store's own
-// database handle (queue.go), the worker loop: leases and heartbeats (worker.go), what a run's
-// units share in one process (executor.go), the one pipeline sweep (or candidates.go) →
-// fingerprint → store of units and checks (pipeline.go), and the spool that keeps
-// observations while the database is away (spool.go).
+// database handle (queue.go), the worker loop: leases and heartbeats (worker.go), the one rate
+// budget the workers of a run share (budget.go), the handover of a dead worker's units
+// (failover.go), what a run's units share in one process (executor.go), the one pipeline
+// sweep (or candidates.go) → fingerprint → store of units and checks (pipeline.go), and the
+// spool that keeps observations while the database is away (spool.go).
 //
 // It imports the stages (scanner, fingerprint, enrich, store) and maps one stage's values to
 // the next; only cmd imports it. Observations reach the caller through WorkerConfig.Emit once

@@ -84,7 +84,7 @@ func Check(ctx context.Context, p *Plan, toolVersion string, raw *scanner.Raw, s
 	defer ex.close()
 	results := make(chan observation.Observation, 64)
 	done := make(chan error, 1)
-	go func() { done <- ex.pipeline(ctx, ex.sweepUnits(p.AllUnits(), stats), 0, false, stats, results) }()
+	go func() { done <- ex.pipeline(ctx, ex.sweepUnits(p.AllUnits(), stats), 0, false, stats, nil, results) }()
 	var out []observation.Observation
 	for o := range results {
 		out = append(out, o)

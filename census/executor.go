@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 
+	xrate "golang.org/x/time/rate"
+
 	"github.com/clawcensus/clawcensus/enrich"
 	"github.com/clawcensus/clawcensus/fingerprint"
 	"github.com/clawcensus/clawcensus/scanner"
 )
 
 // executor holds what one run's units share in this process: the plan, the packet engine,
-// the fingerprinter and the enrichment databases.
+// the fingerprinter and the enrichment databases, the one bound on hosts fingerprinted at
+// once, and the worker's share of the run's rate.
 type executor struct {
 	run   int64
 	plan  *Plan
@@ -22,26 +25,45 @@ type executor struct {
 	scope scanner.Scope
 	// aliased are the plan's aliased prefixes (nil without a list).
 	aliased *scanner.Aliased
-	// concurrency is the plan's, within the open-files limit.
+	// paceAside gives a probe sent beside the sweep (an aliased /64's check) its turn within the
+	// worker's share of the rate: the sweeper's pacer, or without a sweep (candidates) a
+	// limiter at the worker's rate.
+	paceAside func(context.Context) error
+	// concurrency is the plan's, within the open-files limit; probing holds a slot each, for
+	// every unit of the run in hand here.
 	concurrency int
+	probing     chan struct{}
+	// budget is this worker's share of the run's rate (a sweep's executor in a worker);
+	// stopBudget ends its refreshing. users counts the units in hand that use the executor.
+	budget     *budget
+	stopBudget context.CancelFunc
+	users      int
 }
 
-func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
+// acquire returns the executor of run, opened for the first of its units in hand; release it
+// when the unit is done. The executors of other runs that no unit uses any more are closed.
+func (w *worker) acquire(ctx context.Context, run int64) (*executor, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.ex != nil && w.ex.run == run {
-		w.run = run
-		return w.ex, nil
+	if ex := w.execs[run]; ex != nil {
+		ex.users++
+		return ex, nil
+	}
+	for r, ex := range w.execs {
+		if ex.users == 0 {
+			ex.close()
+			delete(w.execs, r)
+			w.c.forgetPlan(r)
+		}
 	}
 	p, err := w.c.runPlan(ctx, run)
 	if err != nil {
 		return nil, err
 	}
 	if err := p.CheckScope(w.cfg.Scope); err != nil {
+		w.c.forgetPlan(run)
 		return nil, fmt.Errorf("run %d %w: %w", run, ErrRefused, err)
 	}
-	w.run = run
-	w.closeExecutorLocked()
 	rate := p.Rate
 	if w.cfg.Rate > 0 && w.cfg.Rate < rate {
 		rate = w.cfg.Rate
@@ -50,9 +72,17 @@ func (w *worker) executor(ctx context.Context, run int64) (*executor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
-	ex.run = run
-	w.ex = ex
-	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", rate, "method", ex.method())
+	ex.run, ex.users = run, 1
+	if ex.sw != nil {
+		if w.cfg.onSweeper != nil {
+			w.cfg.onSweeper(ex.sw)
+		}
+		var bctx context.Context
+		bctx, ex.stopBudget = context.WithCancel(context.WithoutCancel(ctx))
+		ex.budget = newBudget(bctx, w.c.st, ex.sw, run, p.Rate, w.cfg.Rate, w.cfg.ID, func(ctx context.Context) { w.beat(ctx, false) })
+	}
+	w.execs[run] = ex
+	slog.Info("worker joined run", "run", run, "worker", w.cfg.ID, "rate", p.Rate, "rate_cap", rate, "method", ex.method())
 	return ex, nil
 }
 
@@ -82,6 +112,21 @@ func (c *Census) runPlan(ctx context.Context, run int64) (*Plan, error) {
 	return p, nil
 }
 
+// forgetPlan drops run's plan as this process read it when no unit of the run is in hand
+// here any more: a worker that follows many runs keeps none it left behind. The copies of its
+// files close with the last executor that holds the plan (os.File's finalizer), never under one.
+func (c *Census) forgetPlan(run int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.plans, run)
+}
+
+func (w *worker) release(ex *executor) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ex.users--
+}
+
 // newExecutor opens what working plan p needs: the sweeper (none for candidates), the
 // fingerprinter and the enrichment databases.
 func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*executor, error) {
@@ -91,6 +136,7 @@ func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*exec
 		return nil, err
 	}
 	ex := &executor{plan: p, concurrency: concurrency(p.Concurrency)}
+	ex.probing = make(chan struct{}, ex.concurrency)
 	var err error
 	if ex.scope, err = scanner.ParseScope(p.Scope); err != nil {
 		return nil, err
@@ -107,6 +153,9 @@ func newExecutor(p *Plan, rate int, toolVersion string, raw *scanner.Raw) (*exec
 		if err != nil {
 			return nil, err
 		}
+		ex.paceAside = ex.sw.Pace
+	} else {
+		ex.paceAside = xrate.NewLimiter(xrate.Limit(rate), 1).Wait
 	}
 	rules, err := p.Rules()
 	if err != nil {
@@ -150,6 +199,9 @@ func (ex *executor) method() string {
 }
 
 func (ex *executor) close() {
+	if ex.stopBudget != nil {
+		ex.stopBudget()
+	}
 	if ex.sw != nil {
 		ex.sw.Close()
 	}
@@ -161,15 +213,11 @@ func (ex *executor) close() {
 	}
 }
 
-func (w *worker) closeExecutor() {
+func (w *worker) closeExecutors() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.closeExecutorLocked()
-}
-
-func (w *worker) closeExecutorLocked() {
-	if w.ex != nil {
-		w.ex.close()
-		w.ex = nil
+	for r, ex := range w.execs {
+		ex.close()
+		delete(w.execs, r)
 	}
 }

@@ -20,14 +20,15 @@ import (
 type feed func(ctx context.Context, open chan<- scanner.Open) error
 
 // pipeline is the one pipeline of a census unit and of a check; they differ only in where
-// results go. feed finds open ports, up to the plan's concurrency are fingerprinted at once,
-// and every open port yields exactly one observation on results: fingerprinted; a middlebox
-// stored unprobed unless the plan probes middleboxes; unprobed when ctx ended before its turn;
-// except that in a unit an aliased /64 yields one for all its open addresses (aliasCheck).
-// With keep (a unit: what it saw is stored) hosts being fingerprinted when ctx ends finish, each
-// bounded by its HTTP deadline; without (a check) they stop at once. It closes results, and the
-// caller must read them all.
-func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bool, stats *Stats, results chan<- observation.Observation) error {
+// results go. feed finds open ports, up to the plan's concurrency are fingerprinted at once
+// (across all the units of the executor in hand), and every open port yields exactly one
+// observation on results: fingerprinted; a middlebox stored unprobed unless the plan probes
+// middleboxes; unprobed when ctx ended before its turn; except that in a unit an aliased /64
+// yields one for all its open addresses (aliasCheck). With keep (a unit: what it saw is
+// stored) hosts being fingerprinted when ctx ends finish, each bounded by its HTTP deadline;
+// without (a check) they stop at once. h, when set, counts the unit's open ports. It closes
+// results, and the caller must read them all.
+func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bool, stats *Stats, h *heldUnit, results chan<- observation.Observation) error {
 	defer close(results)
 	open := make(chan scanner.Open, 1024)
 	g, gctx := errgroup.WithContext(ctx)
@@ -49,24 +50,39 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 			results <- o
 		}
 		var fg errgroup.Group
-		fg.SetLimit(ex.concurrency)
 		probeCtx := gctx
 		var ac *aliasCheck
 		if keep {
 			probeCtx = context.WithoutCancel(gctx)
 			ac = ex.newAliasCheck()
 		}
+		unprobed := func(op scanner.Open) {
+			emit(observation.Observation{IP: op.Addr(), Port: op.Port(), Outcome: observation.Unprobed, ObservedAt: time.Now().UTC()})
+		}
 		for op := range open {
 			stats.Open.Add(1)
+			if h != nil {
+				h.open.Add(1)
+			}
 			if gctx.Err() != nil {
-				emit(observation.Observation{IP: op.Addr(), Port: op.Port(), Outcome: observation.Unprobed, ObservedAt: time.Now().UTC()})
+				unprobed(op)
+				continue
+			}
+			select {
+			case ex.probing <- struct{}{}:
+			case <-gctx.Done():
+				unprobed(op)
 				continue
 			}
 			fg.Go(func() error {
+				defer func() { <-ex.probing }()
 				if o, ok := ex.probe(probeCtx, op, ac); ok {
 					emit(o)
 				} else {
 					stats.AliasDuplicates.Add(1)
+					if h != nil {
+						h.aliasDups.Add(1)
+					}
 				}
 				return nil
 			})
@@ -77,10 +93,10 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 }
 
 // sweepUnits is the feed of a sweep of plan units, one after another, its probe counts
-// following into stats as it goes.
+// following into stats as it goes (a check).
 func (ex *executor) sweepUnits(units []int64, stats *Stats) feed {
 	return func(ctx context.Context, open chan<- scanner.Open) error {
-		stop := followSweep(ex.sw, stats)
+		stop := followSweep(ex.sw, stats, nil)
 		defer stop()
 		for _, u := range units {
 			win, err := ex.plan.window(u, ex.bl)
@@ -95,12 +111,46 @@ func (ex *executor) sweepUnits(units []int64, stats *Stats) feed {
 	}
 }
 
-// followSweep copies the sweeper's probe counts into stats every 250 ms, so progress moves
-// with the sweep, not unit by unit. The returned func stops it and adds the rest.
-func followSweep(sw *scanner.Sweeper, stats *Stats) (stop func()) {
+// sweepUnit is the feed of unit u's sweep in a worker: it waits for the worker's sweep slot,
+// takes its share of the run's rate, and sweeps, its probe counts following into the worker's
+// stats and the unit's progress (h) as it goes; h.swept gets what the sweep sent and lost.
+func (w *worker) sweepUnit(ex *executor, u int64, h *heldUnit) feed {
+	return func(ctx context.Context, open chan<- scanner.Open) error {
+		win, err := ex.plan.window(u, ex.bl)
+		if err != nil {
+			return err
+		}
+		select {
+		case w.sweep <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-w.sweep }()
+		if err := ex.budget.join(ctx); err != nil {
+			return err
+		}
+		defer ex.budget.leave()
+		before := ex.sw.Stats()
+		stop := followSweep(ex.sw, w.cfg.Stats, h)
+		err = ex.sw.Sweep(ctx, win, open)
+		stop()
+		after := ex.sw.Stats()
+		h.swept = scanner.Stats{Sent: after.Sent - before.Sent, Open: after.Open - before.Open,
+			Lost: lostAnswers(after) - lostAnswers(before), Middleboxes: after.Middleboxes - before.Middleboxes}
+		return err
+	}
+}
+
+// followSweep copies the sweeper's probe counts into stats (and a unit's progress, h, when
+// set) every 250 ms, so progress moves with the sweep, not unit by unit. The returned func
+// stops it and adds the rest.
+func followSweep(sw *scanner.Sweeper, stats *Stats, h *heldUnit) (stop func()) {
 	last := sw.Stats()
 	add := func() {
 		now := sw.Stats()
+		if h != nil {
+			h.sent.Add(int64(now.Sent - last.Sent))
+		}
 		stats.Sent.Add(int64(now.Sent - last.Sent))
 		stats.Retried.Add(int64(now.Retried - last.Retried))
 		stats.Lost.Add(int64(lostAnswers(now) - lostAnswers(last)))
@@ -169,11 +219,12 @@ func (ex *executor) probe(ctx context.Context, op scanner.Open, ac *aliasCheck) 
 }
 
 // runUnit runs one unit through the pipeline and keeps what it sees (see sink).
-func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
-	ex, err := w.executor(ctx, a.Run)
+func (w *worker) runUnit(ctx context.Context, a unitArgs, h *heldUnit) error {
+	ex, err := w.acquire(ctx, a.Run)
 	if err != nil {
 		return err
 	}
+	defer w.release(ex)
 	done, err := w.c.st.DoneUnits(ctx, a.Run)
 	if err != nil {
 		return err
@@ -184,11 +235,8 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	find := func(ctx context.Context, open chan<- scanner.Open) error {
 		return readCandidates(ctx, ex, w.cfg.Stdin, &w.cfg.Stats.Read, open)
 	}
-	var before scanner.Stats
-	dups := w.cfg.Stats.AliasDuplicates.Load()
 	if ex.sw != nil {
-		before = ex.sw.Stats()
-		find = ex.sweepUnits([]int64{a.Unit}, w.cfg.Stats)
+		find = w.sweepUnit(ex, a.Unit, h)
 	}
 	// A sink that can keep nothing more (the spool failed) stops the unit: it stays unfinished.
 	pctx, stop := context.WithCancelCause(ctx)
@@ -197,13 +245,10 @@ func (w *worker) runUnit(ctx context.Context, a unitArgs) error {
 	results := make(chan observation.Observation, 256)
 	collected := make(chan error, 1)
 	go func() { collected <- sk.collect(context.WithoutCancel(ctx), results) }()
-	runErr := errors.Join(ex.pipeline(pctx, find, a.Unit, true, w.cfg.Stats, results), <-collected)
+	runErr := errors.Join(ex.pipeline(pctx, find, a.Unit, true, w.cfg.Stats, h, results), <-collected)
 	if ex.sw != nil {
-		after := ex.sw.Stats()
-		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(after.Sent - before.Sent),
-			OpenPorts: int64(after.Open-before.Open) - (w.cfg.Stats.AliasDuplicates.Load() - dups), Stored: sk.count,
-			AnswersLost: int64(lostAnswers(after) - lostAnswers(before)), Middleboxes: int64(after.Middleboxes - before.Middleboxes),
-			Worker: w.cfg.ID}
+		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, ProbesSent: int64(h.swept.Sent), OpenPorts: int64(h.swept.Open) - h.aliasDups.Load(),
+			Stored: sk.count, AnswersLost: int64(h.swept.Lost), Middleboxes: int64(h.swept.Middleboxes), Worker: w.cfg.ID}
 	} else {
 		sk.unit = store.Unit{RunID: a.Run, Unit: a.Unit, OpenPorts: sk.count, Stored: sk.count, Worker: w.cfg.ID}
 	}
@@ -296,7 +341,10 @@ func (s *sink) flush(ctx context.Context) error {
 }
 
 func (s *sink) toSpool() error {
-	if err := s.w.spool.append(s.run, s.batch); err != nil {
+	s.w.spoolMu.Lock()
+	err := s.w.spool.append(s.run, s.batch)
+	s.w.spoolMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("spool %s: %w (observations of run %d could be kept nowhere)", s.w.spool.path, err, s.run)
 	}
 	s.w.cfg.Stats.Spooled.Add(int64(len(s.batch)))
@@ -316,7 +364,9 @@ func (s *sink) emit() {
 func (s *sink) complete(ctx context.Context) error {
 	backoff := 250 * time.Millisecond
 	for {
+		s.w.spoolMu.Lock()
 		err := s.w.spool.replay(ctx, s.w.c.st)
+		s.w.spoolMu.Unlock()
 		if err == nil {
 			s.unit.DoneAt = time.Now().UTC()
 			if _, err = s.w.c.st.CompleteUnit(ctx, s.unit, s.batch); err == nil {

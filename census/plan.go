@@ -63,6 +63,7 @@ type Plan struct {
 	// each are probed as one address per prefix and port (scanner.Aliased).
 	Aliased *Source `json:"aliased,omitempty"`
 
+	// Rate is the run's probes per second across all workers (see budget.go).
 	Rate        int           `json:"rate"`
 	Method      string        `json:"method"`
 	Retries     int           `json:"retries"`
@@ -136,7 +137,8 @@ type PlanConfig struct {
 	// Aliased is a file of aliased prefixes (see Plan.Aliased); empty means none: a run still
 	// finds aliased /64s itself (see aliasCheck).
 	Aliased string
-	// Rate is probes per second per worker; zero means scanner.DefaultRate.
+	// Rate is probes per second across all workers: the workers that sweep the run share it
+	// (see budget.go); zero means scanner.DefaultRate.
 	Rate int
 	// Method is auto, syn or connect; empty means auto.
 	Method string
@@ -180,8 +182,9 @@ const DefaultConcurrency = 4096
 const DefaultRetries = 1
 
 // DefaultUnitSize picks a unit size for a shard of n probes at rate probes per second: at
-// least five minutes of sweeping (so a unit's fixed costs, the wait for late answers and the
-// next lease, stay near 1% of its time), at least a thousandth of the shard and 4,096 probes,
+// least five minutes of sweeping at the plan's whole rate (so a unit's fixed costs, the wait
+// for late answers and the next lease, stay near 1% of its time; N workers sharing the rate
+// take N times as long over a unit), at least a thousandth of the shard and 4,096 probes,
 // and never more than the shard.
 func DefaultUnitSize(n uint64, rate int) uint64 {
 	size := max(4096, (n+999)/1000, uint64(rate)*300)

@@ -21,15 +21,19 @@ import (
 	"github.com/clawcensus/clawcensus/store"
 )
 
-// Work units are River jobs: River leases them to workers (a running job is a lease), retries
-// a unit that failed, and its leader's rescuer hands a dead worker's unit to another worker
-// once the lease has run out. The same code runs on Postgres (riverpgxv5) and on the
-// embedded SQLite store (riversqlite), so both backends behave alike.
+// Work units are River jobs: River leases them to workers (a running job is a lease) and
+// retries a unit that failed. A unit whose worker stopped beating is handed to another worker
+// by the live workers (failover.go: River's JobCancel and a new job for the unit, in one
+// transaction); River's rescuer is only a backstop (rescueBackstop). The same code runs on
+// Postgres (riverpgxv5) and on the embedded SQLite store (riversqlite), so both backends
+// behave alike.
 
-// unitArgs is one work unit as a job.
+// unitArgs is one work unit as a job. Handovers counts how often the unit was handed over
+// from a worker that stopped beating.
 type unitArgs struct {
-	Run  int64 `json:"run"`
-	Unit int64 `json:"unit"`
+	Run       int64 `json:"run"`
+	Unit      int64 `json:"unit"`
+	Handovers int   `json:"handovers,omitempty"`
 }
 
 func (unitArgs) Kind() string { return "census_unit" }
@@ -51,8 +55,12 @@ func Local(shard uint64) func(run int64) string {
 
 func runTag(run int64) string { return fmt.Sprintf("run-%d", run) }
 
-// unitMaxAttempts bounds how often a unit is tried before it is discarded and its run fails.
+// unitMaxAttempts bounds how often a unit is tried before it is discarded and its run fails,
+// and how often it is handed over from a worker that stopped beating.
 const unitMaxAttempts = 10
+
+// unitsInHand is how many units a worker holds at once: one sweeping, one finishing.
+const unitsInHand = 2
 
 // queue is the job engine as census uses it; River's generic client hides behind it.
 type queue interface {
@@ -69,6 +77,11 @@ type queue interface {
 	// or run; a running job whose cancellation was asked (a retired one) does not count, nor
 	// does a job of a run skip names (nil: none).
 	unfinished(ctx context.Context, queueName string, run int64, skip func(run int64) bool) (int, error)
+	// running lists the running jobs of queueName whose cancellation was not asked.
+	running(ctx context.Context, queueName string) ([]heldJob, error)
+	// handOver cancels a running job and enqueues its unit afresh (Handovers one more), in one
+	// transaction.
+	handOver(ctx context.Context, j heldJob) error
 }
 
 // released is what a unit's work returns to hand the unit back to the queue without spending
@@ -78,10 +91,22 @@ type released struct{ after time.Duration }
 
 func (r released) Error() string { return fmt.Sprintf("unit released for %s", r.after) }
 
-// leaseConfig is how long a worker may hold a unit before River gives it to another.
+// heldJob is a running unit job: who holds it (its worker's id) and since when.
+type heldJob struct {
+	ID          int64
+	Queue       string
+	Args        unitArgs
+	Holder      string
+	AttemptedAt time.Time
+}
+
+// rescueBackstop is when River's rescuer takes a running unit from a worker whatever its
+// heartbeat: only a unit no live worker handed over (failover.go) is left so long.
+const rescueBackstop = 24 * time.Hour
+
+// leaseConfig is how a worker leases units.
 type leaseConfig struct {
-	ID    string
-	Lease time.Duration
+	ID string
 	// PollInterval is how often an idle worker asks for units.
 	PollInterval time.Duration
 }
@@ -97,6 +122,8 @@ type riverQueue[TTx any] struct {
 	driver riverdriver.Driver[TTx]
 	// producer inserts and manages jobs; it works no queue.
 	producer *river.Client[TTx]
+	// inTx runs fn in a transaction of the database's, committed when fn returns nil.
+	inTx func(ctx context.Context, fn func(TTx) error) error
 }
 
 // openQueue opens the job queue on the store's own database handle (store.Store's Handle):
@@ -105,7 +132,8 @@ type riverQueue[TTx any] struct {
 func openQueue(ctx context.Context, handle any) (queue, error) {
 	switch db := handle.(type) {
 	case *pgxpool.Pool:
-		return newRiverQueue(ctx, riverpgxv5.New(db), func(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) error {
+		inTx := func(ctx context.Context, fn func(pgx.Tx) error) error { return pgx.BeginFunc(ctx, db, fn) }
+		return newRiverQueue(ctx, riverpgxv5.New(db), inTx, func(ctx context.Context, m *rivermigrate.Migrator[pgx.Tx]) error {
 			// River's migrations cannot share one transaction (a new enum value is used by the
 			// next), so they are serialised across processes by a session advisory lock.
 			conn, err := db.Acquire(ctx)
@@ -121,7 +149,18 @@ func openQueue(ctx context.Context, handle any) (queue, error) {
 			return err
 		})
 	case *sql.DB:
-		return newRiverQueue(ctx, riversqlite.New(db), func(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) error {
+		inTx := func(ctx context.Context, fn func(*sql.Tx) error) error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}
+		return newRiverQueue(ctx, riversqlite.New(db), inTx, func(ctx context.Context, m *rivermigrate.Migrator[*sql.Tx]) error {
 			tx, err := db.BeginTx(ctx, nil) // immediate: holds the write lock against other migrators
 			if err != nil {
 				return err
@@ -136,7 +175,7 @@ func openQueue(ctx context.Context, handle any) (queue, error) {
 	return nil, fmt.Errorf("job queue: a store handle of type %T", handle)
 }
 
-func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
+func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], inTx func(context.Context, func(TTx) error) error,
 	migrate func(context.Context, *rivermigrate.Migrator[TTx]) error) (*riverQueue[TTx], error) {
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quietLogger()})
 	if err != nil {
@@ -149,7 +188,7 @@ func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &riverQueue[TTx]{driver: driver, producer: producer}, nil
+	return &riverQueue[TTx]{driver: driver, producer: producer, inTx: inTx}, nil
 }
 
 // quietLogger passes River's warnings and errors on (a database gone shows there), not its
@@ -191,8 +230,7 @@ func (q *riverQueue[TTx]) insert(ctx context.Context, run int64, units []int64, 
 		n := min(batch, len(units))
 		params := make([]river.InsertManyParams, n)
 		for i, u := range units[:n] {
-			params[i] = river.InsertManyParams{Args: unitArgs{Run: run, Unit: u}, InsertOpts: &river.InsertOpts{
-				Queue: queueName, Tags: []string{runTag(run)}, MaxAttempts: unitMaxAttempts}}
+			params[i] = unitJob(unitArgs{Run: run, Unit: u}, queueName)
 		}
 		if err := insert(params); err != nil {
 			return fmt.Errorf("enqueue units of run %d: %w", run, err)
@@ -200,6 +238,12 @@ func (q *riverQueue[TTx]) insert(ctx context.Context, run int64, units []int64, 
 		units = units[n:]
 	}
 	return nil
+}
+
+// unitJob is the job of unit a in queueName.
+func unitJob(a unitArgs, queueName string) river.InsertManyParams {
+	return river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{Queue: queueName, Tags: []string{runTag(a.Run)},
+		MaxAttempts: unitMaxAttempts}}
 }
 
 var unfinished = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
@@ -237,7 +281,7 @@ func (q *riverQueue[TTx]) unfinished(ctx context.Context, queueName string, run 
 		}
 		for _, j := range res.Jobs {
 			var a unitArgs
-			if j.State == rivertype.JobStateRunning && strings.Contains(string(j.Metadata), "cancel_attempted_at") ||
+			if j.State == rivertype.JobStateRunning && cancelAsked(j) ||
 				skip != nil && decodeArgs(j.EncodedArgs, &a) == nil && skip(a.Run) {
 				continue
 			}
@@ -249,6 +293,56 @@ func (q *riverQueue[TTx]) unfinished(ctx context.Context, queueName string, run 
 		}
 		params = params.After(res.LastCursor)
 	}
+}
+
+// cancelAsked reports whether a job's cancellation was asked (JobCancel of a running job).
+func cancelAsked(j *rivertype.JobRow) bool {
+	return strings.Contains(string(j.Metadata), "cancel_attempted_at")
+}
+
+func (q *riverQueue[TTx]) running(ctx context.Context, queueName string) ([]heldJob, error) {
+	params := river.NewJobListParams().Kinds(unitArgs{}.Kind()).Queues(queueName).States(rivertype.JobStateRunning).First(1000)
+	var out []heldJob
+	for {
+		res, err := q.producer.JobList(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("list running units: %w", err)
+		}
+		for _, j := range res.Jobs {
+			var a unitArgs
+			if cancelAsked(j) || decodeArgs(j.EncodedArgs, &a) != nil {
+				continue
+			}
+			h := heldJob{ID: j.ID, Queue: j.Queue, Args: a}
+			if n := len(j.AttemptedBy); n > 0 {
+				h.Holder = j.AttemptedBy[n-1]
+			}
+			if j.AttemptedAt != nil {
+				h.AttemptedAt = *j.AttemptedAt
+			}
+			out = append(out, h)
+		}
+		if len(res.Jobs) < 1000 {
+			return out, nil
+		}
+		params = params.After(res.LastCursor)
+	}
+}
+
+func (q *riverQueue[TTx]) handOver(ctx context.Context, j heldJob) error {
+	a := j.Args
+	a.Handovers++
+	err := q.inTx(ctx, func(tx TTx) error {
+		if _, err := q.producer.JobCancelTx(ctx, tx, j.ID); err != nil {
+			return err
+		}
+		_, err := q.producer.InsertManyFastTx(ctx, tx, []river.InsertManyParams{unitJob(a, j.Queue)})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("hand over unit %d of run %d (job %d): %w", a.Unit, a.Run, j.ID, err)
+	}
+	return nil
 }
 
 func (q *riverQueue[TTx]) retire(ctx context.Context, run int64) error {
@@ -282,11 +376,16 @@ func (q *riverQueue[TTx]) work(ctx context.Context, queueName string, cfg leaseC
 	client, err := river.NewClient(q.driver, &river.Config{
 		ID:     cfg.ID,
 		Logger: quietLogger(),
-		// One unit at a time per process: a process has one packet engine and one rate.
-		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: 1}},
-		Workers:              ws,
-		JobTimeout:           cfg.Lease,
-		RescueStuckJobsAfter: cfg.Lease + cfg.Lease/2,
+		// Two units in hand per process: one sweeps (a process has one packet engine and one
+		// share of the rate: the units take the sweep slot in turn), the other's last hosts are
+		// fingerprinted meanwhile, or it waits for the slot.
+		Queues:  map[string]river.QueueConfig{queueName: {MaxWorkers: unitsInHand}},
+		Workers: ws,
+		// No deadline from River: how long a unit takes depends on the worker's share of the
+		// rate. The worker gives up a unit that makes no progress for the lease (worker.go), and
+		// a dead worker's unit is handed over by heartbeat (failover.go).
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: rescueBackstop,
 		FetchPollInterval:    poll,
 		FetchCooldown:        min(poll, 100*time.Millisecond),
 		MaxAttempts:          unitMaxAttempts,

@@ -5,7 +5,7 @@
 // targets × ports in a seeded random permutation that splits into disjoint shards, and probes
 // them, paced evenly: with raw SYN packets from its own stateless engine (syn_linux.go: keyed
 // cookies, sendmmsg batches, an AF_PACKET reader with a kernel BPF filter), or with plain TCP
-// connects (no privilege, golang.org/x/time/rate).
+// connects (no privilege), both on one absolute-timeline pacer whose rate may change mid-sweep.
 //
 // It does not speak HTTP, identify services or store anything: its output is a stream of
 // netip.AddrPort values that answered.

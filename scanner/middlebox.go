@@ -5,8 +5,6 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Open is an open host:port a sweep found.
@@ -151,9 +149,9 @@ func (s *Sweeper) sendControls(ctx context.Context, p *pacer, ended <-chan struc
 }
 
 // connectControls dials ap's control ports (CONNECT sweeps): a middlebox when both connect.
-func (s *Sweeper) connectControls(ctx context.Context, limiter *rate.Limiter, ap netip.AddrPort) bool {
+func (s *Sweeper) connectControls(ctx context.Context, p *pacer, ap netip.AddrPort) bool {
 	for _, c := range controlPorts(s.ctlSeed, ap) {
-		if s.allowed(c) != nil || limiter.Wait(ctx) != nil {
+		if s.allowed(c) != nil || p.wait(ctx) != nil {
 			return false
 		}
 		s.controls.Add(1)

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// BenchmarkPacing measures how evenly the two pacers release probes, with no sending: the SYN
-// engine's absolute-schedule pacer (as sweepSYN uses it: no sleep below pacerSlack) and the
-// CONNECT sweep's x/time/rate limiter. It reports the most probes released in any 10 ms
+// BenchmarkPacing measures how evenly the pacer releases probes, with no sending: as sweepSYN
+// uses it (no sleep below pacerSlack, the batch is sent first) and as the CONNECT sweep waits
+// for each turn (pacer.wait). It reports the most probes released in any 10 ms
 // window (an even pace releases pps/100) and the achieved rate; the pacer must never be what
 // limits a sweep.
 //
@@ -28,10 +28,10 @@ func BenchmarkPacing(b *testing.B) {
 			})
 		})
 		if pps <= 100_000 {
-			b.Run(fmt.Sprintf("connect-limiter/%d", pps), func(b *testing.B) {
+			b.Run(fmt.Sprintf("connect-pacer/%d", pps), func(b *testing.B) {
 				measurePacing(b, n, func() func() {
-					l := newLimiter(pps)
-					return func() { l.Wait(context.Background()) }
+					p := newPacer(pps)
+					return func() { p.wait(context.Background()) }
 				})
 			})
 		}

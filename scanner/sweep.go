@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 )
 
 // Methods of sweeping.
@@ -29,7 +28,8 @@ const (
 // Config configures a Sweeper. Zero values mean the documented defaults.
 type Config struct {
 	// Rate is the probe budget per second across all targets. Zero means DefaultRate.
-	// In CONNECT mode it also bounds the connections in flight.
+	// In CONNECT mode it also bounds the connections in flight. SetRate changes the rate
+	// while the Sweeper sweeps (a census shares one budget among its workers).
 	Rate int
 	// Method is MethodSYN, MethodConnect or MethodAuto. Empty means MethodAuto: SYN when the
 	// process may open raw sockets (CAP_NET_RAW), CONNECT otherwise.
@@ -114,6 +114,12 @@ type Sweeper struct {
 	ctlSeed maphash.Seed // picks control ports
 	// controls and middleboxes: see Stats.
 	controls, middleboxes atomic.Uint64
+	// rate is the probes per second now (Config.Rate until SetRate); pace is the pacer of the
+	// sweep under way, which SetRate changes too.
+	rate atomic.Int64
+	pace *pacer
+	// between is the pacer of probes sent beside a sweep while none is under way (Pace).
+	between *pacer
 
 	mu       sync.Mutex
 	found    map[netip.AddrPort]bool     // open ports reported in this sweep
@@ -160,6 +166,7 @@ func New(cfg Config) (*Sweeper, error) {
 	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: map[netip.AddrPort]struct{}{},
 		wake: make(chan struct{}, 1), dialer: net.Dialer{Timeout: cfg.Timeout}, ctlSeed: maphash.MakeSeed(),
 		verdicts: map[netip.AddrPort]*verdict{}, controlOf: map[netip.AddrPort]*verdict{}, controlWake: make(chan struct{}, 1)}
+	s.rate.Store(int64(cfg.Rate))
 	method := strings.ToLower(cfg.Method)
 	switch method {
 	case "", MethodAuto, MethodSYN:
@@ -233,11 +240,15 @@ func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- Open) error
 		s.syn.attach(nil)
 		s.lost.Add(s.syn.drops())
 	} else {
-		err = s.sweepConnect(ctx, plan, newLimiter(s.cfg.Rate))
+		s.mu.Lock()
+		p := newPacer(s.Rate())
+		s.pace = p
+		s.mu.Unlock()
+		err = s.sweepConnect(ctx, plan, p)
 	}
 	// Answers after this are late: counted, not reported. What was found goes out first.
 	s.mu.Lock()
-	s.active = false
+	s.active, s.pace = false, nil
 	s.mu.Unlock()
 	close(ended)
 	<-delivered
@@ -291,7 +302,10 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 // not Go, is what each probe costs most, and the parts share one pacer.
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
-	p := newPacer(s.cfg.Rate)
+	s.mu.Lock()
+	p := newPacer(s.Rate())
+	s.pace = p
+	s.mu.Unlock()
 	ctl, cctx := errgroup.WithContext(ctx)
 	passesDone := make(chan struct{})
 	ctl.Go(func() error { return s.sendControls(cctx, p, passesDone) })
@@ -494,7 +508,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Limiter) error {
+// sweepConnect dials the plan's probes, each first try paced in the walk itself: a probe
+// waits for its turn before its goroutine starts, so no turn is taken ahead and a new rate
+// (SetRate) holds from the next probe on. Retries and control probes wait for their turns in
+// their probe's goroutine. The pacer is the SYN sweep's: its absolute timeline makes up a
+// sender's short lateness (a descheduled walk), never more than pacerMaxLag.
+func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, p *pacer) error {
 	inflight := make(chan struct{}, s.cfg.Rate)
 	var wg sync.WaitGroup
 	// A probe that could not be paced (ctx done, or its deadline nearer than its turn) was
@@ -509,11 +528,16 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		if p.wait(ctx) != nil {
+			<-inflight
+			unpaced.Store(true)
+			return errUnpaced
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-inflight; wg.Done() }()
 			for try := 0; try <= s.cfg.Retries; try++ {
-				if limiter.Wait(ctx) != nil {
+				if try > 0 && p.wait(ctx) != nil {
 					unpaced.Store(true)
 					return
 				}
@@ -524,7 +548,7 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 				c, err := s.dialer.DialContext(ctx, "tcp", ap.String())
 				if err == nil {
 					c.Close()
-					s.report(Open{AddrPort: ap, Middlebox: s.connectControls(ctx, limiter, ap)})
+					s.report(Open{AddrPort: ap, Middlebox: s.connectControls(ctx, p, ap)})
 					return
 				}
 				if errors.Is(err, syscall.ECONNREFUSED) {
@@ -535,8 +559,11 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 		return nil
 	})
 	wg.Wait()
+	if errors.Is(err, errUnpaced) {
+		err = nil
+	}
 	if err == nil && unpaced.Load() {
-		// The limiter refuses a probe whose turn would come after the context's deadline, so
+		// The pacer refuses a probe whose turn would come after the context's deadline, so
 		// the deadline is near (the in-flight probes' turns, a second at most). Waiting for it
 		// ends the sweep as the deadline does: the caller sees the context done and its cause
 		// (--max-runtime: an interrupted run), not a failure that raced it.
@@ -549,6 +576,9 @@ func (s *Sweeper) sweepConnect(ctx context.Context, plan *Plan, limiter *rate.Li
 	}
 	return err
 }
+
+// errUnpaced stops a CONNECT walk whose next probe could not be paced.
+var errUnpaced = errors.New("a probe could not be paced")
 
 // report passes a newly open host:port on, once, without waiting for the consumer. Retries
 // and duplicate SYN-ACKs are dropped.
@@ -577,35 +607,4 @@ func (s *Sweeper) Close() error {
 		s.syn.close()
 	}
 	return nil
-}
-
-// newLimiter paces CONNECT probes: its bucket holds 2 ms of budget, enough to make up for a
-// sleeping sender's timer slack, never a burst a network would notice.
-func newLimiter(pps int) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(pps), max(1, pps/500))
-}
-
-// pacer schedules SYN probes on an absolute timeline: probe n is due at start + n/rate, so
-// oversleeping is made up at once and the average rate is exact from 1 pps to millions.
-type pacer struct {
-	start    time.Time
-	interval float64 // nanoseconds per probe
-	n        atomic.Uint64
-	now      func() time.Time
-}
-
-// pacerSlack is how far ahead of its time a probe may be built into a batch: below it the
-// sender does not sleep (a sleep costs more than it saves), above it the batch goes and the
-// sender sleeps.
-const pacerSlack = 200 * time.Microsecond
-
-func newPacer(pps int) *pacer {
-	return &pacer{start: time.Now(), interval: 1e9 / float64(pps), now: time.Now}
-}
-
-// next counts a probe and returns how long until it is due (negative when late).
-func (p *pacer) next() time.Duration {
-	n := p.n.Add(1) - 1
-	due := p.start.Add(time.Duration(float64(n) * p.interval))
-	return due.Sub(p.now())
 }

@@ -94,21 +94,55 @@ func TestSYNCookieWraps(t *testing.T) {
 	}
 }
 
-// TestPacerSchedule: probe n is due at start + n/rate, on an absolute timeline (a late sender
-// is not slowed further, an early one waits exactly the difference).
+// TestPacerSchedule: probe n is due at start + n/rate, on an absolute timeline (a sender a
+// little late is not slowed further, an early one waits exactly the difference); a sender
+// idle for seconds catches up pacerMaxLag, never the budget it left unused; a new rate
+// continues the timeline from the next probe's time.
 func TestPacerSchedule(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
 	for _, pps := range []int{1000, 100_000, 1_000_000} {
 		now := start
 		p := &pacer{start: start, interval: 1e9 / float64(pps), now: func() time.Time { return now }}
+		at := func(from time.Time, k int, interval float64) time.Time {
+			return from.Add(time.Duration(float64(k) * interval))
+		}
+		// The sender sleeps until each probe is due, late by ten probes now and then (within
+		// pacerMaxLag at every rate): made up exactly.
+		sleep := func(d time.Duration) {
+			if d > 0 {
+				now = now.Add(d)
+			}
+		}
 		for n := range 5000 {
-			want := time.Duration(float64(n) * 1e9 / float64(pps))
-			if got := p.next(); got != want-now.Sub(start) {
-				t.Fatalf("%d pps, probe %d: wait %v, want %v", pps, n, got, want-now.Sub(start))
+			got, want := p.next(), at(start, n, p.interval).Sub(now)
+			if got != want {
+				t.Fatalf("%d pps, probe %d: wait %v, want %v", pps, n, got, want)
 			}
+			sleep(got)
 			if n%100 == 0 {
-				now = now.Add(time.Duration(float64(150) * 1e9 / float64(pps))) // fall behind by 50 probes
+				now = now.Add(time.Duration(10 * 1e9 / float64(pps)))
 			}
+		}
+		// Two seconds idle: the next probe is due pacerMaxLag ago, and the timeline goes on
+		// from there.
+		now = now.Add(2 * time.Second)
+		resumed := now.Add(-pacerMaxLag)
+		for k := range 100 {
+			got, want := p.next(), at(resumed, k, p.interval).Sub(now)
+			if got != want {
+				t.Fatalf("%d pps after a pause, probe %d: wait %v, want %v", pps, k, got, want)
+			}
+			sleep(got)
+		}
+		// Half the rate from the next probe's time on.
+		next := at(resumed, 100, p.interval)
+		p.setRate(pps / 2)
+		for k := range 100 {
+			got, want := p.next(), at(next, k, 2e9/float64(pps)).Sub(now)
+			if got != want {
+				t.Fatalf("%d pps halved, probe %d: wait %v, want %v", pps, k, got, want)
+			}
+			sleep(got)
 		}
 	}
 }

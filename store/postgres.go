@@ -369,10 +369,25 @@ func (p *Postgres) SetStatus(ctx context.Context, runID int64, status string, en
 
 // Heartbeat implements Store.
 func (p *Postgres) Heartbeat(ctx context.Context, w Worker) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
-		stopped = excluded.stopped, unit = excluded.unit, ttl_ms = excluded.ttl_ms`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt,
-		w.HeartbeatAt, w.Stopped, w.Unit, w.TTL.Milliseconds())
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms,
+			sweeping, rate_cap, timeout_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped = excluded.stopped,
+			unit = excluded.unit, ttl_ms = excluded.ttl_ms, sweeping = excluded.sweeping, rate_cap = excluded.rate_cap,
+			timeout_ms = excluded.timeout_ms`, w.ID, w.RunID, w.Host, w.PID, w.StartedAt, w.HeartbeatAt, w.Stopped, w.Unit,
+			w.TTL.Milliseconds(), w.Sweeping, w.RateCap, w.Timeout.Milliseconds()); err != nil {
+			return err
+		}
+		for _, u := range progressInOrder(w.Progress) {
+			if _, err := tx.Exec(ctx, `INSERT INTO unit_progress (run_id, unit, worker, probes_sent, open_ports, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, unit) DO UPDATE SET worker = excluded.worker,
+				probes_sent = excluded.probes_sent, open_ports = excluded.open_ports, updated_at = excluded.updated_at`,
+				w.RunID, u.Unit, w.ID, u.ProbesSent, u.OpenPorts, w.HeartbeatAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
 	}
@@ -389,6 +404,9 @@ type workerRow struct {
 	Stopped     bool      `db:"stopped"`
 	Unit        int64     `db:"unit"`
 	TTLms       int64     `db:"ttl_ms"`
+	Sweeping    bool      `db:"sweeping"`
+	RateCap     int       `db:"rate_cap"`
+	TimeoutMs   int64     `db:"timeout_ms"`
 }
 
 // Workers implements Store.
@@ -397,7 +415,8 @@ func (p *Postgres) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 }
 
 func (p *Postgres) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
-	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms FROM workers `+where+
+	rows, _ := p.pool.Query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms, sweeping, rate_cap,
+		timeout_ms FROM workers `+where+
 		` ORDER BY started_at, id`, args...)
 	got, err := pgx.CollectRows(rows, pgx.RowToStructByName[workerRow])
 	if err != nil {
@@ -406,7 +425,8 @@ func (p *Postgres) workers(ctx context.Context, where string, args ...any) ([]Wo
 	out := make([]Worker, len(got))
 	for i, w := range got {
 		out[i] = Worker{ID: w.ID, RunID: w.RunID, Host: w.Host, PID: w.PID, StartedAt: w.StartedAt, HeartbeatAt: w.HeartbeatAt,
-			Stopped: w.Stopped, Unit: w.Unit, TTL: time.Duration(w.TTLms) * time.Millisecond}
+			Stopped: w.Stopped, Unit: w.Unit, TTL: time.Duration(w.TTLms) * time.Millisecond, Sweeping: w.Sweeping, RateCap: w.RateCap,
+			Timeout: time.Duration(w.TimeoutMs) * time.Millisecond}
 	}
 	return out, nil
 }
@@ -444,8 +464,10 @@ type runRow struct {
 func (p *Postgres) Runs(ctx context.Context) ([]Summary, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed, shard,
 		tool_version, method, status,
-		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
-		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) +
+			`+inProgress("probes_sent")+` ELSE probes_sent END AS probes_sent,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) +
+			`+inProgress("open_ports")+` ELSE open_ports END AS open_ports,
 		note, plan, enrichment, plan_key, units_total, knowledge, series, warning,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id) AS units_done,
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id) AS stored,

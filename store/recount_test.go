@@ -54,7 +54,7 @@ func TestHoneypotsApartMigration(t *testing.T) {
 			// The counts an older release kept: every unit's rows doubled, as if each honeypot (and
 			// more) were a gateway, in units 0 and 2; unit 2 has no honeypot, so it stays doubled.
 			exec := rawStore(t, st)
-			exec(`UPDATE unit_counts SET n = n * 2 WHERE unit IN (0, 2) AND dim <> 'fam'`) // fam came later (0019)
+			exec(`UPDATE unit_counts SET n = n * 2 WHERE unit IN (0, 2) AND dim <> 'fam'`) // fam came later (0017)
 			ms, err := loadMigrations(name)
 			if err != nil {
 				t.Fatal(err)

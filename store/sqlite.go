@@ -434,11 +434,32 @@ func (s *SQLite) SetStatus(ctx context.Context, runID int64, status string, ende
 
 // Heartbeat implements Store.
 func (s *SQLite) Heartbeat(ctx context.Context, w Worker) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,
-		stopped = excluded.stopped, unit = excluded.unit, ttl_ms = excluded.ttl_ms`,
-		w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), w.HeartbeatAt.UTC().Format(sqliteTime), w.Stopped, w.Unit,
-		w.TTL.Milliseconds())
+	err := func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		beat := w.HeartbeatAt.UTC().Format(sqliteTime)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workers (id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms,
+			sweeping, rate_cap, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id, run_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped = excluded.stopped,
+			unit = excluded.unit, ttl_ms = excluded.ttl_ms, sweeping = excluded.sweeping, rate_cap = excluded.rate_cap,
+			timeout_ms = excluded.timeout_ms`,
+			w.ID, w.RunID, w.Host, w.PID, w.StartedAt.UTC().Format(sqliteTime), beat, w.Stopped, w.Unit,
+			w.TTL.Milliseconds(), w.Sweeping, w.RateCap, w.Timeout.Milliseconds()); err != nil {
+			return err
+		}
+		for _, u := range progressInOrder(w.Progress) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO unit_progress (run_id, unit, worker, probes_sent, open_ports, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, unit) DO UPDATE SET worker = excluded.worker,
+				probes_sent = excluded.probes_sent, open_ports = excluded.open_ports, updated_at = excluded.updated_at`,
+				w.RunID, u.Unit, w.ID, u.ProbesSent, u.OpenPorts, beat); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	}()
 	if err != nil {
 		return fmt.Errorf("heartbeat of worker %s: %w", w.ID, err)
 	}
@@ -452,15 +473,18 @@ func (s *SQLite) Workers(ctx context.Context, runID int64) ([]Worker, error) {
 
 func (s *SQLite) workers(ctx context.Context, where string, args ...any) ([]Worker, error) {
 	var out []Worker
-	err := s.query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms FROM workers `+where+` ORDER BY started_at, id`,
+	err := s.query(ctx, `SELECT id, run_id, host, pid, started_at, heartbeat_at, stopped, unit, ttl_ms, sweeping, rate_cap,
+		timeout_ms FROM workers `+where+` ORDER BY started_at, id`,
 		args, func(rows *sql.Rows) error {
 			var w Worker
 			var started, beat string
-			var ttl int64
-			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped, &w.Unit, &ttl); err != nil {
+			var ttl, timeout int64
+			if err := rows.Scan(&w.ID, &w.RunID, &w.Host, &w.PID, &started, &beat, &w.Stopped, &w.Unit, &ttl, &w.Sweeping,
+				&w.RateCap, &timeout); err != nil {
 				return err
 			}
 			w.TTL = time.Duration(ttl) * time.Millisecond
+			w.Timeout = time.Duration(timeout) * time.Millisecond
 			w.StartedAt, _ = time.Parse(sqliteTime, started)
 			w.HeartbeatAt, _ = time.Parse(sqliteTime, beat)
 			out = append(out, w)
@@ -493,8 +517,10 @@ func (s *SQLite) Summaries(ctx context.Context) ([]Summary, error) {
 func (s *SQLite) Runs(ctx context.Context) ([]Summary, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, started_at, ended_at, targets, target_count, ports, rate, seed,
 		shard, tool_version, method, status,
-		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) ELSE probes_sent END AS probes_sent,
-		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) ELSE open_ports END AS open_ports,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(probes_sent), 0) FROM units WHERE run_id = runs.id) +
+			`+inProgress("probes_sent")+` ELSE probes_sent END AS probes_sent,
+		CASE WHEN units_total > 0 THEN (SELECT COALESCE(SUM(open_ports), 0) FROM units WHERE run_id = runs.id) +
+			`+inProgress("open_ports")+` ELSE open_ports END AS open_ports,
 		note, plan, enrichment, plan_key, units_total, knowledge, series, warning,
 		(SELECT COUNT(*) FROM units WHERE run_id = runs.id),
 		(SELECT COALESCE(SUM(stored), 0) FROM units WHERE run_id = runs.id),

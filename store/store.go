@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ const (
 // WorkerTTL is how long a worker's heartbeat keeps it live unless the worker says otherwise
 // (Worker.TTL). Workers beat every fifth of their TTL.
 const WorkerTTL = 15 * time.Second
+
+// HeartbeatTimeout is how long a worker may go without a heartbeat before the units it holds
+// are handed to other workers, unless the worker says otherwise (Worker.Timeout).
+const HeartbeatTimeout = 60 * time.Second
 
 // Run is one scan: its parameters and how it ended.
 type Run struct {
@@ -132,6 +137,29 @@ type Worker struct {
 	// Every reader judges a worker by its own TTL, so a short one (a test, a quick failover)
 	// and the default mix.
 	TTL time.Duration
+	// Timeout is how long it may go without a heartbeat before its units are handed to other
+	// workers, as it chose it; zero means HeartbeatTimeout.
+	Timeout time.Duration
+	// Sweeping is set while it sweeps the run (or is about to): the run's rate is shared among
+	// the live workers that sweep it. RateCap is the most it may send (worker --rate); zero
+	// means the plan's rate.
+	Sweeping bool
+	RateCap  int
+	// Progress is what the units in hand have sent and found so far: Heartbeat records it
+	// (see Summary), Workers does not read it back.
+	Progress []UnitProgress
+}
+
+// UnitProgress is what a unit in hand has sent and found so far.
+type UnitProgress struct {
+	Unit                  int64
+	ProbesSent, OpenPorts int64
+}
+
+// HandOver reports whether w's units are to be handed to other workers at now: it stopped, or
+// it has not beaten for its Timeout.
+func (w Worker) HandOver(now time.Time) bool {
+	return w.Stopped || now.Sub(w.HeartbeatAt) >= cmp.Or(w.Timeout, HeartbeatTimeout)
 }
 
 // Holds reports whether w is live with a unit of its run in hand.
@@ -145,7 +173,8 @@ func (w Worker) Live(now time.Time) bool {
 // Lifetime is w's TTL, or WorkerTTL when it named none.
 func (w Worker) Lifetime() time.Duration { return cmp.Or(w.TTL, WorkerTTL) }
 
-// Summary is a run with the counts derived from its observations.
+// Summary is a run with the counts derived from its observations. A running run's ProbesSent
+// and OpenPorts are those of its done units and what its workers said of the units in hand.
 type Summary struct {
 	Run
 	// UnitsDone counts finished work units; LiveWorkers the workers beating now.
@@ -190,7 +219,7 @@ func newSummary(r Run) Summary {
 
 // aliasedCounts counts, per run, the aliased prefixes that answered and those where a gateway
 // that counts (not a probable honeypot) was detected: distinct across units and ports, read through the partial index of migration
-// 0019 (only aliased observations).
+// 0017 (only aliased observations).
 const aliasedCounts = `SELECT o.run_id, COUNT(DISTINCT o.aliased), COUNT(DISTINCT CASE WHEN ` + countedSQL + ` THEN o.aliased END)
 	FROM observations o WHERE o.aliased <> '' GROUP BY o.run_id`
 
@@ -375,6 +404,19 @@ func derive(sm *Summary, workers []Worker, now time.Time) {
 	} else if sm.UnitsDone < sm.UnitsTotal {
 		sm.Status = StatusStalled
 	}
+}
+
+// inProgress sums column of the run's units in hand (unit_progress) that are not done: what
+// their workers said of them at their last heartbeat. Both backends read it alike.
+func inProgress(column string) string {
+	return `(SELECT COALESCE(SUM(p.` + column + `), 0) FROM unit_progress p WHERE p.run_id = runs.id
+			AND NOT EXISTS (SELECT 1 FROM units u WHERE u.run_id = p.run_id AND u.unit = p.unit))`
+}
+
+// progressInOrder is a copy of l in unit order: two heartbeats that write the same units
+// take their rows in one order.
+func progressInOrder(l []UnitProgress) []UnitProgress {
+	return slices.SortedFunc(slices.Values(l), func(a, b UnitProgress) int { return cmp.Compare(a.Unit, b.Unit) })
 }
 
 // dedupe keeps one observation per host:port of a batch, in the batch's order: a result

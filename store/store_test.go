@@ -566,3 +566,98 @@ func TestReadOnlyMakesNoFiles(t *testing.T) {
 		t.Errorf("reading beside a writer made files: %v, the writer's %v", got, held)
 	}
 }
+
+// TestLiveProgress: a running run's probes and open ports are those of its done units plus
+// what its workers said at their last heartbeat of the units in hand (before, a run read
+// "probes sent 0, open ports 0" until it completed); a unit handed to another worker counts
+// once, as its new worker says, and a done unit counts once, as done. The heartbeat keeps the
+// worker's rate-budget fields.
+func TestLiveProgress(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			run := &Run{StartedAt: time.Now().UTC(), Targets: "127.0.2.0/24", Ports: "18789", Rate: 1000, Shard: "0/1", UnitsTotal: 3}
+			if err := st.StartRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			beat := func(w Worker) {
+				t.Helper()
+				w.RunID, w.StartedAt, w.HeartbeatAt = run.ID, run.StartedAt, time.Now().UTC()
+				if err := st.Heartbeat(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			totals := func() [3]int64 {
+				t.Helper()
+				runs, err := st.Runs(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return [3]int64{runs[0].ProbesSent, runs[0].OpenPorts, runs[0].UnitsDone}
+			}
+			beat(Worker{ID: "a", Unit: 0, Sweeping: true, RateCap: 300, Timeout: 5 * time.Second,
+				Progress: []UnitProgress{{Unit: 1, ProbesSent: 70, OpenPorts: 3}, {Unit: 0, ProbesSent: 100, OpenPorts: 4}}})
+			if got, want := totals(), [3]int64{170, 7, 0}; got != want {
+				t.Errorf("two units in hand: probes, open, done %v, want %v", got, want)
+			}
+			// Worker a dies; b takes unit 1 over and says so at its first beat.
+			beat(Worker{ID: "b", Unit: 1, Progress: []UnitProgress{{Unit: 1, ProbesSent: 10, OpenPorts: 1}}})
+			if got, want := totals(), [3]int64{110, 5, 0}; got != want {
+				t.Errorf("unit 1 handed over: %v, want %v", got, want)
+			}
+			if _, err := st.CompleteUnit(ctx, Unit{RunID: run.ID, Unit: 0, ProbesSent: 120, OpenPorts: 4, Worker: "a", DoneAt: time.Now()}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := totals(), [3]int64{130, 5, 1}; got != want {
+				t.Errorf("unit 0 done: %v, want %v", got, want)
+			}
+			ws, err := st.Workers(ctx, run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][3]any{}
+			for _, w := range ws {
+				got[w.ID] = [3]any{w.Sweeping, w.RateCap, w.Timeout}
+			}
+			want := map[string][3]any{"a": {true, 300, 5 * time.Second}, "b": {false, 0, time.Duration(0)}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("workers (-want +got):\n%s", diff)
+			}
+			now := time.Now()
+			if a := ws[0]; a.HandOver(now) || !a.HandOver(now.Add(5*time.Second)) {
+				t.Errorf("worker a (timeout 5s) handed over now: %v, in 5s: %v", a.HandOver(now), a.HandOver(now.Add(5*time.Second)))
+			}
+			if b := ws[1]; b.HandOver(now.Add(HeartbeatTimeout-time.Second)) || !b.HandOver(now.Add(HeartbeatTimeout)) {
+				t.Error("worker b (no timeout of its own) is not judged by HeartbeatTimeout")
+			}
+		})
+	}
+}
+
+// TestStagingTableAfterARollback: a transaction that made its connection's staging table and
+// then failed (a deadlock, a run that is not there) took the table with it, and every later
+// batch on that connection failed with `relation "observations_in" does not exist`, its unit
+// waiting to complete for ever. Now the connection makes it again.
+func TestStagingTableAfterARollback(t *testing.T) {
+	u, err := url.Parse(storetest.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "1") // one connection: the same one each time
+	u.RawQuery = q.Encode()
+	st := openTest(t, u.String())
+	ctx := context.Background()
+	run := &Run{StartedAt: time.Now().UTC(), Targets: "127.0.2.0/24", Ports: "18789", Rate: 1, Shard: "0/1", UnitsTotal: 1}
+	if err := st.StartRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	o := observation.Observation{IP: netip.MustParseAddr("127.0.2.1"), Port: 18789, Outcome: observation.NotOpenClaw, ObservedAt: time.Now()}
+	if err := st.AddObservations(ctx, run.ID+1, []observation.Observation{o}); err == nil {
+		t.Fatal("observations of a run that is not there were stored")
+	}
+	if err := st.AddObservations(ctx, run.ID, []observation.Observation{o}); err != nil {
+		t.Fatalf("the next batch on the connection: %v", err)
+	}
+}

@@ -127,7 +127,7 @@ func TestCensusSurvivesFailures(t *testing.T) {
 			var workers []*exec.Cmd
 			var logs []*strings.Builder
 			for i := range 3 {
-				cmd := exec.CommandContext(ctx, cliBinary, "worker", "--quiet", "--lease", "4s", "--spool", spools,
+				cmd := exec.CommandContext(ctx, cliBinary, "worker", "--quiet", "--heartbeat-ttl", "2s", "--heartbeat-timeout", "4s", "--spool", spools,
 					"--id", fmt.Sprintf("w%d", i), "--db", dsn)
 				cmd.Env = testEnv()
 				var log strings.Builder

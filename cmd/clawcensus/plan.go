@@ -111,7 +111,8 @@ func workerCommand() *cli.Command {
 			}
 			defer raw.Close()
 			err = cen.Work(c.Context, census.WorkerConfig{ID: c.String("id"), Scope: c.String("scope"), Follow: c.Bool("follow"), Rate: c.Int("rate"),
-				Lease: c.Duration("lease"), TTL: c.Duration("heartbeat-ttl"), Spool: c.String("spool"), ToolVersion: version, Raw: raw,
+				Lease: c.Duration("lease"), TTL: c.Duration("heartbeat-ttl"), HeartbeatTimeout: c.Duration("heartbeat-timeout"),
+				Spool: c.String("spool"), ToolVersion: version, Raw: raw,
 				Emit: func(o observation.Observation) {
 					if !c.Bool("quiet") {
 						out.Write(o)

@@ -156,7 +156,8 @@ func runScan(c *cli.Context) error {
 		return raw, err
 	}
 	outOK := true
-	cfg.Worker = census.WorkerConfig{Lease: c.Duration("lease"), TTL: c.Duration("heartbeat-ttl"), Spool: c.String("spool"), ToolVersion: version,
+	cfg.Worker = census.WorkerConfig{Lease: c.Duration("lease"), TTL: c.Duration("heartbeat-ttl"),
+		HeartbeatTimeout: c.Duration("heartbeat-timeout"), Spool: c.String("spool"), ToolVersion: version,
 		Stdin: c.App.Reader, Emit: func(o observation.Observation) {
 			if outOK {
 				if err := out.Write(o); err != nil {
