@@ -25,14 +25,18 @@ const AliasProbes = 16
 
 // aliasCheck finds the aliased /64s among one unit's open IPv6 addresses (one check per /64
 // and port), so that each is observed once: the first open address of it stands for the
-// /64, the others of the unit are dropped (counted in Stats.AliasDuplicates). Its probes go
+// /64, the others of the unit are dropped (counted in Stats.AliasDuplicates), and so are the
+// unit's when another unit of the run claimed the /64 first (owns). Its probes go
 // only where the plan's scope and blocklist allow, within the worker's share of the run's rate
 // (executor.paceAside); one that may not be sent leaves the /64 unmarked.
 type aliasCheck struct {
 	allowed func(netip.Addr) bool
 	timeout time.Duration
 	pace    func(context.Context) error
-	seed    maphash.Seed
+	// owns reports whether the unit observes an aliased /64 (another unit of the run may have
+	// claimed it first).
+	owns func(ctx context.Context, p netip.Prefix, port uint16) bool
+	seed maphash.Seed
 
 	mu     sync.Mutex
 	checks map[aliasKey]*aliasVerdict
@@ -48,8 +52,11 @@ type aliasVerdict struct {
 	aliased bool
 }
 
-func (ex *executor) newAliasCheck() *aliasCheck {
+func (ex *executor) newAliasCheck(unit int64) *aliasCheck {
 	return &aliasCheck{
+		owns: func(ctx context.Context, p netip.Prefix, port uint16) bool {
+			return ex.claim == nil || ex.claim(ctx, unit, p, port)
+		},
 		allowed: func(a netip.Addr) bool {
 			_, blocked := ex.bl.Lookup(a)
 			return !blocked && ex.scope.Allows(a)

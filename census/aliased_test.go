@@ -75,8 +75,14 @@ func TestAliasedObservedOnce(t *testing.T) {
 	os.WriteFile(aliased, []byte("2001:2:0:a::/64\n"), 0o600)
 
 	for name, dsn := range storetest.Backends() {
-		for _, withList := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/list=%v", name, withList), func(t *testing.T) {
+		// With a unit per address the aliased /64's addresses fall in three units: the first to
+		// claim it observes it, the others drop theirs.
+		for _, variant := range []struct {
+			withList bool
+			unitSize uint64
+		}{{false, 0}, {false, 1}, {true, 0}} {
+			withList := variant.withList
+			t.Run(fmt.Sprintf("%s/list=%v/unit=%d", name, withList, variant.unitSize), func(t *testing.T) {
 				ctx := context.Background()
 				c, err := Open(ctx, dsn(t))
 				if err != nil {
@@ -85,7 +91,7 @@ func TestAliasedObservedOnce(t *testing.T) {
 				defer c.Close()
 				seed := int64(5)
 				cfg := PlanConfig{Targets: []string{"@" + hitlist}, Ports: []uint16{port}, Seed: &seed, Lab: true,
-					Scope: "2001:2::/48,127.0.0.0/8", Rate: 1000, Method: "connect", Timeout: time.Second}
+					Scope: "2001:2::/48,127.0.0.0/8", Rate: 1000, Method: "connect", Timeout: time.Second, UnitSize: variant.unitSize}
 				wantAddresses := uint64(7)
 				if withList {
 					cfg.Aliased, wantAddresses = aliased, 5

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 
 	xrate "golang.org/x/time/rate"
 
@@ -29,6 +30,9 @@ type executor struct {
 	// worker's share of the rate: the sweeper's pacer, or without a sweep (candidates) a
 	// limiter at the worker's rate.
 	paceAside func(context.Context) error
+	// claim gives an aliased /64 the run found itself to one unit of the run (store
+	// ClaimAliased), reporting whether it is unit's; nil (a check) keeps every one.
+	claim func(ctx context.Context, unit int64, p netip.Prefix, port uint16) bool
 	// concurrency is the plan's, within the open-files limit; probing holds a slot each, for
 	// every unit of the run in hand here.
 	concurrency int
@@ -73,6 +77,14 @@ func (w *worker) acquire(ctx context.Context, run int64) (*executor, error) {
 		return nil, fmt.Errorf("run %d: %w", run, err)
 	}
 	ex.run, ex.users = run, 1
+	ex.claim = func(ctx context.Context, unit int64, p netip.Prefix, port uint16) bool {
+		holder, err := w.c.st.ClaimAliased(ctx, run, unit, p.String(), port)
+		if err != nil { // the store away: observed here, and perhaps by another unit too
+			slog.Debug("aliased prefix not claimed", "prefix", p, "port", port, "err", err)
+			return true
+		}
+		return holder == unit
+	}
 	if ex.sw != nil {
 		if w.cfg.onSweeper != nil {
 			w.cfg.onSweeper(ex.sw)

@@ -54,7 +54,7 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 		var ac *aliasCheck
 		if keep {
 			probeCtx = context.WithoutCancel(gctx)
-			ac = ex.newAliasCheck()
+			ac = ex.newAliasCheck(unit)
 		}
 		unprobed := func(op scanner.Open) {
 			emit(observation.Observation{IP: op.Addr(), Port: op.Port(), Outcome: observation.Unprobed, ObservedAt: time.Now().UTC()})
@@ -199,6 +199,7 @@ func (ex *executor) probe(ctx context.Context, op scanner.Open, ac *aliasCheck) 
 			defer func() {
 				if v.wait(ctx) {
 					o.Aliased = p64.String()
+					ok = ok && ac.owns(ctx, p64, op.Port())
 				}
 			}()
 		}

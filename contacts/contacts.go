@@ -59,6 +59,9 @@ type Config struct {
 	// ProgressEvery is the time between progress lines. Zero means 2 seconds; a negative value
 	// writes a line after every read (tests).
 	ProgressEvery time.Duration
+	// Formats are the values a CERT table's format column may take, in lower case (clawcensus
+	// passes its export formats). Nil takes any value: the caller checks it when it uses it.
+	Formats []string
 }
 
 // DB holds the imported data. Build one with Import, or Decode one Encode wrote.
@@ -147,7 +150,7 @@ func (db *DB) importFile(ctx context.Context, cfg Config, path string) error {
 	switch {
 	case strings.HasSuffix(strings.TrimSuffix(strings.ToLower(name), ".gz"), ".csv"):
 		src.Kind = "cert-csv"
-		src.Objects, err = db.readCert(r, i)
+		src.Objects, err = db.readCert(r, i, cfg.Formats)
 	case strings.Contains(name, "delegated-"):
 		src.Kind = "delegated"
 		src.Objects, err = db.readDelegated(r, i)

@@ -268,13 +268,20 @@ func TestBadFiles(t *testing.T) {
 		{"cert.csv", []byte("network_or_asn,contact,name\n198.18.0.0/24,a@b.example\n"), "line 2: 2 fields"},
 		{"cert.csv", []byte("198.18.0.0/33,a@b.example,x\n"), "line 1: \"198.18.0.0/33\" is no network"},
 		{"cert.csv", []byte("198.18.0.0/24,,x\n"), "line 1: no contact"},
+		{"cert.csv", []byte("network_or_asn,contact,name,tlp\n198.18.0.0/24,a@b.example,x,PURPLE\n"), `line 2: tlp "PURPLE": want one of CLEAR, GREEN, AMBER, AMBER+STRICT, RED`},
+		{"cert.csv", []byte("198.18.0.0/24,a@b.example,x,TLP:\n"), `line 1: tlp "TLP:"`},
+		{"cert.csv", []byte("198.18.0.0/24,a@b.example,x,,csv\n"), `line 1: format "csv": want one of shadowserver, intelmq, xarf`},
+		{"cert.csv", []byte("198.18.0.0/24,a@b.example,x,green\n198.18.1.0/24,a@b.example,x\n198.18.2.0/24,A@B.example,x,tlp:red\n"),
+			"line 3: A@B.example has tlp RED here and GREEN on line 1: one tlp per contact"},
+		{"cert.csv", []byte("198.18.0.0/24,a@b.example,x,,xarf\n198.18.1.0/24,a@b.example,x,,intelmq\n"),
+			"line 2: a@b.example has format intelmq here and xarf on line 1: one format per contact"},
 	} {
 		t.Run(tc.name+"/"+tc.want, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), tc.name)
 			if err := os.WriteFile(path, tc.body, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Import(context.Background(), Config{}, path)
+			_, err := Import(context.Background(), Config{Formats: []string{"shadowserver", "intelmq", "xarf"}}, path)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
 				t.Errorf("got %v, want an error naming %s and saying %q", err, tc.name, tc.want)
 			}
@@ -287,5 +294,41 @@ func TestBadFiles(t *testing.T) {
 	cancel()
 	if _, err := Import(ctx, Config{}, "testdata/ripe.db.role"); err == nil {
 		t.Error("a cancelled import went on")
+	}
+}
+
+// TestCertTerms: a CERT table's tlp is read in any case, with or without TLP:, WHITE as CLEAR;
+// its format in lower case; a contact's rows may leave them empty, and a later file that
+// contradicts an earlier one is refused with both places named.
+func TestCertTerms(t *testing.T) {
+	for in, want := range map[string]string{"": "", " ": "", "green": "GREEN", "TLP:AMBER+STRICT": "AMBER+STRICT", "tlp: red": "RED",
+		"White": "CLEAR", "TLP:CLEAR": "CLEAR", "amber": "AMBER"} {
+		if got, err := ParseTLP(in); got != want || err != nil {
+			t.Errorf("ParseTLP(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"TLP:", "AMBER STRICT", "TLP:AMBER+", "YELLOW", "TLP:WHITE+STRICT"} {
+		if got, err := ParseTLP(bad); err == nil {
+			t.Errorf("ParseTLP(%q) = %q", bad, got)
+		}
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	os.WriteFile(a, []byte("198.18.0.0/24,soc@x.example,X,tlp:green,IntelMQ\n198.18.1.0/24,soc@x.example,X\nAS64500,noc@y.example,Y,white\n"), 0o600)
+	os.WriteFile(b, []byte("198.18.2.0/24,SOC@x.example,X,GREEN\n"), 0o600)
+	db, err := Import(context.Background(), Config{Formats: []string{"intelmq"}}, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]string
+	for _, e := range db.Cert {
+		got = append(got, [2]string{e.TLP, e.Format})
+	}
+	if d := cmp.Diff([][2]string{{"GREEN", "intelmq"}, {"", ""}, {"CLEAR", ""}, {"GREEN", ""}}, got); d != "" {
+		t.Errorf("tlp and format per row (-want +got)\n%s", d)
+	}
+	os.WriteFile(b, []byte("198.18.2.0/24,SOC@x.example,X,AMBER\n"), 0o600)
+	if _, err := Import(context.Background(), Config{}, a, b); err == nil || !strings.Contains(err.Error(), "b.csv: line 1: SOC@x.example has tlp AMBER here and GREEN on a.csv line 1") {
+		t.Errorf("a second file contradicts the first: %v", err)
 	}
 }

@@ -91,7 +91,7 @@ func FuzzReadCert(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		db := newDB()
 		db.Sources = []Source{{Name: "fuzz"}}
-		if _, err := db.readCert(bytes.NewReader(b), 0); err != nil {
+		if _, err := db.readCert(bytes.NewReader(b), 0, []string{"intelmq"}); err != nil {
 			return
 		}
 		consistent(t, db)

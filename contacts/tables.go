@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/clawcensus/clawcensus/internal/textsafe"
 )
 
 // readDelegated reads an RIR's delegated-*-extended-latest file:
@@ -71,11 +74,18 @@ func (db *DB) readDelegated(r io.Reader, src uint16) (int, error) {
 
 // readCert reads the CERT's own table: network_or_asn,contact,name[,tlp][,format], a header
 // line allowed, `#` comments. A network is a prefix or one address; an AS is AS64500 or 64500.
-func (db *DB) readCert(r io.Reader, src uint16) (int, error) {
+// tlp is a TLP label (ParseTLP), format one of formats (any when nil), both "" for the
+// sender's default. They are the contact's: its rows, in this file or an earlier one, may
+// leave them empty but not differ.
+func (db *DB) readCert(r io.Reader, src uint16, formats []string) (int, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true
+	terms := map[string]*[2]CertEntry{} // contact → the rows that gave its tlp and format
+	for _, e := range db.Cert {
+		db.certTerms(terms, e)
+	}
 	n := 0
 	for {
 		rec, err := cr.Read()
@@ -95,9 +105,17 @@ func (db *DB) readCert(r io.Reader, src uint16) (int, error) {
 		for len(rec) < 5 {
 			rec = append(rec, "")
 		}
-		e := CertEntry{Contact: strings.TrimSpace(rec[1]), Name: strings.TrimSpace(rec[2]), TLP: strings.TrimSpace(rec[3]), Format: strings.TrimSpace(rec[4]), Src: src, Line: line}
+		e := CertEntry{Contact: strings.TrimSpace(rec[1]), Name: strings.TrimSpace(rec[2]), Format: strings.ToLower(strings.TrimSpace(rec[4])),
+			Src: src, Line: line}
 		if e.Contact == "" {
 			return n, fmt.Errorf("line %d: no contact", line)
+		}
+		if e.TLP, err = ParseTLP(rec[3]); err != nil {
+			return n, fmt.Errorf("line %d: %w", line, err)
+		}
+		if e.Format != "" && formats != nil && !slices.Contains(formats, e.Format) {
+			return n, fmt.Errorf("line %d: format %q: want one of %s, or nothing for the export's --format", line,
+				textsafe.Clean(rec[4], 40), strings.Join(formats, ", "))
 		}
 		key := strings.TrimSpace(rec[0])
 		if p, err := netip.ParsePrefix(key); err == nil {
@@ -109,9 +127,38 @@ func (db *DB) readCert(r io.Reader, src uint16) (int, error) {
 		} else {
 			return n, fmt.Errorf("line %d: %q is no network (prefix or address) or AS", line, key)
 		}
+		if err := db.certTerms(terms, e); err != nil {
+			return n, fmt.Errorf("line %d: %w", line, err)
+		}
 		db.Cert = append(db.Cert, e)
 		n++
 	}
+}
+
+// certTerms notes e's tlp and format as its contact's (in terms), or says how they differ from
+// what an earlier row gave.
+func (db *DB) certTerms(terms map[string]*[2]CertEntry, e CertEntry) error {
+	key := strings.ToLower(e.Contact)
+	t := terms[key]
+	if t == nil {
+		t = &[2]CertEntry{}
+		terms[key] = t
+	}
+	for i, v := range []struct{ name, value, earlier string }{{"tlp", e.TLP, t[0].TLP}, {"format", e.Format, t[1].Format}} {
+		switch {
+		case v.value == "":
+		case v.earlier == "":
+			t[i] = e
+		case v.value != v.earlier:
+			at := fmt.Sprintf("line %d", t[i].Line)
+			if t[i].Src != e.Src {
+				at = db.file(t[i].Src) + " " + at
+			}
+			return fmt.Errorf("%s has %s %s here and %s on %s: one %s per contact (leave it empty on its other rows)",
+				textsafe.Clean(e.Contact, 100), v.name, textsafe.Clean(v.value, 40), textsafe.Clean(v.earlier, 40), at, v.name)
+		}
+	}
+	return nil
 }
 
 // bitsLost is how many prefix bits an IPv4-mapped prefix loses when unmapped.

@@ -61,7 +61,7 @@ func contactID(contact string) string {
 // writeContacts writes a cover letter per contact and the list of gateways without one, and
 // returns the recipients with their covers and that list, and what the manifest adds.
 func (p *Pack) writeContacts(recips []Recipient, groups map[packKey][]observation.Observation, none []observation.Observation,
-	ex *Exporter) ([]Recipient, map[string]any, error) {
+	ex *Exporter, terms map[string]sendTerms) ([]Recipient, map[string]any, error) {
 	day := p.Run.StartedAt.UTC().Format("2006-01-02")
 	byID, files := map[string][]observation.Observation{}, map[string][]string{}
 	for k, rows := range groups {
@@ -80,7 +80,7 @@ func (p *Pack) writeContacts(recips []Recipient, groups map[packKey][]observatio
 		rows := byID[id]
 		slices.SortFunc(rows, observation.Compare)
 		slices.Sort(files[id])
-		c, err := p.cover(rows, files[id], ex)
+		c, err := p.cover(rows, files[id], ex.forRecipient(terms[contactAddress(ex.Contacts.For(rows[0].IP, rows[0].ASN))]))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -95,7 +95,7 @@ func (p *Pack) writeContacts(recips []Recipient, groups map[packKey][]observatio
 		}
 		coverOf[id] = name + ".md"
 		covers = append(covers, map[string]string{"recipient": id, "contact": c.Contact, "markdown": name + ".md", "markdown_sha256": md,
-			"text": name + ".txt", "text_sha256": txt, "tlp": "TLP:AMBER"})
+			"text": name + ".txt", "text_sha256": txt, "tlp": "TLP:" + c.TLP})
 	}
 	for i := range recips {
 		recips[i].Cover = coverOf[recips[i].ID]
@@ -108,7 +108,7 @@ func (p *Pack) writeContacts(recips []Recipient, groups map[packKey][]observatio
 		recips = append(recips, list)
 	}
 	return recips, map[string]any{"covers": covers, "no_contact": map[string]any{"file": list.File, "sha256": list.SHA256,
-		"gateways": list.Gateways, "by_registry_and_country": byRegistry, "tlp": "TLP:AMBER"}}, nil
+		"gateways": list.Gateways, "by_registry_and_country": byRegistry, "tlp": list.TLP}}, nil
 }
 
 // NoContactHeader is the list of gateways no contact is known for: where the delegation
@@ -132,7 +132,7 @@ func (p *Pack) writeNoContact(day string, none []observation.Observation, ex *Ex
 	slices.SortFunc(rows, func(a, b row) int {
 		return cmp.Or(cmp.Compare(a.registry, b.registry), cmp.Compare(a.country, b.country), observation.Compare(a.o, b.o))
 	})
-	list := Recipient{ID: NoContact, ReportType: "no_contact", File: day + "-" + NoContact + ".csv"}
+	list := Recipient{ID: NoContact, ReportType: "no_contact", File: day + "-" + NoContact + ".csv", TLP: "TLP:" + DefaultTLP} // for the CERT itself
 	list.tally(none, ex)
 	var groups []map[string]any
 	for i, r := range rows {
@@ -150,7 +150,7 @@ func (p *Pack) writeNoContact(day string, none []observation.Observation, ex *Ex
 		for _, r := range rows {
 			o := r.o
 			c.Write([]string{r.registry, r.country, o.IP.String(), fmt.Sprint(o.Port), asnText(o.ASN), o.ASOrg, ex.judge.Verdict(o).Severity, o.Product,
-				o.Version, o.Auth, strings.Join(o.Advisories, ","), o.ObservedAt.UTC().Format(time.RFC3339), "AMBER"})
+				o.Version, o.Auth, strings.Join(o.Advisories, ","), o.ObservedAt.UTC().Format(time.RFC3339), DefaultTLP})
 		}
 		c.Flush()
 		return c.Error()
@@ -161,8 +161,27 @@ func (p *Pack) writeNoContact(day string, none []observation.Observation, ex *Ex
 
 var (
 	coverMD   = texttemplate.Must(texttemplate.New("cover.md.tmpl").Funcs(funcs).ParseFS(templates, "templates/cover.md.tmpl"))
-	coverText = texttemplate.Must(texttemplate.New("cover.txt.tmpl").Funcs(funcs).ParseFS(templates, "templates/cover.txt.tmpl"))
+	coverText = texttemplate.Must(texttemplate.New("cover.txt.tmpl").Funcs(funcs).Funcs(texttemplate.FuncMap{"wrap": wrap}).
+			ParseFS(templates, "templates/cover.txt.tmpl"))
 )
+
+// wrap breaks s (cleaned) into lines of at most 76 characters between words.
+func wrap(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(TextCell(s)) {
+		if n > 0 && n+1+len(w) > 76 {
+			b.WriteByte('\n')
+			n = 0
+		} else if n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
 
 // coverLetter is what a cover letter says (templates/cover.*.tmpl).
 type coverLetter struct {
@@ -180,6 +199,8 @@ type coverLetter struct {
 	Fixes         []coverFix
 	Chains        []string // how the contact was found
 	Latest        string
+	TLP           string // the label of the letter and its files (contacts.TLPs)
+	Sharing       string // who the reader may share them with (tlpSharing)
 }
 
 // coverHost is one host's row.
@@ -192,14 +213,16 @@ type coverFix struct {
 	More  int
 }
 
-// cover assembles the letter to one contact about rows (sorted), whose data is in files.
+// cover assembles the letter to one contact about rows (sorted), whose data is in files; ex is
+// the recipient's exporter (forRecipient: its TLP and format).
 func (p *Pack) cover(rows []observation.Observation, files []string, ex *Exporter) (*coverLetter, error) {
 	rules := cmp.Or(ex.judge.rules, &fingerprint.Rules{})
 	check := Check(rows, nil, "", ex.judge) // the verdicts and fixes check gives, host by host
 	first := ex.Contacts.For(rows[0].IP, rows[0].ASN)
 	c := &coverLetter{Contact: contactAddress(first), Name: TextCell(first.Name), From: cmp.Or(ex.Format.Reporter, PlaceholderReporter),
 		RunID: p.Run.ID, Method: MethodCard(p.Run, p.Method), Generated: p.Generated.UTC(), Files: files,
-		Format: ex.Format.Name, First: rows[0].ObservedAt.UTC(), Last: rows[0].ObservedAt.UTC(), Latest: check.Latest}
+		Format: ex.Format.Name, First: rows[0].ObservedAt.UTC(), Last: rows[0].ObservedAt.UTC(), Latest: check.Latest,
+		TLP: ex.tlp(), Sharing: tlpSharing[ex.tlp()]}
 	c.Total.tally(rows, ex)
 	for _, pr := range rules.Probes {
 		if pr.OptIn == "" { // the opt-in ones that ran are the method card's ActiveProbe

@@ -215,3 +215,154 @@ func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestPackByContactTerms: a contact the CERT's table gives a tlp and a format gets its files in
+// that format and marked with that TLP in each (the CSV's tlp column, IntelMQ's tlp, X-ARF's
+// tlp: tag), and so do its cover letters, index.csv and the manifest; a row of the same contact
+// that leaves them empty (its AS row) follows them; a contact with neither gets the export's
+// format and AMBER; the list of gateways without a contact stays AMBER CSV; index.csv and the
+// manifest are marked with the strictest TLP they list.
+func TestPackByContactTerms(t *testing.T) {
+	rules, err := fingerprint.LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2026, 11, 28, 2, 40, 0, 0, time.UTC)
+	run := store.Summary{Run: store.Run{ID: 7, StartedAt: time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC), EndedAt: &end,
+		Status: store.StatusComplete, Targets: "127.0.0.0/22", Ports: "18789", Method: "connect", Rate: 500, ToolVersion: "test"}}
+	green, plain := contactID("green@lab.example"), contactID("plain@lab.example")
+	type got struct {
+		Format, TLP string   // what the file and its index row and manifest entry say
+		Marks       []string // the TLP inside the file, host by host
+		Hosts       []string
+	}
+	greenWant := got{FormatIntelMQ, "GREEN", []string{"GREEN", "GREEN", "GREEN"}, []string{"127.0.0.10:18789", "127.0.0.11:18789", "[::1]:18789"}}
+	for _, tc := range []struct {
+		name, format, plainTerms string
+		want                     map[string]got
+		indexTLP                 string
+	}{
+		{"plain gets the defaults", FormatShadowserver, "", map[string]got{green: greenWant,
+			plain:     {FormatShadowserver, "AMBER", []string{"AMBER"}, []string{"127.0.1.5:18789"}},
+			NoContact: {"", "AMBER", []string{"AMBER"}, []string{"127.0.2.5:18789"}}}, "AMBER"},
+		{"plain is red", FormatXARF, "red", map[string]got{green: greenWant,
+			plain:     {FormatXARF, "RED", []string{"RED"}, []string{"127.0.1.5:18789"}},
+			NoContact: {"", "AMBER", []string{"AMBER"}, []string{"127.0.2.5:18789"}}}, "RED"},
+		{"plain is amber+strict in intelmq", FormatShadowserver, "TLP:Amber+Strict,intelmq", map[string]got{green: greenWant,
+			plain:     {FormatIntelMQ, "AMBER+STRICT", []string{"AMBER+STRICT"}, []string{"127.0.1.5:18789"}},
+			NoContact: {"", "AMBER", []string{"AMBER"}, []string{"127.0.2.5:18789"}}}, "AMBER+STRICT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			table := filepath.Join(t.TempDir(), "own.csv")
+			os.WriteFile(table, []byte("network_or_asn,contact,name,tlp,format\n127.0.0.0/24,Green@Lab.example,Lab Green,TLP:green,IntelMQ\n"+
+				"AS64500,green@lab.example,Lab Green\n127.0.1.0/24,plain@lab.example,Lab Plain,"+tc.plainTerms+"\n"), 0o600)
+			db, err := contacts.Import(context.Background(), contacts.Config{Formats: Formats}, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex := NewExporter(rules)
+			if ex.Format, err = ParseExportFormat(tc.format, "CERT Lab,cert@lab.example", end); err != nil {
+				t.Fatal(err)
+			}
+			ex.Contacts = db
+			dir := filepath.Join(t.TempDir(), "pack")
+			if _, err := (&Pack{Dir: dir, By: "contact", Run: run, ToolVersion: "test", Generated: end}).Write(reporttest.Observations(), ex); err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]got{}
+			for _, r := range readCSVByHeader(t, filepath.Join(dir, "index.csv")) {
+				g := files[r["recipient"]]
+				if g.Format != "" && g.Format != r["format"] || g.TLP != "" && "TLP:"+g.TLP != r["tlp"] {
+					t.Errorf("index: %s's rows disagree: %v", r["recipient"], r)
+				}
+				g.Format, g.TLP = r["format"], strings.TrimPrefix(r["tlp"], "TLP:")
+				if want := map[string]string{"": "csv", FormatShadowserver: "csv", FormatIntelMQ: "jsonl", FormatXARF: "jsonl"}[g.Format]; !strings.HasSuffix(r["file"], "."+want) {
+					t.Errorf("index: %s in format %q", r["file"], g.Format)
+				}
+				hosts, marks := readHosts(t, filepath.Join(dir, r["file"]), g.Format)
+				g.Hosts, g.Marks = append(g.Hosts, hosts...), append(g.Marks, marks...)
+				files[r["recipient"]] = g
+			}
+			if d := cmp.Diff(tc.want, files); d != "" {
+				t.Errorf("files per recipient (-want +got)\n%s", d)
+			}
+			var manifest struct {
+				TLP        string `json:"index_tlp"`
+				Recipients []struct{ Recipient, Format, TLP string }
+				Covers     []map[string]string
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+			if err := json.Unmarshal(b, &manifest); err != nil || manifest.TLP != "TLP:"+tc.indexTLP || len(manifest.Covers) != 2 {
+				t.Errorf("manifest %s (%v)", b, err)
+			}
+			for _, r := range manifest.Recipients {
+				if w := tc.want[r.Recipient]; r.Format != w.Format || r.TLP != "TLP:"+w.TLP {
+					t.Errorf("manifest: %s in %q, %q; want %q, %q", r.Recipient, r.Format, r.TLP, w.Format, w.TLP)
+				}
+			}
+			for _, c := range manifest.Covers {
+				w := tc.want[c["recipient"]]
+				if c["tlp"] != "TLP:"+w.TLP {
+					t.Errorf("manifest: the cover of %s is %s, want TLP:%s", c["recipient"], c["tlp"], w.TLP)
+				}
+				for _, kind := range []string{"markdown", "text"} {
+					body, _ := os.ReadFile(filepath.Join(dir, c[kind]))
+					text := strings.Join(strings.Fields(string(body)), " ")
+					title, _, _ := strings.Cut(string(body), "\n")
+					if !strings.HasSuffix(title, " TLP:"+w.TLP) || !strings.Contains(text, "TLP:"+w.TLP+"**: "+tlpSharing[w.TLP]) &&
+						!strings.Contains(text, "TLP:"+w.TLP+": "+tlpSharing[w.TLP]) || !strings.Contains(text, w.Format+", every one marked TLP "+w.TLP+")") ||
+						w.TLP != "AMBER" && strings.Contains(text, "AMBER:") {
+						t.Errorf("%s is not marked %s throughout:\n%s", c[kind], w.TLP, body)
+					}
+				}
+			}
+		})
+	}
+}
+
+// readHosts reads a pack's per-host file in format ("" for the list of gateways without a
+// contact): each host and the TLP it is marked with.
+func readHosts(t *testing.T, path, format string) (hosts, marks []string) {
+	t.Helper()
+	if format == "" || format == FormatShadowserver {
+		for _, row := range readCSVByHeader(t, path) {
+			hosts, marks = append(hosts, hostPort(row["ip"], row["port"])), append(marks, row["tlp"])
+		}
+		return hosts, marks
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if format == FormatIntelMQ {
+			hosts = append(hosts, hostPort(ev["source.ip"].(string), jsonNumber(ev["source.port"])))
+			marks = append(marks, cmpOr(asString(ev["extra.tlp"]), asString(ev["tlp"])))
+			if bad := checkIntelMQ(ev); len(bad) > 0 {
+				t.Errorf("%s: %v", path, bad)
+			}
+			continue
+		}
+		hosts = append(hosts, hostPort(ev["source_identifier"].(string), jsonNumber(ev["source_port"])))
+		for _, tag := range anyStrings(ev["tags"]) {
+			if label, ok := strings.CutPrefix(tag, "tlp:"); ok {
+				marks = append(marks, strings.ToUpper(label))
+			}
+		}
+		if bad := checkXARF(ev); len(bad) > 0 {
+			t.Errorf("%s: %v", path, bad)
+		}
+	}
+	return hosts, marks
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

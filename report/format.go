@@ -123,8 +123,8 @@ With --by asn|country|cidrs|contact and -o DIR (new or empty), export writes a n
 pack: YYYY-MM-DD-scan_openclaw-<recipient>.csv (.jsonl for intelmq and xarf) per recipient
 (as64500, de, a name from --recipients, or a contact's address made a name) for IPv4 and
 YYYY-MM-DD-scan6_openclaw-<recipient>.csv for IPv6, as Shadowserver keeps the families apart;
-index.csv (files and counts, TLP:AMBER), summary.md (the run's report, counts only, TLP:CLEAR)
-and manifest.json (run, tool version, data sets, file hashes). --recipients FILE for --by
+index.csv (files and counts, TLP:AMBER or its strictest row's), summary.md (the run's report,
+counts only, TLP:CLEAR) and manifest.json (run, tool version, data sets, file hashes). --recipients FILE for --by
 cidrs: one 'prefix,recipient' line per network (a first line 'prefix,recipient' is a header);
 the most specific prefix wins; gateways in none go to 'unassigned'. A recipient is 1 to 63
 lowercase letters, digits and hyphens, not unassigned, index, manifest or summary; a prefix may
@@ -132,8 +132,11 @@ be listed once. --by contact reads the newest contacts version in the store (cla
 contacts import; --contacts-version N for another) and adds a cover letter per contact
 (YYYY-MM-DD-cover-<recipient>.md and .txt: what was found, when, how, the fix per host, TLP,
 how to opt out); gateways with no contact go to YYYY-MM-DD-no-contact.csv, by registry and
-country. The CSV's last column, tlp, is AMBER in every row. The README shows the IntelMQ
-Shadowserver parser configuration that reads these files.
+country. The CSV's last column, tlp, is AMBER in every row. A contact the CERT's own table
+gives a tlp or format gets its files in that format and marked with that TLP (IntelMQ's tlp
+takes TLP 1.0: CLEAR is WHITE, AMBER+STRICT is RED, extra.tlp says which); index.csv and
+manifest.json say each recipient's. The README shows the IntelMQ Shadowserver parser
+configuration that reads these files.
 
 --changes-since RUN (an earlier run of the same series) exports what changed instead: each
 ip:port exposed (severity medium or above) in either run, classed new, regressed, still-exposed

@@ -42,13 +42,16 @@ func (e *Exporter) IntelMQEvent(o observation.Observation, seen time.Time) map[s
 		"source.ip":                 o.IP.Unmap().String(), "source.port": int(o.Port),
 		"protocol.transport": "tcp", "protocol.application": strings.ToLower(cmp.Or(o.Scheme, "http")),
 		"time.source": o.ObservedAt.UTC().Format(intelmqTime), "time.observation": seen.UTC().Format(intelmqTime),
-		"tlp": "AMBER", "event_description.text": e.description(o, v),
+		"tlp": e.intelmqTLP(), "event_description.text": e.description(o, v),
 	}
 	if !v.ProbableHoneypot && (o.Auth == observation.AuthNone || len(e.judge.vulnerable(o)) > 0) {
 		ev["classification.type"] = IntelMQVulnerable
 	}
 	if v.ProbableHoneypot {
 		ev["extra.probable_honeypot"] = true
+	}
+	if e.tlp() != ev["tlp"] {
+		ev["extra.tlp"] = e.tlp() // the TLP 2.0 label IntelMQ's field cannot hold
 	}
 	if o.ASN != 0 {
 		ev["source.asn"] = int(o.ASN)

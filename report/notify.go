@@ -263,7 +263,7 @@ func (e *Exporter) writeFixed(w io.Writer, obs []observation.Observation) error 
 			last = ch.Before.ObservedAt.UTC().Format("2006-01-02 15:04:05")
 		}
 		c.Write([]string{o.IP.Unmap().String(), fmt.Sprint(o.Port), ch.Class, ch.Why, ch.SeverityBefore, ch.SeverityAfter, last,
-			o.Product, "TLP:AMBER"})
+			o.Product, "TLP:" + e.tlp()})
 	}
 	c.Flush()
 	return c.Error()

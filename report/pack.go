@@ -26,8 +26,9 @@ import (
 )
 
 // ShadowserverHeader follows Shadowserver's scan_http_vulnerable report (consumers key on the
-// header), then clawcensus's own columns. The last, tlp, is AMBER in every row: the marking
-// travels inside the file, where a CSV reader keeps it (a comment line would break many).
+// header), then clawcensus's own columns. The last, tlp, is the file's TLP label in every row
+// (Exporter.TLP): the marking travels inside the file, where a CSV reader keeps it (a comment
+// line would break many).
 var ShadowserverHeader = []string{"timestamp", "severity", "ip", "protocol", "port", "hostname", "tag", "asn", "geo",
 	"region", "city", "naics", "hostname_source", "sector", "http", "http_code", "http_reason", "content_type",
 	"connection", "www_authenticate", "set_cookie", "server", "content_length", "transfer_encoding", "http_date",
@@ -48,6 +49,10 @@ type Exporter struct {
 	// Contacts says who to tell about each gateway: a pack --by contact groups by it, and
 	// IntelMQ events carry it as source.abuse_contact. Nil: no contacts.
 	Contacts *contacts.DB
+	// TLP marks the per-host files Write writes (the tlp column, IntelMQ's tlp, X-ARF's tlp:
+	// tag) and a pack's cover letters and lists of fixed gateways: one of contacts.TLPs; ""
+	// is DefaultTLP. A pack by contact sets it per contact from the CERT's table.
+	TLP string
 }
 
 // NewExporter reads build dates from the rules, and judges with them (NewJudge).
@@ -101,7 +106,7 @@ func (e *Exporter) Row(o observation.Observation) []string {
 		fmt.Sprint(o.HTTPStatus), "", "", "", "", "", o.Server, "", "", "",
 		o.Version, e.built[o.Product+"@"+o.Version], detail(o), o.Channel,
 		o.Product, o.Auth, observation.OfficialText(o.Official), strings.Join(o.Advisories, ","), strings.Join(o.MIIT, ","),
-		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus, "AMBER",
+		strings.Join(o.Evidence, "; "), o.ASOrg, o.VersionStatus, e.tlp(),
 	}
 }
 
@@ -260,6 +265,8 @@ type Recipient struct {
 	Cover      string `json:"cover,omitempty"`   // --by contact: the cover letter (.md; .txt beside it)
 	ReportType string `json:"report_type"`       // scan_openclaw (IPv4) or scan6_openclaw (IPv6); no_contact for the list of gateways without one
 	File       string `json:"file"`
+	Format     string `json:"format,omitempty"` // of File (one of Formats): the CERT table's for a contact, or the export's
+	TLP        string `json:"tlp"`              // how File, FixedFile and the cover are marked: TLP:AMBER, or the CERT table's for a contact
 	SHA256     string `json:"sha256"`
 	Gateways   int    `json:"gateways"`
 	NoAuth     int    `json:"no_auth"`
@@ -302,9 +309,10 @@ func Totals(recipients []Recipient) (gateways, ids int) {
 	return gateways, len(seen)
 }
 
-// Pack is what a CERT sends: one file per recipient (TLP:AMBER, in the exporter's format), an
-// index, the aggregate summary (TLP:CLEAR) and a manifest of the data behind it; --by contact
-// adds a cover letter per contact and the list of gateways with none (contactpack.go).
+// Pack is what a CERT sends: one file per recipient (TLP:AMBER, in the exporter's format, unless
+// the CERT's table says otherwise for a contact), an index, the aggregate summary (TLP:CLEAR)
+// and a manifest of the data behind it; --by contact adds a cover letter per contact and the
+// list of gateways with none (contactpack.go).
 type Pack struct {
 	Dir         string
 	By          string // one of PackBys
@@ -381,6 +389,13 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	} else if len(entries) > 0 {
 		return nil, fmt.Errorf("%s is not empty: write each pack to a new directory", p.Dir)
 	}
+	var terms map[string]sendTerms // a contact's TLP and format, from the CERT's table
+	if p.By == "contact" {
+		var err error
+		if terms, err = contactTerms(ex.Contacts); err != nil {
+			return nil, err
+		}
+	}
 	// One file per recipient and address family: IPv4 and IPv6 are separate report types, as
 	// in Shadowserver's feeds (scan_http, scan6_http).
 	groups, fixed := map[packKey][]observation.Observation{}, map[packKey][]observation.Observation{}
@@ -413,11 +428,12 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	var recips []Recipient
 	for k, rows := range groups {
 		slices.SortFunc(rows, observation.Compare)
-		r := Recipient{ID: k.id, Name: names[k.id], Contact: contactOf[k.id], ReportType: k.reportType,
-			File: fmt.Sprintf("%s-%s-%s.%s", day, k.reportType, k.id, ex.Format.Ext()), Fixed: len(fixed[k])}
+		rex := ex.forRecipient(terms[contactOf[k.id]])
+		r := Recipient{ID: k.id, Name: names[k.id], Contact: contactOf[k.id], ReportType: k.reportType, Format: rex.Format.Name, TLP: "TLP:" + rex.tlp(),
+			File: fmt.Sprintf("%s-%s-%s.%s", day, k.reportType, k.id, rex.Format.Ext()), Fixed: len(fixed[k])}
 		if r.Fixed > 0 {
-			r.FixedFile = strings.TrimSuffix(r.File, "."+ex.Format.Ext()) + "-fixed.csv"
-			sum, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return ex.writeFixed(w, fixed[k]) })
+			r.FixedFile = strings.TrimSuffix(r.File, "."+rex.Format.Ext()) + "-fixed.csv"
+			sum, err := p.writeFile(r.FixedFile, func(w io.Writer) error { return rex.writeFixed(w, fixed[k]) })
 			if err != nil {
 				return nil, err
 			}
@@ -429,7 +445,7 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 			continue
 		}
 		r.tally(rows, ex)
-		sum, err := p.writeFile(r.File, func(w io.Writer) error { return ex.Write(w, rows) })
+		sum, err := p.writeFile(r.File, func(w io.Writer) error { return rex.Write(w, rows) })
 		if err != nil {
 			return nil, err
 		}
@@ -442,17 +458,23 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 	var extra map[string]any // what a contact pack adds to the manifest
 	if p.By == "contact" {
 		var err error
-		if recips, extra, err = p.writeContacts(recips, groups, none, ex); err != nil {
+		if recips, extra, err = p.writeContacts(recips, groups, none, ex, terms); err != nil {
 			return nil, err
+		}
+	}
+	indexTLP := DefaultTLP // the strictest of its rows': it names who gets what
+	for _, r := range recips {
+		if t := strings.TrimPrefix(r.TLP, "TLP:"); tlpRank(t) > tlpRank(indexTLP) {
+			indexTLP = t
 		}
 	}
 	if _, err := p.writeFile("index.csv", func(w io.Writer) error {
 		c := NewCSV(w)
 		c.Write(ex.deltaColumns([]string{"recipient", "name", "report_type", "file", "gateways", "no_auth", "vulnerable_version", "critical", "tlp", "sha256",
-			"contact", "cover"}, "fixed", "fixed_file", "fixed_sha256"))
+			"contact", "cover", "format"}, "fixed", "fixed_file", "fixed_sha256"))
 		for _, r := range recips {
 			c.Write(ex.deltaColumns([]string{r.ID, r.Name, r.ReportType, r.File, fmt.Sprint(r.Gateways), fmt.Sprint(r.NoAuth), fmt.Sprint(r.Vulnerable),
-				fmt.Sprint(r.Critical), "TLP:AMBER", r.SHA256, r.Contact, r.Cover}, fmt.Sprint(r.Fixed), r.FixedFile, r.FixedSHA256))
+				fmt.Sprint(r.Critical), r.TLP, r.SHA256, r.Contact, r.Cover, r.Format}, fmt.Sprint(r.Fixed), r.FixedFile, r.FixedSHA256))
 		}
 		c.Flush()
 		return c.Error()
@@ -474,7 +496,9 @@ func (p *Pack) Write(obs []observation.Observation, ex *Exporter) ([]Recipient, 
 		"generated_at": p.Generated.UTC().Format(time.RFC3339), "tool_version": p.ToolVersion, "by": p.By,
 		"enrichment": p.Run.Enrichment, "targets": p.Run.Targets, "ports": p.Run.Ports, "method": p.Run.Method,
 		"recipients": recips, "summary": map[string]string{"file": "summary.md", "sha256": summarySum, "tlp": "TLP:CLEAR"},
-		"tlp":                "recipient files and index.csv: TLP:AMBER (share only with the network's owner or its CERT); summary.md: TLP:CLEAR",
+		"tlp": fmt.Sprintf("each recipient's files: its tlp in recipients and index.csv (TLP:AMBER unless the CERT's contact table says "+
+			"otherwise; AMBER: share only with the network's owner or its CERT); index.csv and manifest.json: TLP:%s; summary.md: TLP:CLEAR", indexTLP),
+		"index_tlp":          "TLP:" + indexTLP,
 		"note":               "advisories are implied by the version, not confirmed by exploitation",
 		"probable_honeypots": map[string]any{"found": honeypots, "included": ex.IncludeHoneypots && honeypots > 0, "note": honeypotNote},
 		"methodology":        MethodCard(p.Run, p.Method), "format": ex.Format.Name,

@@ -68,7 +68,7 @@ func (e *Exporter) XARF(o observation.Observation, id string) XARFReport {
 		Reporter: contact, Sender: contact, SourceIdentifier: o.IP.Unmap().String(), SourcePort: int(o.Port),
 		Category: "vulnerability", Type: "open", EvidenceSource: "vulnerability_scan",
 		Service: TextCell(cmp.Or(o.Product, "openclaw")) + " gateway", ServiceVersion: TextCell(o.Version), ServicePort: int(o.Port),
-		Severity: v.Severity, Description: e.description(o, v), Tags: []string{"tlp:amber", "product:" + tag(o.Product)}}
+		Severity: v.Severity, Description: e.description(o, v), Tags: []string{"tlp:" + tag(e.tlp()), "product:" + tag(o.Product)}}
 	if v.ProbableHoneypot {
 		r.Tags = append(r.Tags, "verdict:probable-honeypot")
 	}

@@ -280,6 +280,11 @@ type Store interface {
 	// Lock takes an exclusive lock named by key across processes (a plan being started by
 	// several shards at once) and returns its release.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
+	// ClaimAliased gives the aliased prefix on port, in run, to unit unless another unit of the
+	// run claimed it first, and returns the unit that holds it: a /64 the run finds aliased
+	// itself is observed by one unit, however many units hold addresses of it. A unit worked
+	// again keeps its claim.
+	ClaimAliased(ctx context.Context, run, unit int64, prefix string, port uint16) (holder int64, err error)
 	// Backend names the implementation: "sqlite" or "postgres".
 	Backend() string
 	Close() error

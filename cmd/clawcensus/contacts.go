@@ -18,7 +18,7 @@ func contactsCommand() *cli.Command {
 		if (c.Command.Name == "import") != (c.NArg() > 0) {
 			return usagef("contacts import FILE... names the files to import; contacts list takes none")
 		}
-		vs, err := census.ContactVersionsAt(c.Context, c.String("db"), contacts.Config{Progress: c.App.ErrWriter}, c.Args().Slice()...)
+		vs, err := census.ContactVersionsAt(c.Context, c.String("db"), contacts.Config{Progress: c.App.ErrWriter, Formats: report.Formats}, c.Args().Slice()...)
 		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrNewerSchema) {
 			return usageError{err}
 		} else if err != nil {

@@ -235,6 +235,50 @@ func TestExportByContact(t *testing.T) {
 			}
 		})
 	}
+
+	// The CERT's table gives net17's contact GREEN and X-ARF: its files follow, the others keep
+	// --format and AMBER. A format export does not write is refused at import, by line.
+	table := filepath.Join(dir, "own.csv")
+	os.WriteFile(table, []byte("127.0.17.0/24,abuse@net17.example,Net 17,tlp:green,csv\n"), 0o600)
+	if r := runCLI(t, "", "contacts", "import", "--db", db, table); r.code == 0 || !strings.Contains(r.stderr, `own.csv: line 1: format "csv": want one of shadowserver, intelmq, xarf`) {
+		t.Errorf("import of a table with a format export does not write: %+v", r)
+	}
+	os.WriteFile(table, []byte("127.0.17.0/24,abuse@net17.example,Net 17,tlp:green,XARF\n"), 0o600)
+	if r := runCLI(t, "", append([]string{"contacts", "import", "--db", db, table}, contactFixtures("testdata/contacts", "ripe.db.inetnum",
+		"ripe.db.role", "ripe.db.organisation", "delegated-ripencc-extended-latest")...)...); r.code != 0 {
+		t.Fatalf("contacts import: %+v", r)
+	}
+	pack := filepath.Join(dir, "pack-terms")
+	if r := runCLI(t, "", "export", "--db", db, "--by", "contact", "-o", pack); r.code != 0 {
+		t.Fatalf("export: %+v", r)
+	}
+	xarfFiles := 0
+	for _, row := range readCSV(t, filepath.Join(pack, "index.csv")) {
+		format, tlp := "shadowserver", "TLP:AMBER"
+		if row["contact"] == "abuse@net17.example" {
+			format, tlp = "xarf", "TLP:GREEN"
+		}
+		if row["recipient"] == "no-contact" {
+			format = ""
+		}
+		if row["format"] != format || row["tlp"] != tlp {
+			t.Errorf("index row %v: want %s, %s", row, format, tlp)
+		}
+		if format == "xarf" {
+			xarfFiles++
+			for _, h := range hostsOf(t, filepath.Join(pack, row["file"]), format) {
+				if network(strings.Split(h.addr, ":")[0]) != "17" || h.amber {
+					t.Errorf("%s in net17's X-ARF file: %+v", h.addr, h)
+				}
+			}
+			if b, err := os.ReadFile(filepath.Join(pack, row["file"])); err != nil || !strings.Contains(string(b), `"tlp:green"`) {
+				t.Errorf("%s: not marked tlp:green (%v)", row["file"], err)
+			}
+		}
+	}
+	if xarfFiles != 1 {
+		t.Errorf("%d X-ARF files for net17's contact, want 1", xarfFiles)
+	}
 }
 
 // network is the third octet of a lab address.

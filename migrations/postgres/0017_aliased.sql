@@ -5,6 +5,16 @@
 ALTER TABLE observations ADD COLUMN aliased text NOT NULL DEFAULT '';
 CREATE INDEX observations_aliased ON observations (run_id, aliased) WHERE aliased <> '';
 
+-- A /64 a run finds aliased itself (no list) may hold open addresses in several units: the
+-- first unit to claim it observes it, the others drop their addresses of it.
+CREATE TABLE aliased_claims (
+    run_id BIGINT NOT NULL REFERENCES runs (id),
+    prefix TEXT NOT NULL,
+    port   INTEGER NOT NULL,
+    unit   BIGINT NOT NULL,
+    PRIMARY KEY (run_id, prefix, port)
+);
+
 -- Reports count gateways per address family. Finished units keep their counts (unit_counts):
 -- add the family dimension to the units finished before this migration (gateways that count:
 -- not the probable honeypots, counted apart since 0016).
