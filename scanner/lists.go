@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/ulikunitz/xz"
 )
 
 // A list file (targets, a hitlist, aliased prefixes, exclusions, opt-outs) is text, one entry
@@ -21,10 +19,6 @@ import (
 // MaxLine bounds one line of a list. An address, a prefix or a range needs under 100 bytes;
 // a longer line is skipped (or, in an exclusion list, refused), and never held whole.
 const MaxLine = 4096
-
-// maxXZDict bounds the dictionary an xz file may ask the reader to allocate: xz -9 uses
-// 64 MiB, and a hostile header could ask for 4 GiB.
-const maxXZDict = 64 << 20
 
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
@@ -50,9 +44,7 @@ func openListWith(path string, open func(string) (io.ReadCloser, error)) (io.Rea
 	case bytes.HasPrefix(head, gzipMagic):
 		r, err = gzip.NewReader(br)
 	case bytes.HasPrefix(head, xzMagic):
-		if err = checkXZDict(br); err == nil {
-			r, err = xz.NewReader(br)
-		}
+		r, err = newXZReader(br)
 	}
 	if err != nil {
 		f.Close()
@@ -62,62 +54,6 @@ func openListWith(path string, open func(string) (io.ReadCloser, error)) (io.Rea
 		io.Reader
 		io.Closer
 	}{r, f}, nil
-}
-
-// checkXZDict refuses an xz file whose first block asks for a dictionary over maxXZDict. The
-// block header follows the 12-byte stream header: its size, flags (filter count, optional
-// sizes), then each filter's id and properties; LZMA2 (id 0x21) has one byte, the dictionary.
-func checkXZDict(br *bufio.Reader) error {
-	head, _ := br.Peek(13)
-	if len(head) < 13 || head[12] == 0 {
-		return nil // no block (an empty stream) or too short: the reader says what is wrong
-	}
-	hdr, _ := br.Peek(12 + (int(head[12])+1)*4)
-	if len(hdr) < 14 {
-		return nil
-	}
-	b := hdr[14:]
-	varint := func() uint64 {
-		var v uint64
-		for i := 0; i < 9 && len(b) > 0; i++ {
-			c := b[0]
-			b = b[1:]
-			v |= uint64(c&0x7f) << (7 * i)
-			if c&0x80 == 0 {
-				break
-			}
-		}
-		return v
-	}
-	flags := hdr[13]
-	if flags&0x40 != 0 {
-		varint()
-	}
-	if flags&0x80 != 0 {
-		varint()
-	}
-	for range int(flags&3) + 1 {
-		id, size := varint(), varint()
-		if size > uint64(len(b)) {
-			return nil
-		}
-		props := b[:size]
-		b = b[size:]
-		if id == 0x21 && len(props) == 1 {
-			bits := props[0] & 0x3f
-			if bits > 40 {
-				return nil // invalid: the reader refuses it
-			}
-			dict := uint64(0xffffffff)
-			if bits < 40 {
-				dict = uint64(2|bits&1) << (bits/2 + 11)
-			}
-			if dict > maxXZDict {
-				return fmt.Errorf("xz dictionary of %d MiB: more than the %d MiB of xz -9; recompress it with xz -9 or less", dict>>20, maxXZDict>>20)
-			}
-		}
-	}
-	return nil
 }
 
 // lineReader reads a list line by line in bounded memory: a line longer than MaxLine is cut,
@@ -154,7 +90,11 @@ func (lr *lineReader) next() (text string, long bool, err error) {
 			return "", false, io.EOF
 		}
 		if err != nil && err != io.EOF {
-			return "", false, fmt.Errorf("read %s: damaged or truncated after line %d: %w", lr.name, lr.line, err)
+			why := "damaged or truncated"
+			if errors.Is(err, errXZDict) {
+				why = "refused"
+			}
+			return "", false, fmt.Errorf("read %s: %s after line %d: %w", lr.name, why, lr.line, err)
 		}
 		break
 	}
