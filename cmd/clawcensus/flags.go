@@ -63,6 +63,7 @@ var flags = []flag{
 	{&cli.IntFlag{Name: "concurrency", Value: census.DefaultConcurrency, Usage: "hosts fingerprinted at once (a silent host holds a socket and a few KiB; bodies share a 128 MiB budget)"}, forPlan | forScan, 0},
 	{&cli.BoolFlag{Name: "lab", Usage: "lift the built-in reserved-range blocklist (for lab networks you own)"}, forPlan | forScan, 0},
 	{&cli.StringSliceFlag{Name: "exclude", Usage: "file of CIDRs/ranges never to probe (repeatable)"}, forPlan | forScan, 0},
+	{&cli.StringSliceFlag{Name: "targets-file", Usage: "a file of targets, as @FILE (plain, gzip or xz; # comments; - for stdin); may repeat"}, forPlan | forScan, 0},
 	{&cli.StringFlag{Name: "aliased", Usage: "file of aliased prefixes (TUM hitlist format; plain, gzip or xz): one probe per prefix and port"}, forPlan | forScan, 0},
 	{&cli.StringSliceFlag{Name: "optout", EnvVars: []string{"CLAWCENSUS_OPTOUT"}, Usage: "opt-out register, CSV: network,requested_by,requested_at,verification,reason (repeatable)"}, forPlan | forScan, 0},
 	{&cli.BoolFlag{Name: "dry-run", Usage: "print the target count, probes and duration; send nothing"}, forPlan | forScan, 0},

@@ -78,10 +78,11 @@ func TestIPv6HitlistInNamespaces(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "v6.db")
 			args := []string{"exec", "-p", prefix, cliBinary, "scan", "--lab", "--scope", "2001:2::/48", "--scan-type", "syn",
 				"--rate", "5000", "--db", db}
-			if list != "" {
-				args = append(args, "--aliased", list)
+			if list != "" { // and the hitlist by --targets-file, the other way to name it
+				args = append(args, "--aliased", list, "--targets-file", hitlist)
+			} else {
+				args = append(args, "@"+hitlist)
 			}
-			args = append(args, "@"+hitlist)
 			cmd := exec.CommandContext(ctx, testbed, args...)
 			cmd.Env = append(env, "CLAWCENSUS_DB=", "CLAWCENSUS_USER=root")
 			out, err := cmd.Output()

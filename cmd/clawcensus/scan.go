@@ -30,7 +30,7 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 	if err := refuseEmpty(c, forPlan|forScan); err != nil {
 		return nil, nil, err
 	}
-	cfg := census.PlanConfig{Targets: c.Args().Slice(), Stdin: c.App.Reader, Candidates: c.String("candidates"),
+	cfg := census.PlanConfig{Targets: targets(c), Stdin: c.App.Reader, Candidates: c.String("candidates"),
 		Lab: c.Bool("lab"), Excludes: c.StringSlice("exclude"), OptOuts: c.StringSlice("optout"), Scope: c.String("scope"), Aliased: c.String("aliased"),
 		Rate: c.Int("rate"), Method: c.String("scan-type"), Timeout: c.Duration("timeout"), HTTPTimeout: c.Duration("http-timeout"),
 		FirstByte: c.Duration("first-byte-timeout"), ProbeMiddleboxes: c.Bool("probe-middleboxes"), Concurrency: c.Int("concurrency"),
@@ -79,10 +79,22 @@ func newPlan(c *cli.Context) (*census.Plan, *uint64, error) {
 	return p, shard, nil
 }
 
+// targets is the command's target arguments, then each --targets-file as @FILE ("-" as itself).
+func targets(c *cli.Context) []string {
+	t := c.Args().Slice()
+	for _, f := range c.StringSlice("targets-file") {
+		if f != "-" {
+			f = "@" + f
+		}
+		t = append(t, f)
+	}
+	return t
+}
+
 // runInfo describes the run beyond its plan, as the report shows it.
 func runInfo(c *cli.Context) census.RunInfo {
 	return census.RunInfo{ToolVersion: version, Authorization: c.String("authorization"), Series: c.String("series"),
-		Targets: census.DescribeTargets(c.Args().Slice(), c.String("candidates"))}
+		Targets: census.DescribeTargets(targets(c), c.String("candidates"))}
 }
 
 func runScan(c *cli.Context) error {
