@@ -22,8 +22,9 @@ import (
 // per-probe state. Probes leave in batches (sendmmsg), built in place from a template: as
 // Ethernet frames on a packet socket where the route goes through a known gateway (route4),
 // through raw IP sockets otherwise; answers arrive on an AF_PACKET socket whose kernel BPF filter keeps only
-// SYN-ACKs and RSTs to our source ports, 96 bytes of each, read in batches (recvmmsg) on a
-// goroutine of their own. Nothing depends on GSO/TSO or on receive checksums: the filter and
+// SYN-ACKs and RSTs to our source ports, 96 bytes of each, read from a receive ring shared
+// with the kernel (ring_linux.go; recvmmsg where the kernel gives no ring) on a goroutine of
+// their own. Nothing depends on GSO/TSO or on receive checksums: the filter and
 // the parser read headers only, and validation is the cookie.
 
 // Source ports: above Linux's default ephemeral range (32768-60999), so the probes never share
@@ -40,10 +41,11 @@ const (
 // the network, so the process may drop its privileges afterwards.
 type synEngine struct {
 	seed  maphash.Seed
-	send4 int // AF_INET, SOCK_RAW, IPPROTO_RAW (IP_HDRINCL)
-	send6 int // AF_INET6, SOCK_RAW, IPPROTO_TCP, the kernel sums the TCP checksum
-	sendL int // AF_PACKET, SOCK_RAW, protocol 0 (sends only): Ethernet frames to a gateway
-	recv  int // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
+	send4 int     // AF_INET, SOCK_RAW, IPPROTO_RAW (IP_HDRINCL)
+	send6 int     // AF_INET6, SOCK_RAW, IPPROTO_TCP, the kernel sums the TCP checksum
+	sendL int     // AF_PACKET, SOCK_RAW, protocol 0 (sends only): Ethernet frames to a gateway
+	recv  int     // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
+	ring  *rxRing // recv's receive ring; nil: recv is read with recvmmsg
 
 	mu     sync.RWMutex       // routes: read per probe by every sender
 	routes map[[2]byte]route4 // per destination /16
@@ -116,6 +118,9 @@ func openSYN() (*synEngine, error) {
 	if err := unix.SetsockoptTimeval(e.recv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		e.close()
 		return nil, err
+	}
+	if r, err := newRxRing(e.recv); err == nil {
+		e.ring = r
 	}
 	go e.receive()
 	return e, nil
@@ -251,6 +256,12 @@ func acknowledges(ack, seq uint32) bool { return ack == seq+1 }
 // receive reads answers until the engine is closed.
 func (e *synEngine) receive() {
 	defer close(e.done)
+	if e.ring != nil {
+		for !e.closed.Load() {
+			e.ring.read(20, e.parse) // 20 ms: how soon the reader sees close
+		}
+		return
+	}
 	var (
 		bufs [synBatch][128]byte
 		iov  [synBatch]unix.Iovec
@@ -483,7 +494,10 @@ func (e *synEngine) close() {
 	if e.recv >= 0 && e.done != nil {
 		select {
 		case <-e.done:
-		case <-time.After(time.Second):
+			if e.ring != nil {
+				e.ring.close()
+			}
+		case <-time.After(time.Second): // a reader still in the ring keeps it mapped
 		}
 	}
 	for _, fd := range []int{e.send4, e.send6, e.sendL, e.recv} {

@@ -325,7 +325,7 @@ func run(reps int, tools []string, httpStage, internet, growth, sparse bool, out
 	return os.WriteFile(out, []byte(markdown(results)), 0o644)
 }
 
-// toolDir holds the naabu and httpx CLIs (deploy/testbed/tools.sh): $BENCH_TOOLS, or bin/bench-tools.
+// toolDir holds the naabu, httpx and zgrab2 CLIs (deploy/testbed/tools.sh): $BENCH_TOOLS, or bin/bench-tools.
 func toolDir() string {
 	if d := os.Getenv("BENCH_TOOLS"); d != "" {
 		return d
@@ -339,8 +339,8 @@ func available(tool string) bool {
 	switch tool {
 	case "naabu":
 		prog = filepath.Join(toolDir(), "naabu")
-	case "httpx":
-		prog = filepath.Join(toolDir(), "httpx")
+	case "httpx", "zgrab2":
+		prog = filepath.Join(toolDir(), tool)
 	}
 	if prog == "" {
 		return true
@@ -523,32 +523,23 @@ func httpRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 		slices.Sort(keys)
 		os.WriteFile(list, []byte(strings.Join(keys, "\n")+"\n"), 0o644)
 		for rep := 1; rep <= reps; rep++ {
-			for _, tool := range []string{"clawcensus", "httpx"} {
+			for _, tool := range []string{"clawcensus", "httpx", "zgrab2"} {
 				if !available(tool) {
 					continue
 				}
-				var argv []string
+				argv := peerArgv(tool, list, 64)
 				if tool == "clawcensus" {
 					argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--candidates", list, "--concurrency", "64",
 						"--http-timeout", "3s", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-http-%d.db", time.Now().UnixNano()))}
-				} else {
-					// httpx's own memory is unbounded on hostile hosts: the benchmark caps its address space at 6 GiB.
-					argv = []string{"prlimit", "--as=6442450944", "--", filepath.Join(toolDir(), "httpx"), "-l", list, "-silent", "-json", "-threads", "64",
-						"-timeout", "3", "-retries", "0", "-disable-update-check", "-no-fallback"}
 				}
 				out, wall, cpu, rss, err := measure(exec.Command("ip", append([]string{"netns", "exec", prefix + "-scan"}, argv...)...), &bytes.Buffer{})
 				r := Result{Stage: "http", Tool: tool, Mix: mix.name, Rep: rep, WallS: wall, CPUS: cpu, RSSMiB: rss, Truth: 20, GSO: "on"}
 				if err != nil {
 					r.Error = err.Error()
 				}
-				found := 0
+				found := peerFound(out)
 				if tool == "clawcensus" {
 					found = gatewaysIn(out)
-				}
-				for _, line := range strings.Split(string(out), "\n") {
-					if tool == "httpx" && strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
-						found++ // httpx identifies nothing: a gateway counts when its Control UI page came back
-					}
 				}
 				r.Found = found
 				r.Recall = float64(found) / 20
@@ -662,7 +653,7 @@ func internetRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 	os.WriteFile(list, []byte(strings.Join(keys, "\n")+"\n"), 0o644)
 	var results []Result
 	for rep := 1; rep <= reps; rep++ {
-		for _, tool := range []string{"clawcensus", "httpx", "clawcensus-scan"} {
+		for _, tool := range []string{"clawcensus", "httpx", "zgrab2", "clawcensus-scan"} {
 			// httpx takes minutes here (the table says how many): once is enough to compare.
 			if !available(strings.TrimSuffix(tool, "-scan")) || tool == "httpx" && rep > 1 {
 				continue
@@ -672,9 +663,8 @@ func internetRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 			switch tool {
 			case "clawcensus":
 				argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--candidates", list, "--db", db}
-			case "httpx":
-				argv = []string{"prlimit", "--as=6442450944", "--", filepath.Join(toolDir(), "httpx"), "-l", list, "-silent", "-json",
-					"-threads", "1000", "-timeout", "3", "-retries", "0", "-disable-update-check", "-no-fallback"}
+			case "httpx", "zgrab2":
+				argv = peerArgv(tool, list, 1000)
 			case "clawcensus-scan":
 				argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "100000",
 					"--ports", port, "--db", db, block}
@@ -685,12 +675,8 @@ func internetRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 			if err != nil {
 				r.Error = err.Error()
 			}
-			if tool == "httpx" {
-				for _, line := range strings.Split(string(stdout), "\n") {
-					if strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
-						r.Found++
-					}
-				}
+			if tool == "httpx" || tool == "zgrab2" {
+				r.Found = peerFound(stdout)
 			} else {
 				r.Found = gatewaysIn(stdout)
 				runFacts(bin, db, &r)
@@ -854,7 +840,7 @@ func markdown(results []Result) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %.0f (%s) | %s | %s | %d |\n", k.mix, k.tool, span(found, "%.0f"), median(hps), span(hps, "%.0f"),
 				span(cpu, "%.2f"), span(rss, "%.0f"), errs)
 		}
-		fmt.Fprintf(&b, "\nhttpx identifies nothing; a gateway counts for it when the Control UI page came back with 200.\n")
+		fmt.Fprintf(&b, "\nhttpx (v1.8.1) and zgrab2 (v0.2.0, `http --senders N --timeout 3s`) identify nothing; a gateway counts for them when\nthe Control UI page came back with 200.\n")
 	}
 	b.WriteString(sparseMarkdown(results))
 	b.WriteString(internetMarkdown(results))
@@ -883,8 +869,8 @@ func internetMarkdown(results []Result) string {
 	fmt.Fprintf(&b, "\n## Internet-like population (%d open hosts: 60%% silent, 10%% slow, 5%% reset, 5%% hostile, 1%% every port, 20 gateways)\n\n", hosts)
 	fmt.Fprintf(&b, "Past 12,000 open hosts the testbed listens on the wildcard address and nftables answers RST for the closed ones.\n")
 	fmt.Fprintf(&b, "`testbed.sh up %s`. `clawcensus` is the HTTP stage alone on the list of open hosts (`scan --candidates`, defaults:\n", strings.Join(internetPopulation, " "))
-	fmt.Fprintf(&b, "4,096 hosts at once, 3 s first-byte deadline, 10 s per host); `httpx` the httpx CLI v1.8.1 on the same list\n")
-	fmt.Fprintf(&b, "(`-threads 1000 -timeout 3 -retries 0`); `clawcensus-scan` the whole scan of %s (SYN, `--rate 100000`, defaults otherwise),\n", block)
+	fmt.Fprintf(&b, "4,096 hosts at once, 3 s first-byte deadline, 10 s per host); `httpx` the httpx CLI v1.8.1 and `zgrab2` the zgrab2 CLI v0.2.0\n")
+	fmt.Fprintf(&b, "on the same list (`-threads 1000 -timeout 3 -retries 0`; `http --senders 1000 --timeout 3s`); `clawcensus-scan` the whole scan of %s (SYN, `--rate 100000`, defaults otherwise),\n", block)
 	fmt.Fprintf(&b, "whose report gives open ports, stored observations, answers lost and middleboxes.\n\n")
 	fmt.Fprintf(&b, "| tool | gateways found | hosts/s (median, range) | wall s | CPU-s | peak RSS MiB | open / stored / lost | middleboxes | errors |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, tool := range order {
@@ -898,7 +884,7 @@ func internetMarkdown(results []Result) string {
 			found, hps, wall, cpu, rss = append(found, float64(r.Found)), append(hps, r.HostsPerS), append(wall, r.WallS), append(cpu, r.CPUS), append(rss, r.RSSMiB)
 		}
 		kept, mb := "–", "–"
-		if tool != "httpx" {
+		if strings.HasPrefix(tool, "clawcensus") {
 			kept = fmt.Sprintf("%d / %d / %d", last.Open, last.Stored, last.AnswersLost)
 			mb = fmt.Sprint(last.Middleboxes)
 		}
@@ -943,6 +929,41 @@ func growthRuns(tb *testbed, bin string) ([]Result, error) {
 }
 
 // gatewaysIn counts the gateways in clawcensus scan's JSON Lines.
+// peerArgv runs an HTTP peer (httpx or zgrab2) on list (ip:port lines) with threads at once
+// and a 3 s timeout. Their own memory is unbounded on hostile hosts: the benchmark caps their
+// address space at 6 GiB.
+func peerArgv(tool, list string, threads int) []string {
+	argv := []string{"prlimit", "--as=6442450944", "--", filepath.Join(toolDir(), tool)}
+	if tool == "zgrab2" {
+		// zgrab2 reads addresses (every host of the list listens on port); its JSON lines carry
+		// the response body.
+		ips := list + ".ips"
+		b, _ := os.ReadFile(list)
+		var out []string
+		for _, l := range strings.Fields(string(b)) {
+			host, _, _ := strings.Cut(l, ":")
+			out = append(out, host)
+		}
+		os.WriteFile(ips, []byte(strings.Join(out, "\n")+"\n"), 0o644)
+		return append(argv, "http", "--input-file", ips, "--output-file", "-", "--senders", fmt.Sprint(threads),
+			"--port", port, "--timeout", "3s")
+	}
+	return append(argv, "-l", list, "-silent", "-json", "-threads", fmt.Sprint(threads), "-timeout", "3", "-retries", "0",
+		"-disable-update-check", "-no-fallback")
+}
+
+// peerFound counts, in a peer's JSON lines, the Control UI pages that came back with 200: the
+// peers identify nothing, so that is what a gateway found means for them.
+func peerFound(stdout []byte) int {
+	n := 0
+	for _, line := range strings.Split(string(stdout), "\n") {
+		if strings.Contains(line, "Control") && strings.Contains(line, `"status_code":200`) {
+			n++
+		}
+	}
+	return n
+}
+
 func gatewaysIn(stdout []byte) int {
 	n := 0
 	for _, line := range strings.Split(string(stdout), "\n") {
