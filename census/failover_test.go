@@ -153,7 +153,8 @@ func TestHandOverOnlyWhatItCouldSee(t *testing.T) {
 		t.Fatal(err)
 	}
 	held, release := make(chan struct{}), make(chan struct{})
-	var beat time.Time // the holder's last beat before the store went away
+	var holding sync.Once // the unit handed over may come back to this holder: held closes once
+	var beat time.Time    // the holder's last beat before the store went away
 	holder, err := c.q.work(ctx, QueueShared, leaseConfig{ID: "holder", PollInterval: 50 * time.Millisecond},
 		func(_ context.Context, a unitArgs) error {
 			beat = time.Now().UTC()
@@ -161,7 +162,7 @@ func TestHandOverOnlyWhatItCouldSee(t *testing.T) {
 				TTL: time.Second, Timeout: time.Second}); err != nil {
 				t.Error(err)
 			}
-			close(held)
+			holding.Do(func() { close(held) })
 			<-release
 			return nil
 		})

@@ -455,10 +455,13 @@ func (w *worker) unit(ctx context.Context, a unitArgs) error {
 	if ex, err := w.acquire(ctx, a.Run); errors.Is(err, ErrRefused) && w.cfg.Run == 0 {
 		// Refused before a beat names this worker on the run: it never held one of its units.
 		w.mu.Lock()
+		_, said := w.refused[a.Run] // two units in hand may both meet the refusal: it is said once
 		w.refused[a.Run], w.released[a] = err, true
 		w.mu.Unlock()
-		slog.Warn("run refused: its units go back to the queue for other workers, their attempts unspent", "run", a.Run,
-			"worker", w.cfg.ID, "err", err)
+		if !said {
+			slog.Warn("run refused: its units go back to the queue for other workers, their attempts unspent", "run", a.Run,
+				"worker", w.cfg.ID, "err", err)
+		}
 		return released{}
 	} else if err == nil {
 		w.release(ex) // runUnit acquires it again, now that the run is known to be this worker's
