@@ -400,6 +400,7 @@ type probeSender struct {
 	sent       *atomic.Uint64
 	control    bool
 	b4, b6, bl *synBatcher
+	turns      int // probes the pacer has counted that this sender has yet to build
 }
 
 func (s *Sweeper) newProbeSender(p *pacer, sent *atomic.Uint64, control bool) *probeSender {
@@ -413,15 +414,19 @@ func (o *probeSender) send(ctx context.Context, ap netip.AddrPort) error {
 	if err := o.s.allowed(ap); err != nil {
 		return err
 	}
-	if wait := o.p.next(); wait > pacerSlack {
-		// Ahead of the schedule: what is built goes now, then the sender sleeps.
-		if err := o.flush(); err != nil {
-			return err
-		}
-		if err := sleepCtx(ctx, wait); err != nil {
-			return err
+	if o.turns == 0 {
+		var wait time.Duration
+		if o.turns, wait = o.p.take(synBatch); wait > pacerSlack {
+			// Ahead of the schedule: what is built goes now, then the sender sleeps.
+			if err := o.flush(); err != nil {
+				return err
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
+				return err
+			}
 		}
 	}
+	o.turns--
 	b := o.b6
 	var r route4
 	if ap.Addr().Is4() {

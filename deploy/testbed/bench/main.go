@@ -840,7 +840,7 @@ func markdown(results []Result) string {
 			fmt.Fprintf(&b, "| %s | %s | %s | %.0f (%s) | %s | %s | %d |\n", k.mix, k.tool, span(found, "%.0f"), median(hps), span(hps, "%.0f"),
 				span(cpu, "%.2f"), span(rss, "%.0f"), errs)
 		}
-		fmt.Fprintf(&b, "\nhttpx (v1.8.1) and zgrab2 (v0.2.0, `http --senders N --timeout 3s`) identify nothing; a gateway counts for them when\nthe Control UI page came back with 200.\n")
+		fmt.Fprintf(&b, "\nhttpx (v1.8.1) and zgrab2 (v0.2.0, `http --senders N --connect-timeout 3s --target-timeout 3s`) identify nothing; a gateway counts for them when\nthe Control UI page came back with 200.\n")
 	}
 	b.WriteString(sparseMarkdown(results))
 	b.WriteString(internetMarkdown(results))
@@ -870,7 +870,7 @@ func internetMarkdown(results []Result) string {
 	fmt.Fprintf(&b, "Past 12,000 open hosts the testbed listens on the wildcard address and nftables answers RST for the closed ones.\n")
 	fmt.Fprintf(&b, "`testbed.sh up %s`. `clawcensus` is the HTTP stage alone on the list of open hosts (`scan --candidates`, defaults:\n", strings.Join(internetPopulation, " "))
 	fmt.Fprintf(&b, "4,096 hosts at once, 3 s first-byte deadline, 10 s per host); `httpx` the httpx CLI v1.8.1 and `zgrab2` the zgrab2 CLI v0.2.0\n")
-	fmt.Fprintf(&b, "on the same list (`-threads 1000 -timeout 3 -retries 0`; `http --senders 1000 --timeout 3s`); `clawcensus-scan` the whole scan of %s (SYN, `--rate 100000`, defaults otherwise),\n", block)
+	fmt.Fprintf(&b, "on the same list (`-threads 1000 -timeout 3 -retries 0`; `http --senders 1000 --connect-timeout 3s --target-timeout 3s`); `clawcensus-scan` the whole scan of %s (SYN, `--rate 100000`, defaults otherwise),\n", block)
 	fmt.Fprintf(&b, "whose report gives open ports, stored observations, answers lost and middleboxes.\n\n")
 	fmt.Fprintf(&b, "| tool | gateways found | hosts/s (median, range) | wall s | CPU-s | peak RSS MiB | open / stored / lost | middleboxes | errors |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, tool := range order {
@@ -945,8 +945,8 @@ func peerArgv(tool, list string, threads int) []string {
 			out = append(out, host)
 		}
 		os.WriteFile(ips, []byte(strings.Join(out, "\n")+"\n"), 0o644)
-		return append(argv, "http", "--input-file", ips, "--output-file", "-", "--senders", fmt.Sprint(threads),
-			"--port", port, "--timeout", "3s")
+		return append(argv, "http", "--blocklist-file", "/dev/null", "--input-file", ips, "--output-file", "-",
+			"--senders", fmt.Sprint(threads), "--port", port, "--connect-timeout", "3s", "--target-timeout", "3s")
 	}
 	return append(argv, "-l", list, "-silent", "-json", "-threads", fmt.Sprint(threads), "-timeout", "3", "-retries", "0",
 		"-disable-update-check", "-no-fallback")
