@@ -77,3 +77,32 @@ func TestSlowHTTPStageLosesNothing(t *testing.T) {
 		t.Errorf("run %s: open ports %d, stored %d, answers lost %d; want %d, %d, 0", s.Status, s.OpenPorts, s.Stored, s.AnswersLost, hosts, hosts)
 	}
 }
+
+// TestFingerprintingYieldsToABehindSweep: while the sweep is behind its schedule and the floor
+// of hosts is in flight, the next host waits; it goes once the sweep keeps up, at once when
+// fewer than the floor are in flight, and when the context ends.
+func TestFingerprintingYieldsToABehindSweep(t *testing.T) {
+	asks := 0
+	behindFor := func(n int) func() bool { // behind for the first n questions
+		asks = 0
+		return func() bool { asks++; return asks <= n }
+	}
+	full := func() int { return 8 }
+	yieldToSweep(context.Background(), behindFor(5), full, 8)
+	if asks != 6 {
+		t.Errorf("asked %d times, want 6: held while behind, gone once not", asks)
+	}
+	yieldToSweep(context.Background(), behindFor(1000), func() int { return 7 }, 8)
+	if asks != 1 {
+		t.Errorf("under the floor: asked %d times, want 1", asks)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	yieldToSweep(ctx, behindFor(1000), full, 8)
+	if asks != 1 {
+		t.Errorf("ended context: asked %d times, want 1", asks)
+	}
+	if sweepYieldFloor(4096) != 8 || sweepYieldFloor(3) != 3 {
+		t.Errorf("floor %d for 4096, %d for 3", sweepYieldFloor(4096), sweepYieldFloor(3))
+	}
+}

@@ -68,6 +68,9 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 				unprobed(op)
 				continue
 			}
+			if ex.sw != nil {
+				yieldToSweep(gctx, ex.sw.Behind, func() int { return len(ex.probing) }, sweepYieldFloor(cap(ex.probing)))
+			}
 			select {
 			case ex.probing <- struct{}{}:
 			case <-gctx.Done():
@@ -91,6 +94,22 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 	})
 	return g.Wait()
 }
+
+// yieldToSweep holds the next host's fingerprinting while the sweep is behind its schedule
+// and at least floor hosts are being fingerprinted: on a machine whose cores the sender
+// fills (an unlimited or too high rate), the HTTP stage then takes no more than floor hosts'
+// worth of CPU from it, and the hosts found wait in the sweep's buffer (which spills to disk,
+// never drops), not in the sender's way. A sweep that keeps its rate is never held back, nor
+// is fingerprinting ever stopped: floor hosts go on at any time.
+func yieldToSweep(ctx context.Context, behind func() bool, inFlight func() int, floor int) {
+	for behind() && inFlight() >= floor && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// sweepYieldFloor is how many hosts are fingerprinted at once, at least, while the sweep is
+// behind: 8 (or the concurrency, when lower), a few cores' worth of parsing.
+func sweepYieldFloor(concurrency int) int { return min(8, concurrency) }
 
 // sweepUnits is the feed of a sweep of plan units, one after another, its probe counts
 // following into stats as it goes (a check).

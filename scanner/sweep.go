@@ -117,6 +117,9 @@ type Sweeper struct {
 	// rate is the probes per second now (Config.Rate until SetRate); pace is the pacer of the
 	// sweep under way, which SetRate changes too.
 	rate atomic.Int64
+	// behind is set while the senders of a SYN pass run later than their schedule: the kernel
+	// or the CPU, not the rate, is what limits them (see Behind).
+	behind atomic.Bool
 	pace *pacer
 	// between is the pacer of probes sent beside a sweep while none is under way (Pace).
 	between *pacer
@@ -315,7 +318,9 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 			for _, part := range parts {
 				g.Go(func() error { return s.sendPass(gctx, part, pass, p) })
 			}
-			if err := g.Wait(); err != nil {
+			err := g.Wait()
+			s.behind.Store(false)
+			if err != nil {
 				return err
 			}
 			// Answers to the last probes of a pass arrive within the timeout.
@@ -334,6 +339,15 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 	s.settle(ctx)
 	return err
 }
+
+// Behind reports whether a SYN sweep is sending later than its schedule: the senders cannot
+// keep the rate asked (the CPU or the kernel's send path is the limit, as with an unlimited
+// rate). Work beside the sweep (fingerprinting) may then yield the CPU to it; between passes
+// and sweeps it is false.
+func (s *Sweeper) Behind() bool { return s.behind.Load() }
+
+// pacerBehind is how late a sender must be for Behind: more than a few batches.
+const pacerBehind = time.Millisecond
 
 // synSenders bounds the sender goroutines of one SYN sweep.
 const synSenders = 2
@@ -416,7 +430,11 @@ func (o *probeSender) send(ctx context.Context, ap netip.AddrPort) error {
 	}
 	if o.turns == 0 {
 		var wait time.Duration
-		if o.turns, wait = o.p.take(synBatch); wait > pacerSlack {
+		o.turns, wait = o.p.take(synBatch)
+		if late := wait < -pacerBehind; late != o.s.behind.Load() {
+			o.s.behind.Store(late)
+		}
+		if wait > pacerSlack {
 			// Ahead of the schedule: what is built goes now, then the sender sleeps.
 			if err := o.flush(); err != nil {
 				return err

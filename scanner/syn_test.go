@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -410,5 +411,41 @@ func TestControlCookie(t *testing.T) {
 			!e.validControl(ap, csport, cseq+1) || e.valid(ap, csport, cseq+1) {
 			t.Fatalf("%s: plan and control cookies are not told apart", ap)
 		}
+	}
+}
+
+// TestBehindWhileTheSenderCannotKeepTheRate: a SYN sweep asked for more than any sender here can
+// send (10M probes/s) is behind its schedule while it sends, which lets the HTTP stage yield to
+// it; after the sweep it is not.
+func TestBehindWhileTheSenderCannotKeepTheRate(t *testing.T) {
+	needRawSockets(t)
+	scope, _ := ParseScope("127.5.0.0/16")
+	sw, err := New(Config{Rate: 10_000_000, Method: MethodSYN, Timeout: 100 * time.Millisecond, Blocklist: NewBlocklist(true), Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	var seen atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				if sw.Behind() {
+					seen.Store(true)
+				}
+				runtime.Gosched()
+			}
+		}
+	}()
+	sweepAll(t, sw, &Plan{Specs: []string{"127.5.0.0/16"}, Blocklist: NewBlocklist(true), Ports: []uint16{29790}, Seed: 5})
+	close(done)
+	if !seen.Load() {
+		t.Error("65,536 probes asked at 10M/s: the sweep never said it was behind")
+	}
+	if sw.Behind() {
+		t.Error("behind after the sweep")
 	}
 }
