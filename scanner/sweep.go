@@ -120,7 +120,7 @@ type Sweeper struct {
 	// behind is set while the senders of a SYN pass run later than their schedule: the kernel
 	// or the CPU, not the rate, is what limits them (see Behind).
 	behind atomic.Bool
-	pace *pacer
+	pace   *pacer
 	// between is the pacer of probes sent beside a sweep while none is under way (Pace).
 	between *pacer
 
