@@ -60,6 +60,10 @@ type pacer struct {
 	base, n  uint64
 	interval float64 // nanoseconds per probe
 	now      func() time.Time
+	// behind: the sweep's senders fell more than pacerMaxLag behind while sending and have
+	// not caught up since; lastSweep is when they last took turns.
+	behind    bool
+	lastSweep time.Time
 }
 
 // pacerSlack is how far ahead of its time a probe may be built into a batch: below it the
@@ -83,7 +87,7 @@ func (p *pacer) due(n uint64) time.Time {
 
 // next counts a probe and returns how long until it is due (negative when late).
 func (p *pacer) next() time.Duration {
-	_, d := p.take(1)
+	_, d, _ := p.take(1, false)
 	return d
 }
 
@@ -91,18 +95,31 @@ func (p *pacer) next() time.Duration {
 // (at least one), and returns how many and how long until the first is due. A fast sender so
 // reads the clock once per few dozen probes, not once per probe (the clock read was 8% of
 // the SYN engine's time in a VM); a slow one still takes one probe at a time.
-func (p *pacer) take(most int) (n int, wait time.Duration) {
+//
+// sweep marks the turns of a sweep's own senders (not probes sent beside it); for them take
+// also says whether the sweep is behind: it fell more than pacerMaxLag behind its timeline
+// while sending — not when it comes back from idling, between passes — and has not since
+// been within pacerBehind of it.
+func (p *pacer) take(most int, sweep bool) (n int, wait time.Duration, behind bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	due := p.due(p.n)
-	if now.Sub(due) > pacerMaxLag {
+	if lag := now.Sub(due); lag > pacerMaxLag {
+		if sweep {
+			p.behind = now.Sub(p.lastSweep) < pacerMaxLag
+		}
 		p.start, p.base = now.Add(-pacerMaxLag), p.n
 		due = p.start
+	} else if sweep && lag < pacerBehind {
+		p.behind = false
+	}
+	if sweep {
+		p.lastSweep = now
 	}
 	n = max(1, min(most, int(float64(pacerSlack)/p.interval)))
 	p.n += uint64(n)
-	return n, due.Sub(now)
+	return n, due.Sub(now), p.behind
 }
 
 // wait waits for the next probe's turn: errUnpaced, at once, when the turn would come after

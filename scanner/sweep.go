@@ -304,6 +304,7 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 // sender goroutine (up to the cores there are, at most synSenders): the kernel's send path,
 // not Go, is what each probe costs most, and the parts share one pacer.
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
+	defer s.behind.Store(false)
 	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
 	s.mu.Lock()
 	p := newPacer(s.Rate())
@@ -346,7 +347,8 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 // and sweeps it is false.
 func (s *Sweeper) Behind() bool { return s.behind.Load() }
 
-// pacerBehind is how late a sender must be for Behind: more than a few batches.
+// pacerBehind is how close to its timeline a sweep that was behind must come to be behind no
+// longer: a few batches.
 const pacerBehind = time.Millisecond
 
 // synSenders bounds the sender goroutines of one SYN sweep.
@@ -430,9 +432,10 @@ func (o *probeSender) send(ctx context.Context, ap netip.AddrPort) error {
 	}
 	if o.turns == 0 {
 		var wait time.Duration
-		o.turns, wait = o.p.take(synBatch)
-		if late := wait < -pacerBehind; late != o.s.behind.Load() {
-			o.s.behind.Store(late)
+		var behind bool
+		o.turns, wait, behind = o.p.take(synBatch, !o.control)
+		if !o.control && behind != o.s.behind.Load() {
+			o.s.behind.Store(behind)
 		}
 		if wait > pacerSlack {
 			// Ahead of the schedule: what is built goes now, then the sender sleeps.

@@ -148,6 +148,70 @@ func TestPacerSchedule(t *testing.T) {
 	}
 }
 
+// TestPacerBehind: a sweep's senders are behind once they fall more than pacerMaxLag behind
+// while sending, and stay so until they come within pacerBehind of the timeline; coming back
+// from an idle spell is not falling behind, and turns taken beside the sweep change nothing.
+func TestPacerBehind(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	now := start
+	p := &pacer{start: start, interval: 1e9 / 100_000, now: func() time.Time { return now }} // 10 µs a probe
+	take := func(sweep bool) (wait time.Duration, behind bool) {
+		n, wait, behind := p.take(synBatch, sweep)
+		if n != 20 { // pacerSlack / 10 µs
+			t.Fatalf("took %d turns, want 20", n)
+		}
+		return wait, behind
+	}
+	// On time: 20 probes every 200 µs.
+	for range 50 {
+		if wait, behind := take(true); behind {
+			t.Fatalf("behind while on time (wait %v)", wait)
+		}
+		now = now.Add(200 * time.Microsecond)
+	}
+	// Sending at half the rate: 20 probes every 400 µs, 100 µs between takes.
+	for i := 0; ; i++ {
+		_, behind := take(true)
+		if behind {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("never behind at half the rate")
+		}
+		now = now.Add(400 * time.Microsecond)
+	}
+	for range 10 { // still slow: still behind
+		now = now.Add(400 * time.Microsecond)
+		if _, behind := take(true); !behind {
+			t.Fatal("no longer behind while still slow")
+		}
+	}
+	// Turns beside the sweep neither set nor clear it.
+	if _, behind := take(false); !behind {
+		t.Fatal("a turn beside the sweep cleared behind")
+	}
+	// Catching up: takes without time passing come within pacerBehind of the timeline.
+	for i := 0; ; i++ {
+		if _, behind := take(true); !behind {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("still behind after catching up")
+		}
+	}
+	// Two seconds idle (between passes): the first turn back is far behind the timeline, and
+	// not behind.
+	now = now.Add(2 * time.Second)
+	if wait, behind := take(true); behind || wait != -pacerMaxLag {
+		t.Errorf("back from idle: behind %v, wait %v (want -%v)", behind, wait, pacerMaxLag)
+	}
+	// Turns beside the sweep after a pass (control probes in its wait) do not make it behind.
+	now = now.Add(time.Second)
+	if _, behind := take(false); behind {
+		t.Error("a turn beside the sweep after idle set behind")
+	}
+}
+
 // needRawSockets skips where the process may not open raw sockets (CI runs as root).
 func needRawSockets(t *testing.T) {
 	t.Helper()

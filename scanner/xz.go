@@ -241,6 +241,11 @@ func (x *xzReader) blockHeader(size byte) error {
 	if x.wantComp >= 0 {
 		x.in.r = io.LimitReader(x.r, x.wantComp)
 	}
+	if x.wantUncomp >= 0 {
+		// A block's data refers only to what the block itself decoded: a dictionary larger than
+		// its size is never used, and a file of many small blocks costs no 64 MiB apiece.
+		dict = min(dict, max(uint64(x.wantUncomp), lzma.MinDictCap))
+	}
 	x.data, err = lzma.Reader2Config{DictCap: int(dict)}.NewReader2(&x.in)
 	if x.sum = nil; x.newHash != nil {
 		x.sum = x.newHash()
