@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clawcensus/clawcensus/internal/ctxsleep"
 	"github.com/clawcensus/clawcensus/scanner"
 	"github.com/clawcensus/clawcensus/store"
 )
@@ -132,14 +133,7 @@ func (b *budget) join(ctx context.Context) error {
 	if others == 0 {
 		return nil
 	}
-	t := time.NewTimer(joinWait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.Sleep(ctx, joinWait)
 }
 
 // leave is called once a sweep has ended: the share is given up after sweepGrace, unless

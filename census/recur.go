@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clawcensus/clawcensus/internal/ctxsleep"
 	"github.com/clawcensus/clawcensus/store"
 )
 
@@ -157,12 +158,8 @@ func Repeat(ctx context.Context, once func() (wait time.Duration, err error)) er
 		if err != nil || wait == 0 {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxsleep.Sleep(ctx, wait) != nil {
 			return nil
-		case <-t.C:
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/ctxsleep"
 )
 
 // Open is an open host:port a sweep found.
@@ -103,7 +105,7 @@ func (s *Sweeper) settle(ctx context.Context) {
 		if n == 0 || since > s.cfg.Timeout || ctx.Err() != nil {
 			break
 		}
-		sleepCtx(ctx, min(20*time.Millisecond, s.cfg.Timeout-since))
+		ctxsleep.Sleep(ctx, min(20*time.Millisecond, s.cfg.Timeout-since))
 	}
 	s.mu.Lock()
 	var rest []Open

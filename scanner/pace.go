@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/clawcensus/clawcensus/internal/ctxsleep"
 )
 
 // Pacing. A sweep's probes are paced evenly at the Sweeper's rate, which may change while it
@@ -132,7 +134,7 @@ func (p *pacer) wait(ctx context.Context) error {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return errUnpaced
 	}
-	return sleepCtx(ctx, d)
+	return ctxsleep.Sleep(ctx, d)
 }
 
 // setRate continues the timeline at pps from the next probe's time.

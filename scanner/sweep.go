@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clawcensus/clawcensus/internal/ctxsleep"
 )
 
 // Methods of sweeping.
@@ -325,7 +327,7 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 				return err
 			}
 			// Answers to the last probes of a pass arrive within the timeout.
-			if err := sleepCtx(cctx, s.cfg.Timeout); err != nil {
+			if err := ctxsleep.Sleep(cctx, s.cfg.Timeout); err != nil {
 				return err
 			}
 		}
@@ -442,7 +444,7 @@ func (o *probeSender) send(ctx context.Context, ap netip.AddrPort) error {
 			if err := o.flush(); err != nil {
 				return err
 			}
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := ctxsleep.Sleep(ctx, wait); err != nil {
 				return err
 			}
 		}
@@ -521,17 +523,6 @@ func (s *Sweeper) isAnswered(ap netip.AddrPort) bool {
 	defer s.mu.Unlock()
 	_, ok := s.answered[ap]
 	return ok
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // sweepConnect dials the plan's probes, each first try paced in the walk itself: a probe
