@@ -12,7 +12,7 @@ import (
 // rxRing is a TPACKET_V3 receive ring on the engine's packet socket. The kernel copies each
 // answer the filter keeps into a block of memory shared with this process and hands a block
 // over when it is full or ringRetireMs after its first answer; the reader walks the block with
-// no system call per answer and sleeps (poll) only when no block is ready. With recvmmsg the
+// no system call per answer and waits (in the runtime's poller) only when no block is ready. With recvmmsg the
 // reader woke for nearly every answer while the senders kept both cores busy, and each answer
 // was queued, copied and freed on its own.
 type rxRing struct {
@@ -54,23 +54,26 @@ func newRxRing(fd int) (*rxRing, error) {
 	return &rxRing{fd: fd, mem: mem}, nil
 }
 
-// read hands every answer of the blocks that are ready to each, gives the blocks back to the
-// kernel, and, when none was ready, waits up to waitMs for one.
-func (r *rxRing) read(waitMs int, each func([]byte)) {
-	for got := false; ; got = true {
+// drain hands every answer of the blocks that are ready to each and gives the blocks back to
+// the kernel; false: no block was ready.
+func (r *rxRing) drain(each func([]byte)) (got bool) {
+	for ; ; got = true {
 		block := r.mem[r.next*ringBlockSize : (r.next+1)*ringBlockSize]
 		hdr := (*unix.TpacketHdrV1)(unsafe.Pointer(&block[blockHdrOff]))
 		if atomic.LoadUint32(&hdr.Block_status)&unix.TP_STATUS_USER == 0 {
-			if !got {
-				fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN | unix.POLLERR}}
-				unix.Poll(fds, waitMs) // EINTR or a timeout: the caller looks again
-			}
-			return
+			return got
 		}
 		walkBlock(block, hdr.Num_pkts, hdr.Offset_to_first_pkt, each)
 		atomic.StoreUint32(&hdr.Block_status, unix.TP_STATUS_KERNEL)
 		r.next = (r.next + 1) % ringBlocks
 	}
+}
+
+// wait blocks up to waitMs for a block to be ready (a blocking poll: only where the runtime's
+// poller does not take the socket). EINTR or a timeout: the caller looks again.
+func (r *rxRing) wait(waitMs int) {
+	fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN | unix.POLLERR}}
+	unix.Poll(fds, waitMs)
 }
 
 // walkBlock hands each of a block's n packets to each: the captured bytes from the network

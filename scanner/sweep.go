@@ -127,8 +127,8 @@ type Sweeper struct {
 	between *pacer
 
 	mu       sync.Mutex
-	found    map[netip.AddrPort]bool     // open ports reported in this sweep
-	answered map[netip.AddrPort]struct{} // SYN: probes answered (open or closed) in this sweep
+	found    map[netip.AddrPort]bool // open ports reported in this sweep
+	answered answeredSet             // SYN: probes answered (open or closed) in this sweep
 	// pending holds open ports found and not yet handed to the sweep's output: whoever finds
 	// one (the packet reader, a CONNECT probe) never waits for the consumer, so a slow HTTP
 	// stage delays hosts but never makes the engine miss answers.
@@ -168,7 +168,7 @@ func New(cfg Config) (*Sweeper, error) {
 	if cfg.Blocklist == nil {
 		cfg.Blocklist = NewBlocklist(false)
 	}
-	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: map[netip.AddrPort]struct{}{},
+	s := &Sweeper{cfg: cfg, found: map[netip.AddrPort]bool{}, answered: newAnsweredSet(),
 		wake: make(chan struct{}, 1), dialer: net.Dialer{Timeout: cfg.Timeout}, ctlSeed: maphash.MakeSeed(),
 		verdicts: map[netip.AddrPort]*verdict{}, controlOf: map[netip.AddrPort]*verdict{}, controlWake: make(chan struct{}, 1)}
 	s.rate.Store(int64(cfg.Rate))
@@ -230,7 +230,7 @@ func (s *Sweeper) Stats() Stats {
 func (s *Sweeper) Sweep(ctx context.Context, plan *Plan, open chan<- Open) error {
 	s.mu.Lock()
 	s.found = map[netip.AddrPort]bool{}
-	s.answered = map[netip.AddrPort]struct{}{}
+	s.answered = newAnsweredSet()
 	s.pending = s.pending[:0]
 	s.active = true
 	s.mu.Unlock()
@@ -308,6 +308,7 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 	defer s.behind.Store(false)
 	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
+	defer addProcs(len(parts))()
 	s.mu.Lock()
 	p := newPacer(s.Rate())
 	s.pace = p
@@ -507,8 +508,7 @@ func (s *Sweeper) reply(ap netip.AddrPort, open, control bool) {
 		}
 		return
 	}
-	_, seen := s.answered[ap]
-	s.answered[ap] = struct{}{}
+	seen := s.answered.add(ap)
 	if open {
 		s.await(ap)
 	}
@@ -521,8 +521,7 @@ func (s *Sweeper) reply(ap netip.AddrPort, open, control bool) {
 func (s *Sweeper) isAnswered(ap netip.AddrPort) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.answered[ap]
-	return ok
+	return s.answered.has(ap)
 }
 
 // sweepConnect dials the plan's probes, each first try paced in the walk itself: a probe

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -46,6 +48,11 @@ type synEngine struct {
 	sendL int     // AF_PACKET, SOCK_RAW, protocol 0 (sends only): Ethernet frames to a gateway
 	recv  int     // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
 	ring  *rxRing // recv's receive ring; nil: recv is read with recvmmsg
+	// recvF owns recv once the engine is open; recvC, when the runtime's poller takes it, is
+	// how the reader waits for answers without holding a thread and a P in a blocking call
+	// (nil: a blocking poll or recvmmsg with a 20 ms timeout).
+	recvF *os.File
+	recvC syscall.RawConn
 
 	mu     sync.RWMutex       // routes: read per probe by every sender
 	routes map[[2]byte]route4 // per destination /16
@@ -122,8 +129,29 @@ func openSYN() (*synEngine, error) {
 	if r, err := newRxRing(e.recv); err == nil {
 		e.ring = r
 	}
+	e.pollable()
 	go e.receive()
 	return e, nil
+}
+
+// pollable hands recv to the runtime's poller. A reader in a blocking system call keeps its
+// P until the runtime's monitor takes it back, which it does late or not at all when it sees
+// idle Ps: with two Ps, the reader's wait for answers took one of the two senders' Ps for up
+// to its 20 ms timeout. Where the poller does not take the socket, recv stays blocking.
+func (e *synEngine) pollable() {
+	if unix.SetNonblock(e.recv, true) != nil {
+		return
+	}
+	e.recvF = os.NewFile(uintptr(e.recv), "packet socket")
+	if e.recvF.SetReadDeadline(time.Time{}) != nil { // not in the poller
+		unix.SetNonblock(e.recv, false)
+		return
+	}
+	if c, err := e.recvF.SyscallConn(); err == nil {
+		e.recvC = c
+	} else {
+		unix.SetNonblock(e.recv, false)
+	}
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -256,9 +284,21 @@ func acknowledges(ack, seq uint32) bool { return ack == seq+1 }
 // receive reads answers until the engine is closed.
 func (e *synEngine) receive() {
 	defer close(e.done)
-	if e.ring != nil {
+	switch {
+	case e.ring != nil && e.recvC != nil:
+		// Read returns once drain has handed over a block, or with an error once close
+		// closed recvF; in between it waits in the poller.
 		for !e.closed.Load() {
-			e.ring.read(20, e.parse) // 20 ms: how soon the reader sees close
+			if e.recvC.Read(func(uintptr) bool { return e.ring.drain(e.parse) }) != nil {
+				return
+			}
+		}
+		return
+	case e.ring != nil:
+		for !e.closed.Load() {
+			if !e.ring.drain(e.parse) {
+				e.ring.wait(20) // 20 ms: how soon the reader sees close
+			}
 		}
 		return
 	}
@@ -273,20 +313,31 @@ func (e *synEngine) receive() {
 		msgs[i].hdr.Iov = &iov[i]
 		msgs[i].hdr.SetIovlen(1)
 	}
-	for !e.closed.Load() {
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(e.recv), uintptr(unsafe.Pointer(&msgs[0])), synBatch, 0, 0, 0)
-		if errno != 0 {
-			if errno == unix.EAGAIN || errno == unix.EINTR {
-				continue
+	// recvmmsg reads one batch; false: nothing to read (EAGAIN, or the 20 ms timeout of a
+	// blocking socket).
+	recvmmsg := func(fd uintptr) bool {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), synBatch, 0, 0, 0)
+		switch {
+		case errno == unix.EAGAIN:
+			return false
+		case errno == unix.EINTR:
+			return true
+		case errno != 0:
+			if !e.closed.Load() {
+				time.Sleep(10 * time.Millisecond) // a transient error (ENOBUFS, ENOMEM): keep reading
 			}
-			if e.closed.Load() {
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // a transient error (ENOBUFS, ENOMEM): keep reading
-			continue
+			return true
 		}
 		for i := 0; i < int(n); i++ {
 			e.parse(bufs[i][:min(int(msgs[i].len), len(bufs[i]))])
+		}
+		return true
+	}
+	for !e.closed.Load() {
+		if e.recvC == nil {
+			recvmmsg(uintptr(e.recv))
+		} else if e.recvC.Read(recvmmsg) != nil {
+			return
 		}
 	}
 }
@@ -491,6 +542,10 @@ func (e *synEngine) close() {
 	if e.closed.Swap(true) {
 		return
 	}
+	if e.recvF != nil {
+		// Wakes a reader waiting in the poller; the socket is closed once its Read returns.
+		e.recvF.Close()
+	}
 	if e.recv >= 0 && e.done != nil {
 		select {
 		case <-e.done:
@@ -500,7 +555,11 @@ func (e *synEngine) close() {
 		case <-time.After(time.Second): // a reader still in the ring keeps it mapped
 		}
 	}
-	for _, fd := range []int{e.send4, e.send6, e.sendL, e.recv} {
+	recv := e.recv
+	if e.recvF != nil {
+		recv = -1 // closed with recvF
+	}
+	for _, fd := range []int{e.send4, e.send6, e.sendL, recv} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}

@@ -64,6 +64,8 @@ func main() {
 	growth := flag.Bool("growth", true, "also measure how the whole scan grows with open hosts and the share of silent ones")
 	sparse := flag.Bool("sparse", true, "also sweep with 1 in 1,000 addresses open (the whole scan against zmap and the engine)")
 	cells := flag.String("growth-cells", "", "only these growth rows, OPEN:SILENT[,…] (default: every row of the table)")
+	variants := flag.String("scan-variants", "", "more rows in the 1-in-1,000 table: the whole scan again with other settings, "+
+		"LABEL:K=V[,K=V…][;LABEL:…], each K=V an environment variable of the scan, BIN=PATH another clawcensus binary")
 	from := flag.String("from-json", "", "run nothing: write the report from these raw results files (comma-separated), later files' rows after earlier ones'")
 	flag.Parse()
 	if *from != "" {
@@ -83,6 +85,10 @@ func main() {
 			}
 			growthCells = append(growthCells, struct{ open, silent int }{open, silent})
 		}
+	}
+	if err := parseVariants(*variants); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
 	}
 	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *internet, *growth, *sparse, *out, *raw); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -391,6 +397,7 @@ func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Resul
 	ns := []string{"ip", "netns", "exec", prefix + "-scan"}
 	var argv []string
 	outFile := ""
+	tool, label, _ := strings.Cut(tool, "+") // a variant of the whole scan: clawcensus-scan+LABEL
 	switch tool {
 	case "clawcensus-engine":
 		argv = []string{self, "sweep", "-rate", "10000000"}
@@ -400,8 +407,13 @@ func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Resul
 		argv = []string{"zmap", "-p", port, "-r", "0", "-P", "3", "-b", "/dev/null", "-i", tb.iface, "-G", tb.mac, "-S", "198.19.255.1",
 			"-c", "2", "-q", "--disable-syslog", "-f", "saddr", "-o", "-", block}
 	case "clawcensus-scan":
-		argv = []string{"env", "CLAWCENSUS_SCOPE=" + block, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "10000000",
-			"--retries", "0", "--timeout", "2s", "--all", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-%d.db", time.Now().UnixNano())), block}
+		argv = []string{"env", "CLAWCENSUS_SCOPE=" + block}
+		if v, ok := scanVariants[label]; ok {
+			argv = append(argv, v.env...)
+			bin = cmp.Or(v.bin, bin)
+		}
+		argv = append(argv, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "10000000",
+			"--retries", "0", "--timeout", "2s", "--all", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-%d.db", time.Now().UnixNano())), block)
 	case "zmap":
 		argv = []string{"zmap", "-p", port, "-r", "0", "-b", "/dev/null", "-i", tb.iface, "-G", tb.mac, "-S", "198.19.255.1",
 			"-c", "2", "-q", "--disable-syslog", "-f", "saddr", "-o", "-", block}
@@ -566,17 +578,64 @@ func sparseRuns(tb *testbed, self, bin string, reps int) ([]Result, error) {
 	}
 	var results []Result
 	for rep := 1; rep <= max(reps, 3); rep++ { // best of three at least, as the issue measured
-		for _, tool := range []string{"clawcensus-scan", "clawcensus-engine", "zmap"} {
+		tools := []string{"clawcensus-scan"}
+		for _, label := range variantOrder {
+			tools = append(tools, "clawcensus-scan+"+label)
+		}
+		for _, tool := range append(tools, "clawcensus-engine", "zmap") {
 			if !available(tool) {
 				continue
 			}
 			r := sweepRun(*tb, tool, self, bin, truth)
+			r.Tool = tool
 			r.Stage, r.Mix, r.GSO, r.Rep = "sparse", "1 in 1,000 open", "on", rep
 			fmt.Fprintf(os.Stderr, "sparse %-18s rep %d: recall %.3f, send %.0f pps (counter), %.2f CPU-s %s\n", tool, rep, r.Recall, r.SendPPS, r.CPUS, r.Error)
 			results = append(results, r)
 		}
 	}
 	return results, nil
+}
+
+// scanVariants are the -scan-variants: the whole scan again, with other environment variables
+// (GOMAXPROCS, GOGC, …) or another binary, as more rows of the 1-in-1,000 table.
+var (
+	scanVariants = map[string]scanVariant{}
+	variantOrder []string
+)
+
+type scanVariant struct {
+	env []string
+	bin string
+}
+
+func parseVariants(spec string) error {
+	for _, v := range strings.Split(spec, ";") {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		label, kvs, ok := strings.Cut(v, ":")
+		if !ok || label == "" || strings.ContainsAny(label, "+ ") {
+			return fmt.Errorf("-scan-variants %q: want LABEL:K=V[,K=V…] with a label of no spaces or +", v)
+		}
+		if _, dup := scanVariants[label]; dup {
+			return fmt.Errorf("-scan-variants: label %q twice", label)
+		}
+		var sv scanVariant
+		for _, kv := range strings.Split(kvs, ",") {
+			k, val, ok := strings.Cut(kv, "=")
+			switch {
+			case !ok || k == "":
+				return fmt.Errorf("-scan-variants %q: %q is not K=V", v, kv)
+			case k == "BIN":
+				sv.bin = val
+			default:
+				sv.env = append(sv.env, kv)
+			}
+		}
+		scanVariants[label] = sv
+		variantOrder = append(variantOrder, label)
+	}
+	return nil
 }
 
 // sparseMarkdown is the 1-in-1,000 table: send rates by the packet counter.
