@@ -9,10 +9,12 @@ import (
 func TestAddProcsGivesThemBack(t *testing.T) {
 	base := runtime.GOMAXPROCS(0)
 	r1 := addProcs(2)
+	t.Cleanup(r1) // a failure leaves GOMAXPROCS as it was for the tests after it
 	if got := runtime.GOMAXPROCS(0); got != base+2 {
 		t.Fatalf("one sweep of 2 senders: GOMAXPROCS %d, want %d", got, base+2)
 	}
 	r2 := addProcs(1)
+	t.Cleanup(r2)
 	if got := runtime.GOMAXPROCS(0); got != base+3 {
 		t.Fatalf("two sweeps (2 and 1 senders): GOMAXPROCS %d, want %d", got, base+3)
 	}

@@ -12,9 +12,9 @@ import (
 // rxRing is a TPACKET_V3 receive ring on the engine's packet socket. The kernel copies each
 // answer the filter keeps into a block of memory shared with this process and hands a block
 // over when it is full or ringRetireMs after its first answer; the reader walks the block with
-// no system call per answer and waits (in the runtime's poller) only when no block is ready. With recvmmsg the
-// reader woke for nearly every answer while the senders kept both cores busy, and each answer
-// was queued, copied and freed on its own.
+// no system call per answer and waits (in the runtime's poller) only when no block is ready.
+// With recvmmsg the reader woke for nearly every answer while the senders kept both cores busy,
+// and each answer was queued, copied and freed on its own.
 type rxRing struct {
 	fd   int
 	mem  []byte
@@ -67,13 +67,6 @@ func (r *rxRing) drain(each func([]byte)) (got bool) {
 		atomic.StoreUint32(&hdr.Block_status, unix.TP_STATUS_KERNEL)
 		r.next = (r.next + 1) % ringBlocks
 	}
-}
-
-// wait blocks up to waitMs for a block to be ready (a blocking poll: only where the runtime's
-// poller does not take the socket). EINTR or a timeout: the caller looks again.
-func (r *rxRing) wait(waitMs int) {
-	fds := []unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLIN | unix.POLLERR}}
-	unix.Poll(fds, waitMs)
 }
 
 // walkBlock hands each of a block's n packets to each: the captured bytes from the network

@@ -48,16 +48,17 @@ type synEngine struct {
 	sendL int     // AF_PACKET, SOCK_RAW, protocol 0 (sends only): Ethernet frames to a gateway
 	recv  int     // AF_PACKET, SOCK_DGRAM, ETH_P_ALL, with the BPF filter
 	ring  *rxRing // recv's receive ring; nil: recv is read with recvmmsg
-	// recvF owns recv once the engine is open; recvC, when the runtime's poller takes it, is
-	// how the reader waits for answers without holding a thread and a P in a blocking call
-	// (nil: a blocking poll or recvmmsg with a 20 ms timeout).
+	// recvF, when set, owns recv; recvC, when the runtime's poller takes the socket, is how
+	// the reader waits for answers without holding a thread and a P in a blocking call (nil:
+	// a blocking poll or recvmmsg with a 20 ms timeout).
 	recvF *os.File
 	recvC syscall.RawConn
 
 	mu     sync.RWMutex       // routes: read per probe by every sender
 	routes map[[2]byte]route4 // per destination /16
 
-	closed  atomic.Bool
+	closed atomic.Bool
+	// done is closed when the reader returns; nil until it is started.
 	done    chan struct{}
 	handler atomic.Pointer[func(ap netip.AddrPort, open, control bool)] // the sweep answers go to
 	// Invalid counts answers to our ports whose cookie does not match (forged, unsolicited or
@@ -67,8 +68,7 @@ type synEngine struct {
 
 // openSYN opens the engine's sockets. Without CAP_NET_RAW it fails with EPERM.
 func openSYN() (*synEngine, error) {
-	e := &synEngine{seed: maphash.MakeSeed(), send4: -1, send6: -1, sendL: -1, recv: -1, routes: map[[2]byte]route4{},
-		done: make(chan struct{})}
+	e := &synEngine{seed: maphash.MakeSeed(), send4: -1, send6: -1, sendL: -1, recv: -1, routes: map[[2]byte]route4{}}
 	var err error
 	if e.send4, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW); err != nil {
 		return nil, fmt.Errorf("raw IPv4 socket: %w", err)
@@ -130,6 +130,7 @@ func openSYN() (*synEngine, error) {
 		e.ring = r
 	}
 	e.pollable()
+	e.done = make(chan struct{})
 	go e.receive()
 	return e, nil
 }
@@ -284,24 +285,41 @@ func acknowledges(ack, seq uint32) bool { return ack == seq+1 }
 // receive reads answers until the engine is closed.
 func (e *synEngine) receive() {
 	defer close(e.done)
-	switch {
-	case e.ring != nil && e.recvC != nil:
-		// Read returns once drain has handed over a block, or with an error once close
-		// closed recvF; in between it waits in the poller.
-		for !e.closed.Load() {
-			if e.recvC.Read(func(uintptr) bool { return e.ring.drain(e.parse) }) != nil {
-				return
-			}
-		}
-		return
-	case e.ring != nil:
-		for !e.closed.Load() {
-			if !e.ring.drain(e.parse) {
-				e.ring.wait(20) // 20 ms: how soon the reader sees close
-			}
-		}
-		return
+	// batch reads what is ready and reports whether there was anything.
+	var batch func(fd uintptr) bool
+	if e.ring != nil {
+		batch = func(uintptr) bool { return e.ring.drain(e.parse) }
+	} else {
+		batch = e.recvmmsgBatch()
 	}
+	poller := e.recvC != nil
+	for !e.closed.Load() {
+		if poller {
+			// Read returns once batch has read something, at the deadline (a kernel before 4.8
+			// wakes no poller when a ring block is retired by its timer), or when close wakes it.
+			e.recvF.SetReadDeadline(time.Now().Add(readerDeadline))
+			err := e.recvC.Read(batch)
+			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) || e.closed.Load() {
+				continue
+			}
+			// The poller gave up on the socket: the reader waits in poll(2) from now on, as
+			// where the poller never took it, and goes on reading.
+			poller = false
+		}
+		if !batch(uintptr(e.recv)) {
+			fds := []unix.PollFd{{Fd: int32(e.recv), Events: unix.POLLIN | unix.POLLERR}}
+			unix.Poll(fds, 20) // 20 ms: how soon the reader sees close; EINTR or a timeout: look again
+		}
+	}
+}
+
+// readerDeadline bounds one wait of the reader in the poller.
+const readerDeadline = 100 * time.Millisecond
+
+// recvmmsgBatch returns the reader's batch where the kernel gives no receive ring: one
+// recvmmsg of up to synBatch answers; false: nothing to read (EAGAIN, or the 20 ms timeout
+// of a blocking socket).
+func (e *synEngine) recvmmsgBatch() func(fd uintptr) bool {
 	var (
 		bufs [synBatch][128]byte
 		iov  [synBatch]unix.Iovec
@@ -313,9 +331,7 @@ func (e *synEngine) receive() {
 		msgs[i].hdr.Iov = &iov[i]
 		msgs[i].hdr.SetIovlen(1)
 	}
-	// recvmmsg reads one batch; false: nothing to read (EAGAIN, or the 20 ms timeout of a
-	// blocking socket).
-	recvmmsg := func(fd uintptr) bool {
+	return func(fd uintptr) bool {
 		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), synBatch, 0, 0, 0)
 		switch {
 		case errno == unix.EAGAIN:
@@ -332,13 +348,6 @@ func (e *synEngine) receive() {
 			e.parse(bufs[i][:min(int(msgs[i].len), len(bufs[i]))])
 		}
 		return true
-	}
-	for !e.closed.Load() {
-		if e.recvC == nil {
-			recvmmsg(uintptr(e.recv))
-		} else if e.recvC.Read(recvmmsg) != nil {
-			return
-		}
 	}
 }
 
@@ -543,10 +552,9 @@ func (e *synEngine) close() {
 		return
 	}
 	if e.recvF != nil {
-		// Wakes a reader waiting in the poller; the socket is closed once its Read returns.
-		e.recvF.Close()
+		e.recvF.SetReadDeadline(time.Now()) // wakes a reader waiting in the poller
 	}
-	if e.recv >= 0 && e.done != nil {
+	if e.done != nil { // the reader was started
 		select {
 		case <-e.done:
 			if e.ring != nil {
@@ -555,11 +563,12 @@ func (e *synEngine) close() {
 		case <-time.After(time.Second): // a reader still in the ring keeps it mapped
 		}
 	}
-	recv := e.recv
 	if e.recvF != nil {
-		recv = -1 // closed with recvF
+		e.recvF.Close() // recv, which it owns
+	} else if e.recv >= 0 {
+		unix.Close(e.recv)
 	}
-	for _, fd := range []int{e.send4, e.send6, e.sendL, recv} {
+	for _, fd := range []int{e.send4, e.send6, e.sendL} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}

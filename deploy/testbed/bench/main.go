@@ -65,7 +65,7 @@ func main() {
 	sparse := flag.Bool("sparse", true, "also sweep with 1 in 1,000 addresses open (the whole scan against zmap and the engine)")
 	cells := flag.String("growth-cells", "", "only these growth rows, OPEN:SILENT[,…] (default: every row of the table)")
 	variants := flag.String("scan-variants", "", "more rows in the 1-in-1,000 table: the whole scan again with other settings, "+
-		"LABEL:K=V[,K=V…][;LABEL:…], each K=V an environment variable of the scan, BIN=PATH another clawcensus binary")
+		"'LABEL:K=V[ K=V…][;LABEL:…]', each K=V an environment variable of the scan, BIN=PATH another clawcensus binary")
 	from := flag.String("from-json", "", "run nothing: write the report from these raw results files (comma-separated), later files' rows after earlier ones'")
 	flag.Parse()
 	if *from != "" {
@@ -86,11 +86,12 @@ func main() {
 			growthCells = append(growthCells, struct{ open, silent int }{open, silent})
 		}
 	}
-	if err := parseVariants(*variants); err != nil {
+	vs, err := parseVariants(*variants)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *internet, *growth, *sparse, *out, *raw); err != nil {
+	if err := run(*reps, strings.Split(*tools, ","), *httpStage, *internet, *growth, *sparse, vs, *out, *raw); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -151,12 +152,14 @@ func sweep(args []string) error {
 
 // Result is one run of one tool in one cell.
 type Result struct {
-	Stage     string  `json:"stage"` // sweep or http
-	Tool      string  `json:"tool"`
-	GSO       string  `json:"gso"`
-	LossPct   float64 `json:"loss_pct"`
-	Mix       string  `json:"mix,omitempty"`
-	Rep       int     `json:"rep"`
+	Stage   string  `json:"stage"` // sweep or http
+	Tool    string  `json:"tool"`
+	GSO     string  `json:"gso"`
+	LossPct float64 `json:"loss_pct"`
+	Mix     string  `json:"mix,omitempty"`
+	Rep     int     `json:"rep"`
+	// Batch tells runs joined by -from-json apart: repetition 1 of one file is not that of another.
+	Batch     int     `json:"batch,omitempty"`
 	Probes    int     `json:"probes,omitempty"`
 	Found     int     `json:"found"`
 	Truth     int     `json:"truth"`
@@ -197,7 +200,7 @@ func (t testbed) do(args ...string) error {
 // measured again (say, with a fixed build) replaces nothing by itself; pick the rows with jq.
 func render(files []string, out, raw string) error {
 	var results []Result
-	for _, f := range files {
+	for fi, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return err
@@ -205,6 +208,11 @@ func render(files []string, out, raw string) error {
 		var rs []Result
 		if err := json.Unmarshal(b, &rs); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
+		}
+		for i := range rs {
+			if rs[i].Batch == 0 { // a file of one run: its repetitions are its own
+				rs[i].Batch = fi + 1
+			}
 		}
 		results = append(results, rs...)
 	}
@@ -240,7 +248,7 @@ func (t *testbed) up(args ...string) error {
 	return nil
 }
 
-func run(reps int, tools []string, httpStage, internet, growth, sparse bool, out, raw string) error {
+func run(reps int, tools []string, httpStage, internet, growth, sparse bool, variants []scanVariant, out, raw string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root (network namespaces, raw sockets)")
 	}
@@ -285,7 +293,7 @@ func run(reps int, tools []string, httpStage, internet, growth, sparse bool, out
 						fmt.Fprintf(os.Stderr, "%s is not installed (deploy/testbed/tools.sh): left out\n", tool)
 						continue
 					}
-					r := sweepRun(tb, tool, self, bin, truth)
+					r := sweepRun(tb, tool, self, bin, truth, scanVariant{})
 					r.GSO, r.LossPct, r.Rep = gso, loss, rep
 					fmt.Fprintf(os.Stderr, "sweep %-18s gso=%-3s loss=%g%% rep %d: recall %.3f, %.0f pps, %.2f CPU-s, %.0f MiB %s\n",
 						tool, gso, loss, rep, r.Recall, r.PPS, r.CPUS, r.RSSMiB, r.Error)
@@ -297,7 +305,7 @@ func run(reps int, tools []string, httpStage, internet, growth, sparse bool, out
 	tb.do("loss", "0")
 	tb.do("offload", "on")
 	if sparse {
-		sr, err := sparseRuns(&tb, self, bin, reps)
+		sr, err := sparseRuns(&tb, self, bin, reps, variants)
 		if err != nil {
 			return err
 		}
@@ -393,11 +401,11 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Result {
+// sweepRun runs one tool once; v, a variant of the whole scan (zero for any other tool).
+func sweepRun(tb testbed, tool, self, bin string, truth map[string]string, v scanVariant) Result {
 	ns := []string{"ip", "netns", "exec", prefix + "-scan"}
 	var argv []string
 	outFile := ""
-	tool, label, _ := strings.Cut(tool, "+") // a variant of the whole scan: clawcensus-scan+LABEL
 	switch tool {
 	case "clawcensus-engine":
 		argv = []string{self, "sweep", "-rate", "10000000"}
@@ -407,12 +415,8 @@ func sweepRun(tb testbed, tool, self, bin string, truth map[string]string) Resul
 		argv = []string{"zmap", "-p", port, "-r", "0", "-P", "3", "-b", "/dev/null", "-i", tb.iface, "-G", tb.mac, "-S", "198.19.255.1",
 			"-c", "2", "-q", "--disable-syslog", "-f", "saddr", "-o", "-", block}
 	case "clawcensus-scan":
-		argv = []string{"env", "CLAWCENSUS_SCOPE=" + block}
-		if v, ok := scanVariants[label]; ok {
-			argv = append(argv, v.env...)
-			bin = cmp.Or(v.bin, bin)
-		}
-		argv = append(argv, bin, "scan", "--lab", "--scan-type", "syn", "--rate", "10000000",
+		argv = append([]string{"env", "CLAWCENSUS_SCOPE=" + block}, v.env...)
+		argv = append(argv, cmp.Or(v.bin, bin), "scan", "--lab", "--scan-type", "syn", "--rate", "10000000",
 			"--retries", "0", "--timeout", "2s", "--all", "--db", filepath.Join(os.TempDir(), fmt.Sprintf("bench-%d.db", time.Now().UnixNano())), block)
 	case "zmap":
 		argv = []string{"zmap", "-p", port, "-r", "0", "-b", "/dev/null", "-i", tb.iface, "-G", tb.mac, "-S", "198.19.255.1",
@@ -568,7 +572,7 @@ func httpRuns(tb *testbed, bin string, reps int) ([]Result, error) {
 // sparseRuns sweeps the block with 65 of its 65,536 addresses open (1 in 1,000, GSO/TSO on, no
 // loss): the whole clawcensus scan, the engine alone and zmap, interleaved, their send rates by
 // the packet counter.
-func sparseRuns(tb *testbed, self, bin string, reps int) ([]Result, error) {
+func sparseRuns(tb *testbed, self, bin string, reps int, variants []scanVariant) ([]Result, error) {
 	if err := tb.up("-n", "65", "-seed", "13", "-gateways", "5"); err != nil {
 		return nil, err
 	}
@@ -576,73 +580,77 @@ func sparseRuns(tb *testbed, self, bin string, reps int) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	type entry struct {
+		tool string
+		v    scanVariant
+	}
+	entries := []entry{{tool: "clawcensus-scan"}}
+	for _, v := range variants {
+		entries = append(entries, entry{"clawcensus-scan+" + v.label, v})
+	}
+	entries = append(entries, entry{tool: "clawcensus-engine"}, entry{tool: "zmap"})
 	var results []Result
 	for rep := 1; rep <= max(reps, 5); rep++ { // five at least: runs of one cell differ by up to ±20% here
-		tools := []string{"clawcensus-scan"}
-		for _, label := range variantOrder {
-			tools = append(tools, "clawcensus-scan+"+label)
-		}
-		for _, tool := range append(tools, "clawcensus-engine", "zmap") {
-			if !available(tool) {
+		for _, e := range entries {
+			if !available(e.tool) {
 				continue
 			}
-			r := sweepRun(*tb, tool, self, bin, truth)
-			r.Tool = tool
+			r := sweepRun(*tb, strings.TrimSuffix(e.tool, "+"+e.v.label), self, bin, truth, e.v)
+			r.Tool = e.tool
 			r.Stage, r.Mix, r.GSO, r.Rep = "sparse", "1 in 1,000 open", "on", rep
-			fmt.Fprintf(os.Stderr, "sparse %-18s rep %d: recall %.3f, send %.0f pps (counter), %.2f CPU-s %s\n", tool, rep, r.Recall, r.SendPPS, r.CPUS, r.Error)
+			fmt.Fprintf(os.Stderr, "sparse %-18s rep %d: recall %.3f, send %.0f pps (counter), %.2f CPU-s %s\n", e.tool, rep, r.Recall, r.SendPPS, r.CPUS, r.Error)
 			results = append(results, r)
 		}
 	}
 	return results, nil
 }
 
-// scanVariants are the -scan-variants: the whole scan again, with other environment variables
-// (GOMAXPROCS, GOGC, …) or another binary, as more rows of the 1-in-1,000 table.
-var (
-	scanVariants = map[string]scanVariant{}
-	variantOrder []string
-)
-
+// scanVariant is one of the -scan-variants: the whole scan again, with other environment
+// variables (GOMAXPROCS, GOGC, …) or another binary, as one more row of the 1-in-1,000 table.
 type scanVariant struct {
-	env []string
-	bin string
+	label string
+	env   []string
+	bin   string
 }
 
-func parseVariants(spec string) error {
+func parseVariants(spec string) ([]scanVariant, error) {
+	var vs []scanVariant
 	for _, v := range strings.Split(spec, ";") {
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		label, kvs, ok := strings.Cut(v, ":")
-		if !ok || label == "" || strings.ContainsAny(label, "+ ") {
-			return fmt.Errorf("-scan-variants %q: want LABEL:K=V[,K=V…] with a label of no spaces or +", v)
+		label, kvs, ok := strings.Cut(strings.TrimSpace(v), ":")
+		if !ok || label == "" || strings.ContainsAny(label, "+| \t`") {
+			return nil, fmt.Errorf("-scan-variants %q: want LABEL:K=V[ K=V…], a label without spaces, +, | or `", v)
 		}
-		if _, dup := scanVariants[label]; dup {
-			return fmt.Errorf("-scan-variants: label %q twice", label)
+		sv := scanVariant{label: label}
+		for _, o := range vs {
+			if o.label == label {
+				return nil, fmt.Errorf("-scan-variants: label %q twice", label)
+			}
 		}
-		var sv scanVariant
-		for _, kv := range strings.Split(kvs, ",") {
+		for _, kv := range strings.Fields(kvs) {
 			k, val, ok := strings.Cut(kv, "=")
 			switch {
 			case !ok || k == "":
-				return fmt.Errorf("-scan-variants %q: %q is not K=V", v, kv)
+				return nil, fmt.Errorf("-scan-variants %q: %q is not K=V", v, kv)
 			case k == "BIN":
 				sv.bin = val
 			default:
 				sv.env = append(sv.env, kv)
 			}
 		}
-		scanVariants[label] = sv
-		variantOrder = append(variantOrder, label)
+		vs = append(vs, sv)
 	}
-	return nil
+	return vs, nil
 }
 
 // sparseMarkdown is the 1-in-1,000 table: send rates by the packet counter.
 func sparseMarkdown(results []Result) string {
 	cells := map[string][]float64{}
 	recall := map[string][]float64{}
-	zmapOf := map[int]float64{} // zmap's send rate in each repetition
+	type repetition struct{ batch, rep int }
+	zmapOf := map[repetition]float64{} // zmap's send rate in each repetition
 	var order []string
 	for _, r := range results {
 		if r.Stage != "sparse" || r.Error != "" {
@@ -654,7 +662,7 @@ func sparseMarkdown(results []Result) string {
 		cells[r.Tool] = append(cells[r.Tool], r.SendPPS)
 		recall[r.Tool] = append(recall[r.Tool], r.Recall)
 		if r.Tool == "zmap" {
-			zmapOf[r.Rep] = r.SendPPS
+			zmapOf[repetition{r.Batch, r.Rep}] = r.SendPPS
 		}
 	}
 	if len(order) == 0 {
@@ -664,7 +672,7 @@ func sparseMarkdown(results []Result) string {
 	// machine's slow and fast spells, which move every tool, cancel out.
 	paired := map[string][]float64{}
 	for _, r := range results {
-		if z := zmapOf[r.Rep]; r.Stage == "sparse" && r.Error == "" && z > 0 {
+		if z := zmapOf[repetition{r.Batch, r.Rep}]; r.Stage == "sparse" && r.Error == "" && z > 0 {
 			paired[r.Tool] = append(paired[r.Tool], r.SendPPS/z)
 		}
 	}
