@@ -16,7 +16,6 @@ import (
 // With recvmmsg the reader woke for nearly every answer while the senders kept both cores busy,
 // and each answer was queued, copied and freed on its own.
 type rxRing struct {
-	fd   int
 	mem  []byte
 	next int // the block the reader looks at next
 }
@@ -51,7 +50,7 @@ func newRxRing(fd int) (*rxRing, error) {
 		unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &unix.TpacketReq3{}) // no ring
 		return nil, err
 	}
-	return &rxRing{fd: fd, mem: mem}, nil
+	return &rxRing{mem: mem}, nil
 }
 
 // drain hands every answer of the blocks that are ready to each and gives the blocks back to

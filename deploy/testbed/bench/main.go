@@ -581,24 +581,24 @@ func sparseRuns(tb *testbed, self, bin string, reps int, variants []scanVariant)
 		return nil, err
 	}
 	type entry struct {
-		tool string
-		v    scanVariant
+		row, tool string // the table's row, the tool run
+		v         scanVariant
 	}
-	entries := []entry{{tool: "clawcensus-scan"}}
+	entries := []entry{{"clawcensus-scan", "clawcensus-scan", scanVariant{}}}
 	for _, v := range variants {
-		entries = append(entries, entry{"clawcensus-scan+" + v.label, v})
+		entries = append(entries, entry{"clawcensus-scan+" + v.label, "clawcensus-scan", v})
 	}
-	entries = append(entries, entry{tool: "clawcensus-engine"}, entry{tool: "zmap"})
+	entries = append(entries, entry{"clawcensus-engine", "clawcensus-engine", scanVariant{}}, entry{"zmap", "zmap", scanVariant{}})
 	var results []Result
 	for rep := 1; rep <= max(reps, 5); rep++ { // five at least: runs of one cell differ by up to ±20% here
 		for _, e := range entries {
 			if !available(e.tool) {
 				continue
 			}
-			r := sweepRun(*tb, strings.TrimSuffix(e.tool, "+"+e.v.label), self, bin, truth, e.v)
-			r.Tool = e.tool
+			r := sweepRun(*tb, e.tool, self, bin, truth, e.v)
+			r.Tool = e.row
 			r.Stage, r.Mix, r.GSO, r.Rep = "sparse", "1 in 1,000 open", "on", rep
-			fmt.Fprintf(os.Stderr, "sparse %-18s rep %d: recall %.3f, send %.0f pps (counter), %.2f CPU-s %s\n", e.tool, rep, r.Recall, r.SendPPS, r.CPUS, r.Error)
+			fmt.Fprintf(os.Stderr, "sparse %-18s rep %d: recall %.3f, send %.0f pps (counter), %.2f CPU-s %s\n", e.row, rep, r.Recall, r.SendPPS, r.CPUS, r.Error)
 			results = append(results, r)
 		}
 	}
