@@ -99,8 +99,8 @@ func (ex *executor) pipeline(ctx context.Context, find feed, unit int64, keep bo
 // and at least floor hosts are being fingerprinted: on a machine whose cores the sender
 // fills (an unlimited or too high rate), the HTTP stage then takes no more than floor hosts'
 // worth of CPU from it, and the hosts found wait in the sweep's buffer (in memory, a few
-// dozen bytes a host, never dropped), not in the sender's way. A sweep that keeps its rate is never held back, nor
-// is fingerprinting ever stopped: floor hosts go on at any time.
+// dozen bytes a host, never dropped), not in the sender's way. A sweep that keeps its rate
+// is never held back, nor is fingerprinting ever stopped: floor hosts go on at any time.
 func yieldToSweep(ctx context.Context, behind func() bool, inFlight func() int, floor int) {
 	for behind() && inFlight() >= floor && ctx.Err() == nil {
 		time.Sleep(2 * time.Millisecond)

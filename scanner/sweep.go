@@ -306,7 +306,6 @@ func (s *Sweeper) allowed(ap netip.AddrPort) error {
 // sender goroutine (up to the cores there are, at most synSenders): the kernel's send path,
 // not Go, is what each probe costs most, and the parts share one pacer.
 func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
-	defer s.behind.Store(false)
 	parts := splitWindow(plan, min(runtime.GOMAXPROCS(0), synSenders))
 	defer addProcs(len(parts))()
 	s.mu.Lock()
@@ -323,7 +322,7 @@ func (s *Sweeper) sweepSYN(ctx context.Context, plan *Plan) error {
 				g.Go(func() error { return s.sendPass(gctx, part, pass, p) })
 			}
 			err := g.Wait()
-			s.behind.Store(false)
+			s.behind.Store(false) // between passes and after the last; only the passes' senders set it
 			if err != nil {
 				return err
 			}
